@@ -1,0 +1,22 @@
+using Pattoo.Edge.Bench.Appliance;
+using Pattoo.Edge.Bench.Storage;
+
+// Benchmarks print figures beside a peer measured in the same run, as ratios: machines
+// here are small and noisy, so only same-run comparisons mean anything.
+var which = args.Length > 0 ? args[0] : "all";
+var output = Console.Out;
+switch (which)
+{
+    case "storage": await StorageIngestBench.RunAsync(output); break;
+    case "chunks": Pattoo.Edge.Bench.Encoding.ChunkCodecBench.Run(output); break;
+    case "appliance": await ApplianceBench.RunAsync(output); break;
+    case "all":
+        Pattoo.Edge.Bench.Encoding.ChunkCodecBench.Run(output);
+        await StorageIngestBench.RunAsync(output);
+        await ApplianceBench.RunAsync(output);
+        break;
+    default:
+        Console.Error.WriteLine("usage: Pattoo.Edge.Bench [all|storage|chunks|appliance]");
+        return 2;
+}
+return 0;

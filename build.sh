@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Pattoo.Edge build entry point.
+#   ./build.sh run                 publish the AOT binary for this machine and run it on the embedded default config
+#   ./build.sh test                install test prerequisites, publish the binary once, run every test
+#   ./build.sh publish x64|arm64|all   cross-publish trimmed native-AOT binaries (fails on any trim/AOT warning from our code)
+#   ./build.sh bench               run the benchmarks (prints ratios against peers measured in the same run)
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+ARTIFACTS=$ROOT/artifacts
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+
+log() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
+
+host_arch() {
+  case "$(uname -m)" in
+    x86_64) echo x64 ;;
+    aarch64|arm64) echo arm64 ;;
+    *) echo "unsupported machine $(uname -m)" >&2; exit 1 ;;
+  esac
+}
+
+apt_install() { # installs the Debian packages that are missing
+  local missing=()
+  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing ${missing[*]}"
+  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo=sudo
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+publish() { # publish ARCH -> artifacts/publish/linux-ARCH/pattoo-edge
+  local arch=$1 rid=linux-$1
+  apt_install clang zlib1g-dev
+  if [ "$arch" != "$(host_arch)" ] && [ "$arch" = arm64 ]; then
+    apt_install gcc-aarch64-linux-gnu binutils-aarch64-linux-gnu libc6-dev-arm64-cross
+  fi
+  local out=$ARTIFACTS/publish/$rid logf=$ARTIFACTS/publish-$rid.log
+  mkdir -p "$out"
+  log "publishing $rid (native AOT)"
+  if ! dotnet publish src/Pattoo.Edge/Pattoo.Edge.csproj -c Release -r "$rid" -o "$out" -nologo -v:minimal >"$logf" 2>&1; then
+    cat "$logf" >&2; echo "publish $rid failed (log: $logf)" >&2; exit 1
+  fi
+  # Trim/AOT warnings raised by our own assemblies fail the build; the libraries' are listed.
+  local ours
+  ours=$(grep -E 'warning (IL|CS)[0-9]+' "$logf" | grep -E 'Pattoo\.Edge|/src/' | sort -u || true)
+  if [ -n "$ours" ]; then
+    echo "$ours" >&2; echo "publish $rid: our code raised trim/AOT warnings (above)" >&2; exit 1
+  fi
+  local theirs
+  theirs=$(grep -cE 'warning IL[0-9]+' "$logf" || true)
+  [ "$theirs" != 0 ] && log "$rid: $theirs trim/AOT warnings from third-party libraries (see $logf)"
+  log "$rid: $(stat -c %s "$out/pattoo-edge" | numfmt --to=iec-i --suffix=B) $out/pattoo-edge"
+}
+
+test_prereqs() {
+  # Native AOT needs a C toolchain; the protocol peers are installed by the tests that need them.
+  apt_install clang zlib1g-dev
+}
+
+case "${1:-help}" in
+  run)
+    publish "$(host_arch)"
+    shift
+    exec "$ARTIFACTS/publish/linux-$(host_arch)/pattoo-edge" run "$@"
+    ;;
+  test)
+    test_prereqs
+    publish "$(host_arch)"
+    export PATTOO_EDGE_BINARY=$ARTIFACTS/publish/linux-$(host_arch)/pattoo-edge
+    log "running tests"
+    dotnet test Pattoo.Edge.sln -c Release --logger "console;verbosity=normal" 2>&1 | tee "$ARTIFACTS/test.log" | grep -vE '^\s+Passed ' || true
+    # dotnet test's own exit code is lost in the pipe: read its summary instead.
+    if grep -qE '^Failed!|error [A-Z]+[0-9]+:|Test Run Aborted' "$ARTIFACTS/test.log"; then
+      echo "tests failed (full log: $ARTIFACTS/test.log)" >&2; exit 1
+    fi
+    passed=$(grep -oE 'Passed: +[0-9]+' "$ARTIFACTS/test.log" | awk '{s+=$2} END {print s+0}')
+    failed=$(grep -oE 'Failed: +[0-9]+' "$ARTIFACTS/test.log" | awk '{s+=$2} END {print s+0}')
+    skipped=$(grep -oE 'Skipped: +[0-9]+' "$ARTIFACTS/test.log" | awk '{s+=$2} END {print s+0}')
+    echo "$passed passed, $failed failed, $skipped skipped"
+    [ "$passed" -gt 0 ] && [ "$failed" -eq 0 ]
+    ;;
+  publish)
+    case "${2:-}" in
+      x64|arm64) publish "$2" ;;
+      all) publish x64; publish arm64 ;;
+      *) echo "usage: ./build.sh publish x64|arm64|all" >&2; exit 2 ;;
+    esac
+    ;;
+  bench)
+    apt_install prometheus-node-exporter
+    # The Debian package starts a system-wide exporter; the benchmark runs its own copy.
+    systemctl disable --now prometheus-node-exporter >/dev/null 2>&1 || true
+    publish "$(host_arch)"
+    export PATTOO_EDGE_BINARY=$ARTIFACTS/publish/linux-$(host_arch)/pattoo-edge
+    dotnet run -c Release --project bench/Pattoo.Edge.Bench -- "${@:2}"
+    ;;
+  *)
+    sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
+    [ "${1:-help}" = help ] || exit 2
+    ;;
+esac

@@ -1,0 +1,67 @@
+namespace Pattoo.Edge.Common;
+
+/// <summary>One sample: a series, a time (Unix ms) and a numeric value or a string.</summary>
+public readonly record struct Sample(SeriesKey Series, long TimestampMs, double Value, string? Text = null);
+
+/// <summary>
+/// Samples gathered by one poll cycle or one ingest request, written to storage as a unit.
+/// A poller keeps one batch and clears it every cycle, so a cycle allocates nothing per sample.
+/// </summary>
+public sealed class SampleBatch
+{
+    private Sample[] _items;
+
+    public SampleBatch(int capacity = 64) => _items = new Sample[Math.Max(4, capacity)];
+
+    public int Count { get; private set; }
+
+    public ReadOnlySpan<Sample> Items => _items.AsSpan(0, Count);
+
+    public ref readonly Sample this[int index]
+    {
+        get
+        {
+            if ((uint)index >= (uint)Count) throw new ArgumentOutOfRangeException(nameof(index));
+            return ref _items[index];
+        }
+    }
+
+    public void Add(SeriesKey series, long timestampMs, double value)
+    {
+        if (series.DataType == DataType.String) throw new ArgumentException($"{series} is a string series; use AddText", nameof(series));
+        if (double.IsNaN(value) || double.IsInfinity(value)) return; // NaN is "no reading", not a value to chart
+        Push(new Sample(series, timestampMs, value));
+    }
+
+    public void AddText(SeriesKey series, long timestampMs, string text)
+    {
+        if (series.DataType != DataType.String) throw new ArgumentException($"{series} is not a string series", nameof(series));
+        Push(new Sample(series, timestampMs, 0, text));
+    }
+
+    public void Clear()
+    {
+        Array.Clear(_items, 0, Count); // drop references so old series can be collected
+        Count = 0;
+    }
+
+    private void Push(in Sample s)
+    {
+        if (Count == _items.Length) Array.Resize(ref _items, _items.Length * 2);
+        _items[Count++] = s;
+    }
+}
+
+/// <summary>Where pollers and ingest hand their samples: the storage writer.</summary>
+public interface ISampleSink
+{
+    /// <summary>
+    /// Queues the batch and completes once it is durably committed. The caller may reuse
+    /// the batch after the task completes.
+    /// </summary>
+    /// <exception cref="OperationCanceledException">the token was cancelled before the commit.</exception>
+    /// <exception cref="StorageUnavailableException">the store is closed or failing.</exception>
+    Task WriteAsync(SampleBatch batch, CancellationToken cancellationToken);
+}
+
+public sealed class StorageUnavailableException(string message, Exception? inner = null) : Exception(message, inner);

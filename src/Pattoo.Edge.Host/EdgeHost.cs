@@ -1,0 +1,97 @@
+using System.Diagnostics;
+using Pattoo.Edge.Common;
+using Pattoo.Edge.Pollers;
+using Pattoo.Edge.Pollers.Linux;
+using Pattoo.Edge.Storage;
+
+namespace Pattoo.Edge.Host;
+
+/// <summary>
+/// The appliance: opens the store, starts the pollers and the HTTP server, and stops them
+/// in reverse order. A library class so tests can embed the same host the binary runs.
+/// </summary>
+public sealed class EdgeHost : IAsyncDisposable
+{
+    private readonly SemaphoreSlim _reloadGate = new(1, 1);
+    private TimeSeriesStore? _store;
+    private PollScheduler? _scheduler;
+    private HttpServer? _http;
+
+    public EdgeHost(EdgeOptions options)
+    {
+        Options = options;
+        StartedAt = DateTimeOffset.UtcNow;
+    }
+
+    public EdgeOptions Options { get; private set; }
+    public DateTimeOffset StartedAt { get; }
+    public TimeSeriesStore Store => _store ?? throw new InvalidOperationException("the host is not started");
+    public PollScheduler Scheduler => _scheduler ?? throw new InvalidOperationException("the host is not started");
+
+    public static string Version => typeof(EdgeHost).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    /// <summary>Starts store, pollers and API; throws if any cannot start (the caller exits 1).</summary>
+    public async Task StartAsync()
+    {
+        Log.Level = Options.LogLevel;
+        var sw = Stopwatch.StartNew();
+        _store = TimeSeriesStore.Open(Options.Storage);
+        Log.Info($"storage: {Options.Storage.DatabaseFile} open ({_store.Statistics.Series} series) in {sw.ElapsedMilliseconds} ms");
+        _scheduler = new PollScheduler(_store);
+        _http = new HttpServer(this);
+        await _http.StartAsync().ConfigureAwait(false);
+        Log.Info($"http: listening on {Options.Server.Listen}");
+        await _scheduler.ApplyAsync(BuildTargets(Options)).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Applies a new configuration: pollers whose settings changed restart, the log level
+    /// follows; settings that need a restart (listen address, storage) are reported.
+    /// </summary>
+    public async Task ReloadAsync(EdgeOptions next)
+    {
+        await _reloadGate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (next.Server != Options.Server)
+                Log.Warning($"config: server.listen changed to {next.Server.Listen}; restart pattoo-edge to apply it");
+            if (next.Storage.Path != Options.Storage.Path)
+                Log.Warning("config: storage.path changed; restart pattoo-edge to apply it");
+            else if (next.Storage != Options.Storage)
+                Log.Warning("config: storage settings changed; restart pattoo-edge to apply them");
+            Log.Level = next.LogLevel;
+            Options = Options with { Appliance = next.Appliance, LogLevel = next.LogLevel, Linux = next.Linux, SourceName = next.SourceName };
+            await Scheduler.ApplyAsync(BuildTargets(Options)).ConfigureAwait(false);
+        }
+        finally
+        {
+            _reloadGate.Release();
+        }
+    }
+
+    /// <summary>Every poll target the configuration asks for.</summary>
+    public static IReadOnlyList<IPollTarget> BuildTargets(EdgeOptions options)
+    {
+        var targets = new List<IPollTarget>();
+        if (options.Linux.Enabled)
+        {
+            var agent = AgentIdentity.ForPoller(options.Appliance.Name, "linux", options.Appliance.Name);
+            targets.Add(new LinuxPoller(agent, options.Linux.Interval));
+        }
+        return targets;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        var sw = Stopwatch.StartNew();
+        if (_http is not null) await _http.DisposeAsync().ConfigureAwait(false);
+        if (_scheduler is not null) await _scheduler.DisposeAsync().ConfigureAwait(false);
+        if (_store is not null)
+        {
+            var stats = _store.Statistics;
+            await _store.DisposeAsync().ConfigureAwait(false);
+            Log.Info($"storage: closed after {stats.SamplesWritten} samples in {stats.Transactions} transactions");
+        }
+        Log.Info($"stopped in {sw.ElapsedMilliseconds} ms");
+    }
+}

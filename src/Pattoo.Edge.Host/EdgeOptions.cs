@@ -1,0 +1,115 @@
+using System.Net;
+using Pattoo.Edge.Common;
+using Pattoo.Edge.Config;
+using Pattoo.Edge.Pollers.Linux;
+using Pattoo.Edge.Storage;
+
+namespace Pattoo.Edge.Host;
+
+/// <summary>The whole configuration file, bound and checked.</summary>
+public sealed record EdgeOptions
+{
+    public required string SourceName { get; init; }
+    public required ApplianceOptions Appliance { get; init; }
+    public required ServerOptions Server { get; init; }
+    public required StorageOptions Storage { get; init; }
+    public required LogLevel LogLevel { get; init; }
+    public required LinuxOptions Linux { get; init; }
+
+    /// <summary>The commented default configuration embedded in the binary.</summary>
+    public static string DefaultText()
+    {
+        using var stream = typeof(EdgeOptions).Assembly.GetManifestResourceStream("Pattoo.Edge.default.toml")
+            ?? throw new InvalidOperationException("the embedded default configuration is missing from this build");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
+    public static EdgeOptions LoadDefault() => Parse(DefaultText(), "(embedded default)");
+
+    /// <summary>Reads and checks a config file.</summary>
+    /// <exception cref="ConfigException">listing every problem found.</exception>
+    public static EdgeOptions LoadFile(string path)
+    {
+        string text;
+        try { text = File.ReadAllText(path); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ConfigException(new ConfigErrors { new ConfigError(path, 0, 0, "", $"cannot read the file: {e.Message}") });
+        }
+        return Parse(text, Path.GetFileName(path));
+    }
+
+    /// <exception cref="ConfigException">listing every problem found.</exception>
+    public static EdgeOptions Parse(string text, string sourceName)
+    {
+        var errors = new ConfigErrors();
+        var tree = TomlTree.Parse(text, sourceName, errors);
+        if (errors.Count > 0) throw new ConfigException(errors);
+        var root = new ConfigSection(sourceName, "", tree, errors);
+
+        var appliance = root.GetSection("appliance");
+        var name = appliance.GetString("name", DefaultName());
+        if (name.Trim().Length == 0) appliance.Error("name", "expected a name, got an empty string");
+        appliance.Finish();
+
+        var server = ServerOptions.Bind(root.GetSection("server"));
+        var storage = StorageOptions.Bind(root.GetSection("storage"));
+
+        var log = root.GetSection("log");
+        var levelText = log.GetChoice("level", "info", "debug", "info", "warning", "error");
+        Common.Log.TryParseLevel(levelText, out var level);
+        log.Finish();
+
+        var linux = LinuxOptions.Bind(root.GetSection("linux"));
+        root.Finish();
+        if (errors.Count > 0)
+        {
+            errors.Sort((a, b) => a.Line != b.Line ? a.Line.CompareTo(b.Line) : a.Column.CompareTo(b.Column));
+            throw new ConfigException(errors);
+        }
+        return new EdgeOptions
+        {
+            SourceName = sourceName,
+            Appliance = new ApplianceOptions(name.Trim()),
+            Server = server,
+            Storage = storage,
+            LogLevel = level,
+            Linux = linux,
+        };
+    }
+
+    private static string DefaultName()
+    {
+        try { return Dns.GetHostName(); }
+        catch (Exception) { return "pattoo-edge"; }
+    }
+}
+
+public sealed record ApplianceOptions(string Name);
+
+/// <summary>The [server] section.</summary>
+public sealed record ServerOptions(IPEndPoint Listen)
+{
+    public const int DefaultPort = 20202;
+
+    public static ServerOptions Bind(ConfigSection s)
+    {
+        var text = s.GetString("listen", "0.0.0.0:20202");
+        s.Finish();
+        if (TryParseEndpoint(text, out var ep)) return new ServerOptions(ep);
+        s.Error("listen", $"expected host:port such as \"0.0.0.0:20202\" or \"[::1]:8080\", got \"{text}\"");
+        return new ServerOptions(new IPEndPoint(IPAddress.Any, DefaultPort));
+    }
+
+    public static bool TryParseEndpoint(string text, out IPEndPoint endpoint)
+    {
+        endpoint = new IPEndPoint(IPAddress.Any, DefaultPort);
+        if (text.StartsWith("localhost:", StringComparison.Ordinal)) text = "127.0.0.1:" + text["localhost:".Length..];
+        if (!IPEndPoint.TryParse(text, out var ep) || ep.Port == 0) return false;
+        // IPEndPoint.TryParse accepts a bare address; a listen address needs its port spelt out.
+        if (!text.EndsWith(":" + ep.Port, StringComparison.Ordinal)) return false;
+        endpoint = ep;
+        return true;
+    }
+}

@@ -1,0 +1,43 @@
+namespace Pattoo.Edge.Pollers;
+
+/// <summary>How one target is doing, for the API and the logs. Updated by its poll loop only.</summary>
+public sealed class TargetState(string program, string name, TimeSpan interval)
+{
+    public string Program { get; } = program;
+    public string Name { get; } = name;
+    public TimeSpan Interval { get; } = interval;
+    public DateTimeOffset? LastSuccess { get; private set; }
+    public DateTimeOffset? LastAttempt { get; private set; }
+    public string? LastError { get; private set; }
+    public DateTimeOffset? LastErrorAt { get; private set; }
+    /// <summary>How long the last successful poll took.</summary>
+    public TimeSpan RoundTrip { get; private set; }
+    /// <summary>Values the last successful poll produced.</summary>
+    public int Datapoints { get; private set; }
+    public long Polls { get; private set; }
+    public long Failures { get; private set; }
+    /// <summary>True while the most recent poll failed.</summary>
+    public bool Failing { get; private set; }
+
+    internal bool RecordSuccess(DateTimeOffset at, TimeSpan roundTrip, int datapoints)
+    {
+        bool changed = Failing || Polls == 0;
+        Polls++;
+        LastAttempt = LastSuccess = at;
+        RoundTrip = roundTrip;
+        Datapoints = datapoints;
+        Failing = false;
+        return changed;
+    }
+
+    internal bool RecordFailure(DateTimeOffset at, string error)
+    {
+        bool changed = !Failing || LastError != error;
+        Polls++;
+        Failures++;
+        LastAttempt = LastErrorAt = at;
+        LastError = error;
+        Failing = true;
+        return changed;
+    }
+}

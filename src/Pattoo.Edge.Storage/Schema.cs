@@ -1,0 +1,113 @@
+using Microsoft.Data.Sqlite;
+using Pattoo.Edge.Common;
+
+namespace Pattoo.Edge.Storage;
+
+/// <summary>
+/// The database schema and its migrations. PRAGMA user_version holds the version; each
+/// migration runs in its own transaction, so an interrupted upgrade leaves the old version.
+/// Table and column names follow pattoo's (agent, datapoint, pair, glue) so its users
+/// recognise them; samples live in a time-ordered head log and compressed chunks instead
+/// of pattoo's row-per-sample `data` table (see README.md in this folder for why).
+/// </summary>
+internal static class Schema
+{
+    private static readonly string[] Migrations =
+    {
+        // 1: the pattoo model plus head log and chunks.
+        """
+        CREATE TABLE agent (
+            idx_agent INTEGER PRIMARY KEY,
+            agent_id TEXT NOT NULL,
+            agent_polled_target TEXT NOT NULL,
+            agent_program TEXT NOT NULL,
+            agent_hostname TEXT NOT NULL DEFAULT '',
+            idx_pair_xlate_group INTEGER NOT NULL DEFAULT 1,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            ts_created INTEGER NOT NULL,
+            ts_modified INTEGER NOT NULL,
+            UNIQUE (agent_id, agent_polled_target)
+        );
+        CREATE TABLE pair (
+            idx_pair INTEGER PRIMARY KEY,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            ts_created INTEGER NOT NULL,
+            UNIQUE (key, value)
+        );
+        CREATE TABLE datapoint (
+            idx_datapoint INTEGER PRIMARY KEY,
+            idx_agent INTEGER NOT NULL REFERENCES agent(idx_agent),
+            checksum TEXT NOT NULL UNIQUE,
+            data_type INTEGER NOT NULL,
+            last_timestamp INTEGER NOT NULL DEFAULT 0,
+            polling_interval INTEGER NOT NULL,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            ts_created INTEGER NOT NULL,
+            ts_modified INTEGER NOT NULL
+        );
+        CREATE INDEX datapoint_agent ON datapoint(idx_agent);
+        CREATE TABLE glue (
+            idx_datapoint INTEGER NOT NULL REFERENCES datapoint(idx_datapoint),
+            idx_pair INTEGER NOT NULL REFERENCES pair(idx_pair),
+            PRIMARY KEY (idx_datapoint, idx_pair)
+        ) WITHOUT ROWID;
+        CREATE INDEX glue_pair ON glue(idx_pair);
+        -- Samples not yet sealed into a chunk, appended in arrival (time) order: every
+        -- commit touches only the last pages, so flash wear stays near the data's size.
+        CREATE TABLE head (
+            seq INTEGER PRIMARY KEY,
+            idx_datapoint INTEGER NOT NULL,
+            ts INTEGER NOT NULL,
+            value REAL NOT NULL
+        );
+        -- Immutable compressed blocks of one series (Encoding/README.md).
+        CREATE TABLE chunk (
+            idx_datapoint INTEGER NOT NULL,
+            ts_start INTEGER NOT NULL,
+            ts_end INTEGER NOT NULL,
+            count INTEGER NOT NULL,
+            data BLOB NOT NULL,
+            PRIMARY KEY (idx_datapoint, ts_start)
+        ) WITHOUT ROWID;
+        CREATE INDEX chunk_end ON chunk(ts_end);
+        -- String series: a row only when the value changes.
+        CREATE TABLE string_sample (
+            idx_datapoint INTEGER NOT NULL,
+            ts INTEGER NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (idx_datapoint, ts)
+        ) WITHOUT ROWID;
+        CREATE INDEX string_sample_ts ON string_sample(ts);
+        """,
+    };
+
+    public static int LatestVersion => Migrations.Length;
+
+    /// <summary>Brings the database to the latest version; refuses one made by a newer release.</summary>
+    public static void Migrate(SqliteConnection db)
+    {
+        int version = GetVersion(db);
+        if (version > LatestVersion)
+            throw new StorageUnavailableException($"database schema version {version} is newer than this release understands ({LatestVersion}); use a newer pattoo-edge or restore a backup");
+        for (int v = version; v < LatestVersion; v++)
+        {
+            using var tx = db.BeginTransaction();
+            using (var cmd = db.CreateCommand())
+            {
+                cmd.Transaction = tx;
+                cmd.CommandText = Migrations[v] + $"\nPRAGMA user_version = {v + 1};";
+                cmd.ExecuteNonQuery();
+            }
+            tx.Commit();
+            Log.Info($"storage: database schema migrated to version {v + 1}");
+        }
+    }
+
+    public static int GetVersion(SqliteConnection db)
+    {
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = "PRAGMA user_version";
+        return Convert.ToInt32(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+}

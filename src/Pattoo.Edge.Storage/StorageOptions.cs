@@ -1,0 +1,43 @@
+using Pattoo.Edge.Common;
+using Pattoo.Edge.Config;
+
+namespace Pattoo.Edge.Storage;
+
+/// <summary>The [storage] section.</summary>
+public sealed record StorageOptions
+{
+    /// <summary>Directory holding the database (created if missing).</summary>
+    public string Path { get; init; } = DefaultPath();
+    /// <summary>Samples older than this are pruned in the background.</summary>
+    public TimeSpan Retention { get; init; } = TimeSpan.FromDays(400);
+    /// <summary>How long samples stay in the uncompressed head before being sealed into chunks.</summary>
+    public TimeSpan ChunkSpan { get; init; } = TimeSpan.FromHours(2);
+    /// <summary>Seal chunks early once the head holds this many samples (bounds memory).</summary>
+    public int MaxHeadSamples { get; init; } = 2_000_000;
+
+    public const string FileName = "pattoo-edge.db";
+
+    public string DatabaseFile => System.IO.Path.Combine(Path, FileName);
+
+    /// <summary>systemd's StateDirectory when run as the service, else ./pattoo-edge-data.</summary>
+    public static string DefaultPath()
+    {
+        var state = Environment.GetEnvironmentVariable("STATE_DIRECTORY");
+        if (!string.IsNullOrEmpty(state)) return state.Split(':')[0];
+        return System.IO.Path.GetFullPath("pattoo-edge-data");
+    }
+
+    public static StorageOptions Bind(ConfigSection s)
+    {
+        var o = new StorageOptions
+        {
+            Path = s.GetString("path", DefaultPath()),
+            Retention = s.GetDuration("retention", TimeSpan.FromDays(400), TimeSpan.FromHours(1), TimeSpan.FromDays(36500)),
+            ChunkSpan = s.GetDuration("chunk_span", TimeSpan.FromHours(2), TimeSpan.FromMinutes(1), TimeSpan.FromDays(1)),
+            MaxHeadSamples = (int)s.GetInteger("max_head_samples", 2_000_000, 10_000, 100_000_000),
+        };
+        if (o.Path.Length == 0) s.Error("path", "expected a directory, got an empty string");
+        s.Finish();
+        return o;
+    }
+}

@@ -1,0 +1,193 @@
+using Microsoft.Data.Sqlite;
+using Pattoo.Edge.Common;
+using Pattoo.Edge.Storage.Encoding;
+
+namespace Pattoo.Edge.Storage;
+
+/// <summary>Points of one series, oldest first.</summary>
+public sealed class SeriesPoints
+{
+    public List<long> Timestamps { get; } = new();
+    public List<double> Values { get; } = new();
+    public int Count => Timestamps.Count;
+}
+
+/// <summary>A stored datapoint with its agent and labels, as the API lists them.</summary>
+public sealed record DatapointInfo(long IdxDatapoint, long IdxAgent, string Checksum, DataType DataType,
+    long LastTimestamp, long PollingInterval, string AgentId, string AgentProgram, string AgentHostname,
+    string AgentPolledTarget, string Key, IReadOnlyList<KeyValuePair<string, string>> Metadata);
+
+public sealed partial class TimeSeriesStore
+{
+    /// <summary>Stored values of a numeric series in [from, to] (ms), counters raw.</summary>
+    public SeriesPoints ReadRaw(long idxDatapoint, long fromMs, long toMs)
+    {
+        var result = new SeriesPoints();
+        if (!_seriesByIdx.TryGetValue(idxDatapoint, out var state) || state.Type == DataType.String) return result;
+        // Copy the head before reading chunks: a seal in between moves points into chunks,
+        // which the merge below drops as duplicates; the other order could lose them.
+        var headTs = new List<long>();
+        var headValues = new List<double>();
+        state.CopyHead(fromMs, toMs, headTs, headValues);
+        using (var db = OpenReader())
+        using (var cmd = db.CreateCommand())
+        {
+            cmd.CommandText = "SELECT data FROM chunk WHERE idx_datapoint = $d AND ts_end >= $from AND ts_start <= $to ORDER BY ts_start";
+            cmd.Parameters.AddWithValue("$d", idxDatapoint);
+            cmd.Parameters.AddWithValue("$from", fromMs);
+            cmd.Parameters.AddWithValue("$to", toMs);
+            using var r = cmd.ExecuteReader();
+            var ts = new List<long>();
+            var values = new List<double>();
+            while (r.Read())
+            {
+                ts.Clear();
+                values.Clear();
+                var blob = (byte[])r.GetValue(0);
+                try
+                {
+                    ChunkEncoder.Decode(blob, ts, values);
+                }
+                catch (ChunkFormatException e)
+                {
+                    Log.Error($"storage: datapoint {idxDatapoint}: skipping a corrupt chunk: {e.Message}");
+                    continue;
+                }
+                for (int i = 0; i < ts.Count; i++)
+                {
+                    if (ts[i] < fromMs || ts[i] > toMs) continue;
+                    result.Timestamps.Add(ts[i]);
+                    result.Values.Add(values[i]);
+                }
+            }
+        }
+        long last = result.Count > 0 ? result.Timestamps[^1] : long.MinValue;
+        for (int i = 0; i < headTs.Count; i++)
+        {
+            if (headTs[i] <= last) continue;
+            result.Timestamps.Add(headTs[i]);
+            result.Values.Add(headValues[i]);
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// Values as people chart them: gauges as stored, counters as per-second rates between
+    /// neighbouring samples. A counter that went down wrapped when the wrapped difference is
+    /// under half its range (2^32 or 2^64); otherwise it was reset, and that interval is left out.
+    /// </summary>
+    public SeriesPoints ReadValues(long idxDatapoint, long fromMs, long toMs)
+    {
+        if (!_seriesByIdx.TryGetValue(idxDatapoint, out var state)) return new SeriesPoints();
+        var raw = ReadRaw(idxDatapoint, fromMs, toMs);
+        return state.Type.IsCounter() ? CounterRates.FromRaw(raw, state.Type) : raw;
+    }
+
+    /// <summary>String values in [from, to]: one entry per change.</summary>
+    public List<(long Timestamp, string Value)> ReadStrings(long idxDatapoint, long fromMs, long toMs)
+    {
+        var result = new List<(long, string)>();
+        using var db = OpenReader();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = "SELECT ts, value FROM string_sample WHERE idx_datapoint = $d AND ts BETWEEN $from AND $to ORDER BY ts";
+        cmd.Parameters.AddWithValue("$d", idxDatapoint);
+        cmd.Parameters.AddWithValue("$from", fromMs);
+        cmd.Parameters.AddWithValue("$to", toMs);
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) result.Add((r.GetInt64(0), r.GetString(1)));
+        return result;
+    }
+
+    /// <summary>Every datapoint with its agent and labels (pattoo's pairs, program prefix removed).</summary>
+    public List<DatapointInfo> ListDatapoints()
+    {
+        var result = new List<DatapointInfo>();
+        var labels = new Dictionary<long, List<KeyValuePair<string, string>>>();
+        using var db = OpenReader();
+        using (var cmd = db.CreateCommand())
+        {
+            cmd.CommandText = "SELECT g.idx_datapoint, p.key, p.value FROM glue g JOIN pair p ON p.idx_pair = g.idx_pair ORDER BY g.idx_datapoint, p.key";
+            using var r = cmd.ExecuteReader();
+            while (r.Read())
+            {
+                long d = r.GetInt64(0);
+                if (!labels.TryGetValue(d, out var list)) labels[d] = list = new();
+                list.Add(new(r.GetString(1), r.GetString(2)));
+            }
+        }
+        using (var cmd = db.CreateCommand())
+        {
+            cmd.CommandText = """
+                SELECT d.idx_datapoint, d.idx_agent, d.checksum, d.data_type, d.last_timestamp, d.polling_interval,
+                       a.agent_id, a.agent_program, a.agent_hostname, a.agent_polled_target
+                FROM datapoint d JOIN agent a ON a.idx_agent = d.idx_agent ORDER BY d.idx_datapoint
+                """;
+            using var r = cmd.ExecuteReader();
+            while (r.Read())
+            {
+                long idx = r.GetInt64(0);
+                string program = r.GetString(7);
+                string prefix = program + "_";
+                string key = "";
+                var meta = new List<KeyValuePair<string, string>>();
+                if (labels.TryGetValue(idx, out var pairs))
+                {
+                    foreach (var (k, v) in pairs)
+                    {
+                        if (k == "pattoo_key") key = v.StartsWith(prefix, StringComparison.Ordinal) ? v[prefix.Length..] : v;
+                        else meta.Add(new(k.StartsWith(prefix, StringComparison.Ordinal) ? k[prefix.Length..] : k, v));
+                    }
+                }
+                result.Add(new DatapointInfo(idx, r.GetInt64(1), r.GetString(2), (DataType)r.GetInt32(3), r.GetInt64(4), r.GetInt64(5),
+                    r.GetString(6), program, r.GetString(8), r.GetString(9), key, meta));
+            }
+        }
+        return result;
+    }
+
+    /// <summary>Samples stored: sealed in chunks plus the head.</summary>
+    public long CountSamples()
+    {
+        using var db = OpenReader();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = "SELECT coalesce(sum(count), 0) + (SELECT count(*) FROM head) + (SELECT count(*) FROM string_sample) FROM chunk";
+        return (long)cmd.ExecuteScalar()!;
+    }
+
+    /// <summary>Bytes the database occupies on disk (main file and WAL).</summary>
+    public long DatabaseBytes()
+    {
+        long size = 0;
+        foreach (var f in new[] { _options.DatabaseFile, _options.DatabaseFile + "-wal" })
+        {
+            var info = new FileInfo(f);
+            if (info.Exists) size += info.Length;
+        }
+        return size;
+    }
+}
+
+/// <summary>Turns raw counter samples into per-second rates (pure, so tests can pin it).</summary>
+public static class CounterRates
+{
+    public static SeriesPoints FromRaw(SeriesPoints raw, DataType type)
+    {
+        var result = new SeriesPoints();
+        double modulus = type.CounterModulus();
+        for (int i = 1; i < raw.Count; i++)
+        {
+            double seconds = (raw.Timestamps[i] - raw.Timestamps[i - 1]) / 1000.0;
+            if (seconds <= 0) continue;
+            double delta = raw.Values[i] - raw.Values[i - 1];
+            if (delta < 0)
+            {
+                double wrapped = delta + modulus;
+                if (wrapped < 0 || wrapped > modulus / 2) continue; // a reset, not a wrap
+                delta = wrapped;
+            }
+            result.Timestamps.Add(raw.Timestamps[i]);
+            result.Values.Add(delta / seconds);
+        }
+        return result;
+    }
+}

@@ -1,0 +1,136 @@
+using Microsoft.Data.Sqlite;
+using Pattoo.Edge.Common;
+
+namespace Pattoo.Edge.Storage;
+
+/// <summary>The writer's prepared statements, created once and re-bound per transaction.</summary>
+internal sealed class WriterStatements : IDisposable
+{
+    private readonly SqliteCommand _insertHead, _insertString, _updateLast, _upsertAgent, _upsertPair,
+        _insertDatapoint, _insertGlue, _insertChunk, _clearHead, _pruneChunks, _pruneStrings;
+    private readonly SqliteCommand[] _all;
+
+    public WriterStatements(SqliteConnection db)
+    {
+        _insertHead = Make(db, "INSERT INTO head (idx_datapoint, ts, value) VALUES ($d, $t, $v)", "$d", "$t", "$v");
+        _insertString = Make(db, "INSERT OR REPLACE INTO string_sample (idx_datapoint, ts, value) VALUES ($d, $t, $v)", "$d", "$t", "$v");
+        _updateLast = Make(db, "UPDATE datapoint SET last_timestamp = $t WHERE idx_datapoint = $d", "$d", "$t");
+        _upsertAgent = Make(db, """
+            INSERT INTO agent (agent_id, agent_polled_target, agent_program, agent_hostname, ts_created, ts_modified)
+            VALUES ($id, $target, $program, $host, $now, $now)
+            ON CONFLICT (agent_id, agent_polled_target) DO UPDATE SET agent_program = excluded.agent_program, agent_hostname = excluded.agent_hostname
+            RETURNING idx_agent
+            """, "$id", "$target", "$program", "$host", "$now");
+        _upsertPair = Make(db, """
+            INSERT INTO pair (key, value, ts_created) VALUES ($k, $v, $now)
+            ON CONFLICT (key, value) DO UPDATE SET key = excluded.key
+            RETURNING idx_pair
+            """, "$k", "$v", "$now");
+        _insertDatapoint = Make(db, """
+            INSERT INTO datapoint (idx_agent, checksum, data_type, polling_interval, ts_created, ts_modified)
+            VALUES ($a, $c, $type, $interval, $now, $now) RETURNING idx_datapoint
+            """, "$a", "$c", "$type", "$interval", "$now");
+        _insertGlue = Make(db, "INSERT OR IGNORE INTO glue (idx_datapoint, idx_pair) VALUES ($d, $p)", "$d", "$p");
+        _insertChunk = Make(db, "INSERT OR REPLACE INTO chunk (idx_datapoint, ts_start, ts_end, count, data) VALUES ($d, $s, $e, $n, $b)", "$d", "$s", "$e", "$n", "$b");
+        _clearHead = Make(db, "DELETE FROM head");
+        _pruneChunks = Make(db, """
+            DELETE FROM chunk WHERE (idx_datapoint, ts_start) IN
+                (SELECT idx_datapoint, ts_start FROM chunk WHERE ts_end < $cut LIMIT $n)
+            """, "$cut", "$n");
+        // Keep each string series' newest value however old: it is still the current value.
+        _pruneStrings = Make(db, """
+            DELETE FROM string_sample WHERE (idx_datapoint, ts) IN
+                (SELECT s.idx_datapoint, s.ts FROM string_sample s WHERE s.ts < $cut AND EXISTS
+                    (SELECT 1 FROM string_sample n WHERE n.idx_datapoint = s.idx_datapoint AND n.ts > s.ts) LIMIT $n)
+            """, "$cut", "$n");
+        _all = [_insertHead, _insertString, _updateLast, _upsertAgent, _upsertPair, _insertDatapoint, _insertGlue, _insertChunk, _clearHead, _pruneChunks, _pruneStrings];
+    }
+
+    private static SqliteCommand Make(SqliteConnection db, string sql, params string[] parameters)
+    {
+        var cmd = db.CreateCommand();
+        cmd.CommandText = sql;
+        foreach (var p in parameters) cmd.Parameters.Add(new SqliteParameter { ParameterName = p });
+        return cmd;
+    }
+
+    public void Bind(SqliteTransaction tx)
+    {
+        foreach (var c in _all) c.Transaction = tx;
+    }
+
+    public void InsertHead(long idx, long ts, double value)
+    {
+        var p = _insertHead.Parameters;
+        p[0].Value = idx; p[1].Value = ts; p[2].Value = value;
+        _insertHead.ExecuteNonQuery();
+    }
+
+    public void InsertString(long idx, long ts, string value)
+    {
+        var p = _insertString.Parameters;
+        p[0].Value = idx; p[1].Value = ts; p[2].Value = value;
+        _insertString.ExecuteNonQuery();
+    }
+
+    public void UpdateLastTimestamp(long idx, long ts)
+    {
+        var p = _updateLast.Parameters;
+        p[0].Value = idx; p[1].Value = ts;
+        _updateLast.ExecuteNonQuery();
+    }
+
+    public long UpsertAgent(AgentIdentity agent, long now)
+    {
+        var p = _upsertAgent.Parameters;
+        p[0].Value = agent.AgentId; p[1].Value = agent.PolledTarget; p[2].Value = agent.Program; p[3].Value = agent.Hostname; p[4].Value = now;
+        return (long)_upsertAgent.ExecuteScalar()!;
+    }
+
+    public long UpsertPair(string key, string value, long now)
+    {
+        var p = _upsertPair.Parameters;
+        p[0].Value = key; p[1].Value = value; p[2].Value = now;
+        return (long)_upsertPair.ExecuteScalar()!;
+    }
+
+    public long InsertDatapoint(long idxAgent, string checksum, int dataType, long interval, long now)
+    {
+        var p = _insertDatapoint.Parameters;
+        p[0].Value = idxAgent; p[1].Value = checksum; p[2].Value = dataType; p[3].Value = interval; p[4].Value = now;
+        return (long)_insertDatapoint.ExecuteScalar()!;
+    }
+
+    public void InsertGlue(long idx, long idxPair)
+    {
+        var p = _insertGlue.Parameters;
+        p[0].Value = idx; p[1].Value = idxPair;
+        _insertGlue.ExecuteNonQuery();
+    }
+
+    public void InsertChunk(long idx, long start, long end, int count, byte[] data)
+    {
+        var p = _insertChunk.Parameters;
+        p[0].Value = idx; p[1].Value = start; p[2].Value = end; p[3].Value = count; p[4].Value = data;
+        _insertChunk.ExecuteNonQuery();
+    }
+
+    public void ClearHead() => _clearHead.ExecuteNonQuery();
+
+    public int PruneChunks(long cutoff, int rows)
+    {
+        _pruneChunks.Parameters[0].Value = cutoff; _pruneChunks.Parameters[1].Value = rows;
+        return _pruneChunks.ExecuteNonQuery();
+    }
+
+    public int PruneStrings(long cutoff, int rows)
+    {
+        _pruneStrings.Parameters[0].Value = cutoff; _pruneStrings.Parameters[1].Value = rows;
+        return _pruneStrings.ExecuteNonQuery();
+    }
+
+    public void Dispose()
+    {
+        foreach (var c in _all) c.Dispose();
+    }
+}

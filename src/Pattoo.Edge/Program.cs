@@ -1,0 +1,180 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using Pattoo.Edge.Common;
+using Pattoo.Edge.Config;
+using Pattoo.Edge.Host;
+
+namespace Pattoo.Edge;
+
+/// <summary>The pattoo-edge command line: parse arguments, then hand over to <see cref="EdgeHost"/>.</summary>
+public static class Program
+{
+    private const int ExitOk = 0, ExitError = 1, ExitUsage = 2;
+
+    private const string Usage = """
+        pattoo-edge: a monitoring appliance in one binary: polls devices, stores time series
+        in SQLite, serves them over GraphQL and the pattoo agent API.
+
+        Usage:
+          pattoo-edge [run] [--config FILE]   run the appliance (default: the embedded config)
+          pattoo-edge config check FILE       check a config file; exit 1 listing every error
+          pattoo-edge config default          print the embedded default config, commented
+          pattoo-edge version                 print the version
+          pattoo-edge --help                  this text
+
+        Signals: SIGHUP reloads the config file, SIGTERM or SIGINT stops.
+        """;
+
+    public static async Task<int> Main(string[] args)
+    {
+        try
+        {
+            return args switch
+            {
+                [] => await RunAsync(null).ConfigureAwait(false),
+                ["run"] => await RunAsync(null).ConfigureAwait(false),
+                ["--config" or "-c", var file] => await RunAsync(file).ConfigureAwait(false),
+                ["run", "--config" or "-c", var file] => await RunAsync(file).ConfigureAwait(false),
+                ["config", "check", var file] => CheckConfig(file),
+                ["config", "default"] => PrintDefault(),
+                ["version" or "--version"] => PrintVersion(),
+                ["help" or "--help" or "-h"] => PrintUsage(Console.Out, ExitOk),
+                _ => BadUsage(args),
+            };
+        }
+        catch (Exception e)
+        {
+            Log.Error($"fatal: {e.Message}");
+            return ExitError;
+        }
+    }
+
+    private static int BadUsage(string[] args)
+    {
+        Console.Error.WriteLine($"pattoo-edge: unknown command or option: {string.Join(' ', args)}");
+        Console.Error.WriteLine("Run 'pattoo-edge --help' for usage.");
+        return ExitUsage;
+    }
+
+    private static int PrintUsage(TextWriter w, int code)
+    {
+        w.WriteLine(Usage);
+        return code;
+    }
+
+    private static int PrintVersion()
+    {
+        Console.Out.WriteLine($"pattoo-edge {EdgeHost.Version} ({RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant()})");
+        return ExitOk;
+    }
+
+    private static int PrintDefault()
+    {
+        Console.Out.Write(EdgeOptions.DefaultText());
+        return ExitOk;
+    }
+
+    private static int CheckConfig(string file)
+    {
+        try
+        {
+            var o = EdgeOptions.LoadFile(file);
+            Console.Out.WriteLine($"{file}: OK ({EdgeHost.BuildTargets(o).Count} poll targets, storage in {o.Storage.Path}, listening on {o.Server.Listen})");
+            return ExitOk;
+        }
+        catch (ConfigException e)
+        {
+            foreach (var error in e.Errors) Console.Error.WriteLine(error);
+            Console.Error.WriteLine($"{file}: {e.Errors.Count} error{(e.Errors.Count == 1 ? "" : "s")}");
+            return ExitError;
+        }
+    }
+
+    private static async Task<int> RunAsync(string? configFile)
+    {
+        EdgeOptions options;
+        try
+        {
+            options = configFile is null ? EdgeOptions.LoadDefault() : EdgeOptions.LoadFile(configFile);
+        }
+        catch (ConfigException e)
+        {
+            foreach (var error in e.Errors) Log.Error($"config: {error}");
+            Log.Error($"config: {e.Errors.Count} error{(e.Errors.Count == 1 ? "" : "s")}; not starting");
+            return ExitError;
+        }
+        Log.Level = options.LogLevel;
+        Log.Info($"pattoo-edge {EdgeHost.Version} starting as '{options.Appliance.Name}' with {(configFile ?? "the embedded default config")}");
+
+        using var notifier = new SystemdNotifier();
+        using var stop = new CancellationTokenSource();
+        var reloads = System.Threading.Channels.Channel.CreateUnbounded<bool>();
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+        using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+        using var onHup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; reloads.Writer.TryWrite(true); });
+
+        await using var host = new EdgeHost(options);
+        try
+        {
+            await host.StartAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is StorageUnavailableException or InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            Log.Error($"cannot start: {e.Message}");
+            return ExitError;
+        }
+        var sinceExec = DateTime.Now - Process.GetCurrentProcess().StartTime;
+        Log.Info($"ready in {sinceExec.TotalMilliseconds:F0} ms");
+        notifier.Ready($"polling {host.Scheduler.States.Count} targets");
+
+        var watchdog = SystemdNotifier.WatchdogInterval() is { } every ? WatchdogLoop(notifier, every, stop.Token) : Task.CompletedTask;
+        try
+        {
+            while (await reloads.Reader.WaitToReadAsync(stop.Token).ConfigureAwait(false))
+            {
+                while (reloads.Reader.TryRead(out _)) { }
+                await ReloadAsync(host, configFile, notifier).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+        Log.Info("stopping");
+        notifier.Stopping();
+        await watchdog.ConfigureAwait(false);
+        return ExitOk;
+    }
+
+    private static async Task ReloadAsync(EdgeHost host, string? configFile, SystemdNotifier notifier)
+    {
+        if (configFile is null)
+        {
+            Log.Warning("config: SIGHUP received, but running on the embedded default config: nothing to reload");
+            return;
+        }
+        notifier.Reloading();
+        try
+        {
+            var next = EdgeOptions.LoadFile(configFile);
+            await host.ReloadAsync(next).ConfigureAwait(false);
+            Log.Info($"config: reloaded {configFile}");
+        }
+        catch (ConfigException e)
+        {
+            foreach (var error in e.Errors) Log.Error($"config: {error}");
+            Log.Error($"config: reload rejected ({e.Errors.Count} error{(e.Errors.Count == 1 ? "" : "s")}); the running configuration is kept");
+        }
+        notifier.ReloadDone($"polling {host.Scheduler.States.Count} targets");
+    }
+
+    private static async Task WatchdogLoop(SystemdNotifier notifier, TimeSpan every, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(every);
+        try
+        {
+            do notifier.Watchdog();
+            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) { }
+    }
+}

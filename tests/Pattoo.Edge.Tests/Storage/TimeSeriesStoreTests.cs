@@ -1,0 +1,217 @@
+using Microsoft.Data.Sqlite;
+using Pattoo.Edge.Common;
+using Pattoo.Edge.Storage;
+
+namespace Pattoo.Edge.Tests.Storage;
+
+public class TimeSeriesStoreTests
+{
+    private const long T0 = 1_764_000_000_000; // 2025-11-24, ms
+
+    [Fact]
+    public async Task NumericAndStringSamplesRoundTrip()
+    {
+        await using var t = new TempStore();
+        var temp = TempStore.Key("temperature", DataType.Float, ("sensor", "cpu"));
+        var count = TempStore.Key("packets", DataType.Counter64, ("interface", "eth0"));
+        var name = TempStore.Key("sysname", DataType.String);
+        var batch = new SampleBatch();
+        for (int i = 0; i < 100; i++)
+        {
+            batch.Add(temp, T0 + i * 10_000, 40.5 + i * 0.25);
+            batch.Add(count, T0 + i * 10_000, 1000 + i * 50);
+            batch.AddText(name, T0 + i * 10_000, i < 50 ? "alpha" : "beta");
+        }
+        await t.Store.WriteAsync(batch, default);
+
+        var raw = t.Store.ReadRaw(t.IdxOf(temp), T0, T0 + 1_000_000);
+        Assert.Equal(100, raw.Count);
+        Assert.Equal(40.5 + 99 * 0.25, raw.Values[^1]);
+        var rates = t.Store.ReadValues(t.IdxOf(count), T0, T0 + 1_000_000);
+        Assert.Equal(99, rates.Count);
+        Assert.All(rates.Values, v => Assert.Equal(5.0, v, 9));
+        var strings = t.Store.ReadStrings(t.IdxOf(name), T0, T0 + 1_000_000);
+        Assert.Equal(new[] { (T0, "alpha"), (T0 + 500_000, "beta") }, strings);
+
+        var info = t.Store.ListDatapoints().Single(d => d.Checksum == temp.Checksum);
+        Assert.Equal("temperature", info.Key);
+        Assert.Equal(new KeyValuePair<string, string>("sensor", "cpu"), Assert.Single(info.Metadata));
+        Assert.Equal(DataType.Float, info.DataType);
+        Assert.Equal(T0 + 99 * 10_000, info.LastTimestamp);
+        Assert.Equal("target-1", info.AgentPolledTarget);
+    }
+
+    [Fact]
+    public async Task SealedChunksReadLikeTheHeadAndSurviveRestart()
+    {
+        await using var t = new TempStore();
+        var key = TempStore.Key("load");
+        var batch = new SampleBatch();
+        for (int i = 0; i < 500; i++) batch.Add(key, T0 + i * 1000, Math.Sin(i));
+        await t.Store.WriteAsync(batch, default);
+        var before = t.Store.ReadRaw(t.IdxOf(key), long.MinValue, long.MaxValue);
+        await t.Store.SealNowAsync();
+        batch.Clear();
+        for (int i = 500; i < 600; i++) batch.Add(key, T0 + i * 1000, Math.Sin(i));
+        await t.Store.WriteAsync(batch, default);
+        await t.ReopenAsync(); // the last 100 are replayed from the head log
+        var after = t.Store.ReadRaw(t.IdxOf(key), long.MinValue, long.MaxValue);
+        Assert.Equal(600, after.Count);
+        Assert.Equal(before.Values, after.Values.Take(500));
+        Assert.Equal(Math.Sin(599), after.Values[^1]);
+        Assert.Equal(600, t.Store.CountSamples());
+        // A range inside one chunk.
+        var part = t.Store.ReadRaw(t.IdxOf(key), T0 + 100_000, T0 + 109_000);
+        Assert.Equal(10, part.Count);
+        Assert.Equal(T0 + 100_000, part.Timestamps[0]);
+    }
+
+    [Fact]
+    public async Task DuplicateAndOutOfOrderSamplesAreDroppedAlsoAfterRestart()
+    {
+        await using var t = new TempStore();
+        var key = TempStore.Key("x");
+        var batch = new SampleBatch();
+        batch.Add(key, T0 + 2000, 2);
+        batch.Add(key, T0 + 1000, 1); // older than the one before it
+        batch.Add(key, T0 + 2000, 3); // same time
+        await t.Store.WriteAsync(batch, default);
+        await t.ReopenAsync();
+        batch.Clear();
+        batch.Add(key, T0 + 2000, 9);
+        batch.Add(key, T0 + 3000, 4);
+        await t.Store.WriteAsync(batch, default);
+        var raw = t.Store.ReadRaw(t.IdxOf(key), long.MinValue, long.MaxValue);
+        Assert.Equal(new[] { 2.0, 4.0 }, raw.Values);
+        Assert.Equal(1, t.Store.Statistics.SamplesRejected);
+    }
+
+    [Fact]
+    public void CounterRatesHandleWrapAndReset()
+    {
+        var raw = new SeriesPoints();
+        void Add(long ts, double v) { raw.Timestamps.Add(ts); raw.Values.Add(v); }
+        Add(0, 4294967000);       // near the top of a 32-bit counter
+        Add(10_000, 4294967200);  // +200 in 10 s = 20/s
+        Add(20_000, 104);         // wrapped: +200 = 20/s
+        Add(30_000, 304);         // +200
+        Add(40_000, 3);           // reset (a reboot): left out
+        Add(50_000, 203);         // +200
+        var rates = CounterRates.FromRaw(raw, DataType.Counter32);
+        Assert.Equal(new long[] { 10_000, 20_000, 30_000, 50_000 }, rates.Timestamps);
+        Assert.All(rates.Values, v => Assert.Equal(20.0, v, 9));
+
+        var raw64 = new SeriesPoints();
+        raw64.Timestamps.AddRange([0, 1000]);
+        raw64.Values.AddRange([18446744073709550000.0, 1000]);
+        var r64 = CounterRates.FromRaw(raw64, DataType.Counter64);
+        Assert.Single(r64.Values);
+        Assert.InRange(r64.Values[0], 2000, 3300); // 2^64 wrap; double resolution at 2^64 is 4096
+    }
+
+    [Fact]
+    public async Task NewDatabaseIsMigratedToTheLatestVersionAndNewerIsRefused()
+    {
+        await using var t = new TempStore();
+        await t.Store.DisposeAsync();
+        using (var db = new SqliteConnection($"Data Source={t.Options.DatabaseFile}"))
+        {
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = "PRAGMA user_version";
+            Assert.True(Convert.ToInt32(cmd.ExecuteScalar()) >= 1);
+            cmd.CommandText = "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name)";
+            Assert.Equal("agent,chunk,datapoint,glue,head,pair,string_sample", cmd.ExecuteScalar());
+            cmd.CommandText = "PRAGMA journal_mode";
+            Assert.Equal("wal", cmd.ExecuteScalar());
+            cmd.CommandText = "PRAGMA user_version = 999";
+            cmd.ExecuteNonQuery();
+        }
+        SqliteConnection.ClearAllPools();
+        var e = Assert.Throws<StorageUnavailableException>(() => TimeSeriesStore.Open(t.Options));
+        Assert.Contains("newer than this release", e.Message);
+        using (var db = new SqliteConnection($"Data Source={t.Options.DatabaseFile}"))
+        {
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = "PRAGMA user_version = 1";
+            cmd.ExecuteNonQuery();
+        }
+        SqliteConnection.ClearAllPools();
+        await t.ReopenAsync();
+    }
+
+    [Fact]
+    public async Task ReadersSeeEveryAcknowledgedSampleWhileTheWriterIngestsAndSeals()
+    {
+        await using var t = new TempStore(maxHeadSamples: 10_000);
+        const int Series = 20, Rounds = 300;
+        var keys = Enumerable.Range(0, Series).Select(i => TempStore.Key("v", DataType.Integer, ("n", i.ToString()))).ToArray();
+        var first = new SampleBatch();
+        foreach (var k in keys) first.Add(k, T0, 0);
+        await t.Store.WriteAsync(first, default);
+        long idx = t.IdxOf(keys[7]);
+        long acknowledged = 1; // rounds of keys[7] known committed
+        var writer = Task.Run(async () =>
+        {
+            var batch = new SampleBatch();
+            for (int r = 1; r < Rounds; r++)
+            {
+                batch.Clear();
+                foreach (var k in keys) batch.Add(k, T0 + r * 1000, r);
+                await t.Store.WriteAsync(batch, default);
+                Interlocked.Exchange(ref acknowledged, r + 1);
+                if (r % 100 == 0) await t.Store.SealNowAsync();
+            }
+        });
+        int reads = 0;
+        while (!writer.IsCompleted)
+        {
+            long mustSee = Interlocked.Read(ref acknowledged);
+            var points = t.Store.ReadRaw(idx, long.MinValue, long.MaxValue);
+            Assert.True(points.Count >= mustSee, $"read {points.Count} points, {mustSee} were acknowledged");
+            for (int i = 0; i < points.Count; i++) Assert.Equal(i, points.Values[i]); // no gap, no duplicate
+            reads++;
+        }
+        await writer;
+        Assert.True(reads > 0);
+        Assert.Equal(Rounds, t.Store.ReadRaw(idx, long.MinValue, long.MaxValue).Count);
+        Assert.True(t.Store.Statistics.ChunksSealed >= Series);
+    }
+
+    [Fact]
+    public async Task RetentionPrunesOldChunksAndKeepsRecentData()
+    {
+        await using var t = new TempStore(retention: TimeSpan.FromDays(1));
+        var key = TempStore.Key("old-and-new");
+        var label = TempStore.Key("label", DataType.String);
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var batch = new SampleBatch();
+        for (int i = 0; i < 10; i++) batch.Add(key, now - TimeSpan.FromDays(3).Ticks / 10_000 + i * 1000, i);
+        batch.AddText(label, now - 3 * 86_400_000L, "first");
+        batch.AddText(label, now - 2 * 86_400_000L, "second");
+        await t.Store.WriteAsync(batch, default);
+        await t.Store.SealNowAsync();
+        batch.Clear();
+        for (int i = 0; i < 10; i++) batch.Add(key, now - 60_000 + i * 1000, 100 + i);
+        await t.Store.WriteAsync(batch, default);
+        await t.Store.SealNowAsync();
+
+        await t.Store.PruneNowAsync();
+
+        var left = t.Store.ReadRaw(t.IdxOf(key), long.MinValue, long.MaxValue);
+        Assert.Equal(Enumerable.Range(100, 10).Select(i => (double)i), left.Values);
+        // The newest value of a string series stays, however old: it is still current.
+        Assert.Equal("second", Assert.Single(t.Store.ReadStrings(t.IdxOf(label), long.MinValue, long.MaxValue)).Value);
+    }
+
+    [Fact]
+    public async Task WritesAfterDisposeFailClearly()
+    {
+        var t = new TempStore();
+        await t.DisposeAsync();
+        var batch = new SampleBatch();
+        batch.Add(TempStore.Key("x"), T0, 1);
+        await Assert.ThrowsAsync<StorageUnavailableException>(() => t.Store.WriteAsync(batch, default));
+    }
+}
