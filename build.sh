@@ -55,8 +55,17 @@ publish() { # publish ARCH -> artifacts/publish/linux-ARCH/pattoo-edge
 }
 
 test_prereqs() {
-  # Native AOT needs a C toolchain; the protocol peers are installed by the tests that need them.
-  apt_install clang zlib1g-dev
+  # Native AOT needs a C toolchain. Real protocol peers: net-snmp's snmpd (SNMP), socat
+  # (virtual serial lines for Modbus RTU), and the npm peers in tests/peers (Modbus, BACnet,
+  # OPC UA servers; playwright-core for the dashboard).
+  apt_install clang zlib1g-dev snmpd snmp socat
+  # Debian starts a system snmpd on port 161; the tests run their own on high ports.
+  systemctl disable --now snmpd >/dev/null 2>&1 || true
+  command -v npm >/dev/null || apt_install nodejs npm
+  if [ ! -d tests/peers/node_modules ] || [ tests/peers/package-lock.json -nt tests/peers/node_modules ]; then
+    log "installing test peers (npm ci in tests/peers)"
+    npm ci --prefix tests/peers --no-audit --no-fund --loglevel=error
+  fi
 }
 
 case "${1:-help}" in
@@ -70,16 +79,16 @@ case "${1:-help}" in
     publish "$(host_arch)"
     export PATTOO_EDGE_BINARY=$ARTIFACTS/publish/linux-$(host_arch)/pattoo-edge
     log "running tests"
-    dotnet test Pattoo.Edge.sln -c Release --logger "console;verbosity=normal" 2>&1 | tee "$ARTIFACTS/test.log" | grep -vE '^\s+Passed ' || true
-    # dotnet test's own exit code is lost in the pipe: read its summary instead.
-    if grep -qE '^Failed!|error [A-Z]+[0-9]+:|Test Run Aborted' "$ARTIFACTS/test.log"; then
-      echo "tests failed (full log: $ARTIFACTS/test.log)" >&2; exit 1
-    fi
-    passed=$(grep -oE 'Passed: +[0-9]+' "$ARTIFACTS/test.log" | awk '{s+=$2} END {print s+0}')
-    failed=$(grep -oE 'Failed: +[0-9]+' "$ARTIFACTS/test.log" | awk '{s+=$2} END {print s+0}')
-    skipped=$(grep -oE 'Skipped: +[0-9]+' "$ARTIFACTS/test.log" | awk '{s+=$2} END {print s+0}')
+    set +e
+    dotnet test Pattoo.Edge.sln -c Release --logger "console;verbosity=normal" 2>&1 | tee "$ARTIFACTS/test.log" | grep --line-buffered -vE '^\s+Passed '
+    rc=${PIPESTATUS[0]}
+    set -e
+    count() { grep -oE "^\s+$1: +[0-9]+" "$ARTIFACTS/test.log" | awk '{s+=$2} END {print s+0}'; }
+    passed=$(count Passed); failed=$(count Failed); skipped=$(count Skipped)
     echo "$passed passed, $failed failed, $skipped skipped"
-    [ "$passed" -gt 0 ] && [ "$failed" -eq 0 ]
+    if [ "$rc" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then
+      echo "tests failed (exit $rc; full log: $ARTIFACTS/test.log)" >&2; exit 1
+    fi
     ;;
   publish)
     case "${2:-}" in

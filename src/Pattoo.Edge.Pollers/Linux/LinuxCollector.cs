@@ -234,13 +234,14 @@ public sealed class LinuxCollector
     /// <summary>Counts the numeric directories of /proc, one per process (thread groups, not threads).</summary>
     private void CollectProcessCount(SampleBatch batch, long ts)
     {
-        var entries = new FileSystemEnumerable<byte>(Rooted("/proc"), static (ref FileSystemEntry _) => 0, ProcEnumeration)
-        {
-            ShouldIncludePredicate = static (ref FileSystemEntry entry) => Numbers.IsAllDigits(entry.FileName),
-        };
         int count = 0;
         try
         {
+            // FileName is a span into the directory entry: counting allocates no string per process.
+            var entries = new FileSystemEnumerable<byte>(Rooted("/proc"), static (ref FileSystemEntry _) => 0, ProcEnumeration)
+            {
+                ShouldIncludePredicate = static (ref FileSystemEntry entry) => Numbers.IsAllDigits(entry.FileName),
+            };
             foreach (byte _ in entries) count++;
         }
         catch (DirectoryNotFoundException)

@@ -38,9 +38,10 @@
 //   '0'                      x == 0
 //   '10' + L bits            the meaningful bits of x within the current window (L = window length)
 //   '11' + 5 bits lead (0..31) + 6 bits length (1..64, 64 as 0) + that many bits: a new window
-// The window starts as lead 0, length 64; lead is min(leading zeros, 31). As in the paper, the encoder
-// reuses the window whenever x fits it (no fewer leading and trailing zeros); a greedy "only if cheaper"
-// rule measured worse on noisy floats (9.81 vs 9.68 bytes/sample).
+// The window starts as lead 0, length 64; lead is min(leading zeros, 31). The encoder reuses the window
+// when x fits it (no fewer leading and trailing zeros) and that takes no more bits than a new window, as
+// Facebook's Beringei does: always reusing a fitting window never narrows the 64-bit start window
+// (66 bits a value on a smooth float random walk, against 50.8 with this rule; README.md).
 //
 // The count is checked against the chunk's size before anything is decoded (each point after the
 // first takes at least 2 bits, point 1 at least 1), the decoded timestamps must rise and end at
@@ -427,7 +428,7 @@ public static class ChunkEncoder
     }
 
     /// <summary>
-    /// One XOR step, Gorilla's rule: returns 0 (same value, 1 bit), 1 (x fits the window: reuse it) or 2 (new window, stored in
+    /// One XOR step: returns 0 (same value, 1 bit), 1 (x fits the window and reusing it is no dearer: reuse it) or 2 (new window, stored in
     /// <paramref name="lead"/>/<paramref name="length"/>), and the field's size in bits.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -441,7 +442,7 @@ public static class ChunkEncoder
         int newLead = Math.Min(BitOperations.LeadingZeroCount(x), 31);
         int trail = BitOperations.TrailingZeroCount(x);
         int newLength = 64 - newLead - trail;
-        if (newLead >= lead && trail >= 64 - lead - length)
+        if (newLead >= lead && trail >= 64 - lead - length && length <= newLength + 11)
         {
             bits = 2 + length;
             return 1;
