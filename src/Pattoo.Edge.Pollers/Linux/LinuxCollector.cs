@@ -198,7 +198,7 @@ public sealed class LinuxCollector
     {
         int slot = cpu + 1;
         if (slot >= _cpuKeys.Length) Array.Resize(ref _cpuKeys, Math.Max(slot + 1, _cpuKeys.Length * 2));
-        return _cpuKeys[slot] ??= new SeriesKey[ProcStat.ModeNames.Length];
+        return _cpuKeys[slot] ??= new SeriesKey[ProcStat.ModeNames.Count];
     }
 
     private void CollectLoadAvg(SampleBatch batch, long ts)

@@ -66,7 +66,7 @@ public static class ProcStat
 {
     /// <summary>The CPU modes reported, in /proc/stat's column order. guest and guest_nice are left
     /// out: the kernel already counts them inside user and nice.</summary>
-    public static readonly string[] ModeNames = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"];
+    public static IReadOnlyList<string> ModeNames { get; } = ["user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal"];
 
     private const int MinimumModes = 4;
     private const int MaxCpu = 1 << 16;
@@ -117,7 +117,7 @@ public static class ProcStat
             times.Cpu = cpu;
         }
         int mode = 0;
-        while (mode < ModeNames.Length && fields.Next(out var field))
+        while (mode < ModeNames.Count && fields.Next(out var field))
         {
             if (!Numbers.TryParseULong(field, out ulong jiffies))
             {
@@ -131,7 +131,7 @@ public static class ProcStat
             report.Add(lineNumber, line, "too few fields");
             return;
         }
-        if (mode < ModeNames.Length) report.Add(lineNumber, line, "too few fields (kept the first " + mode + ")");
+        if (mode < ModeNames.Count) report.Add(lineNumber, line, "too few fields (kept the first " + mode + ")");
         times.ModeCount = mode;
         result.Cpus.Add(times);
     }

@@ -18,8 +18,6 @@ internal sealed class SeriesCache<T> where T : class
 
     public SeriesCache() => _bySpan = _byName.GetAlternateLookup<ReadOnlySpan<char>>();
 
-    public int Count => _byName.Count;
-
     /// <summary>The entry for <paramref name="name"/>, marked as seen in <paramref name="cycle"/>.</summary>
     public T? Find(ReadOnlySpan<char> name, long cycle)
     {

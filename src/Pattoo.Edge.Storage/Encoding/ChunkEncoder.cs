@@ -84,7 +84,8 @@ public static class ChunkEncoder
     private static ReadOnlySpan<byte> IntPrefixLength => [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 11];
     private const int IntLastBucket = 11;
 
-    private static ReadOnlySpan<double> Pow10 =>
+    // An array, not a ReadOnlySpan<double> property: unoptimized (Debug) code allocates for the latter.
+    private static readonly double[] Pow10 =
         [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
 
     // Encoder lookups by the bit width of a zigzag value (0..64).

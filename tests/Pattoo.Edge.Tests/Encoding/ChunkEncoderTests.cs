@@ -1,7 +1,9 @@
 using Pattoo.Edge.Storage.Encoding;
 using Xunit;
 
-namespace Pattoo.Edge.Tests.Encoding;
+// Not "Pattoo.Edge.Tests.Encoding": a namespace of that name would make Encoding.UTF8 in every other
+// Pattoo.Edge.Tests.* file resolve to it (CS0234).
+namespace Pattoo.Edge.Tests.ChunkCodec;
 
 public sealed class ChunkEncoderTests
 {
@@ -647,6 +649,20 @@ public sealed class ChunkEncoderTests
     }
 
     [Fact]
+    public void ChunkFormatException_ReportsItsOffset()
+    {
+        var e = new ChunkFormatException("bad thing", 19);
+        Assert.Equal(19, e.BitOffset);
+        Assert.Equal(2, e.ByteOffset);
+        Assert.Contains("bad thing", e.Message, StringComparison.Ordinal);
+        Assert.Contains("byte 2", e.Message, StringComparison.Ordinal);
+        Assert.Equal(-1, new ChunkFormatException().BitOffset);
+        Assert.Equal(-1, new ChunkFormatException("x").ByteOffset);
+        var inner = new InvalidOperationException();
+        Assert.Same(inner, new ChunkFormatException("x", inner).InnerException);
+    }
+
+    [Fact]
     public void CountLargerThanTheBitsAllow_IsRejectedBeforeDecoding()
     {
         byte[] chunk = ChunkEncoder.Encode(Regular(100), new double[100]);
@@ -665,7 +681,6 @@ public sealed class ChunkEncoderTests
         byte[] validHeaders = [0x10, 0x11, 0x12, 0x14, 0x16];
         var ts = new List<long>();
         var vs = new List<double>();
-        int decoded = 0;
         for (int round = 0; round < 10_000; round++)
         {
             var chunk = new byte[rng.Next(0, 80)];
@@ -677,17 +692,17 @@ public sealed class ChunkEncoderTests
                 chunk[(chunk[0] & 0x04) != 0 ? 2 : 1] = (byte)rng.Next(1, 40);
                 if ((chunk[0] & 0x04) != 0) chunk[1] = (byte)rng.Next(1, 16);
             }
-            if (TryDecodeEverywhere(chunk, ts, vs)) decoded++;
+            TryDecodeEverywhere(chunk, ts, vs);
         }
-        Assert.Fail($"decoded {decoded}");
     }
 
     [Fact]
     public void MutatedChunks_ThrowChunkFormatExceptionOrDecode()
     {
-        var rng = new Random(777); int ok = 0;
+        var rng = new Random(777);
         var ts = new List<long>();
         var vs = new List<double>();
+        int decoded = 0;
         for (int round = 0; round < 10_000; round++)
         {
             int n = rng.Next(1, 60);
@@ -704,9 +719,10 @@ public sealed class ChunkEncoderTests
                 }
                 if (chunk.Length == 0) break;
             }
-            if (TryDecodeEverywhere(chunk, ts, vs)) ok++;
+            if (TryDecodeEverywhere(chunk, ts, vs)) decoded++;
         }
-        Assert.Fail($"mutated decoded {ok}");
+        // Flipped value bits often still make a valid chunk: the success path is exercised too.
+        Assert.InRange(decoded, 1, 9_999);
     }
 
     /// <summary>
