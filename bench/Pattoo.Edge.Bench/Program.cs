@@ -10,13 +10,15 @@ switch (which)
     case "storage": await StorageIngestBench.RunAsync(output); break;
     case "chunks": Pattoo.Edge.Bench.Encoding.ChunkCodecBench.Run(output); break;
     case "appliance": await ApplianceBench.RunAsync(output); break;
+    case "modbus": await Pattoo.Edge.Bench.Modbus.ModbusBench.RunAsync(output); break;
     case "all":
         Pattoo.Edge.Bench.Encoding.ChunkCodecBench.Run(output);
         await StorageIngestBench.RunAsync(output);
         await ApplianceBench.RunAsync(output);
+        await Pattoo.Edge.Bench.Modbus.ModbusBench.RunAsync(output);
         break;
     default:
-        Console.Error.WriteLine("usage: Pattoo.Edge.Bench [all|storage|chunks|appliance]");
+        Console.Error.WriteLine("usage: Pattoo.Edge.Bench [all|storage|chunks|appliance|modbus]");
         return 2;
 }
 return 0;

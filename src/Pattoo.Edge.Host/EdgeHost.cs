@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Pattoo.Edge.Api;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Pollers;
 using Pattoo.Edge.Pollers.Linux;
@@ -10,7 +11,7 @@ namespace Pattoo.Edge.Host;
 /// The appliance: opens the store, starts the pollers and the HTTP server, and stops them
 /// in reverse order. A library class so tests can embed the same host the binary runs.
 /// </summary>
-public sealed class EdgeHost : IAsyncDisposable
+public sealed class EdgeHost : IAsyncDisposable, IApplianceState
 {
     private readonly SemaphoreSlim _reloadGate = new(1, 1);
     private TimeSeriesStore? _store;
@@ -26,6 +27,10 @@ public sealed class EdgeHost : IAsyncDisposable
     public EdgeOptions Options { get; private set; }
     public DateTimeOffset StartedAt { get; }
     public TimeSeriesStore Store => _store ?? throw new InvalidOperationException("the host is not started");
+    public string Name => Options.Appliance.Name;
+    string IApplianceState.Version => Version;
+    public IReadOnlyList<TargetState> Targets => Scheduler.States;
+    public ApiOptions Api => Options.Api;
     public PollScheduler Scheduler => _scheduler ?? throw new InvalidOperationException("the host is not started");
 
     public static string Version => typeof(EdgeHost).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
@@ -60,7 +65,9 @@ public sealed class EdgeHost : IAsyncDisposable
             else if (next.Storage != Options.Storage)
                 Log.Warning("config: storage settings changed; restart pattoo-edge to apply them");
             Log.Level = next.LogLevel;
-            Options = Options with { Appliance = next.Appliance, LogLevel = next.LogLevel, Linux = next.Linux, SourceName = next.SourceName };
+            if (next.Api.MaxDepth != Options.Api.MaxDepth || next.Api.MaxComplexity != Options.Api.MaxComplexity || next.Api.QueryTimeout != Options.Api.QueryTimeout)
+                Log.Warning("config: api query limits changed; restart pattoo-edge to apply them (tokens and networks apply now)");
+            Options = Options with { Appliance = next.Appliance, LogLevel = next.LogLevel, Linux = next.Linux, Modbus = next.Modbus, Api = next.Api, SourceName = next.SourceName };
             await Scheduler.ApplyAsync(BuildTargets(Options)).ConfigureAwait(false);
         }
         finally
@@ -78,8 +85,13 @@ public sealed class EdgeHost : IAsyncDisposable
             var agent = AgentIdentity.ForPoller(options.Appliance.Name, "linux", options.Appliance.Name);
             targets.Add(new LinuxPoller(agent, options.Linux.Interval));
         }
+        targets.AddRange(options.Modbus.CreateTargets(options.Appliance.Name));
         return targets;
     }
+
+    /// <summary>How many targets the configuration asks for, without creating them (config check).</summary>
+    public static int BuildTargetCount(EdgeOptions options)
+        => (options.Linux.Enabled ? 1 : 0) + options.Modbus.Devices.Count;
 
     public async ValueTask DisposeAsync()
     {

@@ -1,7 +1,9 @@
 using System.Net;
+using Pattoo.Edge.Api;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
 using Pattoo.Edge.Pollers.Linux;
+using Pattoo.Edge.Pollers.Modbus;
 using Pattoo.Edge.Storage;
 
 namespace Pattoo.Edge.Host;
@@ -15,6 +17,8 @@ public sealed record EdgeOptions
     public required StorageOptions Storage { get; init; }
     public required LogLevel LogLevel { get; init; }
     public required LinuxOptions Linux { get; init; }
+    public required ApiOptions Api { get; init; }
+    public required ModbusOptions Modbus { get; init; }
 
     /// <summary>The commented default configuration embedded in the binary.</summary>
     public static string DefaultText()
@@ -61,7 +65,9 @@ public sealed record EdgeOptions
         Common.Log.TryParseLevel(levelText, out var level);
         log.Finish();
 
+        var api = ApiOptions.Bind(root.GetSection("api"));
         var linux = LinuxOptions.Bind(root.GetSection("linux"));
+        var modbus = ModbusOptions.Bind(root.GetSection("modbus"));
         root.Finish();
         if (errors.Count > 0)
         {
@@ -76,6 +82,8 @@ public sealed record EdgeOptions
             Storage = storage,
             LogLevel = level,
             Linux = linux,
+            Api = api,
+            Modbus = modbus,
         };
     }
 
@@ -89,17 +97,26 @@ public sealed record EdgeOptions
 public sealed record ApplianceOptions(string Name);
 
 /// <summary>The [server] section.</summary>
-public sealed record ServerOptions(IPEndPoint Listen)
+public sealed record ServerOptions(IPEndPoint Listen, string? TlsCertificate = null, string? TlsKey = null)
 {
     public const int DefaultPort = 20202;
 
     public static ServerOptions Bind(ConfigSection s)
     {
         var text = s.GetString("listen", "0.0.0.0:20202");
+        var cert = s.GetOptionalString("tls_certificate");
+        var key = s.GetOptionalString("tls_key");
+        if ((cert is null) != (key is null))
+            s.Error(cert is null ? "tls_key" : "tls_certificate", "tls_certificate and tls_key go together: set both (PEM files) or neither");
+        foreach (var (name, file) in new[] { ("tls_certificate", cert), ("tls_key", key) })
+        {
+            if (file is not null && !File.Exists(file)) s.Error(name, $"the file \"{file}\" does not exist");
+        }
         s.Finish();
-        if (TryParseEndpoint(text, out var ep)) return new ServerOptions(ep);
-        s.Error("listen", $"expected host:port such as \"0.0.0.0:20202\" or \"[::1]:8080\", got \"{text}\"");
-        return new ServerOptions(new IPEndPoint(IPAddress.Any, DefaultPort));
+        var endpoint = new IPEndPoint(IPAddress.Any, DefaultPort);
+        if (!TryParseEndpoint(text, out endpoint))
+            s.Error("listen", $"expected host:port such as \"0.0.0.0:20202\" or \"[::1]:8080\", got \"{text}\"");
+        return new ServerOptions(endpoint, cert, key);
     }
 
     public static bool TryParseEndpoint(string text, out IPEndPoint endpoint)

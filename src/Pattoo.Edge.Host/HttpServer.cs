@@ -1,4 +1,5 @@
-using System.Text.Json;
+using System.Security.Cryptography.X509Certificates;
+using Pattoo.Edge.Api;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -24,11 +25,17 @@ internal sealed class HttpServer : IAsyncDisposable
         builder.Logging.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(k =>
         {
-            k.Listen(_host.Options.Server.Listen);
+            var server = _host.Options.Server;
+            k.Listen(server.Listen, listen =>
+            {
+                if (server.TlsCertificate is { } cert && server.TlsKey is { } key)
+                    listen.UseHttps(X509Certificate2.CreateFromPemFile(cert, key));
+            });
+            k.Limits.MaxRequestBodySize = _host.Options.Api.MaxBody + 1;
             k.AddServerHeader = false;
         });
         var app = builder.Build();
-        app.MapGet("/api/v1/health", Health);
+        new ApiEndpoints(_host).Map(app);
         try
         {
             await app.StartAsync().ConfigureAwait(false);
@@ -39,37 +46,6 @@ internal sealed class HttpServer : IAsyncDisposable
             throw new InvalidOperationException($"cannot listen on {_host.Options.Server.Listen} (server.listen): {e.Message}", e);
         }
         _app = app;
-    }
-
-    private async Task Health(HttpContext context)
-    {
-        var store = _host.Store;
-        var stats = store.Statistics;
-        context.Response.ContentType = "application/json";
-        await using var json = new Utf8JsonWriter(context.Response.Body, new JsonWriterOptions { Indented = true });
-        json.WriteStartObject();
-        json.WriteString("name", _host.Options.Appliance.Name);
-        json.WriteString("version", EdgeHost.Version);
-        json.WriteNumber("uptime_seconds", (long)(DateTimeOffset.UtcNow - _host.StartedAt).TotalSeconds);
-        json.WriteNumber("series", stats.Series);
-        json.WriteNumber("samples_written", stats.SamplesWritten);
-        json.WriteNumber("head_samples", stats.HeadSamples);
-        json.WriteNumber("database_bytes", store.DatabaseBytes());
-        json.WriteStartArray("pollers");
-        foreach (var t in _host.Scheduler.States)
-        {
-            json.WriteStartObject();
-            json.WriteString("program", t.Program);
-            json.WriteString("target", t.Name);
-            json.WriteBoolean("ok", !t.Failing && t.LastSuccess is not null);
-            if (t.LastSuccess is { } ok) json.WriteString("last_success", ok);
-            if (t.LastError is { } err) json.WriteString("last_error", err);
-            json.WriteNumber("datapoints", t.Datapoints);
-            json.WriteNumber("round_trip_ms", Math.Round(t.RoundTrip.TotalMilliseconds, 3));
-            json.WriteEndObject();
-        }
-        json.WriteEndArray();
-        json.WriteEndObject();
     }
 
     public async ValueTask DisposeAsync()

@@ -80,6 +80,75 @@ internal static class Schema
         ) WITHOUT ROWID;
         CREATE INDEX string_sample_ts ON string_sample(ts);
         """,
+        // 2: pattoo's translation, chart and favourite tables, with pattoo's seed rows.
+        """
+        CREATE TABLE language (
+            idx_language INTEGER PRIMARY KEY,
+            code TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            ts_created INTEGER NOT NULL,
+            ts_modified INTEGER NOT NULL
+        );
+        CREATE TABLE pair_xlate_group (
+            idx_pair_xlate_group INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            ts_created INTEGER NOT NULL,
+            ts_modified INTEGER NOT NULL
+        );
+        CREATE TABLE pair_xlate (
+            idx_pair_xlate INTEGER PRIMARY KEY,
+            idx_pair_xlate_group INTEGER NOT NULL REFERENCES pair_xlate_group(idx_pair_xlate_group),
+            idx_language INTEGER NOT NULL REFERENCES language(idx_language),
+            key TEXT NOT NULL,
+            translation TEXT NOT NULL,
+            units TEXT NOT NULL DEFAULT '',
+            enabled INTEGER NOT NULL DEFAULT 1,
+            ts_created INTEGER NOT NULL,
+            ts_modified INTEGER NOT NULL,
+            UNIQUE (idx_pair_xlate_group, idx_language, key)
+        );
+        CREATE TABLE agent_xlate (
+            idx_agent_xlate INTEGER PRIMARY KEY,
+            idx_language INTEGER NOT NULL REFERENCES language(idx_language),
+            agent_program TEXT NOT NULL,
+            translation TEXT NOT NULL,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            ts_created INTEGER NOT NULL,
+            ts_modified INTEGER NOT NULL,
+            UNIQUE (idx_language, agent_program)
+        );
+        CREATE TABLE chart (
+            idx_chart INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            checksum TEXT NOT NULL UNIQUE,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            ts_created INTEGER NOT NULL,
+            ts_modified INTEGER NOT NULL
+        );
+        CREATE TABLE chart_datapoint (
+            idx_chart_datapoint INTEGER PRIMARY KEY,
+            idx_chart INTEGER NOT NULL REFERENCES chart(idx_chart),
+            idx_datapoint INTEGER NOT NULL REFERENCES datapoint(idx_datapoint),
+            enabled INTEGER NOT NULL DEFAULT 1,
+            ts_created INTEGER NOT NULL,
+            ts_modified INTEGER NOT NULL
+        );
+        CREATE TABLE favorite (
+            idx_favorite INTEGER PRIMARY KEY,
+            idx_user INTEGER NOT NULL DEFAULT 1,
+            idx_chart INTEGER NOT NULL REFERENCES chart(idx_chart),
+            "order" INTEGER NOT NULL DEFAULT 0,
+            enabled INTEGER NOT NULL DEFAULT 1,
+            ts_created INTEGER NOT NULL,
+            ts_modified INTEGER NOT NULL
+        );
+        INSERT INTO language (idx_language, code, name, ts_created, ts_modified)
+            VALUES (1, 'en', 'English', unixepoch() * 1000, unixepoch() * 1000);
+        INSERT INTO pair_xlate_group (idx_pair_xlate_group, name, ts_created, ts_modified)
+            VALUES (1, 'Pattoo Default', unixepoch() * 1000, unixepoch() * 1000);
+        """,
     };
 
     public static int LatestVersion => Migrations.Length;

@@ -77,6 +77,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             throw new StorageUnavailableException($"cannot open the database {file}: {e.Message}", e);
         }
         _nextPruneAt = Now;
+        Catalog = new CatalogStore(options, clock);
         _queue = Channel.CreateBounded<WriteRequest>(new BoundedChannelOptions(QueueCapacity)
         {
             SingleReader = true,
@@ -91,6 +92,9 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         => new(options, clock ?? TimeProvider.System);
 
     public StorageOptions Options => _options;
+
+    /// <summary>pattoo's small tables: agents, datapoints, pairs, translations, charts, favourites.</summary>
+    public CatalogStore Catalog { get; }
 
     private long Now => _clock.GetUtcNow().ToUnixTimeMilliseconds();
 

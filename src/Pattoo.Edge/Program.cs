@@ -17,7 +17,9 @@ public static class Program
 
         Usage:
           pattoo-edge [run] [--config FILE]   run the appliance (default: the embedded config)
-          pattoo-edge config check FILE       check a config file; exit 1 listing every error
+          pattoo-edge config check [--verbose] FILE
+                                              check a config file; exit 1 listing every error;
+                                              --verbose shows what each poll cycle will cost
           pattoo-edge config default          print the embedded default config, commented
           pattoo-edge version                 print the version
           pattoo-edge --help                  this text
@@ -35,7 +37,9 @@ public static class Program
                 ["run"] => await RunAsync(null).ConfigureAwait(false),
                 ["--config" or "-c", var file] => await RunAsync(file).ConfigureAwait(false),
                 ["run", "--config" or "-c", var file] => await RunAsync(file).ConfigureAwait(false),
-                ["config", "check", var file] => CheckConfig(file),
+                ["config", "check", var file] => CheckConfig(file, verbose: false),
+                ["config", "check", "--verbose" or "-v", var file] => CheckConfig(file, verbose: true),
+                ["config", "check", var file, "--verbose" or "-v"] => CheckConfig(file, verbose: true),
                 ["config", "default"] => PrintDefault(),
                 ["version" or "--version"] => PrintVersion(),
                 ["help" or "--help" or "-h"] => PrintUsage(Console.Out, ExitOk),
@@ -74,12 +78,17 @@ public static class Program
         return ExitOk;
     }
 
-    private static int CheckConfig(string file)
+    private static int CheckConfig(string file, bool verbose)
     {
         try
         {
             var o = EdgeOptions.LoadFile(file);
-            Console.Out.WriteLine($"{file}: OK ({EdgeHost.BuildTargets(o).Count} poll targets, storage in {o.Storage.Path}, listening on {o.Server.Listen})");
+            Console.Out.WriteLine($"{file}: OK ({EdgeHost.BuildTargetCount(o)} poll targets, storage in {o.Storage.Path}, listening on {o.Server.Listen})");
+            if (verbose)
+            {
+                var plan = o.Modbus.DescribePlan();
+                if (plan.Length > 0) Console.Out.Write(plan.EndsWith('\n') ? plan : plan + "\n");
+            }
             return ExitOk;
         }
         catch (ConfigException e)

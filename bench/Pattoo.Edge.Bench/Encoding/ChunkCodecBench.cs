@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Diagnostics;
 using Pattoo.Edge.Storage.Encoding;
 
@@ -8,7 +9,9 @@ namespace Pattoo.Edge.Bench.Encoding;
 /// timestamp jitter; 40% slow gauges (float random walk with 2 decimals), 30% counters (uint64 rising by
 /// random amounts, one counter series in 50 wrapping at 2^32), 20% status words (small ints that rarely
 /// change), 10% noisy floats (full random doubles). Every series becomes one chunk. Prints bytes/sample
-/// overall and per class, and encode/decode points per second (best of several passes, one thread).
+/// overall and per class, and encode/decode points per second (best of several passes, one thread),
+/// beside a peer measured in the same run: the simplest sensible format, zigzag-varint timestamp
+/// deltas and raw 8-byte values.
 /// </summary>
 public static class ChunkCodecBench
 {
@@ -137,6 +140,74 @@ public static class ChunkCodecBench
             bestList = Math.Min(bestList, sw.Elapsed.TotalSeconds);
         }
         output.WriteLine($"decode into List<T>: {totalPoints / bestList / 1e6,8:F1} M points/s");
+
+        // Peer, same run: varint timestamp deltas + raw doubles.
+        var scratch = new byte[PointsPerSeries * 18];
+        var peerChunks = new byte[SeriesCount][];
+        double peerEncode = double.MaxValue, peerDecode = double.MaxValue;
+        long peerBytes = 0;
+        for (int pass = 0; pass < Passes; pass++)
+        {
+            long t0 = Stopwatch.GetTimestamp();
+            peerBytes = 0;
+            for (int s = 0; s < SeriesCount; s++)
+            {
+                int n = PeerEncode(timestamps[s], values[s], scratch);
+                peerChunks[s] = scratch.AsSpan(0, n).ToArray();
+                peerBytes += n;
+            }
+            peerEncode = Math.Min(peerEncode, Stopwatch.GetElapsedTime(t0).TotalSeconds);
+            long t1 = Stopwatch.GetTimestamp();
+            for (int s = 0; s < SeriesCount; s++) PeerDecode(peerChunks[s], tsBuf, valBuf);
+            peerDecode = Math.Min(peerDecode, Stopwatch.GetElapsedTime(t1).TotalSeconds);
+        }
+        PeerDecode(peerChunks[0], tsBuf, valBuf);
+        if (tsBuf[^1] != timestamps[0][^1]) throw new InvalidOperationException("peer round trip differs");
+        output.WriteLine($"peer (varint deltas + raw doubles): {(double)peerBytes / totalPoints:F3} bytes/sample, " +
+            $"encode {totalPoints / peerEncode / 1e6:F1} M points/s, decode {totalPoints / peerDecode / 1e6:F1} M points/s");
+        output.WriteLine($"codec / peer: size {(double)totalBytes / peerBytes:F2}, encode speed {peerEncode / bestEncode:F2}, " +
+            $"decode speed {peerDecode / bestDecode:F2}");
+    }
+
+    private static int PeerEncode(ReadOnlySpan<long> ts, ReadOnlySpan<double> values, Span<byte> dest)
+    {
+        int pos = 0;
+        long prev = 0;
+        for (int i = 0; i < ts.Length; i++)
+        {
+            long d = ts[i] - prev;
+            prev = ts[i];
+            ulong z = (ulong)((d << 1) ^ (d >> 63));
+            while (z >= 0x80)
+            {
+                dest[pos++] = (byte)(z | 0x80);
+                z >>= 7;
+            }
+            dest[pos++] = (byte)z;
+            BinaryPrimitives.WriteDoubleLittleEndian(dest[pos..], values[i]);
+            pos += 8;
+        }
+        return pos;
+    }
+
+    private static void PeerDecode(ReadOnlySpan<byte> src, Span<long> ts, Span<double> values)
+    {
+        int pos = 0;
+        long prev = 0;
+        for (int i = 0; pos < src.Length; i++)
+        {
+            ulong z = 0;
+            for (int shift = 0; ; shift += 7)
+            {
+                byte b = src[pos++];
+                z |= (ulong)(b & 0x7F) << shift;
+                if (b < 0x80) break;
+            }
+            prev += (long)(z >> 1) ^ -(long)(z & 1);
+            ts[i] = prev;
+            values[i] = BinaryPrimitives.ReadDoubleLittleEndian(src[pos..]);
+            pos += 8;
+        }
     }
 
     /// <summary>The shared data mix, deterministic for <see cref="Seed"/>. Class k: 0 gauge, 1 counter, 2 status, 3 noisy.</summary>

@@ -33,6 +33,8 @@
 // (double)n, or n / 10^scale with SCALED (an IEEE division, correctly rounded, so exact on every platform;
 // the encoder only picks a scale under which every value comes back bit-exactly), except that
 // n = -2^53 stands for -0.0, so that a stray negative zero (Math.Round(-0.001, 2)) keeps a chunk integer.
+// The encoder uses the integer codec when every value qualifies and it makes the smaller chunk
+// (it sizes delta, delta-of-delta and XOR exactly and keeps the smallest); otherwise XOR.
 //
 // Value field, XOR codec (Gorilla, VLDB 2015): x = bits(v[i]) ^ bits(v[i-1]);
 //   '0'                      x == 0

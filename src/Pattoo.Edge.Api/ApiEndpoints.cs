@@ -1,0 +1,330 @@
+using System.Buffers;
+using System.Globalization;
+using System.Reflection;
+using System.Text;
+using System.Text.Json;
+using GraphQL;
+using GraphQL.Transport;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Pattoo.Edge.Api.GraphQL;
+using Pattoo.Edge.Api.Ingest;
+using Pattoo.Edge.Common;
+
+namespace Pattoo.Edge.Api;
+
+/// <summary>
+/// The HTTP API: pattoo's agent routes (ingest, status), pattoo's web routes (GraphQL,
+/// GraphiQL, REST chart data) under their pattoo paths and short aliases, and health.
+/// Handlers are plain RequestDelegates: no reflection-based binding under AOT.
+/// </summary>
+public sealed class ApiEndpoints
+{
+    public const string AgentPrefix = "/pattoo/api/v1/agent";
+    public const string WebPrefix = "/pattoo/api/v1/web";
+
+    private readonly IApplianceState _state;
+    private readonly GraphQLService _graphql;
+    private AccessPolicy _access;
+    private ApiOptions _accessOptions;
+
+    public ApiEndpoints(IApplianceState state)
+    {
+        _state = state;
+        _graphql = new GraphQLService(state.Api);
+        _accessOptions = state.Api;
+        _access = new AccessPolicy(state.Api);
+    }
+
+    /// <summary>Tokens and networks follow a config reload.</summary>
+    private AccessPolicy Access
+    {
+        get
+        {
+            var current = _state.Api;
+            if (!ReferenceEquals(current, _accessOptions))
+            {
+                _access = new AccessPolicy(current);
+                _accessOptions = current;
+            }
+            return _access;
+        }
+    }
+
+    public GraphQLService GraphQL => _graphql;
+
+    public void Map(IEndpointRouteBuilder app)
+    {
+        app.MapPost(AgentPrefix + "/receive/{source}", Receive);
+        app.MapGet(AgentPrefix + "/status", c => Text(c, 200, "The Pattoo Agent API is Operational.\n"));
+        foreach (var route in new[] { "/key", "/validation", "/encrypted" })
+        {
+            app.Map(AgentPrefix + route, c => Json(c, 501, w => w.WriteString("error",
+                "pattoo's GPG-encrypted agent routes are not implemented; use TLS (server.tls_certificate, server.tls_key) and a write token (api.write_tokens) with the plain receive route")));
+        }
+        app.MapGet(WebPrefix + "/status", c => Text(c, 200, "The Pattoo Web API is Operational.\n"));
+        foreach (var path in new[] { "/graphql", WebPrefix + "/graphql" })
+        {
+            app.MapPost(path, c => GraphQLRequestAsync(c, isGet: false));
+            app.MapGet(path, c => GraphQLRequestAsync(c, isGet: true));
+        }
+        app.MapGet("/graphiql", c => GraphiQL(c, "/graphql"));
+        app.MapGet(WebPrefix + "/igraphql", c => GraphiQL(c, WebPrefix + "/graphql"));
+        app.MapGet("/graphiql-assets/{file}", Asset);
+        app.MapGet(WebPrefix + "/rest/data/{idx}", RestData);
+        app.MapGet("/api/v1/health", Health);
+    }
+
+    private async Task Receive(HttpContext c)
+    {
+        if (Access.Evaluate(c) != Api.Access.Write)
+        {
+            await Json(c, 403, w => w.WriteString("error", $"{c.Connection.RemoteIpAddress} may not post data: send a write token (Authorization: Bearer, api.write_tokens) or add the network to api.ingest_allow")).ConfigureAwait(false);
+            return;
+        }
+        var body = await ReadBody(c).ConfigureAwait(false);
+        if (body is null) return;
+        var batch = new SampleBatch(256);
+        PattooPayload.Result result;
+        try
+        {
+            result = PattooPayload.Parse(body.Value.Span, batch);
+        }
+        catch (PayloadException e)
+        {
+            Log.Warning($"ingest: refused a post from {c.Connection.RemoteIpAddress} ({c.Request.RouteValues["source"]}): {e.Message}");
+            await Json(c, 400, w => w.WriteString("error", e.Message)).ConfigureAwait(false);
+            return;
+        }
+        try
+        {
+            await _state.Store.WriteAsync(batch, c.RequestAborted).ConfigureAwait(false);
+        }
+        catch (StorageUnavailableException e)
+        {
+            await Json(c, 503, w => w.WriteString("error", e.Message)).ConfigureAwait(false);
+            return;
+        }
+        if (Log.IsEnabled(LogLevel.Debug)) Log.Debug($"ingest: {result.Datapoints} datapoints from {c.Connection.RemoteIpAddress} ({c.Request.RouteValues["source"]}), {result.Skipped} without a data type skipped");
+        // pattoo answers a plain "OK" once stored; agents only look at the status.
+        await Text(c, 200, "OK").ConfigureAwait(false);
+    }
+
+    /// <summary>Reads the body up to api.max_body; answers 413 and returns null past it.</summary>
+    private async Task<ReadOnlyMemory<byte>?> ReadBody(HttpContext c)
+    {
+        long max = _state.Api.MaxBody;
+        if (c.Request.ContentLength > max)
+        {
+            await Json(c, 413, w => w.WriteString("error", $"the body is {c.Request.ContentLength} bytes; api.max_body allows {max}")).ConfigureAwait(false);
+            return null;
+        }
+        var buffer = new ArrayBufferWriter<byte>(c.Request.ContentLength is { } n and > 0 ? (int)n : 16 * 1024);
+        var stream = c.Request.Body;
+        while (true)
+        {
+            var memory = buffer.GetMemory(64 * 1024);
+            int read = await stream.ReadAsync(memory, c.RequestAborted).ConfigureAwait(false);
+            if (read == 0) break;
+            buffer.Advance(read);
+            if (buffer.WrittenCount > max)
+            {
+                await Json(c, 413, w => w.WriteString("error", $"the body is larger than api.max_body ({max} bytes)")).ConfigureAwait(false);
+                return null;
+            }
+        }
+        return buffer.WrittenMemory;
+    }
+
+    private async Task GraphQLRequestAsync(HttpContext c, bool isGet)
+    {
+        var access = Access.Evaluate(c);
+        if (access == Api.Access.Denied)
+        {
+            c.Response.Headers.WWWAuthenticate = "Bearer";
+            await Json(c, 401, w => w.WriteString("error", "this box needs a read token: Authorization: Bearer <token> (api.read_tokens)")).ConfigureAwait(false);
+            return;
+        }
+        GraphQLRequest? request;
+        try
+        {
+            request = isGet ? FromQueryString(c.Request.Query) : await FromBody(c).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+        {
+            await GraphQLError(c, 400, $"bad GraphQL request: {e.Message}").ConfigureAwait(false);
+            return;
+        }
+        if (request is null) return; // ReadBody answered already
+        if (string.IsNullOrWhiteSpace(request.Query))
+        {
+            await GraphQLError(c, 400, "the request has no query").ConfigureAwait(false);
+            return;
+        }
+        var result = await _graphql.ExecuteAsync(request, new ApiUserContext(_state, access), allowMutations: !isGet, c.RequestAborted).ConfigureAwait(false);
+        bool graphqlResponse = AcceptsGraphQLResponse(c.Request);
+        // application/graphql-response+json: a request that did not execute is a 400.
+        c.Response.StatusCode = graphqlResponse && !result.Executed ? 400 : 200;
+        c.Response.ContentType = graphqlResponse ? "application/graphql-response+json; charset=utf-8" : "application/json; charset=utf-8";
+        await _graphql.Serializer.WriteAsync(c.Response.Body, result, c.RequestAborted).ConfigureAwait(false);
+    }
+
+    private async Task<GraphQLRequest?> FromBody(HttpContext c)
+    {
+        var type = c.Request.ContentType ?? "";
+        var body = await ReadBody(c).ConfigureAwait(false);
+        if (body is null) return null;
+        if (type.StartsWith("application/graphql", StringComparison.OrdinalIgnoreCase) && !type.StartsWith("application/graphql-response", StringComparison.OrdinalIgnoreCase))
+            return new GraphQLRequest { Query = Encoding.UTF8.GetString(body.Value.Span) };
+        if (!type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+            throw new InvalidOperationException($"Content-Type must be application/json, got \"{type}\"");
+        return _graphql.Serializer.Deserialize<GraphQLRequest>(Encoding.UTF8.GetString(body.Value.Span))
+            ?? throw new InvalidOperationException("the body is null");
+    }
+
+    private GraphQLRequest FromQueryString(IQueryCollection q)
+    {
+        var request = new GraphQLRequest { Query = q["query"], OperationName = q["operationName"] };
+        if (q["variables"] is { Count: > 0 } v && !string.IsNullOrEmpty(v[0]))
+            request.Variables = _graphql.Serializer.Deserialize<Inputs>(v[0]!);
+        if (q["extensions"] is { Count: > 0 } x && !string.IsNullOrEmpty(x[0]))
+            request.Extensions = _graphql.Serializer.Deserialize<Inputs>(x[0]!);
+        return request;
+    }
+
+    private static bool AcceptsGraphQLResponse(HttpRequest r)
+        => r.Headers.Accept.Any(a => a is not null && a.Contains("application/graphql-response+json", StringComparison.OrdinalIgnoreCase));
+
+    private Task GraphQLError(HttpContext c, int status, string message)
+    {
+        var result = new ExecutionResult { Errors = new ExecutionErrors { new ExecutionError(message) } };
+        c.Response.StatusCode = status;
+        c.Response.ContentType = "application/json; charset=utf-8";
+        return _graphql.Serializer.WriteAsync(c.Response.Body, result, c.RequestAborted);
+    }
+
+    private static readonly Assembly Assets = typeof(ApiEndpoints).Assembly;
+
+    private static async Task GraphiQL(HttpContext c, string endpoint)
+    {
+        using var stream = Assets.GetManifestResourceStream("assets/graphiql/index.html");
+        if (stream is null) { await Text(c, 500, "GraphiQL is missing from this build").ConfigureAwait(false); return; }
+        using var reader = new StreamReader(stream);
+        var html = (await reader.ReadToEndAsync().ConfigureAwait(false)).Replace("__GRAPHQL_ENDPOINT__", endpoint, StringComparison.Ordinal);
+        c.Response.Headers.CacheControl = "no-store";
+        c.Response.ContentType = "text/html; charset=utf-8";
+        await c.Response.WriteAsync(html).ConfigureAwait(false);
+    }
+
+    private static async Task Asset(HttpContext c)
+    {
+        var file = c.Request.RouteValues["file"] as string ?? "";
+        using var stream = file.Contains('/') || file.Contains("..") ? null : Assets.GetManifestResourceStream("assets/graphiql/" + file);
+        if (stream is null || file == "index.html") { c.Response.StatusCode = 404; return; }
+        c.Response.ContentType = Path.GetExtension(file) switch
+        {
+            ".js" => "text/javascript; charset=utf-8",
+            ".css" => "text/css; charset=utf-8",
+            ".txt" => "text/plain; charset=utf-8",
+            _ => "application/octet-stream",
+        };
+        c.Response.Headers.CacheControl = "public, max-age=86400";
+        await stream.CopyToAsync(c.Response.Body, c.RequestAborted).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// pattoo-web's chart data: values on the datapoint's polling grid (null where nothing
+    /// was stored), counters as per-second rates. Unlike pattoo, a counter wrap is corrected
+    /// and a reset left out instead of charted as a spike.
+    /// </summary>
+    private async Task RestData(HttpContext c)
+    {
+        if (Access.Evaluate(c) == Api.Access.Denied) { c.Response.StatusCode = 401; return; }
+        if (!long.TryParse(c.Request.RouteValues["idx"] as string, NumberStyles.None, CultureInfo.InvariantCulture, out long idx))
+        {
+            await Json(c, 400, w => w.WriteString("error", "the datapoint index must be an integer")).ConfigureAwait(false);
+            return;
+        }
+        var d = _state.Store.Catalog.Snapshot().Datapoint(idx);
+        if (d is null)
+        {
+            await Json(c, 404, w => w.WriteString("error", $"there is no datapoint {idx}")).ConfigureAwait(false);
+            return;
+        }
+        long secondsAgo = 7 * 86_400;
+        if (c.Request.Query["secondsago"] is { Count: > 0 } s && long.TryParse(s[0], out long n) && n > 0) secondsAgo = n;
+        long interval = d.PollingInterval > 0 ? d.PollingInterval : 300_000;
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        long stop = d.LastTimestamp > 0 ? d.LastTimestamp : now;
+        long start = now / interval * interval - secondsAgo * 1000;
+        c.Response.ContentType = "application/json";
+        await using var w = new Utf8JsonWriter(c.Response.Body);
+        w.WriteStartArray();
+        if (d.DataType.IsNumeric() && start <= stop)
+        {
+            var points = _state.Store.ReadValues(idx, d.DataType.IsCounter() ? start - interval : start, stop);
+            var slots = new SortedDictionary<long, double>();
+            for (int i = 0; i < points.Count; i++)
+            {
+                if (points.Timestamps[i] < start) continue;
+                slots[points.Timestamps[i] / interval * interval] = Math.Round(points.Values[i], 10);
+            }
+            for (long t = start / interval * interval; t <= stop / interval * interval; t += interval)
+            {
+                w.WriteStartObject();
+                w.WriteNumber("timestamp", t);
+                if (slots.TryGetValue(t, out double v)) w.WriteNumber("value", v); else w.WriteNull("value");
+                w.WriteEndObject();
+            }
+        }
+        w.WriteEndArray();
+    }
+
+    private async Task Health(HttpContext c)
+    {
+        var store = _state.Store;
+        var stats = store.Statistics;
+        await Json(c, 200, json =>
+        {
+            json.WriteString("name", _state.Name);
+            json.WriteString("version", _state.Version);
+            json.WriteNumber("uptime_seconds", (long)(DateTimeOffset.UtcNow - _state.StartedAt).TotalSeconds);
+            json.WriteNumber("series", stats.Series);
+            json.WriteNumber("samples_written", stats.SamplesWritten);
+            json.WriteNumber("head_samples", stats.HeadSamples);
+            json.WriteNumber("database_bytes", store.DatabaseBytes());
+            json.WriteStartArray("pollers");
+            foreach (var t in _state.Targets)
+            {
+                json.WriteStartObject();
+                json.WriteString("program", t.Program);
+                json.WriteString("target", t.Name);
+                json.WriteBoolean("ok", !t.Failing && t.LastSuccess is not null);
+                if (t.LastSuccess is { } ok) json.WriteString("last_success", ok);
+                if (t.LastError is { } err) json.WriteString("last_error", err);
+                json.WriteNumber("datapoints", t.Datapoints);
+                json.WriteNumber("round_trip_ms", Math.Round(t.RoundTrip.TotalMilliseconds, 3));
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+        }).ConfigureAwait(false);
+    }
+
+    private static Task Text(HttpContext c, int status, string text)
+    {
+        c.Response.StatusCode = status;
+        c.Response.ContentType = "text/plain; charset=utf-8";
+        return c.Response.WriteAsync(text);
+    }
+
+    private static async Task Json(HttpContext c, int status, Action<Utf8JsonWriter> body)
+    {
+        c.Response.StatusCode = status;
+        c.Response.ContentType = "application/json; charset=utf-8";
+        await using var w = new Utf8JsonWriter(c.Response.Body, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+        w.WriteStartObject();
+        body(w);
+        w.WriteEndObject();
+    }
+}

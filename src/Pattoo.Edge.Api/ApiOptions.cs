@@ -1,0 +1,57 @@
+using System.Net;
+using Pattoo.Edge.Common;
+using Pattoo.Edge.Config;
+
+namespace Pattoo.Edge.Api;
+
+/// <summary>The [api] section: who may read and write, and limits that keep the box responsive.</summary>
+public sealed record ApiOptions
+{
+    /// <summary>Bearer tokens that may read; empty = reads are open to the LAN.</summary>
+    public IReadOnlyList<string> ReadTokens { get; init; } = [];
+    /// <summary>Bearer tokens that may ingest and run mutations (and read).</summary>
+    public IReadOnlyList<string> WriteTokens { get; init; } = [];
+    /// <summary>Networks that may ingest and mutate without a token (pattoo agents send none).</summary>
+    public IReadOnlyList<IPNetwork> IngestAllow { get; init; } = [IPNetwork.Parse("127.0.0.0/8"), IPNetwork.Parse("::1/128")];
+    /// <summary>Largest request body accepted, in bytes.</summary>
+    public long MaxBody { get; init; } = 32L * 1024 * 1024;
+    public int MaxDepth { get; init; } = 15;
+    public int MaxComplexity { get; init; } = 200_000;
+    public TimeSpan QueryTimeout { get; init; } = TimeSpan.FromSeconds(15);
+
+    public static ApiOptions Bind(ConfigSection s)
+    {
+        var o = new ApiOptions
+        {
+            ReadTokens = Tokens(s, "read_tokens"),
+            WriteTokens = Tokens(s, "write_tokens"),
+            MaxBody = s.GetInteger("max_body", 32L * 1024 * 1024, 1024, 1L << 31),
+            MaxDepth = (int)s.GetInteger("max_depth", 15, 2, 100),
+            MaxComplexity = (int)s.GetInteger("max_complexity", 200_000, 100, 100_000_000),
+            QueryTimeout = s.GetDuration("query_timeout", TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10)),
+        };
+        if (s.Has("ingest_allow"))
+        {
+            var networks = new List<IPNetwork>();
+            foreach (var text in s.GetStringArray("ingest_allow"))
+            {
+                if (IPNetwork.TryParse(text, out var n)) networks.Add(n);
+                else if (IPAddress.TryParse(text, out var a)) networks.Add(new IPNetwork(a, a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork ? 32 : 128));
+                else s.Error("ingest_allow", $"expected networks like \"192.168.1.0/24\" or addresses, got \"{text}\"");
+            }
+            o = o with { IngestAllow = networks };
+        }
+        s.Finish();
+        return o;
+    }
+
+    private static List<string> Tokens(ConfigSection s, string key)
+    {
+        var tokens = s.GetStringArray(key);
+        foreach (var t in tokens)
+        {
+            if (t.Length < 16) s.Error(key, "tokens must be at least 16 characters (make one with: head -c 24 /dev/urandom | base64)");
+        }
+        return tokens;
+    }
+}

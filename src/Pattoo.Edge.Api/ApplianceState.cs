@@ -1,0 +1,15 @@
+using Pattoo.Edge.Pollers;
+using Pattoo.Edge.Storage;
+
+namespace Pattoo.Edge.Api;
+
+/// <summary>What the API serves: the running appliance as the host sees it.</summary>
+public interface IApplianceState
+{
+    string Name { get; }
+    string Version { get; }
+    DateTimeOffset StartedAt { get; }
+    TimeSeriesStore Store { get; }
+    IReadOnlyList<TargetState> Targets { get; }
+    ApiOptions Api { get; }
+}

@@ -1,0 +1,157 @@
+using GraphQL;
+using GraphQL.Types;
+using Pattoo.Edge.Common;
+using Pattoo.Edge.Pollers;
+using Pattoo.Edge.Storage;
+
+namespace Pattoo.Edge.Api.GraphQL;
+
+public sealed record ApplianceInfo(string Name, string Version, DateTimeOffset StartedAt, long DatabaseBytes, long SampleCount, int Series, long SamplesWritten);
+
+public sealed class ApplianceType : ObjectGraphType<ApplianceInfo>
+{
+    public ApplianceType()
+    {
+        Name = "Appliance";
+        Description = "This box: its name, software version, uptime and storage.";
+        Field<NonNullGraphType<StringGraphType>>("name").Resolve(c => c.Source.Name);
+        Field<NonNullGraphType<StringGraphType>>("version").Resolve(c => c.Source.Version);
+        Field<NonNullGraphType<StringGraphType>>("startedAt").Resolve(c => Ids.Time(c.Source.StartedAt.ToUnixTimeMilliseconds()));
+        Field<NonNullGraphType<LongGraphType>>("uptimeSeconds").Resolve(c => (long)(DateTimeOffset.UtcNow - c.Source.StartedAt).TotalSeconds);
+        Field<NonNullGraphType<LongGraphType>>("databaseBytes").Resolve(c => c.Source.DatabaseBytes);
+        Field<NonNullGraphType<LongGraphType>>("sampleCount").Resolve(c => c.Source.SampleCount);
+        Field<NonNullGraphType<IntGraphType>>("seriesCount").Resolve(c => c.Source.Series);
+        Field<NonNullGraphType<LongGraphType>>("samplesWritten").Description("Samples committed since start").Resolve(c => c.Source.SamplesWritten);
+    }
+}
+
+public sealed class PollerTargetType : ObjectGraphType<TargetState>
+{
+    public PollerTargetType()
+    {
+        Name = "PollerTarget";
+        Description = "One polled thing (the Linux host, an SNMP agent, a Modbus unit ...) and how it is doing.";
+        Field<NonNullGraphType<StringGraphType>>("program").Description("pattoo agent program: linux, snmp, modbus, bacnet, opcua").Resolve(c => c.Source.Program);
+        Field<NonNullGraphType<StringGraphType>>("name").Description("The target's name (agent_polled_target)").Resolve(c => c.Source.Name);
+        Field<NonNullGraphType<FloatGraphType>>("intervalSeconds").Resolve(c => c.Source.Interval.TotalSeconds);
+        Field<NonNullGraphType<BooleanGraphType>>("ok").Description("The last poll succeeded").Resolve(c => !c.Source.Failing && c.Source.LastSuccess is not null);
+        Field<StringGraphType>("lastSuccess").Resolve(c => c.Source.LastSuccess is { } t ? Ids.Time(t.ToUnixTimeMilliseconds()) : null);
+        Field<StringGraphType>("lastError").Resolve(c => c.Source.LastError);
+        Field<StringGraphType>("lastErrorAt").Resolve(c => c.Source.LastErrorAt is { } t ? Ids.Time(t.ToUnixTimeMilliseconds()) : null);
+        Field<NonNullGraphType<FloatGraphType>>("roundTripMs").Resolve(c => Math.Round(c.Source.RoundTrip.TotalMilliseconds, 3));
+        Field<NonNullGraphType<IntGraphType>>("datapoints").Description("Values the last successful poll produced").Resolve(c => c.Source.Datapoints);
+        Field<NonNullGraphType<LongGraphType>>("polls").Resolve(c => c.Source.Polls);
+        Field<NonNullGraphType<LongGraphType>>("failures").Resolve(c => c.Source.Failures);
+    }
+}
+
+public sealed record LabelRow(string Key, string Value);
+
+public sealed class LabelType : ObjectGraphType<LabelRow>
+{
+    public LabelType()
+    {
+        Name = "Label";
+        Field<NonNullGraphType<StringGraphType>>("key").Resolve(c => c.Source.Key);
+        Field<NonNullGraphType<StringGraphType>>("value").Resolve(c => c.Source.Value);
+    }
+}
+
+/// <summary>A datapoint described the way people look for it: program, target, key, labels.</summary>
+public sealed record SeriesRow(DatapointRow Datapoint, AgentRow? Agent, string Key, IReadOnlyList<LabelRow> Labels);
+
+public sealed class SeriesType : ObjectGraphType<SeriesRow>
+{
+    public SeriesType()
+    {
+        Name = "Series";
+        Description = "A datapoint with its agent, key and labels flattened, for browsing and search.";
+        Field<NonNullGraphType<StringGraphType>>("idxDatapoint").Resolve(c => Ids.Text(c.Source.Datapoint.IdxDatapoint));
+        Field<NonNullGraphType<StringGraphType>>("key").Resolve(c => c.Source.Key);
+        Field<NonNullGraphType<StringGraphType>>("agentProgram").Resolve(c => c.Source.Agent?.AgentProgram ?? "");
+        Field<NonNullGraphType<StringGraphType>>("agentPolledTarget").Resolve(c => c.Source.Agent?.AgentPolledTarget ?? "");
+        Field<NonNullGraphType<IntGraphType>>("dataType").Resolve(c => (int)c.Source.Datapoint.DataType);
+        Field<NonNullGraphType<BooleanGraphType>>("counter").Description("Charted as a per-second rate").Resolve(c => c.Source.Datapoint.DataType.IsCounter());
+        Field<NonNullGraphType<LongGraphType>>("lastTimestamp").Resolve(c => c.Source.Datapoint.LastTimestamp);
+        Field<NonNullGraphType<LongGraphType>>("pollingInterval").Description("Milliseconds").Resolve(c => c.Source.Datapoint.PollingInterval);
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<LabelType>>>>("labels").Resolve(c => c.Source.Labels);
+        Field<StringGraphType>("unit").Description("The `units` label when the poller knows one").Resolve(c => c.Source.Labels.FirstOrDefault(l => l.Key == "units")?.Value);
+    }
+}
+
+public sealed record PointRow(long Timestamp, double Value, double Min, double Max, int Count);
+
+public sealed class PointType : ObjectGraphType<PointRow>
+{
+    public PointType()
+    {
+        Name = "Point";
+        Field<NonNullGraphType<LongGraphType>>("timestamp").Description("Unix milliseconds (start of the bucket when downsampled)").Resolve(c => c.Source.Timestamp);
+        Field<NonNullGraphType<FloatGraphType>>("value").Description("The aggregate asked for").Resolve(c => c.Source.Value);
+        Field<NonNullGraphType<FloatGraphType>>("min").Resolve(c => c.Source.Min);
+        Field<NonNullGraphType<FloatGraphType>>("max").Resolve(c => c.Source.Max);
+        Field<NonNullGraphType<IntGraphType>>("count").Description("Samples in the bucket").Resolve(c => c.Source.Count);
+    }
+}
+
+public sealed record TimeseriesResult(SeriesRow Series, long From, long To, string Aggregate, long BucketMs, IReadOnlyList<PointRow> Points, IReadOnlyList<(long, string)> Texts);
+
+public sealed class TimeseriesType : ObjectGraphType<TimeseriesResult>
+{
+    public TimeseriesType()
+    {
+        Name = "Timeseries";
+        Description = "Points of one datapoint over a range, downsampled on the box; counters as per-second rates.";
+        Field<NonNullGraphType<SeriesType>>("series").Resolve(c => c.Source.Series);
+        Field<NonNullGraphType<LongGraphType>>("from").Resolve(c => c.Source.From);
+        Field<NonNullGraphType<LongGraphType>>("to").Resolve(c => c.Source.To);
+        Field<NonNullGraphType<StringGraphType>>("aggregate").Resolve(c => c.Source.Aggregate);
+        Field<NonNullGraphType<LongGraphType>>("bucketMs").Description("0 when the points are raw samples").Resolve(c => c.Source.BucketMs);
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<PointType>>>>("points").Resolve(c => c.Source.Points);
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<TextPointType>>>>("texts").Description("Changes of a string datapoint").Resolve(c => c.Source.Texts);
+    }
+}
+
+public sealed class TextPointType : ObjectGraphType<(long Timestamp, string Value)>
+{
+    public TextPointType()
+    {
+        Name = "TextPoint";
+        Field<NonNullGraphType<LongGraphType>>("timestamp").Resolve(c => c.Source.Timestamp);
+        Field<NonNullGraphType<StringGraphType>>("value").Resolve(c => c.Source.Value);
+    }
+}
+
+/// <summary>Downsampling into fixed buckets (pure, so tests can pin it).</summary>
+public static class Downsampler
+{
+    public static List<PointRow> Bucket(SeriesPoints points, long from, long to, int maxPoints, string aggregate, out long bucketMs)
+    {
+        var result = new List<PointRow>();
+        bucketMs = 0;
+        if (points.Count == 0) return result;
+        if (points.Count <= maxPoints)
+        {
+            for (int i = 0; i < points.Count; i++) result.Add(new PointRow(points.Timestamps[i], points.Values[i], points.Values[i], points.Values[i], 1));
+            return result;
+        }
+        bucketMs = Math.Max(1, (to - from + maxPoints) / maxPoints); // ceil((to - from + 1) / maxPoints): [from, to] is inclusive
+        int at = 0;
+        while (at < points.Count)
+        {
+            long bucket = from + (points.Timestamps[at] - from) / bucketMs * bucketMs;
+            double sum = 0, min = double.MaxValue, max = double.MinValue, last = 0;
+            int n = 0;
+            while (at < points.Count && points.Timestamps[at] < bucket + bucketMs)
+            {
+                double v = points.Values[at++];
+                sum += v; n++; last = v;
+                if (v < min) min = v;
+                if (v > max) max = v;
+            }
+            double value = aggregate switch { "min" => min, "max" => max, "last" => last, _ => sum / n };
+            result.Add(new PointRow(bucket, value, min, max, n));
+        }
+        return result;
+    }
+}

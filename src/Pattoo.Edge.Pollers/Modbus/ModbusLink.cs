@@ -1,0 +1,216 @@
+using System.Diagnostics;
+using System.Net.Sockets;
+using Pattoo.Edge.Common;
+using Pattoo.Edge.Protocols.Modbus;
+
+namespace Pattoo.Edge.Pollers.Modbus;
+
+/// <summary>
+/// One way to reach units: a TCP connection or a serial port. Devices that share it take
+/// turns, one request at a time. It opens on first use, reconnects with backoff after a
+/// failure, retries timeouts and garbled answers, and counts every frame it rejects.
+/// Subclasses only frame bytes: MBAP over TCP, RTU over a serial port or a TCP stream.
+/// </summary>
+internal abstract class ModbusLink : IAsyncDisposable
+{
+    internal static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(500);
+    internal static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(30);
+
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly byte[] _request = new byte[ModbusPdu.ReadRequestLength];
+    private TimeSpan _backoff;
+    private long _retryAt;
+    private string? _lastConnectError;
+    private bool _open;
+    private bool _disposed;
+    private int _consecutiveTimeouts;
+
+    protected ModbusLink(string description) => Description = description;
+
+    /// <summary>"tcp 192.0.2.20:502", "rtu /dev/ttyUSB0 9600 8N1".</summary>
+    public string Description { get; }
+
+    public ModbusLinkStatistics Statistics { get; } = new();
+
+    /// <summary>Consecutive timeouts after which a TCP link drops its connection (the peer may be half-open).</summary>
+    protected virtual int TimeoutsBeforeReconnect => int.MaxValue;
+
+    /// <summary>Opens the connection or port.</summary>
+    protected abstract Task OpenAsync(TimeSpan timeout, CancellationToken cancellationToken);
+
+    /// <summary>Closes it; the next request opens it again. Must not throw.</summary>
+    protected abstract void Close();
+
+    /// <summary>
+    /// Sends <paramref name="requestPdu"/> to <paramref name="unit"/> and reads the answer's PDU
+    /// into <paramref name="responsePdu"/>, skipping (and counting) frames for another unit or
+    /// transaction. Cancelled when the timeout expires.
+    /// </summary>
+    /// <exception cref="ModbusFormatException">a frame that cannot be an answer.</exception>
+    /// <exception cref="IOException">the connection was closed or failed.</exception>
+    protected abstract Task<int> TransactAsync(byte unit, ReadOnlyMemory<byte> requestPdu, Memory<byte> responsePdu, CancellationToken cancellationToken);
+
+    /// <summary>After a timeout or a rejected frame: gets the line back in step (drains late bytes).</summary>
+    protected virtual Task RecoverAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// Reads <paramref name="quantity"/> items of <paramref name="function"/> at
+    /// <paramref name="address"/> from <paramref name="unit"/>. Returns the length of the
+    /// answer's PDU in <paramref name="responsePdu"/>: data or an exception code, already
+    /// checked against the request.
+    /// </summary>
+    /// <exception cref="ModbusTransportException">no usable answer after every retry, or no connection.</exception>
+    public async Task<int> ReadAsync(byte unit, ModbusFunction function, ushort address, ushort quantity, Memory<byte> responsePdu,
+        TimeSpan timeout, int retries, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            ModbusPdu.TryWriteReadRequest(_request, function, address, quantity, out _);
+            bool reconnectedForFree = false;
+            for (int attempt = 0; ; attempt++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                bool reused = await EnsureOpenAsync(timeout, cancellationToken).ConfigureAwait(false);
+                ModbusFailure failure;
+                string problem;
+                using (var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+                {
+                    limit.CancelAfter(timeout);
+                    Statistics.Request();
+                    try
+                    {
+                        int n = await TransactAsync(unit, _request, responsePdu, limit.Token).ConfigureAwait(false);
+                        var code = ModbusPdu.ReadResponse(responsePdu.Span[..n], function, quantity, out _);
+                        if (code == ModbusExceptionCode.None) Statistics.Response();
+                        else Statistics.ExceptionResponse();
+                        _consecutiveTimeouts = 0;
+                        return n;
+                    }
+                    catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                    {
+                        Statistics.Timeout();
+                        failure = ModbusFailure.Timeout;
+                        problem = $"no answer within {Duration.Format(timeout)}";
+                        if (++_consecutiveTimeouts >= TimeoutsBeforeReconnect)
+                        {
+                            Log.Debug($"{Description}: {_consecutiveTimeouts} timeouts in a row, reconnecting");
+                            CloseLink();
+                            _consecutiveTimeouts = 0;
+                        }
+                    }
+                    catch (ModbusFormatException e)
+                    {
+                        Statistics.Rejected(e.Error);
+                        failure = ModbusFailure.Garbled;
+                        problem = $"rejected answer: {e.Message}";
+                        Log.Debug($"{Description}: unit {unit}: {problem}");
+                    }
+                    catch (Exception e) when (IsConnectionFault(e))
+                    {
+                        Statistics.ConnectionLost();
+                        CloseLink();
+                        if (reused && !reconnectedForFree)
+                        {
+                            // A connection that sat idle may have been closed by the peer (a gateway's idle
+                            // timeout, a server restart): one immediate reconnect does not count as a retry.
+                            reconnectedForFree = true;
+                            attempt--;
+                            continue;
+                        }
+                        throw new ModbusTransportException(ModbusFailure.Connection, $"{Description}: connection lost: {e.Message}", e);
+                    }
+                }
+                if (_open)
+                {
+                    try { await RecoverAsync(cancellationToken).ConfigureAwait(false); }
+                    catch (Exception e) when (IsConnectionFault(e)) { Statistics.ConnectionLost(); CloseLink(); }
+                }
+                if (attempt >= retries)
+                    throw new ModbusTransportException(failure, $"{problem} ({attempt + 1} attempt{(attempt == 0 ? "" : "s")})");
+                Statistics.Retry();
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>True when the link was already open, false when this call opened it.</summary>
+    private async Task<bool> EnsureOpenAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        if (_open) return true;
+        long now = Stopwatch.GetTimestamp();
+        if (_retryAt != 0 && now < _retryAt)
+        {
+            var wait = Stopwatch.GetElapsedTime(now, _retryAt);
+            throw new ModbusTransportException(ModbusFailure.Connection,
+                $"{Description}: not connected ({_lastConnectError}); next attempt in {Math.Ceiling(wait.TotalSeconds):F0}s");
+        }
+        try
+        {
+            using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            var connectTimeout = timeout < TimeSpan.FromSeconds(1) ? TimeSpan.FromSeconds(1) : timeout;
+            limit.CancelAfter(connectTimeout);
+            try
+            {
+                await OpenAsync(connectTimeout, limit.Token).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new TimeoutException($"timed out after {Duration.Format(connectTimeout)}");
+            }
+        }
+        catch (ModbusTransportException e)
+        {
+            Failed(e.Message);
+            throw;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Failed(e.Message);
+            throw new ModbusTransportException(ModbusFailure.Connection, $"cannot open {Description}: {e.Message}", e);
+        }
+        _open = true;
+        _backoff = TimeSpan.Zero;
+        _retryAt = 0;
+        _consecutiveTimeouts = 0;
+        Statistics.Connected();
+        return false;
+
+        void Failed(string message)
+        {
+            Close();
+            Statistics.ConnectFailed();
+            _lastConnectError = message;
+            _backoff = _backoff == TimeSpan.Zero ? FirstBackoff : TimeSpan.FromTicks(Math.Min(_backoff.Ticks * 2, MaxBackoff.Ticks));
+            _retryAt = Stopwatch.GetTimestamp() + (long)(_backoff.TotalSeconds * Stopwatch.Frequency);
+        }
+    }
+
+    private void CloseLink()
+    {
+        _open = false;
+        Close();
+    }
+
+    private static bool IsConnectionFault(Exception e)
+        => e is IOException or SocketException or ObjectDisposedException or UnauthorizedAccessException or InvalidOperationException;
+
+    public async ValueTask DisposeAsync()
+    {
+        // The last device using the link is gone: wait (briefly) for a request in flight, then close.
+        bool entered = await _gate.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+        try
+        {
+            _disposed = true;
+            CloseLink();
+        }
+        finally
+        {
+            if (entered) _gate.Release();
+        }
+    }
+}

@@ -1,0 +1,240 @@
+using System.Globalization;
+using System.IO.Ports;
+using System.Net;
+using Pattoo.Edge.Common;
+using Pattoo.Edge.Config;
+using Pattoo.Edge.Protocols.Modbus;
+
+namespace Pattoo.Edge.Pollers.Modbus;
+
+/// <summary>Binds and checks one device table and its values; every problem is reported with its position.</summary>
+internal static class ModbusOptionsBinder
+{
+    private static readonly string[] Transports = ["tcp", "rtu", "rtu_over_tcp"];
+    private static readonly string[] Tables = ["coil", "discrete", "holding", "input"];
+    private static readonly string[] Types = ["bool", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64", "string"];
+    private static readonly string[] Orders = ["ABCD", "DCBA", "BADC", "CDAB"];
+    private static readonly string[] SerialKeys = ["serial_port", "baud_rate", "parity", "data_bits", "stop_bits"];
+
+    /// <summary>The device, or null when its errors leave nothing usable (the errors are recorded).</summary>
+    public static ModbusDeviceOptions? BindDevice(ConfigSection s, out string name)
+    {
+        int errorsBefore = s.Errors.Count;
+        name = (s.GetOptionalString("name") ?? "").Trim();
+        if (!s.Has("name")) s.Error("a device needs a name (name = \"energy-meter-1\")");
+        else if (name.Length == 0) s.Error("name", "expected a name, got an empty string");
+
+        string transportText = s.GetChoice("transport", "tcp", Transports);
+        var transport = transportText switch
+        {
+            "rtu" => ModbusTransport.Rtu,
+            "rtu_over_tcp" => ModbusTransport.RtuOverTcp,
+            _ => ModbusTransport.Tcp,
+        };
+
+        string? host = null;
+        int port = 502;
+        SerialLineOptions? serial = null;
+        string? address = s.GetOptionalString("address");
+        if (transport == ModbusTransport.Rtu)
+        {
+            if (address is not null) s.Error("address", "applies to transport \"tcp\" and \"rtu_over_tcp\"; a serial device is set by serial_port");
+            serial = BindSerial(s);
+        }
+        else
+        {
+            foreach (string key in SerialKeys)
+            {
+                if (s.Has(key)) s.Error(key, $"applies to transport \"rtu\" only, not \"{transportText}\"");
+            }
+            if (address is null) s.Error($"transport \"{transportText}\" needs address = \"host:port\"");
+            else if (!TryParseHostPort(address, out host, out port))
+                s.Error("address", $"expected \"host:port\" (or a host alone for port 502), got \"{address}\"");
+        }
+
+        long unitMax = transport == ModbusTransport.Tcp ? 255 : 247;
+        long unitMin = transport == ModbusTransport.Tcp ? 0 : 1;
+        byte unit = (byte)s.GetInteger("unit_id", 1, unitMin, unitMax);
+        var interval = s.GetDuration("interval", TimeSpan.FromSeconds(10), TimeSpan.FromMilliseconds(100), TimeSpan.FromDays(1));
+        var timeout = s.GetDuration("timeout", TimeSpan.FromSeconds(1), TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1));
+        int retries = (int)s.GetInteger("retries", 1, 0, 10);
+        int maxGap = (int)s.GetInteger("max_gap", 0, 0, ModbusFunctions.MaxBits);
+        int maxRegisters = (int)s.GetInteger("max_registers", ModbusFunctions.MaxRegisters, 1, ModbusFunctions.MaxRegisters);
+        int maxBits = (int)s.GetInteger("max_bits", ModbusFunctions.MaxBits, 1, ModbusFunctions.MaxBits);
+        if (timeout > interval)
+            s.Error("timeout", $"{Duration.Format(timeout)} is longer than the interval ({Duration.Format(interval)}); a poll is cut off at one interval");
+
+        var values = new List<ModbusValueOptions>();
+        var keys = new Dictionary<string, string>(StringComparer.Ordinal);
+        var sections = s.GetSectionArray("values");
+        if (sections.Count == 0) s.Error("values", "a device needs at least one [[modbus.devices.values]] entry");
+        foreach (var vs in sections)
+        {
+            var value = BindValue(vs, maxRegisters);
+            if (value is null) continue;
+            if (keys.TryGetValue(value.Key, out var first)) { vs.Error("key", $"\"{value.Key}\" is already read by {first}"); continue; }
+            keys[value.Key] = vs.Path;
+            values.Add(value);
+        }
+        s.Finish();
+        if (s.Errors.Count > errorsBefore) return null;
+        string deviceName = name;
+        return new ModbusDeviceOptions
+        {
+            Name = deviceName,
+            Transport = transport,
+            Host = host,
+            Port = port,
+            Serial = serial,
+            UnitId = unit,
+            Interval = interval,
+            Timeout = timeout,
+            Retries = retries,
+            MaxGap = maxGap,
+            MaxRegisters = maxRegisters,
+            MaxBits = maxBits,
+            Values = values,
+        };
+    }
+
+    private static SerialLineOptions? BindSerial(ConfigSection s)
+    {
+        string? port = s.GetOptionalString("serial_port");
+        if (!s.Has("serial_port")) s.Error("transport \"rtu\" needs serial_port = \"/dev/ttyUSB0\"");
+        else if (string.IsNullOrWhiteSpace(port)) s.Error("serial_port", "expected a device path such as \"/dev/ttyUSB0\"");
+        int baud = (int)s.GetInteger("baud_rate", 9600, 300, 4_000_000);
+        var parity = s.GetChoice("parity", "none", "none", "even", "odd") switch
+        {
+            "even" => Parity.Even,
+            "odd" => Parity.Odd,
+            _ => Parity.None,
+        };
+        int dataBits = (int)s.GetInteger("data_bits", 8, 5, 8);
+        if (dataBits != 8) s.Error("data_bits", $"Modbus RTU sends 8 data bits, got {dataBits} (7 is Modbus ASCII, which is not supported)");
+        var stopBits = s.GetInteger("stop_bits", 1, 1, 2) == 2 ? StopBits.Two : StopBits.One;
+        return string.IsNullOrWhiteSpace(port) ? null : new SerialLineOptions(port.Trim(), baud, parity, 8, stopBits);
+    }
+
+    private static ModbusValueOptions? BindValue(ConfigSection s, int maxRegisters)
+    {
+        int errorsBefore = s.Errors.Count;
+        string key = (s.GetOptionalString("key") ?? "").Trim();
+        if (!s.Has("key")) s.Error("a value needs a key (key = \"active_power\")");
+        else if (key.Length == 0) s.Error("key", "expected a key, got an empty string");
+
+        var table = s.GetChoice("table", "holding", Tables) switch
+        {
+            "coil" => ModbusTable.Coil,
+            "discrete" => ModbusTable.DiscreteInput,
+            "input" => ModbusTable.InputRegister,
+            _ => ModbusTable.HoldingRegister,
+        };
+        if (!s.Has("address")) s.Error("a value needs its zero-based address (address = 0)");
+        var address = (ushort)s.GetInteger("address", 0, 0, 65535);
+
+        string typeText = s.GetChoice("type", table.IsBits() ? "bool" : "uint16", Types);
+        RegisterDecoder.TryParseType(typeText, out var type);
+        string orderText = s.GetChoice("byte_order", "ABCD", Orders);
+        var order = Enum.Parse<ModbusByteOrder>(orderText);
+        double scale = s.GetFloat("scale", 1.0);
+        double offset = s.GetFloat("offset", 0.0);
+        bool counter = s.GetBool("counter", false);
+        int? bit = s.Has("bit") ? (int)s.GetInteger("bit", 0, 0, 15) : null;
+        int length = s.Has("length") ? (int)s.GetInteger("length", 1, 1, maxRegisters) : 0;
+
+        if (scale == 0) s.Error("scale", "a scale of 0 makes every reading 0");
+        if (table.IsBits())
+        {
+            if (type != ModbusValueType.Bool) s.Error("type", $"a {table.Name()} is one bit: its type is \"bool\", not \"{typeText}\"");
+            foreach (string k in (ReadOnlySpan<string>)["byte_order", "scale", "offset", "bit", "length", "counter"])
+            {
+                if (s.Has(k)) s.Error(k, $"does not apply to a {table.Name()} (one bit, stored as 0 or 1)");
+            }
+        }
+        else
+        {
+            if (type == ModbusValueType.Bool && bit is null)
+                s.Error("type", $"a bool in {(table == ModbusTable.InputRegister ? "an input" : "a holding")} register needs bit = 0-15 (the bit to read)");
+            if (bit is not null && type != ModbusValueType.Bool)
+                s.Error("bit", $"applies to type \"bool\" (one bit of a register), not \"{typeText}\"");
+            if (type == ModbusValueType.String)
+            {
+                if (!s.Has("length")) s.Error("type", "a string needs length = the number of registers it spans (two characters each)");
+                if (order is ModbusByteOrder.CDAB or ModbusByteOrder.DCBA)
+                    s.Error("byte_order", $"a string's byte order is \"ABCD\" (first character in the high byte) or \"BADC\" (in the low byte), not \"{orderText}\"");
+            }
+            else if (s.Has("length")) s.Error("length", $"applies to type \"string\" only, not \"{typeText}\"");
+            if (type is ModbusValueType.Bool or ModbusValueType.String)
+            {
+                foreach (string k in (ReadOnlySpan<string>)["scale", "offset", "counter"])
+                {
+                    if (s.Has(k)) s.Error(k, $"does not apply to type \"{typeText}\"");
+                }
+            }
+            int count = RegisterDecoder.RegisterCount(type, length);
+            if (count > 0 && address + count - 1 > 65535)
+                s.Error("address", string.Create(CultureInfo.InvariantCulture,
+                    $"a {typeText}{(type == ModbusValueType.String ? $" of {length} registers" : "")} at {address} spans registers {address} to {address + count - 1}, past the last register 65535"));
+        }
+        s.Finish();
+        if (s.Errors.Count > errorsBefore) return null;
+        return new ModbusValueOptions
+        {
+            Key = key,
+            Table = table,
+            Address = address,
+            Type = type,
+            ByteOrder = order,
+            Scale = scale,
+            Offset = offset,
+            Bit = bit,
+            Length = type == ModbusValueType.String ? length : 0,
+            Counter = counter,
+        };
+    }
+
+    /// <summary>"host:port", "[v6]:port", or a host alone (port 502).</summary>
+    internal static bool TryParseHostPort(string text, out string host, out int port)
+    {
+        host = "";
+        port = 502;
+        text = text.Trim();
+        if (text.Length == 0) return false;
+        string portText = "";
+        if (text.StartsWith('['))
+        {
+            int close = text.IndexOf(']');
+            if (close < 0) return false;
+            host = text[1..close];
+            string rest = text[(close + 1)..];
+            if (rest.Length > 0)
+            {
+                if (!rest.StartsWith(':')) return false;
+                portText = rest[1..];
+            }
+            if (!IPAddress.TryParse(host, out _)) return false;
+        }
+        else
+        {
+            int colon = text.LastIndexOf(':');
+            if (colon >= 0 && text.IndexOf(':') != colon)
+            {
+                // A bare IPv6 address without brackets: no port.
+                if (!IPAddress.TryParse(text, out _)) return false;
+                host = text;
+            }
+            else if (colon >= 0)
+            {
+                host = text[..colon];
+                portText = text[(colon + 1)..];
+            }
+            else host = text;
+            if (host.Length == 0 || host.Any(c => char.IsWhiteSpace(c) || c == '/')) return false;
+        }
+        if (portText.Length > 0)
+        {
+            if (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535) return false;
+        }
+        return true;
+    }
+}
