@@ -58,8 +58,8 @@ publish() { # publish ARCH -> artifacts/publish/linux-ARCH/pattoo-edge
 test_prereqs() {
   # Native AOT needs a C toolchain. Real protocol peers: net-snmp's snmpd (SNMP), socat
   # (virtual serial lines for Modbus RTU), and the npm peers in tests/peers (Modbus, BACnet,
-  # OPC UA servers; playwright-core for the dashboard).
-  apt_install clang zlib1g-dev snmpd snmp socat
+  # OPC UA servers; playwright-core for the dashboard) and Debian's chromium for the dashboard tests.
+  apt_install clang zlib1g-dev snmpd snmp socat chromium
   # Debian starts a system snmpd on port 161; the tests run their own on high ports.
   systemctl disable --now snmpd >/dev/null 2>&1 || true
   command -v npm >/dev/null || apt_install nodejs npm

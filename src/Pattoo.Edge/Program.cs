@@ -21,6 +21,13 @@ public static class Program
                                               check a config file; exit 1 listing every error;
                                               --verbose shows what each poll cycle will cost
           pattoo-edge config default          print the embedded default config, commented
+          pattoo-edge import key_translation --filename F.csv [--idx_pair_xlate_group N] [--config FILE]
+          pattoo-edge import agent_translation --filename F.csv [--config FILE]
+          pattoo-edge create language --code es --name Spanish [--config FILE]
+          pattoo-edge create key_translation --name NAME [--config FILE]
+                                              pattoo's translation commands and CSV formats; they
+                                              change the database under storage.path (also while
+                                              the appliance runs)
           pattoo-edge version                 print the version
           pattoo-edge --help                  this text
 
@@ -42,6 +49,7 @@ public static class Program
                 ["config", "check", var file, "--verbose" or "-v"] => CheckConfig(file, verbose: true),
                 ["config", "default"] => PrintDefault(),
                 ["version" or "--version"] => PrintVersion(),
+                ["import" or "create", ..] => Catalog(args),
                 ["help" or "--help" or "-h"] => PrintUsage(Console.Out, ExitOk),
                 _ => BadUsage(args),
             };
@@ -95,6 +103,81 @@ public static class Program
         {
             foreach (var error in e.Errors) Console.Error.WriteLine(error);
             Console.Error.WriteLine($"{file}: {e.Errors.Count} error{(e.Errors.Count == 1 ? "" : "s")}");
+            return ExitError;
+        }
+    }
+
+    /// <summary>pattoo_cli's import/create commands for translations, on the configured database.</summary>
+    private static int Catalog(string[] args)
+    {
+        var options = new Dictionary<string, string>(StringComparer.Ordinal);
+        for (int i = 2; i < args.Length; i++)
+        {
+            if (!args[i].StartsWith("--", StringComparison.Ordinal) || i + 1 >= args.Length) return BadUsage(args);
+            options[args[i][2..]] = args[++i];
+        }
+        string? Option(string name) => options.Remove(name, out var v) ? v : null;
+        string[] allowed = (args[0], args.Length > 1 ? args[1] : "") switch
+        {
+            ("import", "key_translation") => ["config", "filename", "idx_pair_xlate_group"],
+            ("import", "agent_translation") => ["config", "filename"],
+            ("create", "language") => ["config", "code", "name"],
+            ("create", "key_translation") => ["config", "name"],
+            _ => [],
+        };
+        if (allowed.Length == 0) return BadUsage(args);
+        foreach (var key in options.Keys)
+        {
+            if (Array.IndexOf(allowed, key) < 0)
+            {
+                Console.Error.WriteLine($"pattoo-edge: {args[0]} {args[1]}: unknown option --{key}; expected {string.Join(", ", allowed.Select(a => "--" + a))}");
+                return ExitUsage;
+            }
+        }
+        try
+        {
+            var config = Option("config");
+            var edge = config is null ? EdgeOptions.LoadDefault() : EdgeOptions.LoadFile(config);
+            var store = new Storage.CatalogStore(edge.Storage);
+            string done;
+            switch (args[0], args.Length > 1 ? args[1] : "")
+            {
+                case ("import", "key_translation"):
+                    {
+                        var file = Option("filename") ?? throw new Storage.CatalogException("--filename is required");
+                        long group = long.TryParse(Option("idx_pair_xlate_group") ?? "1", out long g) ? g : throw new Storage.CatalogException("--idx_pair_xlate_group must be a number");
+                        int n = store.ImportKeyTranslations(group, Storage.TranslationCsv.ReadKeyTranslations(File.ReadAllText(file), file));
+                        done = $"imported {n} key translations into group {group}";
+                        break;
+                    }
+                case ("import", "agent_translation"):
+                    {
+                        var file = Option("filename") ?? throw new Storage.CatalogException("--filename is required");
+                        int n = store.ImportAgentTranslations(Storage.TranslationCsv.ReadAgentTranslations(File.ReadAllText(file), file));
+                        done = $"imported {n} agent translations";
+                        break;
+                    }
+                case ("create", "language"):
+                    {
+                        var row = store.UpsertLanguage(Option("code") ?? throw new Storage.CatalogException("--code is required"), Option("name") ?? throw new Storage.CatalogException("--name is required"));
+                        done = $"language {row.Code} ({row.Name}) is idx_language {row.IdxLanguage}";
+                        break;
+                    }
+                case ("create", "key_translation"):
+                    {
+                        var row = store.CreatePairXlateGroup(Option("name") ?? throw new Storage.CatalogException("--name is required"));
+                        done = $"key translation group \"{row.Name}\" is idx_pair_xlate_group {row.IdxPairXlateGroup}";
+                        break;
+                    }
+                default:
+                    return BadUsage(args);
+            }
+            Console.Out.WriteLine(done);
+            return ExitOk;
+        }
+        catch (Exception e) when (e is Storage.CatalogException or ConfigException or IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+        {
+            Console.Error.WriteLine($"pattoo-edge: {e.Message}");
             return ExitError;
         }
     }

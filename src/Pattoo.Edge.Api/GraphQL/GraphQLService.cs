@@ -36,7 +36,7 @@ public sealed class GraphQLService
         AddNode<DataPointType, DatapointRow>(s, Specs.Datapoint);
         AddNode<PairType, PairRow>(s, Specs.Pair);
         AddNode<GlueType, GlueRow>(s, Specs.Glue);
-        AddNode<DataType, DataRow>(s, Specs.Data);
+        AddNode<DataGraphType, DataRow>(s, Specs.Data);
         AddNode<LanguageType, LanguageRow>(s, Specs.Language);
         AddNode<PairXlateGroupType, PairXlateGroupRow>(s, Specs.PairXlateGroup);
         AddNode<PairXlateType, PairXlateRow>(s, Specs.PairXlate);

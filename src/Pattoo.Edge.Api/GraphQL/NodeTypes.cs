@@ -159,7 +159,7 @@ public sealed class DataPointType : NodeType<DatapointRow>
     {
         Field<AgentType>("agent").Resolve(c => Ctx(c).Catalog.Agent(c.Source.IdxAgent));
         Connections.Add<DatapointRow, GlueType, GlueRow>(this, "glueDatapoint", Specs.Glue, c => Ctx(c).Catalog.GlueOf(c.Source.IdxDatapoint));
-        Connections.Add<DatapointRow, DataType, DataRow>(this, "dataChecksum", Specs.Data, c => DataRows(Ctx(c), c.Source.IdxDatapoint));
+        Connections.Add<DatapointRow, DataGraphType, DataRow>(this, "dataChecksum", Specs.Data, c => DataRows(Ctx(c), c.Source.IdxDatapoint));
         Connections.Add<DatapointRow, ChartDataPointType, ChartDatapointRow>(this, "chartDatapointDatapoint", Specs.ChartDatapoint,
             c => Ctx(c).Catalog.ChartDatapoints.Where(x => x.IdxDatapoint == c.Source.IdxDatapoint));
     }
@@ -189,9 +189,9 @@ public sealed class GlueType : NodeType<GlueRow>
     }
 }
 
-public sealed class DataType : NodeType<DataRow>
+public sealed class DataGraphType : NodeType<DataRow>
 {
-    public DataType() : base(Specs.Data)
+    public DataGraphType() : base(Specs.Data)
     {
         Field<DataPointType>("datapoint").Resolve(c => Ctx(c).Catalog.Datapoint(c.Source.IdxDatapoint));
     }

@@ -28,8 +28,8 @@ public sealed class QueryType : ObjectGraphType
         Connections.Add<object?, PairType, PairRow>(this, "allPairs", Specs.Pair, c => Ctx(c).Catalog.Pairs);
         Single<GlueType, GlueRow>("glue", Specs.Glue, (ctx, key) => ctx.Catalog.Glue.FirstOrDefault(g => Specs.Glue.Key(g) == key));
         Connections.Add<object?, GlueType, GlueRow>(this, "allGlues", Specs.Glue, c => Ctx(c).Catalog.Glue);
-        Single<DataType, DataRow>("data", Specs.Data, (ctx, key) => DataByKey(ctx, key));
-        Connections.Add<object?, DataType, DataRow>(this, "allData", Specs.Data, AllData);
+        Single<DataGraphType, DataRow>("data", Specs.Data, (ctx, key) => DataByKey(ctx, key));
+        Connections.Add<object?, DataGraphType, DataRow>(this, "allData", Specs.Data, AllData);
         Single<LanguageType, LanguageRow>("language", Specs.Language, (ctx, key) => Find(ctx.Catalog.Languages, key, r => r.IdxLanguage));
         Connections.Add<object?, LanguageType, LanguageRow>(this, "allLanguage", Specs.Language, c => Ctx(c).Catalog.Languages);
         Single<PairXlateGroupType, PairXlateGroupRow>("pairXlateGroup", Specs.PairXlateGroup, (ctx, key) => Find(ctx.Catalog.PairXlateGroups, key, r => r.IdxPairXlateGroup));

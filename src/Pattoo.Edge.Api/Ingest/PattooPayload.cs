@@ -36,6 +36,7 @@ public static partial class PattooPayload
     public static Result Parse(ReadOnlySpan<byte> json, SampleBatch batch)
     {
         if (batch.Count != 0) throw new ArgumentException("the batch must be empty", nameof(batch));
+        if (!System.Text.Unicode.Utf8.IsValid(json)) throw new PayloadException("the body is not valid UTF-8");
         JsonDocument doc;
         try
         {

@@ -1,0 +1,158 @@
+using System.Text;
+using Pattoo.Edge.Api.GraphQL;
+using Pattoo.Edge.Api.Ingest;
+using Pattoo.Edge.Common;
+using Pattoo.Edge.Storage;
+
+namespace Pattoo.Edge.Tests.Api;
+
+/// <summary>Checksums and payloads against the vectors in docs/pattoo-compat.md (computed from pattoo's own code).</summary>
+public class PattooChecksumTests
+{
+    private static readonly string DemoAgent = PattooChecksum.Sha256Hex("demo");
+
+    [Fact]
+    public void AgentChecksumMatchesPattooSharedWorkedExample()
+    {
+        Assert.Equal("2a97516c354b68848cdbd8f54a226a0a55b21ed138e207ad6c5cbb9c00aa5aea", DemoAgent);
+        var agent = new AgentIdentity(DemoAgent, "pattoo_agent_linux_autonomousd", "host1", "host1");
+        var checksum = PattooChecksum.ForDatapoint(agent, "load_average_01min", DataType.Integer, []);
+        Assert.Equal("55f46f823ad73ff9eb787dd6b59cbfb7570fe291cc6e34f221fd9f2c855abf1d", checksum);
+        Assert.Equal("c2ba0c8976f2693fdb3d6ed9a3feeaada41bf71b7a836ff44c940bc5b7021cc56119494fb00c837e5bedab479a47acfc6195be6c1c65bb745b4af5fbfb38cb60",
+            PattooChecksum.ForStoredDatapoint(DemoAgent, "host1", checksum));
+    }
+
+    [Fact]
+    public void StoredChecksumIsSha512OfTheConcatenation()
+        => Assert.Equal("3c9909afec25354d551dae21590bb26e38d53f2173b8d3dc3eee4c047e7ab1c1eb8b85103e3be7ba613b31bb5c9c36214dc9f14a42fd7a2fdb84856bca5c44c2",
+            PattooChecksum.ForStoredDatapoint("1", "2", "3"));
+}
+
+public class PattooPayloadTests
+{
+    // docs/pattoo-compat.md section 4.4: a Linux agent's post of one counter datapoint.
+    private const string Example = """
+        {"pattoo_agent_timestamp": 1700000000456,
+         "pattoo_agent_id": "ade65c37a4d9ac1f3b8541bd68458da8bd618bbe8c503aa5a1669bdb89f64bd7",
+         "pattoo_agent_polling_interval": 300000,
+         "pattoo_datapoints": {
+          "key_value_pairs": {
+           "0": ["release", "5.15.0-91-generic"], "1": ["version", "#101-Ubuntu SMP"],
+           "2": ["processor", "x86_64"], "3": ["type", "Linux"], "4": ["cpus", "8"],
+           "5": ["hostname", "host1.example.org"], "6": ["network_io_interface", "eth0"],
+           "7": ["pattoo_agent_polling_interval", "300000"],
+           "8": ["pattoo_agent_hostname", "host1.example.org"],
+           "9": ["pattoo_agent_id", "ade65c37a4d9ac1f3b8541bd68458da8bd618bbe8c503aa5a1669bdb89f64bd7"],
+           "10": ["pattoo_agent_polled_target", "host1.example.org"],
+           "11": ["pattoo_agent_program", "pattoo_agent_linux_autonomousd"],
+           "12": ["pattoo_key", "network_io_bytes_recv"], "13": ["pattoo_data_type", 64],
+           "14": ["pattoo_value", 123456789], "15": ["pattoo_timestamp", 1700000000123],
+           "16": ["pattoo_checksum", "feba2ab56fbf1493d00df9d84a09f03f359d788540f6a269641f96cc00f883c0"]},
+          "datapoint_pairs": [[0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16]]}}
+        """;
+
+    [Fact]
+    public void ThePostOfAPattooLinuxAgentReadsAsPattooStoresIt()
+    {
+        var batch = new SampleBatch();
+        var result = PattooPayload.Parse(Encoding.UTF8.GetBytes(Example), batch);
+        Assert.Equal(1, result.Datapoints);
+        var s = batch[0];
+        Assert.Equal(1700000000123, s.TimestampMs);
+        Assert.Equal(123456789, s.Value);
+        Assert.Equal(DataType.Counter64, s.Series.DataType);
+        Assert.Equal("network_io_bytes_recv", s.Series.Key);
+        Assert.Equal(300000, s.Series.PollingIntervalMs);
+        Assert.Equal("pattoo_agent_linux_autonomousd", s.Series.Agent.Program);
+        Assert.Equal("host1.example.org", s.Series.Agent.PolledTarget);
+        Assert.Equal("71c0b7582525b5cfc2cd2c89d3a099aa85ea10fb81355dbcc19d9d35e3ece73bcd2afddfd8466bcf09cc44be6c1102570f010508ca31bfc0a74e1b81a9d56118", s.Series.Checksum);
+        Assert.Equal(["cpus", "hostname", "network_io_interface", "processor", "release", "type", "version"], s.Series.Metadata.Select(m => m.Key));
+    }
+
+    public static TheoryData<string, string> Broken => new()
+    {
+        { "{", "not valid JSON" },
+        { "42", "must be a JSON object, got a number" },
+        { Example.Replace("\"pattoo_agent_timestamp\"", "\"pattoo_agent_time\""), "unknown top-level key \"pattoo_agent_time\"" },
+        { Example.Replace("\"datapoint_pairs\"", "\"datapoints\""), "pattoo_datapoints.datapoint_pairs must be an array" },
+        { Example.Replace("[0,1,2,3", "[99,1,2,3"), "datapoint_pairs[0]: pair id 99 is not in key_value_pairs" },
+        { Example.Replace("\"16\": [\"pattoo_checksum\", \"feba2ab56fbf1493d00df9d84a09f03f359d788540f6a269641f96cc00f883c0\"]", "\"16\": [\"pattoo_comment\", \"x\"]"), "datapoint_pairs[0]: missing \"pattoo_checksum\"" },
+        { Example.Replace("[\"pattoo_data_type\", 64]", "[\"pattoo_data_type\", 7]"), "(pattoo_key \"network_io_bytes_recv\"): pattoo_data_type must be 99, 101, 32, 64, 2 or null, got 7" },
+        { Example.Replace("[\"pattoo_value\", 123456789]", "[\"pattoo_value\", \"lots\"]"), "pattoo_value must be a number for data type 64, got \"lots\"" },
+        { Example.Replace("[\"pattoo_value\", 123456789]", "[\"pattoo_value\", -5]"), "pattoo_value of a counter cannot be negative" },
+        { Example.Replace("[\"pattoo_timestamp\", 1700000000123]", "[\"pattoo_timestamp\", \"soon\"]"), "pattoo_timestamp must be an integer, got \"soon\"" },
+        { Example.Replace("\"12\": [\"pattoo_key\", \"network_io_bytes_recv\"]", "\"12\": [\"pattoo_key\", \"\"]"), "pattoo_key must be a non-empty string" },
+        { Example.Replace("\"4\": [\"cpus\", \"8\"]", "\"4\": [7, \"8\"]"), "key_value_pairs[\"4\"] must be [key, value] with a string key" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Broken))]
+    public void EveryProblemIsNamedAndNothingIsKept(string json, string message)
+    {
+        var batch = new SampleBatch();
+        var e = Assert.Throws<PayloadException>(() => PattooPayload.Parse(Encoding.UTF8.GetBytes(json), batch));
+        Assert.Contains(message, e.Message);
+        Assert.Equal(0, batch.Count);
+    }
+
+    [Fact]
+    public void DataTypeNullIsSkippedAsPattooDoes()
+    {
+        var batch = new SampleBatch();
+        var result = PattooPayload.Parse(Encoding.UTF8.GetBytes(Example.Replace("[\"pattoo_data_type\", 64]", "[\"pattoo_data_type\", null]")), batch);
+        Assert.Equal(0, result.Datapoints);
+        Assert.Equal(1, result.Skipped);
+        Assert.Equal(0, batch.Count);
+    }
+
+    [Theory]
+    [InlineData("Network IO Interface", "network_io_interface")]
+    [InlineData("cpu's-load (1m)", "cpu's_load_1m")]
+    [InlineData("---", "")]
+    public void MetadataKeysAreNormalisedLikePattoo(string key, string expected) => Assert.Equal(expected, PattooPayload.NormaliseKey(key));
+
+    [Fact]
+    public void RandomBytesNeverEscapeAsAnythingButAPayloadError()
+    {
+        var rng = new Random(7);
+        var valid = Encoding.UTF8.GetBytes(Example);
+        for (int i = 0; i < 3000; i++)
+        {
+            var bytes = (byte[])valid.Clone();
+            for (int m = rng.Next(1, 6); m > 0; m--) bytes[rng.Next(bytes.Length)] = (byte)rng.Next(256);
+            var batch = new SampleBatch();
+            try { PattooPayload.Parse(bytes, batch); }
+            catch (PayloadException) { Assert.Equal(0, batch.Count); }
+        }
+    }
+}
+
+public class DownsamplerTests
+{
+    [Fact]
+    public void FewPointsPassThroughRaw()
+    {
+        var p = new SeriesPoints();
+        p.Timestamps.AddRange([10, 20]);
+        p.Values.AddRange([1, 2]);
+        var r = Downsampler.Bucket(p, 0, 100, 10, "avg", out long bucket);
+        Assert.Equal(0, bucket);
+        Assert.Equal([1.0, 2.0], r.Select(x => x.Value));
+    }
+
+    [Theory]
+    [InlineData("avg", new[] { 1.5, 3.5 })]
+    [InlineData("min", new[] { 1.0, 3.0 })]
+    [InlineData("max", new[] { 2.0, 4.0 })]
+    [InlineData("last", new[] { 2.0, 4.0 })]
+    public void BucketsAggregateAndNeverExceedMaxPoints(string aggregate, double[] expected)
+    {
+        var p = new SeriesPoints();
+        p.Timestamps.AddRange([0, 30, 60, 99]);
+        p.Values.AddRange([1, 2, 3, 4]);
+        var r = Downsampler.Bucket(p, 0, 99, 2, aggregate, out long bucket);
+        Assert.Equal(50, bucket);
+        Assert.Equal(expected, r.Select(x => x.Value));
+        Assert.Equal([2, 2], r.Select(x => x.Count));
+    }
+}
