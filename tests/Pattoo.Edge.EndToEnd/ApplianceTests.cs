@@ -16,7 +16,7 @@ public class ApplianceTests
 
         (code, stdout, _) = await EdgeProcess.RunAsync("--help");
         Assert.Equal(0, code);
-        Assert.Contains("config check FILE", stdout);
+        Assert.Contains("config check [--verbose] FILE", stdout);
 
         (code, _, var stderr) = await EdgeProcess.RunAsync("frobnicate");
         Assert.Equal(2, code);
