@@ -10,15 +10,20 @@ switch (which)
     case "storage": await StorageIngestBench.RunAsync(output); break;
     case "chunks": Pattoo.Edge.Bench.Encoding.ChunkCodecBench.Run(output); break;
     case "appliance": await ApplianceBench.RunAsync(output); break;
+    case "api": await Pattoo.Edge.Bench.Api.IngestQueryBench.RunAsync(output); break;
+    case "ingest-parse": await Pattoo.Edge.Bench.Api.IngestParseBench.RunAsync(output); break;
+    case "snmp": await Pattoo.Edge.Bench.Snmp.SnmpBench.RunAsync(output); break;
     case "modbus": await Pattoo.Edge.Bench.Modbus.ModbusBench.RunAsync(output); break;
     case "all":
         Pattoo.Edge.Bench.Encoding.ChunkCodecBench.Run(output);
         await StorageIngestBench.RunAsync(output);
         await ApplianceBench.RunAsync(output);
+        await Pattoo.Edge.Bench.Api.IngestQueryBench.RunAsync(output);
         await Pattoo.Edge.Bench.Modbus.ModbusBench.RunAsync(output);
+        await Pattoo.Edge.Bench.Snmp.SnmpBench.RunAsync(output);
         break;
     default:
-        Console.Error.WriteLine("usage: Pattoo.Edge.Bench [all|storage|chunks|appliance|modbus]");
+        Console.Error.WriteLine("usage: Pattoo.Edge.Bench [all|storage|chunks|appliance|api|ingest-parse|snmp|modbus]");
         return 2;
 }
 return 0;

@@ -4,6 +4,7 @@ using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
 using Pattoo.Edge.Pollers.Linux;
 using Pattoo.Edge.Pollers.Modbus;
+using Pattoo.Edge.Pollers.Snmp;
 using Pattoo.Edge.Storage;
 
 namespace Pattoo.Edge.Host;
@@ -19,6 +20,7 @@ public sealed record EdgeOptions
     public required LinuxOptions Linux { get; init; }
     public required ApiOptions Api { get; init; }
     public required ModbusOptions Modbus { get; init; }
+    public required SnmpOptions Snmp { get; init; }
 
     /// <summary>The commented default configuration embedded in the binary.</summary>
     public static string DefaultText()
@@ -68,6 +70,7 @@ public sealed record EdgeOptions
         var api = ApiOptions.Bind(root.GetSection("api"));
         var linux = LinuxOptions.Bind(root.GetSection("linux"));
         var modbus = ModbusOptions.Bind(root.GetSection("modbus"));
+        var snmp = SnmpOptions.Bind(root.GetSection("snmp"));
         root.Finish();
         if (errors.Count > 0)
         {
@@ -84,6 +87,7 @@ public sealed record EdgeOptions
             Linux = linux,
             Api = api,
             Modbus = modbus,
+            Snmp = snmp,
         };
     }
 
