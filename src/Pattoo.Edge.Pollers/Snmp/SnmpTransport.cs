@@ -1,0 +1,201 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Pattoo.Edge.Common;
+using Pattoo.Edge.Protocols.Snmp;
+
+namespace Pattoo.Edge.Pollers.Snmp;
+
+/// <summary>Receives the datagram a request is waiting for; called on the transport's receive loop.</summary>
+internal interface ISnmpResponseSink
+{
+    /// <summary>Checks and takes the datagram (it is only valid during the call); false drops it.</summary>
+    bool TryAccept(ReadOnlySpan<byte> datagram);
+}
+
+/// <summary>
+/// One UDP socket shared by every SNMP target: requests go out through it and one receive
+/// loop hands each response to the session waiting for its id (request-id for v1/v2c, msgID
+/// for v3), if it came from the address that session sent to. Anything else is dropped and
+/// counted: malformed datagrams, unknown or late ids, wrong sources, and responses the
+/// session rejects (wrong community, bad digest). The shared instance is reference counted:
+/// created by the first target, closed when the last one is disposed.
+/// </summary>
+internal sealed class SnmpTransport
+{
+    private static readonly object SharedGate = new();
+    private static SnmpTransport? _shared;
+
+    private readonly object _gate = new();
+    private readonly ConcurrentDictionary<int, Registration> _pending = new();
+    private int _refs;
+    private int _nextId = Random.Shared.Next(1, 1 << 30);
+    private Socket? _socket;
+    private bool _dualMode;
+    private CancellationTokenSource? _stop;
+    private Task? _loop;
+    private long _received, _malformed, _unmatched, _rejected, _sent;
+
+    private sealed record Registration(SocketAddress From, ISnmpResponseSink Sink);
+
+    /// <summary>The shared transport, one more reference held; give it back with <see cref="Release"/>.</summary>
+    public static SnmpTransport Acquire()
+    {
+        lock (SharedGate)
+        {
+            _shared ??= new SnmpTransport();
+            _shared._refs++;
+            return _shared;
+        }
+    }
+
+    /// <summary>A transport of its own (tests, benchmarks), with one reference.</summary>
+    public static SnmpTransport CreatePrivate() => new() { _refs = 1 };
+
+    public void Release()
+    {
+        lock (SharedGate)
+        {
+            if (_refs == 0) return;
+            if (--_refs > 0) return;
+            if (ReferenceEquals(_shared, this)) _shared = null;
+        }
+        Close();
+    }
+
+    public long Received => Interlocked.Read(ref _received);
+    public long Sent => Interlocked.Read(ref _sent);
+    /// <summary>Datagrams that were not SNMP messages at all.</summary>
+    public long DroppedMalformed => Interlocked.Read(ref _malformed);
+    /// <summary>Responses nobody waits for (late, duplicated, spoofed id) or from another address than asked.</summary>
+    public long DroppedUnmatched => Interlocked.Read(ref _unmatched);
+    /// <summary>Responses the waiting session refused: wrong community, bad digest, undecodable PDU.</summary>
+    public long DroppedRejected => Interlocked.Read(ref _rejected);
+
+    /// <summary>A fresh id for request-id or msgID: positive, wrapping, shared by all targets so ids never collide.</summary>
+    public int NextId()
+    {
+        int id = Interlocked.Increment(ref _nextId) & 0x7FFF_FFFF;
+        return id == 0 ? 1 : id;
+    }
+
+    /// <summary>The socket address datagrams to and from <paramref name="endpoint"/> carry on this socket.</summary>
+    public SocketAddress AddressOf(IPEndPoint endpoint)
+    {
+        EnsureOpen();
+        var ep = _dualMode && endpoint.AddressFamily == AddressFamily.InterNetwork
+            ? new IPEndPoint(endpoint.Address.MapToIPv6(), endpoint.Port)
+            : endpoint;
+        if (!_dualMode && ep.AddressFamily == AddressFamily.InterNetworkV6)
+            throw new SocketException((int)SocketError.AddressFamilyNotSupported);
+        return ep.Serialize();
+    }
+
+    public void Register(int id, SocketAddress from, ISnmpResponseSink sink) => _pending[id] = new Registration(from, sink);
+
+    public void Unregister(int id) => _pending.TryRemove(id, out _);
+
+    public async ValueTask SendAsync(ReadOnlyMemory<byte> datagram, SocketAddress to, CancellationToken cancellationToken)
+    {
+        var socket = EnsureOpen();
+        await socket.SendToAsync(datagram, SocketFlags.None, to, cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _sent);
+    }
+
+    private Socket EnsureOpen()
+    {
+        lock (_gate)
+        {
+            if (_socket is not null) return _socket;
+            Socket socket;
+            try
+            {
+                socket = new Socket(AddressFamily.InterNetworkV6, SocketType.Dgram, ProtocolType.Udp) { DualMode = true };
+                socket.Bind(new IPEndPoint(IPAddress.IPv6Any, 0));
+                _dualMode = true;
+            }
+            catch (SocketException)
+            {
+                // A kernel booted with ipv6.disable=1: IPv4 only.
+                socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+                socket.Bind(new IPEndPoint(IPAddress.Any, 0));
+                _dualMode = false;
+            }
+            try { socket.ReceiveBufferSize = 1 << 20; } catch (SocketException) { }
+            _socket = socket;
+            _stop = new CancellationTokenSource();
+            var stop = _stop.Token;
+            _loop = Task.Run(() => ReceiveLoopAsync(socket, stop));
+            if (Log.IsEnabled(LogLevel.Debug)) Log.Debug($"snmp: opened {socket.LocalEndPoint}");
+            return socket;
+        }
+    }
+
+    private async Task ReceiveLoopAsync(Socket socket, CancellationToken stop)
+    {
+        var buffer = GC.AllocateUninitializedArray<byte>(65536);
+        var from = new SocketAddress(socket.AddressFamily);
+        while (!stop.IsCancellationRequested)
+        {
+            int n;
+            try
+            {
+                n = await socket.ReceiveFromAsync(buffer, SocketFlags.None, from, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) { break; }
+            catch (ObjectDisposedException) { break; }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.OperationAborted or SocketError.Interrupted) { break; }
+            catch (Exception e) when (e is SocketException or InvalidOperationException)
+            {
+                // ICMP errors surface here on some stacks; they belong to no request in particular.
+                if (Log.IsEnabled(LogLevel.Debug)) Log.Debug($"snmp: receive: {e.GetType().Name}: {e.Message}");
+                continue;
+            }
+            Interlocked.Increment(ref _received);
+            if (Log.IsEnabled(LogLevel.Debug)) Log.Debug($"snmp: {n} octets from {from}");
+            Dispatch(buffer.AsSpan(0, n), from);
+        }
+    }
+
+    /// <summary>Routes one datagram; exposed for tests that feed datagrams without a network.</summary>
+    internal void Dispatch(ReadOnlySpan<byte> datagram, SocketAddress from)
+    {
+        if (!SnmpDecoder.TryReadRoutingId(datagram, out _, out int id))
+        {
+            Interlocked.Increment(ref _malformed);
+            return;
+        }
+        if (!_pending.TryGetValue(id, out var reg) || !reg.From.Equals(from))
+        {
+            Interlocked.Increment(ref _unmatched);
+            if (Log.IsEnabled(LogLevel.Debug)) Log.Debug($"snmp: dropped a datagram for id {id}: {(reg is null ? "nobody waits for it" : "from another address than asked")}");
+            return;
+        }
+        bool accepted;
+        string? why = null;
+        try { accepted = reg.Sink.TryAccept(datagram); }
+        catch (SnmpFormatException e) { accepted = false; why = e.Message; }
+        if (accepted) return;
+        Interlocked.Increment(ref _rejected);
+        if (Log.IsEnabled(LogLevel.Debug)) Log.Debug($"snmp: dropped a response to id {id}{(why is null ? "" : ": " + why)}: {Convert.ToHexString(datagram)}");
+    }
+
+    private void Close()
+    {
+        Socket? socket;
+        CancellationTokenSource? stop;
+        lock (_gate)
+        {
+            socket = _socket;
+            stop = _stop;
+            _socket = null;
+            _stop = null;
+            _loop = null;
+        }
+        if (socket is null) return;
+        if (Log.IsEnabled(LogLevel.Debug)) Log.Debug($"snmp: closing {socket.LocalEndPoint}");
+        stop?.Cancel();
+        socket.Dispose();
+        stop?.Dispose();
+    }
+}
