@@ -11,7 +11,7 @@ namespace Pattoo.Edge.EndToEnd;
 public class PollersEndToEndTests
 {
     [Fact]
-    public async Task SnmpAndModbusTargetsAreStoredWithTheirLabels()
+    public async Task SnmpV2cV3AndModbusTcpRtuTargetsAreStoredWithTheirLabels()
     {
         var dir = Path.Combine(Path.GetTempPath(), "pattoo-edge-pollers-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
@@ -19,13 +19,20 @@ public class PollersEndToEndTests
         var root = RepoRoot();
 
         if (!File.Exists("/usr/sbin/snmpd")) throw new InvalidOperationException("/usr/sbin/snmpd is missing: ./build.sh test installs it");
-        await File.WriteAllTextAsync(Path.Combine(dir, "snmpd.conf"), "rocommunity e2e-community 127.0.0.1\nsysLocation plant room\n");
+        await File.WriteAllTextAsync(Path.Combine(dir, "snmpd.conf"),
+            "rocommunity e2e-community 127.0.0.1\nsysLocation plant room\ncreateUser e2euser SHA e2e-auth-pass AES e2e-priv-pass\nrouser e2euser priv\n");
         using var snmpd = Start("/usr/sbin/snmpd", dir, ["-f", "-Lf", Path.Combine(dir, "snmpd.log"), "-C", "-c", Path.Combine(dir, "snmpd.conf"), "-I", "-smux", "-p", Path.Combine(dir, "snmpd.pid"), $"udp:127.0.0.1:{snmpPort}"],
             new() { ["SNMP_PERSISTENT_DIR"] = Path.Combine(dir, "snmp-state"), ["MIBS"] = "" });
         using var modbus = Start("node", dir, [Path.Combine(root, "tests", "peers", "modbus", "peer.js"), "tcp", modbusPort.ToString()], new());
+        // A virtual RS-485 line: the appliance opens ttyA, the RTU server answers unit 7 on ttyB.
+        using var socat = Start("socat", dir, ["-d", "-d", $"pty,raw,echo=0,link={dir}/ttyA", $"pty,raw,echo=0,link={dir}/ttyB"], new());
+        Process? rtu = null;
         try
         {
             await WaitForLine(modbus, "READY");
+            for (int i = 0; i < 100 && !(File.Exists($"{dir}/ttyA") && File.Exists($"{dir}/ttyB")); i++) await Task.Delay(50);
+            rtu = Start("node", dir, [Path.Combine(root, "tests", "peers", "modbus", "peer.js"), "rtu", $"{dir}/ttyB", "7"], new());
+            await WaitForLine(rtu, "READY");
             var config = Path.Combine(dir, "edge.toml");
             await File.WriteAllTextAsync(config, $"""
                 [appliance]
@@ -48,6 +55,23 @@ public class PollersEndToEndTests
                   oid = "1.3.6.1.2.1.1.6.0"
                   key = "sysLocation"
 
+                [[snmp.targets]]
+                name = "server-v3"
+                address = "127.0.0.1:{snmpPort}"
+                version = "3"
+                user = "e2euser"
+                security_level = "authPriv"
+                auth_protocol = "SHA"
+                auth_password = "e2e-auth-pass"
+                priv_protocol = "AES"
+                priv_password = "e2e-priv-pass"
+                interval = "2s"
+                timeout = "1s"
+                  [[snmp.targets.oids]]
+                  oid = "1.3.6.1.2.1.1.3.0"
+                  key = "sysUpTime"
+                  scale = 0.01
+
                 [[modbus.devices]]
                 name = "meter"
                 transport = "tcp"
@@ -65,10 +89,26 @@ public class PollersEndToEndTests
                   address = 7
                   type = "uint16"
                   scale = 0.5
+
+                [[modbus.devices]]
+                name = "rtu-meter"
+                transport = "rtu"
+                serial_port = "{dir}/ttyA"
+                baud_rate = 19200
+                unit_id = 7
+                interval = "2s"
+                timeout = "500ms"
+                  [[modbus.devices.values]]
+                  key = "register_42"
+                  table = "holding"
+                  address = 42
+                  type = "uint16"
                 """);
             await using var edge = new EdgeProcess(dir, "run", "--config", config);
             await edge.WaitForOutputAsync("snmp/switch: polling OK", TimeSpan.FromSeconds(30));
             await edge.WaitForOutputAsync("modbus/meter: polling OK", TimeSpan.FromSeconds(30));
+            await edge.WaitForOutputAsync("snmp/server-v3: polling OK", TimeSpan.FromSeconds(30));
+            await edge.WaitForOutputAsync("modbus/rtu-meter: polling OK", TimeSpan.FromSeconds(30));
             await Task.Delay(2500); // a second cycle, so counters have a rate
 
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
@@ -77,6 +117,7 @@ public class PollersEndToEndTests
             var data = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("data");
             var snmp = data.GetProperty("snmp").EnumerateArray().ToList();
             Assert.Contains(snmp, s => s.GetProperty("key").GetString() == "sysLocation" && s.GetProperty("dataType").GetInt32() == 2);
+            Assert.Contains(snmp, s => s.GetProperty("key").GetString() == "sysUpTime" && s.GetProperty("dataType").GetInt32() == 101); // scaled: float
             // The loopback interface's traffic, labelled with its name and row index.
             var inOctets = snmp.Where(s => s.GetProperty("key").GetString() == "ifHCInOctets").ToList();
             Assert.NotEmpty(inOctets);
@@ -85,22 +126,29 @@ public class PollersEndToEndTests
             var modbusSeries = data.GetProperty("modbus").EnumerateArray().ToDictionary(s => s.GetProperty("key").GetString()!);
             Assert.Equal(99, modbusSeries["register_100"].GetProperty("dataType").GetInt32());
             Assert.Equal(101, modbusSeries["input_7_scaled"].GetProperty("dataType").GetInt32());
+            Assert.Contains(modbusSeries["register_42"].GetProperty("labels").EnumerateArray(), l => l.GetProperty("key").GetString() == "unit_id" && l.GetProperty("value").GetString() == "7");
             Assert.Contains(modbusSeries["register_100"].GetProperty("labels").EnumerateArray(), l => l.GetProperty("key").GetString() == "unit_id" && l.GetProperty("value").GetString() == "1");
             Assert.All(data.GetProperty("pollers").EnumerateArray(), p => Assert.True(p.GetProperty("ok").GetBoolean(), p.ToString()));
 
             // Values as the peers serve them: holding n holds n, input n holds n + 1000 (layout.json).
             string idx = modbusSeries["register_100"].GetProperty("idxDatapoint").GetString()!;
             string scaled = modbusSeries["input_7_scaled"].GetProperty("idxDatapoint").GetString()!;
-            var q = "{\"query\":\"{ a: timeseries(idxDatapoint: \\\"" + idx + "\\\") { points { value } } b: timeseries(idxDatapoint: \\\"" + scaled + "\\\") { points { value } } }\"}";
+            string rtuIdx = modbusSeries["register_42"].GetProperty("idxDatapoint").GetString()!;
+            var q = "{\"query\":\"{ a: timeseries(idxDatapoint: \\\"" + idx + "\\\") { points { value } } b: timeseries(idxDatapoint: \\\"" + scaled + "\\\") { points { value } } c: timeseries(idxDatapoint: \\\"" + rtuIdx + "\\\") { points { value } } }\"}";
             using var r2 = await http.PostAsync("/graphql", new StringContent(q, Encoding.UTF8, "application/json"));
             var ts = JsonDocument.Parse(await r2.Content.ReadAsStringAsync()).RootElement.GetProperty("data");
             Assert.All(ts.GetProperty("a").GetProperty("points").EnumerateArray(), p => Assert.Equal(100, p.GetProperty("value").GetDouble()));
             Assert.All(ts.GetProperty("b").GetProperty("points").EnumerateArray(), p => Assert.Equal(503.5, p.GetProperty("value").GetDouble()));
+            Assert.NotEmpty(ts.GetProperty("c").GetProperty("points").EnumerateArray());
+            Assert.All(ts.GetProperty("c").GetProperty("points").EnumerateArray(), p => Assert.Equal(42, p.GetProperty("value").GetDouble()));
         }
         finally
         {
             try { snmpd.Kill(true); } catch (InvalidOperationException) { }
             try { modbus.Kill(true); } catch (InvalidOperationException) { }
+            try { rtu?.Kill(true); } catch (InvalidOperationException) { }
+            try { socat.Kill(true); } catch (InvalidOperationException) { }
+            rtu?.Dispose();
         }
     }
 
