@@ -84,7 +84,7 @@ case "${1:-help}" in
     dotnet test Pattoo.Edge.sln -c Release --logger "console;verbosity=normal" 2>&1 | tee "$ARTIFACTS/test.log" | grep --line-buffered -vE '^\s+Passed '
     rc=${PIPESTATUS[0]}
     set -e
-    count() { grep -oE "^\s+$1: +[0-9]+" "$ARTIFACTS/test.log" | awk '{s+=$2} END {print s+0}'; }
+    count() { { grep -oE "^\s+$1: +[0-9]+" "$ARTIFACTS/test.log" || true; } | awk '{s+=$2} END {print s+0}'; }
     passed=$(count Passed); failed=$(count Failed); skipped=$(count Skipped)
     echo "$passed passed, $failed failed, $skipped skipped"
     if [ "$rc" -ne 0 ] || [ "$failed" -ne 0 ] || [ "$passed" -eq 0 ]; then
