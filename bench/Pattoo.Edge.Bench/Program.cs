@@ -8,14 +8,14 @@ var output = Console.Out;
 switch (which)
 {
     case "storage": await StorageIngestBench.RunAsync(output); break;
-    case "chunks": Pattoo.Edge.Bench.Encoding.ChunkCodecBench.Run(output); break;
+    case "chunks": Pattoo.Edge.Bench.ChunkCodec.ChunkCodecBench.Run(output); break;
     case "appliance": await ApplianceBench.RunAsync(output); break;
     case "api": await Pattoo.Edge.Bench.Api.IngestQueryBench.RunAsync(output); break;
     case "ingest-parse": await Pattoo.Edge.Bench.Api.IngestParseBench.RunAsync(output); break;
     case "snmp": await Pattoo.Edge.Bench.Snmp.SnmpBench.RunAsync(output); break;
     case "modbus": await Pattoo.Edge.Bench.Modbus.ModbusBench.RunAsync(output); break;
     case "all":
-        Pattoo.Edge.Bench.Encoding.ChunkCodecBench.Run(output);
+        Pattoo.Edge.Bench.ChunkCodec.ChunkCodecBench.Run(output);
         await StorageIngestBench.RunAsync(output);
         await ApplianceBench.RunAsync(output);
         await Pattoo.Edge.Bench.Api.IngestQueryBench.RunAsync(output);

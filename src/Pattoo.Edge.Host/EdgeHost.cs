@@ -67,7 +67,7 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
             Log.Level = next.LogLevel;
             if (next.Api.MaxDepth != Options.Api.MaxDepth || next.Api.MaxComplexity != Options.Api.MaxComplexity || next.Api.QueryTimeout != Options.Api.QueryTimeout)
                 Log.Warning("config: api query limits changed; restart pattoo-edge to apply them (tokens and networks apply now)");
-            Options = Options with { Appliance = next.Appliance, LogLevel = next.LogLevel, Linux = next.Linux, Snmp = next.Snmp, Modbus = next.Modbus, Api = next.Api, SourceName = next.SourceName };
+            Options = Options with { Appliance = next.Appliance, LogLevel = next.LogLevel, Linux = next.Linux, Snmp = next.Snmp, Modbus = next.Modbus, Bacnet = next.Bacnet, OpcUa = next.OpcUa, Api = next.Api, SourceName = next.SourceName };
             await Scheduler.ApplyAsync(BuildTargets(Options)).ConfigureAwait(false);
         }
         finally
@@ -87,12 +87,14 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
         }
         targets.AddRange(options.Snmp.CreateTargets(options.Appliance.Name));
         targets.AddRange(options.Modbus.CreateTargets(options.Appliance.Name));
+        targets.AddRange(options.Bacnet.CreateTargets(options.Appliance.Name));
+        targets.AddRange(options.OpcUa.CreateTargets(options.Appliance.Name, options.Storage.Path));
         return targets;
     }
 
     /// <summary>How many targets the configuration asks for, without creating them (config check).</summary>
     public static int BuildTargetCount(EdgeOptions options)
-        => (options.Linux.Enabled ? 1 : 0) + options.Snmp.Targets.Count + options.Modbus.Devices.Count;
+        => (options.Linux.Enabled ? 1 : 0) + options.Snmp.Targets.Count + options.Modbus.Devices.Count + options.Bacnet.TargetCount + options.OpcUa.TargetCount;
 
     public async ValueTask DisposeAsync()
     {

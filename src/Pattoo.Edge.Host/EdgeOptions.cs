@@ -2,8 +2,10 @@ using System.Net;
 using Pattoo.Edge.Api;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
+using Pattoo.Edge.Pollers.Bacnet;
 using Pattoo.Edge.Pollers.Linux;
 using Pattoo.Edge.Pollers.Modbus;
+using Pattoo.Edge.Pollers.OpcUa;
 using Pattoo.Edge.Pollers.Snmp;
 using Pattoo.Edge.Storage;
 
@@ -21,6 +23,8 @@ public sealed record EdgeOptions
     public required ApiOptions Api { get; init; }
     public required ModbusOptions Modbus { get; init; }
     public required SnmpOptions Snmp { get; init; }
+    public required BacnetOptions Bacnet { get; init; }
+    public required OpcUaOptions OpcUa { get; init; }
 
     /// <summary>The commented default configuration embedded in the binary.</summary>
     public static string DefaultText()
@@ -71,6 +75,8 @@ public sealed record EdgeOptions
         var linux = LinuxOptions.Bind(root.GetSection("linux"));
         var modbus = ModbusOptions.Bind(root.GetSection("modbus"));
         var snmp = SnmpOptions.Bind(root.GetSection("snmp"));
+        var bacnet = BacnetOptions.Bind(root.GetSection("bacnet"));
+        var opcua = OpcUaOptions.Bind(root.GetSection("opcua"));
         root.Finish();
         if (errors.Count > 0)
         {
@@ -88,6 +94,8 @@ public sealed record EdgeOptions
             Api = api,
             Modbus = modbus,
             Snmp = snmp,
+            Bacnet = bacnet,
+            OpcUa = opcua,
         };
     }
 

@@ -36,6 +36,7 @@ internal sealed class HttpServer : IAsyncDisposable
         });
         var app = builder.Build();
         new ApiEndpoints(_host).Map(app);
+        DashboardEndpoints.Map(app);
         try
         {
             await app.StartAsync().ConfigureAwait(false);

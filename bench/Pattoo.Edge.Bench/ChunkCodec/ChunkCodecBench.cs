@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using Pattoo.Edge.Storage.Encoding;
 
-namespace Pattoo.Edge.Bench.Encoding;
+namespace Pattoo.Edge.Bench.ChunkCodec;
 
 /// <summary>
 /// Measures the chunk codec on the shared data mix: 10,000 series x 720 points 10 s apart with 0-250 ms

@@ -1,0 +1,91 @@
+// Overview: the box's facts, its poll targets with their state, and the agents whose data it keeps.
+import { gql } from "./api.js";
+import { h, showError, formatAgo, formatTime, formatBytes, formatCount, formatDuration, parseTime, pageHash } from "./ui.js";
+
+const QUERY = `{
+  appliance { name version uptimeSeconds databaseBytes sampleCount seriesCount samplesWritten }
+  pollers { program name intervalSeconds ok lastSuccess lastError lastErrorAt roundTripMs datapoints polls failures }
+  allAgent { edges { node { idxAgent agentProgram agentPolledTarget datapointAgent { totalCount } } } }
+}`;
+
+export function render(main) {
+  const facts = h("dl", { class: "facts", id: "facts" });
+  const pollers = h("div", { class: "table-wrap", id: "pollers" }, h("p", { class: "muted" }, "Loading…"));
+  const agents = h("div", { class: "table-wrap", id: "agents" });
+  main.append(
+    h("h1", null, "Overview"),
+    h("section", { "aria-labelledby": "h-box" }, h("h2", { id: "h-box", class: "visually-hidden" }, "This box"), facts),
+    h("section", { "aria-labelledby": "h-pollers" }, h("h2", { id: "h-pollers" }, "Pollers"), pollers),
+    h("section", { "aria-labelledby": "h-agents" }, h("h2", { id: "h-agents" }, "Stored data by agent"), agents));
+
+  let timer = 0;
+  let controller = null;
+  async function load() {
+    controller = new AbortController();
+    try {
+      const d = await gql(QUERY, undefined, controller.signal);
+      showError("");
+      fill(d, facts, pollers, agents);
+    } catch (e) {
+      if (e.name !== "AbortError") showError(e.message);
+    }
+    timer = setTimeout(load, 10_000);
+  }
+  load();
+  return () => { clearTimeout(timer); if (controller) controller.abort(); };
+}
+
+function fill(d, facts, pollers, agents) {
+  const a = d.appliance;
+  const fact = (label, value, id) => h("div", null, h("dt", null, label), h("dd", { "data-fact": id }, value));
+  facts.replaceChildren(
+    fact("Name", a.name, "name"),
+    fact("Version", a.version, "version"),
+    fact("Up for", formatDuration(a.uptimeSeconds * 1000), "uptime"),
+    fact("Series", formatCount(a.seriesCount), "series"),
+    fact("Samples stored", formatCount(a.sampleCount), "samples"),
+    fact("Written since start", formatCount(a.samplesWritten), "written"),
+    fact("Database", formatBytes(a.databaseBytes), "database"),
+    fact("Poll targets", d.pollers.length + (d.pollers.some(p => !p.ok) ? " (" + d.pollers.filter(p => !p.ok && p.lastError).length + " failing)" : ""), "targets"));
+
+  if (d.pollers.length === 0) {
+    pollers.replaceChildren(h("p", { class: "muted" }, "No pollers are configured on this box. Data posted by pattoo agents is listed below."));
+  } else {
+    const now = Date.now();
+    const rows = d.pollers.map(p => {
+      const last = parseTime(p.lastSuccess);
+      const errorAt = parseTime(p.lastErrorAt);
+      const state = p.ok ? h("span", { class: "state ok" }, "OK") : p.lastError ? h("span", { class: "state bad" }, "Failing") : h("span", { class: "state idle" }, "Waiting");
+      return h("tr", { "data-program": p.program, "data-target": p.name },
+        h("td", { "data-label": "Program", class: "nowrap" }, p.program),
+        h("td", { "data-label": "Target", class: "nowrap" }, h("a", { href: pageHash("browse", { program: p.program, target: p.name }) }, p.name)),
+        h("td", { "data-label": "State", class: "nowrap" }, state),
+        h("td", { "data-label": "Last success", class: "nowrap" }, last ? h("time", { datetime: p.lastSuccess, title: formatTime(last) }, formatAgo(last, now)) : "never"),
+        h("td", { "data-label": "Last error", class: p.lastError ? "error" : "" }, p.lastError ? h("span", null, p.lastError, errorAt ? h("span", { class: "muted" }, " (" + formatAgo(errorAt, now) + ")") : null) : "–"),
+        h("td", { "data-label": "Datapoints", class: "num" }, formatCount(p.datapoints)),
+        h("td", { "data-label": "Interval", class: "num" }, formatDuration(p.intervalSeconds * 1000)),
+        h("td", { "data-label": "Round trip", class: "num" }, p.roundTripMs.toFixed(1) + " ms"),
+        h("td", { "data-label": "Polls / failures", class: "num" }, formatCount(p.polls) + " / " + formatCount(p.failures)));
+    });
+    pollers.replaceChildren(h("table", { class: "cards" },
+      h("caption", null, d.pollers.length + " poll targets; refreshed every 10 s"),
+      h("thead", null, h("tr", null, ["Program", "Target", "State", "Last success", "Last error", "Datapoints", "Interval", "Round trip", "Polls / failures"]
+        .map((t, i) => h("th", { scope: "col", class: i >= 5 ? "num" : "" }, t)))),
+      h("tbody", null, rows)));
+  }
+
+  const list = d.allAgent.edges.map(e => e.node);
+  if (list.length === 0) {
+    agents.replaceChildren(h("p", { class: "muted" }, "Nothing stored yet."));
+  } else {
+    const byProgram = new Map();
+    for (const n of list) byProgram.set(n.agentProgram, (byProgram.get(n.agentProgram) || 0) + n.datapointAgent.totalCount);
+    agents.replaceChildren(h("table", { class: "cards" },
+      h("caption", null, list.length + " agent targets, " + byProgram.size + " programs, " + formatCount(list.reduce((s, n) => s + n.datapointAgent.totalCount, 0)) + " datapoints"),
+      h("thead", null, h("tr", null, h("th", { scope: "col" }, "Program"), h("th", { scope: "col" }, "Target"), h("th", { scope: "col", class: "num" }, "Datapoints"))),
+      h("tbody", null, list.map(n => h("tr", { "data-agent": n.agentProgram + "/" + n.agentPolledTarget },
+        h("td", { "data-label": "Program" }, n.agentProgram),
+        h("td", { "data-label": "Target" }, h("a", { href: pageHash("browse", { program: n.agentProgram, target: n.agentPolledTarget }) }, n.agentPolledTarget)),
+        h("td", { "data-label": "Datapoints", class: "num" }, formatCount(n.datapointAgent.totalCount)))))));
+  }
+}

@@ -1,0 +1,124 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Pattoo.Edge.Common;
+using Pattoo.Edge.Config;
+using Pattoo.Edge.Protocols.Bacnet;
+
+namespace Pattoo.Edge.Pollers.Bacnet;
+
+/// <summary>One <c>[[bacnet.devices.objects]]</c> entry, checked: a property of an object, stored under a key.</summary>
+public sealed record BacnetObjectOptions
+{
+    public required string Key { get; init; }
+    public required BacnetObjectId Object { get; init; }
+    public int Property { get; init; } = BacnetServices.PresentValue;
+    public uint? ArrayIndex { get; init; }
+    /// <summary>Also store the object's Status_Flags as <c>&lt;key&gt;_status_flags</c>.</summary>
+    public bool StatusFlags { get; init; }
+
+    public PropertyReference Reference => new(Object, Property, ArrayIndex);
+
+    public string StatusFlagsKey => Key + "_status_flags";
+
+    internal string Fingerprint()
+        => string.Create(CultureInfo.InvariantCulture, $"{Key}|{Object}|{Property}|{ArrayIndex}|{StatusFlags}");
+}
+
+/// <summary>One <c>[[bacnet.devices]]</c> entry, checked: a device polled on its own schedule.</summary>
+public sealed record BacnetDeviceOptions
+{
+    public required string Name { get; init; }
+    /// <summary>The Device object's instance; found by Who-Is when <see cref="Address"/> is null.</summary>
+    public int? DeviceInstance { get; init; }
+    /// <summary>The device's B/IP address (or its router's, with <see cref="Route"/>); null = located by Who-Is.</summary>
+    public IPEndPoint? Address { get; init; }
+    /// <summary>DNET/DADR of a device behind a BACnet router; local when not set.</summary>
+    public BacnetRoute Route { get; init; }
+    public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(30);
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(3);
+    public int Retries { get; init; } = 2;
+    /// <summary>Largest APDU the device takes; null = what its I-Am says, else 1476.</summary>
+    public int? MaxApdu { get; init; }
+    public bool ReadMultiple { get; init; } = true;
+    public required IReadOnlyList<BacnetObjectOptions> Objects { get; init; }
+
+    /// <summary>"127.0.0.1:47808", "192.0.2.1:47808 network 5 mac 0a", "device 1234 (Who-Is)".</summary>
+    public string Endpoint
+    {
+        get
+        {
+            var sb = new StringBuilder();
+            if (Address is not null) sb.Append(Address);
+            else sb.Append(CultureInfo.InvariantCulture, $"device {DeviceInstance} (Who-Is)");
+            if (!Route.IsLocal) sb.Append(' ').Append(Route);
+            return sb.ToString();
+        }
+    }
+
+    /// <summary>Every setting the device was built from: a change restarts its poller.</summary>
+    public string Fingerprint(BacnetOptions section)
+    {
+        var sb = new StringBuilder();
+        sb.Append(CultureInfo.InvariantCulture,
+            $"bacnet|{section.LocalAddress}:{section.LocalPort}|{section.BroadcastAddress}|{section.MaxApduAccepted}|{Name}|{DeviceInstance}|{Address}|{Route}|{Duration.Format(Interval)}|{Duration.Format(Timeout)}|{Retries}|{MaxApdu}|{ReadMultiple}");
+        foreach (var o in Objects) sb.Append(';').Append(o.Fingerprint());
+        return sb.ToString();
+    }
+}
+
+/// <summary>
+/// The <c>[bacnet]</c> section: BACnet/IP devices read with ReadPropertyMultiple (or
+/// ReadProperty) through one UDP socket on <see cref="LocalPort"/>. Everything is checked
+/// when the file is read, so a device never fails mid-poll for a reason the file could have shown.
+/// </summary>
+public sealed record BacnetOptions
+{
+    public const string ProgramName = "bacnet";
+    public const int DefaultPort = 47808;
+
+    /// <summary>The UDP port this box binds (shared by every device).</summary>
+    public int LocalPort { get; init; } = DefaultPort;
+    /// <summary>The local address bound; 0.0.0.0 = every interface (needed to hear broadcast I-Ams).</summary>
+    public IPAddress LocalAddress { get; init; } = IPAddress.Any;
+    /// <summary>Where Who-Is goes when a device has no address.</summary>
+    public IPEndPoint BroadcastAddress { get; init; } = new(IPAddress.Broadcast, DefaultPort);
+    /// <summary>The max-APDU-length-accepted this client states (50, 128, 206, 480, 1024 or 1476).</summary>
+    public int MaxApduAccepted { get; init; } = Apdu.MaxApduLength;
+    /// <summary>Segments of a segmented answer this client takes (and states in its requests).</summary>
+    public int MaxSegmentsAccepted { get; init; } = 16;
+    public IReadOnlyList<BacnetDeviceOptions> Devices { get; init; } = [];
+
+    /// <summary>Poll targets <see cref="CreateTargets(string)"/> makes: one per device.</summary>
+    public int TargetCount => Devices.Count;
+
+    /// <summary>Binds the whole [bacnet] table; an absent table binds to no devices. Errors go to the section's error list.</summary>
+    public static BacnetOptions Bind(ConfigSection bacnetSection) => BacnetOptionsBinder.Bind(bacnetSection);
+
+    /// <summary>One poll target per device; all share one UDP socket on <see cref="LocalPort"/>, opened on first use and closed with the last target.</summary>
+    public IReadOnlyList<IPollTarget> CreateTargets(string applianceName)
+        => CreateTargets(applianceName, BacnetTransportRegistry.Shared);
+
+    internal IReadOnlyList<IPollTarget> CreateTargets(string applianceName, BacnetTransportRegistry registry)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(applianceName);
+        var targets = new List<IPollTarget>(Devices.Count);
+        foreach (var device in Devices)
+            targets.Add(new BacnetPoller(AgentIdentity.ForPoller(applianceName, ProgramName, device.Name), this, device, registry.Acquire(this)));
+        return targets;
+    }
+
+    /// <summary>Each device's reads, for <c>config check --verbose</c> and the test cases.</summary>
+    public string Describe()
+    {
+        var sb = new StringBuilder();
+        foreach (var d in Devices)
+        {
+            sb.Append(CultureInfo.InvariantCulture,
+                $"bacnet device \"{d.Name}\": {d.Endpoint}{(d.DeviceInstance is int i && d.Address is not null ? $" instance {i}" : "")}, every {Duration.Format(d.Interval)}, timeout {Duration.Format(d.Timeout)} x {1 + d.Retries}, {(d.ReadMultiple ? "read-property-multiple" : "read-property")}\n");
+            foreach (var o in d.Objects)
+                sb.Append(CultureInfo.InvariantCulture, $"  {o.Key}: {o.Reference}{(o.StatusFlags ? $" + status-flags as {o.StatusFlagsKey}" : "")}\n");
+        }
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+// BACnet/IP devices for Pattoo.Edge's tests, built on @bacnet-js/client. Prints "READY" on stdout once
+// every device listens.
+//   node device.js SPEC [SPEC...]       SPEC = name:port:instance[:mode]
+// modes:
+//   normal      ReadProperty and ReadPropertyMultiple; answers too big for the client's max APDU are sent
+//               segmented (clause 5.4.5: first segment, then windows, waiting for Segment-ACKs)
+//   no-rpm      ReadPropertyMultiple is left to the library, which answers Error services/reject-unrecognized-service
+//   reject-rpm  ReadPropertyMultiple gets a Reject PDU (unrecognized-service)
+//   no-segment  like normal, but never segments: a too-big answer gets Abort segmentation-not-supported
+// stdin: "mute NAME" makes that device stop answering (a device that went away), "unmute NAME" brings it back.
+// Every device binds 127.0.0.1 only.
+'use strict';
+const bacnet = require('@bacnet-js/client');
+const { ReadPropertyMultiple } = require('@bacnet-js/client/dist/lib/services');
+const { objects } = require('./objects');
+
+const BACnetClient = bacnet.default;
+const MAX_APDU = [50, 128, 206, 480, 1024, 1476];
+const WINDOW = 4;
+
+function errorValue(errorClass, errorCode) {
+  return [{ value: { type: 'BacnetError', errorClass, errorCode } }];
+}
+
+// Reads one property: { values } or { errorClass, errorCode } (clause 15.5).
+function readOne(table, objectId, id, index) {
+  const object = table.get(`${objectId.type}:${objectId.instance}`);
+  if (!object) return { errorClass: bacnet.ErrorClass.OBJECT, errorCode: bacnet.ErrorCode.UNKNOWN_OBJECT };
+  const values = object[id];
+  if (values === undefined) return { errorClass: bacnet.ErrorClass.PROPERTY, errorCode: bacnet.ErrorCode.UNKNOWN_PROPERTY };
+  if (index === undefined || index === bacnet.ASN1_ARRAY_ALL) return { values };
+  if (index === 0) return { values: [{ type: bacnet.ApplicationTag.UNSIGNED_INTEGER, value: values.length }] };
+  if (index > values.length) return { errorClass: bacnet.ErrorClass.PROPERTY, errorCode: bacnet.ErrorCode.INVALID_ARRAY_INDEX };
+  return { values: [values[index - 1]] };
+}
+
+function startDevice(spec) {
+  const [name, portText, instanceText, mode = 'normal'] = spec.split(':');
+  const port = Number(portText);
+  const instance = Number(instanceText);
+  const table = objects(instance, name);
+  const client = new BACnetClient({ port, interface: '127.0.0.1', broadcastAddress: '127.255.255.255', apduTimeout: 2000 });
+  const device = { name, client, muted: false };
+  const segments = mode === 'normal';
+
+  function sendApdu(receiver, apdu) {
+    const npdu = Buffer.from([0x01, 0x00]);
+    const length = 4 + npdu.length + apdu.length;
+    const datagram = Buffer.concat([Buffer.from([0x81, 0x0a, length >> 8, length & 0xff]), npdu, apdu]);
+    client._transport.send(datagram, datagram.length, receiver.address);
+  }
+
+  // Segmented Complex-ACKs: the transfer waiting for a Segment-ACK, per client address and invoke id.
+  const transfers = new Map();
+
+  function sendWindow(t) {
+    const end = Math.min(t.base + (t.base === 0 ? 1 : t.window), t.segments.length);
+    for (let s = t.base; s < end; s++) {
+      const more = s < t.segments.length - 1;
+      const header = Buffer.from([0x38 | (more ? 0x04 : 0), t.invokeId, s & 0xff, WINDOW, t.service]);
+      sendApdu(t.receiver, Buffer.concat([header, t.segments[s]]));
+    }
+    clearTimeout(t.timer);
+    t.timer = setTimeout(() => { if (++t.tries < 4) sendWindow(t); else transfers.delete(t.key); }, 1000);
+  }
+
+  function onSegmentAck(receiverAddress, apdu) {
+    const key = `${receiverAddress}/${apdu[1]}`;
+    const t = transfers.get(key);
+    if (!t) return;
+    const negative = (apdu[0] & 0x02) !== 0;
+    const seq = apdu[2];
+    t.window = Math.max(1, Math.min(apdu[3], WINDOW));
+    t.base = negative ? seq + 1 : seq + 1;
+    t.tries = 0;
+    if (t.base >= t.segments.length) { clearTimeout(t.timer); transfers.delete(key); return; }
+    sendWindow(t);
+  }
+
+  // Take Segment-ACKs before the library (which would treat them as data of its own).
+  const transport = client._transport;
+  const libraryListeners = transport.listeners('message');
+  transport.removeAllListeners('message');
+  transport.on('message', (msg, address) => {
+    if (device.muted) return;
+    if (msg.length >= 10 && msg[0] === 0x81 && msg[4] === 0x01 && msg[5] === 0x00 && (msg[6] >> 4) === 4) {
+      onSegmentAck(address, msg.subarray(6));
+      return;
+    }
+    for (const l of libraryListeners) l(msg, address);
+  });
+
+  client.on('whoIs', (content) => {
+    if (device.muted) return;
+    const { lowLimit, highLimit } = content.payload || {};
+    if (lowLimit !== undefined && (instance < lowLimit || instance > highLimit)) return;
+    client.iAmResponse({ address: content.header.sender.address }, instance, segments ? bacnet.Segmentation.SEGMENTED_BOTH : bacnet.Segmentation.NO_SEGMENTATION, 999);
+  });
+
+  client.on('readProperty', (content) => {
+    if (device.muted) return;
+    const receiver = { address: content.header.sender.address };
+    const { objectId, property } = content.payload;
+    const r = readOne(table, objectId, property.id, property.index);
+    if (r.values) client.readPropertyResponse(receiver, content.invokeId, objectId, property, r.values);
+    else client.errorResponse(receiver, bacnet.ConfirmedServiceChoice.READ_PROPERTY, content.invokeId, r.errorClass, r.errorCode);
+  });
+
+  if (mode !== 'no-rpm') {
+    client.on('readPropertyMultiple', (content) => {
+      if (device.muted) return;
+      const receiver = { address: content.header.sender.address };
+      if (mode === 'reject-rpm') {
+        sendApdu(receiver, Buffer.from([0x60, content.invokeId, bacnet.RejectReason.UNRECOGNIZED_SERVICE]));
+        return;
+      }
+      const results = content.payload.properties.map((spec) => ({
+        objectId: spec.objectId,
+        values: spec.properties.map((p) => {
+          const r = readOne(table, spec.objectId, p.id, p.index);
+          return { property: { id: p.id, index: p.index }, value: r.values || errorValue(r.errorClass, r.errorCode) };
+        }),
+      }));
+      const buffer = { buffer: Buffer.alloc(65536), offset: 0 };
+      ReadPropertyMultiple.encodeAcknowledge(buffer, results);
+      const data = buffer.buffer.subarray(0, buffer.offset);
+      const service = bacnet.ConfirmedServiceChoice.READ_PROPERTY_MULTIPLE;
+      const maxApdu = MAX_APDU[content.maxApdu] || 50;
+      if (3 + data.length <= maxApdu) {
+        sendApdu(receiver, Buffer.concat([Buffer.from([0x30, content.invokeId, service]), data]));
+        return;
+      }
+      if (!segments || (content.type & 0x02) === 0) {
+        sendApdu(receiver, Buffer.from([0x71, content.invokeId, bacnet.AbortReason.SEGMENTATION_NOT_SUPPORTED]));
+        return;
+      }
+      const size = maxApdu - 5;
+      const parts = [];
+      for (let at = 0; at < data.length; at += size) parts.push(data.subarray(at, at + size));
+      const key = `${receiver.address}/${content.invokeId}`;
+      const t = { key, receiver, invokeId: content.invokeId, service, segments: parts, base: 0, window: 1, tries: 0, timer: null };
+      transfers.set(key, t);
+      sendWindow(t);
+    });
+  }
+
+  client.on('error', (e) => { process.stderr.write(`${name}: ${e.message}\n`); });
+  return new Promise((resolve) => client.on('listening', () => resolve(device)));
+}
+
+async function main() {
+  const specs = process.argv.slice(2);
+  if (specs.length === 0) {
+    process.stderr.write('usage: node device.js name:port:instance[:mode] ...\n');
+    process.exit(2);
+  }
+  const devices = await Promise.all(specs.map(startDevice));
+  const byName = new Map(devices.map((d) => [d.name, d]));
+  let line = '';
+  process.stdin.on('data', (chunk) => {
+    line += chunk.toString();
+    let nl;
+    while ((nl = line.indexOf('\n')) >= 0) {
+      const [command, name] = line.slice(0, nl).trim().split(/\s+/);
+      line = line.slice(nl + 1);
+      const d = byName.get(name);
+      if (d && command === 'mute') d.muted = true;
+      if (d && command === 'unmute') d.muted = false;
+      process.stdout.write(`OK ${command} ${name}\n`);
+    }
+  });
+  process.stdin.on('end', () => process.exit(0));
+  process.stdout.write('READY\n');
+}
+
+main().catch((e) => { process.stderr.write(`${e.stack}\n`); process.exit(1); });

@@ -1,0 +1,140 @@
+// An OPC UA server for Pattoo.Edge's tests, built on node-opcua. 127.0.0.1 only.
+//
+//   node server.js --port N --pki DIR [--restart-marker]
+//
+// Endpoints: SecurityPolicy None and Basic256Sha256 (Sign, SignAndEncrypt); anonymous or
+// username "operator" / password "secret". Client certificates are accepted automatically
+// (the tests check *our* trust decisions, not the server's). The server certificate lives in
+// DIR, so a restart on the same DIR presents the same certificate.
+// Prints "READY <port>" on stdout once it listens; exits on SIGTERM/SIGINT or when stdin closes.
+"use strict";
+const path = require("path");
+const {
+    OPCUAServer, OPCUACertificateManager, Variant, VariantArrayType, DataType, StatusCodes, MessageSecurityMode, SecurityPolicy,
+} = require("node-opcua");
+
+function arg(name, fallback) {
+    const i = process.argv.indexOf("--" + name);
+    return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+
+const port = parseInt(arg("port", "4840"), 10);
+const pki = path.resolve(arg("pki", path.join(__dirname, ".pki")));
+
+async function main() {
+    const serverCertificateManager = new OPCUACertificateManager({
+        rootFolder: path.join(pki, "server"),
+        automaticallyAcceptUnknownCertificate: true,
+    });
+    await serverCertificateManager.initialize();
+    const userCertificateManager = new OPCUACertificateManager({
+        rootFolder: path.join(pki, "user"),
+        automaticallyAcceptUnknownCertificate: true,
+    });
+    await userCertificateManager.initialize();
+
+    const server = new OPCUAServer({
+        port,
+        hostname: "127.0.0.1",
+        alternateHostname: ["127.0.0.1"],
+        serverCertificateManager,
+        userCertificateManager,
+        securityPolicies: [SecurityPolicy.None, SecurityPolicy.Basic256Sha256],
+        securityModes: [MessageSecurityMode.None, MessageSecurityMode.Sign, MessageSecurityMode.SignAndEncrypt],
+        allowAnonymous: true,
+        userManager: { isValidUser: (user, password) => user === "operator" && password === "secret" },
+        serverInfo: { applicationUri: "urn:pattoo-test:opcua-server", productUri: "pattoo-test" },
+        buildInfo: { productName: "pattoo-test-opcua" },
+    });
+    await server.initialize();
+
+    const addressSpace = server.engine.addressSpace;
+    const ns = addressSpace.getOwnNamespace(); // ns=1, uri urn:pattoo-test:... (see namespace line below)
+    const folder = ns.addFolder(addressSpace.rootFolder.objects, { browseName: "Line3" });
+    const started = Date.now();
+    const constant = (name, dataType, value, arrayType) => ns.addVariable({
+        componentOf: folder,
+        nodeId: "s=Line3." + name,
+        browseName: name,
+        dataType,
+        minimumSamplingInterval: 50,
+        value: { get: () => new Variant({ dataType: DataType[dataType], value, arrayType: arrayType || VariantArrayType.Scalar }) },
+    });
+    constant("Bool", "Boolean", true);
+    constant("SByte", "SByte", -8);
+    constant("Byte", "Byte", 200);
+    constant("Int16", "Int16", -1600);
+    constant("UInt16", "UInt16", 65000);
+    constant("Int32", "Int32", -320000);
+    constant("UInt32", "UInt32", 4000000000);
+    constant("Int64", "Int64", [0xFFFFFFFF, 0xFFFFFFC0]); // node-opcua: [high, low] words = -64
+    constant("UInt64", "UInt64", [1, 0]);        // 2^32
+    constant("Float", "Float", 1.5);
+    constant("Double", "Double", 3.25);
+    constant("String", "String", "hello \u00e9");
+    constant("DateTime", "DateTime", new Date(Date.UTC(2024, 0, 2, 3, 4, 5, 678)));
+    constant("Int32Array", "Int32", new Int32Array([10, 20, 30]), VariantArrayType.Array);
+    constant("DoubleArray", "Double", new Float64Array([0.5, -0.25]), VariantArrayType.Array);
+    constant("BoolArray", "Boolean", [true, false], VariantArrayType.Array);
+    ns.addVariable({
+        componentOf: folder,
+        nodeId: "i=5001",
+        browseName: "Numeric5001",
+        dataType: "Double",
+        minimumSamplingInterval: 50,
+        value: { get: () => new Variant({ dataType: DataType.Double, value: 50.01 }) },
+    });
+    ns.addVariable({
+        componentOf: folder,
+        nodeId: "g=09087e75-8e5e-499b-954f-f2a9603db28a",
+        browseName: "ByGuid",
+        dataType: "UInt16",
+        minimumSamplingInterval: 50,
+        value: { get: () => new Variant({ dataType: DataType.UInt16, value: 77 }) },
+    });
+    ns.addVariable({
+        componentOf: folder,
+        nodeId: "b=AQIDBA==",
+        browseName: "ByOpaque",
+        dataType: "Int32",
+        minimumSamplingInterval: 50,
+        value: { get: () => new Variant({ dataType: DataType.Int32, value: 1234 }) },
+    });
+    // A value that counts up every 100 ms: subscriptions see changes.
+    ns.addVariable({
+        componentOf: folder,
+        nodeId: "s=Line3.Counter",
+        browseName: "Counter",
+        dataType: "UInt32",
+        minimumSamplingInterval: 50,
+        value: { get: () => new Variant({ dataType: DataType.UInt32, value: Math.floor((Date.now() - started) / 100) }) },
+    });
+    // A value the device cannot read: Bad status, no value.
+    const bad = ns.addVariable({
+        componentOf: folder,
+        nodeId: "s=Line3.Broken",
+        browseName: "Broken",
+        dataType: "Double",
+    });
+    bad.setValueFromSource(new Variant({ dataType: DataType.Double, value: 0 }), StatusCodes.BadSensorFailure);
+
+    await server.start();
+    const endpoint = server.getEndpointUrl();
+    process.stdout.write(`namespace ${ns.namespaceUri}\n`);
+    process.stdout.write(`endpoint ${endpoint}\n`);
+    process.stdout.write(`READY ${port}\n`);
+
+    const stop = async () => {
+        try { await server.shutdown(0); } catch (e) { /* gone */ }
+        process.exit(0);
+    };
+    process.on("SIGTERM", stop);
+    process.on("SIGINT", stop);
+    process.stdin.on("end", stop);
+    process.stdin.resume();
+}
+
+main().catch((e) => {
+    process.stderr.write(`opcua peer failed: ${e && e.stack || e}\n`);
+    process.exit(1);
+});
