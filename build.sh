@@ -99,9 +99,9 @@ case "${1:-help}" in
     esac
     ;;
   bench)
-    apt_install prometheus-node-exporter victoria-metrics
+    apt_install prometheus-node-exporter victoria-metrics prometheus-snmp-exporter snmpd snmp socat
     # The Debian package starts a system-wide exporter; the benchmark runs its own copy.
-    systemctl disable --now prometheus-node-exporter victoria-metrics >/dev/null 2>&1 || true
+    systemctl disable --now prometheus-node-exporter victoria-metrics prometheus-snmp-exporter snmpd >/dev/null 2>&1 || true
     publish "$(host_arch)"
     export PATTOO_EDGE_BINARY=$ARTIFACTS/publish/linux-$(host_arch)/pattoo-edge
     dotnet run -c Release --project bench/Pattoo.Edge.Bench -- "${@:2}"
