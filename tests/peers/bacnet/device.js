@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // BACnet/IP devices for Pattoo.Edge's tests, built on @bacnet-js/client. Prints "READY" on stdout once
 // every device listens.
-//   node device.js SPEC [SPEC...]       SPEC = name:port:instance[:mode]
+//   node device.js SPEC [SPEC...]       SPEC = name:port:instance[:mode[:extra]]
+// extra: that many more objects (for the benchmark), analog-input, binary-input and multi-state-value in
+//   turn from instance 1000 up (objects.js); 0 when left out.
 // modes:
 //   normal      ReadProperty and ReadPropertyMultiple; answers too big for the client's max APDU are sent
 //               segmented (clause 5.4.5: first segment, then windows, waiting for Segment-ACKs)
@@ -36,10 +38,10 @@ function readOne(table, objectId, id, index) {
 }
 
 function startDevice(spec) {
-  const [name, portText, instanceText, mode = 'normal'] = spec.split(':');
+  const [name, portText, instanceText, mode = 'normal', extraText = '0'] = spec.split(':');
   const port = Number(portText);
   const instance = Number(instanceText);
-  const table = objects(instance, name);
+  const table = objects(instance, name, Number(extraText));
   const client = new BACnetClient({ port, interface: '127.0.0.1', broadcastAddress: '127.255.255.255', apduTimeout: 2000 });
   const device = { name, client, muted: false };
   const segments = mode === 'normal';
@@ -152,7 +154,7 @@ function startDevice(spec) {
 async function main() {
   const specs = process.argv.slice(2);
   if (specs.length === 0) {
-    process.stderr.write('usage: node device.js name:port:instance[:mode] ...\n');
+    process.stderr.write('usage: node device.js name:port:instance[:mode[:extra]] ...\n');
     process.exit(2);
   }
   const devices = await Promise.all(specs.map(startDevice));

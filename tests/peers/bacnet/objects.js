@@ -13,7 +13,9 @@ const flags = (...bits) => {
 };
 const name = (s) => [{ type: T.CHARACTER_STRING, value: s }];
 
-function objects(instance, deviceName) {
+// extra: more objects for the benchmark, in turn analog-input:1000+i (present value i + 0.5, degrees
+// Celsius), binary-input:1000+i (i % 2) and multi-state-value:1000+i (i % 4 + 1), each with status flags.
+function objects(instance, deviceName, extra = 0) {
   const table = new Map();
   const add = (type, inst, props) => table.set(`${type}:${inst}`, props);
   add(O.DEVICE, instance, {
@@ -40,6 +42,14 @@ function objects(instance, deviceName) {
   add(O.DATE_VALUE, 0, { [P.PRESENT_VALUE]: [{ type: T.DATE, value: new Date(2024, 4, 1) }], [P.STATUS_FLAGS]: flags() });
   add(O.TIME_VALUE, 0, { [P.PRESENT_VALUE]: [{ type: T.TIME, value: new Date(2024, 4, 1, 13, 45, 30, 250) }], [P.STATUS_FLAGS]: flags() });
   add(O.OCTETSTRING_VALUE, 0, { [P.PRESENT_VALUE]: [{ type: T.OCTET_STRING, value: [0xde, 0xad, 0xbe, 0xef] }], [P.STATUS_FLAGS]: flags() });
+  for (let i = 0; i < extra; i++) {
+    const inst = 1000 + i;
+    switch (i % 3) {
+      case 0: add(O.ANALOG_INPUT, inst, { [P.OBJECT_NAME]: name(`Bench${i}`), [P.PRESENT_VALUE]: REAL(i + 0.5), [P.STATUS_FLAGS]: flags(), [P.UNITS]: ENUM(U.DEGREES_CELSIUS) }); break;
+      case 1: add(O.BINARY_INPUT, inst, { [P.OBJECT_NAME]: name(`Bench${i}`), [P.PRESENT_VALUE]: ENUM(i % 2), [P.STATUS_FLAGS]: flags() }); break;
+      default: add(O.MULTI_STATE_VALUE, inst, { [P.OBJECT_NAME]: name(`Bench${i}`), [P.PRESENT_VALUE]: [{ type: T.UNSIGNED_INTEGER, value: (i % 4) + 1 }], [P.STATUS_FLAGS]: flags(), [P.NUMBER_OF_STATES]: [{ type: T.UNSIGNED_INTEGER, value: 4 }] }); break;
+    }
+  }
   return table;
 }
 

@@ -1,0 +1,181 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+
+namespace Pattoo.Edge.EndToEnd;
+
+/// <summary>
+/// The published binary polling a BACnet/IP device built on @bacnet-js/client
+/// (tests/peers/bacnet/device.js) on 127.0.0.1: one configured device located by Who-Is
+/// (device_instance only), one by its address, both answered by the same node device.
+/// </summary>
+public class BacnetEndToEndTests
+{
+    [Fact]
+    public async Task BacnetDeviceLocatedByWhoIsAndByAddressIsStoredWithObjectAndUnits()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "pattoo-edge-bacnet-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        var root = RepoRoot();
+        string peers = Path.Combine(root, "tests", "peers");
+        if (!Directory.Exists(Path.Combine(peers, "node_modules", "@bacnet-js", "client")))
+            throw new InvalidOperationException("tests/peers/node_modules has no @bacnet-js/client: run npm ci --prefix tests/peers (./build.sh test does)");
+        int devicePort = FreeUdpPort(), localPort = FreeUdpPort(), port = EdgeProcess.FreePort();
+        while (localPort == devicePort) localPort = FreeUdpPort();
+
+        // stdin stays open (redirected): device.js exits when its stdin ends.
+        using var device = Start("node", peers, [Path.Combine(peers, "bacnet", "device.js"), string.Create(CultureInfo.InvariantCulture, $"ahu:{devicePort}:1234:normal")]);
+        var deviceErrors = new StringBuilder();
+        device.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (deviceErrors) deviceErrors.AppendLine(e.Data); };
+        device.BeginErrorReadLine();
+        try
+        {
+            await WaitForLine(device, "READY", deviceErrors);
+            var config = Path.Combine(dir, "edge.toml");
+            await File.WriteAllTextAsync(config, $"""
+                [appliance]
+                name = "e2e-gw"
+                [server]
+                listen = "127.0.0.1:{port}"
+                [storage]
+                path = "{dir}/data"
+                [linux]
+                enabled = false
+
+                [bacnet]
+                local_address = "127.0.0.1"
+                local_port = {localPort}
+                broadcast_address = "127.0.0.1:{devicePort}"
+
+                [[bacnet.devices]]
+                name = "ahu-1"
+                device_instance = 1234
+                interval = "2s"
+                timeout = "1s"
+
+                  [[bacnet.devices.objects]]
+                  object = "analog-input:0"
+                  key = "supply_air_temp"
+
+                  [[bacnet.devices.objects]]
+                  object = "binary-input:0"
+                  key = "supply_fan_running"
+
+                  [[bacnet.devices.objects]]
+                  object = "multi-state-value:0"
+                  key = "ahu_mode"
+
+                [[bacnet.devices]]
+                name = "ahu-direct"
+                address = "127.0.0.1:{devicePort}"
+                interval = "2s"
+                timeout = "1s"
+
+                  [[bacnet.devices.objects]]
+                  object = "analog-input:1"
+                  key = "return_air_temp"
+
+                  [[bacnet.devices.objects]]
+                  object = "analog-value:1"
+                  key = "return_air_humidity"
+                  status_flags = false
+                """);
+            await using var edge = new EdgeProcess(dir, "run", "--config", config);
+            await edge.WaitForOutputAsync("bacnet/ahu-1: polling OK", TimeSpan.FromSeconds(30));
+            await edge.WaitForOutputAsync("bacnet/ahu-direct: polling OK", TimeSpan.FromSeconds(30));
+            await Task.Delay(2500); // a second cycle: units are read only in the first one, values every cycle
+
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            var data = await QueryAsync(http, "{ series(agentProgram: \\\"bacnet\\\") { idxDatapoint key agentPolledTarget dataType labels { key value } } pollers(program: \\\"bacnet\\\") { program name ok } }");
+            var pollers = data.GetProperty("pollers").EnumerateArray().ToList();
+            Assert.Equal(2, pollers.Count);
+            Assert.All(pollers, p => Assert.True(p.GetProperty("ok").GetBoolean(), p.ToString()));
+
+            var series = data.GetProperty("series").EnumerateArray().ToDictionary(s => s.GetProperty("agentPolledTarget").GetString() + "/" + s.GetProperty("key").GetString());
+            const int Float = 101, Integer = 99;
+            // (target/key, data type, object, units or null for status flags, the value device.js serves)
+            var expected = new (string Key, int Type, string Object, string? Units, double Value)[]
+            {
+                ("ahu-1/supply_air_temp", Float, "analog-input:0", "degrees-celsius", 13.5),
+                ("ahu-1/supply_air_temp_status_flags", Integer, "analog-input:0", null, 0),
+                ("ahu-1/supply_fan_running", Integer, "binary-input:0", "no-units", 1), // active
+                ("ahu-1/supply_fan_running_status_flags", Integer, "binary-input:0", null, 0),
+                ("ahu-1/ahu_mode", Integer, "multi-state-value:0", "no-units", 3),
+                ("ahu-1/ahu_mode_status_flags", Integer, "multi-state-value:0", null, 0),
+                ("ahu-direct/return_air_temp", Float, "analog-input:1", "degrees-celsius", 22.25),
+                ("ahu-direct/return_air_temp_status_flags", Integer, "analog-input:1", null, 2), // fault
+                ("ahu-direct/return_air_humidity", Float, "analog-value:1", "percent-relative-humidity", 45.5),
+            };
+            Assert.Equal(expected.Select(e => e.Key).Order(StringComparer.Ordinal), series.Keys.Order(StringComparer.Ordinal));
+
+            var query = new StringBuilder("{");
+            for (int i = 0; i < expected.Length; i++)
+            {
+                var s = series[expected[i].Key];
+                Assert.Equal(expected[i].Type, s.GetProperty("dataType").GetInt32());
+                var labels = s.GetProperty("labels").EnumerateArray().ToDictionary(l => l.GetProperty("key").GetString()!, l => l.GetProperty("value").GetString());
+                Assert.Equal(expected[i].Object, labels.GetValueOrDefault("object"));
+                Assert.Equal(expected[i].Units, labels.GetValueOrDefault("units"));
+                Assert.False(labels.ContainsKey("property"), expected[i].Key); // present-value is not labelled
+                query.Append(CultureInfo.InvariantCulture, $" s{i}: timeseries(idxDatapoint: \\\"{s.GetProperty("idxDatapoint").GetString()}\\\") {{ points {{ value }} }}");
+            }
+            query.Append(" }");
+            var ts = await QueryAsync(http, query.ToString());
+            for (int i = 0; i < expected.Length; i++)
+            {
+                var points = ts.GetProperty($"s{i}").GetProperty("points").EnumerateArray().ToList();
+                Assert.True(points.Count > 0, $"{expected[i].Key} has no points");
+                Assert.All(points, p => Assert.Equal(expected[i].Value, p.GetProperty("value").GetDouble()));
+            }
+        }
+        finally
+        {
+            try { device.Kill(true); } catch (InvalidOperationException) { }
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    private static async Task<JsonElement> QueryAsync(HttpClient http, string query)
+    {
+        using var response = await http.PostAsync("/graphql", new StringContent("{\"query\":\"" + query + "\"}", Encoding.UTF8, "application/json"));
+        string text = await response.Content.ReadAsStringAsync();
+        var root = JsonDocument.Parse(text).RootElement;
+        if (root.TryGetProperty("errors", out var errors)) throw new InvalidOperationException($"GraphQL errors: {errors}");
+        return root.GetProperty("data");
+    }
+
+    private static int FreeUdpPort()
+    {
+        using var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        return ((IPEndPoint)s.LocalEndPoint!).Port;
+    }
+
+    private static string RepoRoot()
+    {
+        var d = new DirectoryInfo(AppContext.BaseDirectory);
+        while (d is not null && !File.Exists(Path.Combine(d.FullName, "Pattoo.Edge.sln"))) d = d.Parent;
+        return d!.FullName;
+    }
+
+    private static Process Start(string file, string dir, string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { WorkingDirectory = dir, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        return Process.Start(psi) ?? throw new InvalidOperationException($"{file} did not start");
+    }
+
+    private static async Task WaitForLine(Process p, string text, StringBuilder stderr)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (await p.StandardOutput.ReadLineAsync(cts.Token) is { } line)
+        {
+            if (line.Contains(text, StringComparison.Ordinal)) return;
+        }
+        await p.WaitForExitAsync(cts.Token);
+        lock (stderr) throw new InvalidOperationException($"{p.StartInfo.FileName} ended before printing {text}: {stderr}");
+    }
+}
