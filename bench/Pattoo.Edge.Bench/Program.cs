@@ -14,6 +14,7 @@ switch (which)
     case "ingest-parse": await Pattoo.Edge.Bench.Api.IngestParseBench.RunAsync(output); break;
     case "snmp": await Pattoo.Edge.Bench.Snmp.SnmpBench.RunAsync(output); break;
     case "bacnet": await Pattoo.Edge.Bench.Bacnet.BacnetBench.RunAsync(output); break;
+    case "opcua": await Pattoo.Edge.Bench.OpcUa.OpcUaBench.RunAsync(output); break;
     case "modbus": await Pattoo.Edge.Bench.Modbus.ModbusBench.RunAsync(output); break;
     case "all":
         Pattoo.Edge.Bench.ChunkCodec.ChunkCodecBench.Run(output);
@@ -23,9 +24,10 @@ switch (which)
         await Pattoo.Edge.Bench.Modbus.ModbusBench.RunAsync(output);
         await Pattoo.Edge.Bench.Snmp.SnmpBench.RunAsync(output);
         await Pattoo.Edge.Bench.Bacnet.BacnetBench.RunAsync(output);
+        await Pattoo.Edge.Bench.OpcUa.OpcUaBench.RunAsync(output);
         break;
     default:
-        Console.Error.WriteLine("usage: Pattoo.Edge.Bench [all|storage|chunks|appliance|api|ingest-parse|snmp|modbus|bacnet]");
+        Console.Error.WriteLine("usage: Pattoo.Edge.Bench [all|storage|chunks|appliance|api|ingest-parse|snmp|modbus|bacnet|opcua]");
         return 2;
 }
 return 0;

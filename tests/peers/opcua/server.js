@@ -1,7 +1,10 @@
 // An OPC UA server for Pattoo.Edge's tests, built on node-opcua. 127.0.0.1 only.
 //
-//   node server.js --port N --pki DIR [--restart-marker]
+//   node server.js --port N --pki DIR [--restart-marker] [--bench N]
 //
+// --bench N adds N variables ns=1;s=Bench.0 .. Bench.<N-1> in a folder "Bench" (Double,
+// Int32, Boolean and UInt32 in turn) whose values change every 20 ms, for the benchmark
+// (bench/Pattoo.Edge.Bench/OpcUa); without it the address space is the tests' alone.
 // Endpoints: SecurityPolicy None and Basic256Sha256 (Sign, SignAndEncrypt); anonymous or
 // username "operator" / password "secret". Client certificates are accepted automatically
 // (the tests check *our* trust decisions, not the server's). The server certificate lives in
@@ -117,6 +120,28 @@ async function main() {
         dataType: "Double",
     });
     bad.setValueFromSource(new Variant({ dataType: DataType.Double, value: 0 }), StatusCodes.BadSensorFailure);
+
+    const benchCount = parseInt(arg("bench", "0"), 10);
+    if (benchCount > 0) {
+        const benchFolder = ns.addFolder(addressSpace.rootFolder.objects, { browseName: "Bench" });
+        const types = ["Double", "Int32", "Boolean", "UInt32"];
+        for (let i = 0; i < benchCount; i++) {
+            const type = types[i % types.length];
+            const tick = () => Math.floor(Date.now() / 20);
+            const value = type === "Double" ? () => tick() / 4 + i
+                : type === "Int32" ? () => (tick() + i) % 1000000
+                : type === "Boolean" ? () => ((tick() + i) & 1) === 1
+                : () => (tick() + i) >>> 0;
+            ns.addVariable({
+                componentOf: benchFolder,
+                nodeId: "s=Bench." + i,
+                browseName: "Bench" + i,
+                dataType: type,
+                minimumSamplingInterval: 20,
+                value: { get: () => new Variant({ dataType: DataType[type], value: value() }) },
+            });
+        }
+    }
 
     await server.start();
     const endpoint = server.getEndpointUrl();
