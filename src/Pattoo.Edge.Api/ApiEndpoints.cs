@@ -25,14 +25,16 @@ public sealed class ApiEndpoints
     public const string WebPrefix = "/pattoo/api/v1/web";
 
     private readonly IApplianceState _state;
-    private readonly GraphQLService _graphql;
+    // Built on first use: the schema is the largest thing in memory, and many boxes only
+    // ingest and poll until someone opens the dashboard.
+    private readonly Lazy<GraphQLService> _graphqlService;
     private AccessPolicy _access;
     private ApiOptions _accessOptions;
 
     public ApiEndpoints(IApplianceState state)
     {
         _state = state;
-        _graphql = new GraphQLService(state.Api);
+        _graphqlService = new Lazy<GraphQLService>(() => new GraphQLService(state.Api), LazyThreadSafetyMode.ExecutionAndPublication);
         _accessOptions = state.Api;
         _access = new AccessPolicy(state.Api);
     }
@@ -52,7 +54,7 @@ public sealed class ApiEndpoints
         }
     }
 
-    public GraphQLService GraphQL => _graphql;
+    private GraphQLService GraphQL => _graphqlService.Value;
 
     public void Map(IEndpointRouteBuilder app)
     {
@@ -162,12 +164,12 @@ public sealed class ApiEndpoints
             await GraphQLError(c, 400, "the request has no query").ConfigureAwait(false);
             return;
         }
-        var result = await _graphql.ExecuteAsync(request, new ApiUserContext(_state, access), allowMutations: !isGet, c.RequestAborted).ConfigureAwait(false);
+        var result = await GraphQL.ExecuteAsync(request, new ApiUserContext(_state, access), allowMutations: !isGet, c.RequestAborted).ConfigureAwait(false);
         bool graphqlResponse = AcceptsGraphQLResponse(c.Request);
         // application/graphql-response+json: a request that did not execute is a 400.
         c.Response.StatusCode = graphqlResponse && !result.Executed ? 400 : 200;
         c.Response.ContentType = graphqlResponse ? "application/graphql-response+json; charset=utf-8" : "application/json; charset=utf-8";
-        await _graphql.Serializer.WriteAsync(c.Response.Body, result, c.RequestAborted).ConfigureAwait(false);
+        await GraphQL.Serializer.WriteAsync(c.Response.Body, result, c.RequestAborted).ConfigureAwait(false);
     }
 
     private async Task<GraphQLRequest?> FromBody(HttpContext c)
@@ -179,7 +181,7 @@ public sealed class ApiEndpoints
             return new GraphQLRequest { Query = Encoding.UTF8.GetString(body.Value.Span) };
         if (!type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
             throw new InvalidOperationException($"Content-Type must be application/json, got \"{type}\"");
-        return _graphql.Serializer.Deserialize<GraphQLRequest>(Encoding.UTF8.GetString(body.Value.Span))
+        return GraphQL.Serializer.Deserialize<GraphQLRequest>(Encoding.UTF8.GetString(body.Value.Span))
             ?? throw new InvalidOperationException("the body is null");
     }
 
@@ -187,9 +189,9 @@ public sealed class ApiEndpoints
     {
         var request = new GraphQLRequest { Query = q["query"], OperationName = q["operationName"] };
         if (q["variables"] is { Count: > 0 } v && !string.IsNullOrEmpty(v[0]))
-            request.Variables = _graphql.Serializer.Deserialize<Inputs>(v[0]!);
+            request.Variables = GraphQL.Serializer.Deserialize<Inputs>(v[0]!);
         if (q["extensions"] is { Count: > 0 } x && !string.IsNullOrEmpty(x[0]))
-            request.Extensions = _graphql.Serializer.Deserialize<Inputs>(x[0]!);
+            request.Extensions = GraphQL.Serializer.Deserialize<Inputs>(x[0]!);
         return request;
     }
 
@@ -201,7 +203,7 @@ public sealed class ApiEndpoints
         var result = new ExecutionResult { Errors = new ExecutionErrors { new ExecutionError(message) } };
         c.Response.StatusCode = status;
         c.Response.ContentType = "application/json; charset=utf-8";
-        return _graphql.Serializer.WriteAsync(c.Response.Body, result, c.RequestAborted);
+        return GraphQL.Serializer.WriteAsync(c.Response.Body, result, c.RequestAborted);
     }
 
     private static readonly Assembly Assets = typeof(ApiEndpoints).Assembly;

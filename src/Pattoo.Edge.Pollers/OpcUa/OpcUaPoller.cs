@@ -17,13 +17,15 @@ namespace Pattoo.Edge.Pollers.OpcUa;
 /// <para>
 /// Values with a Bad status are not stored: they are counted (<see cref="BadValues"/>), logged
 /// when a node's status changes and reported as skipped. A lost connection is retried with
-/// backoff (1 s doubling to 60 s); a subscription is recreated on the new session. Nothing here
+/// backoff (1 s doubling to 15 s); a subscription is recreated on the new session. Nothing here
 /// can stop another poller.
 /// </para>
 /// </summary>
 public sealed class OpcUaPoller : IPollTarget
 {
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(60);
+    // A lost PLC should be back in the data soon after it is back on the network; one TCP
+    // connect every 15 s is cheap for both sides.
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(15);
 
     private readonly OpcUaServerOptions _server;
     private readonly AgentIdentity _agent;

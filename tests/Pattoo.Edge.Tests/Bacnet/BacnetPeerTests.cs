@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Pollers.Bacnet;
+using Pattoo.Edge.Tests.Support;
 
 namespace Pattoo.Edge.Tests.Bacnet;
 
@@ -169,7 +170,7 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
     private static List<string> Lines(SampleBatch batch)
     {
         var lines = new List<string>();
-        foreach (var s in batch.Items) lines.Add(BacnetTestSupport.Describe(s));
+        foreach (var s in batch.Items) lines.Add(PollerTestSupport.Describe(s));
         lines.Sort(StringComparer.Ordinal);
         return lines;
     }
@@ -178,11 +179,11 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
     public async Task Reads_every_object_kind_and_primitive_type_in_one_read_property_multiple()
     {
         var registry = new BacnetTransportRegistry();
-        var options = BacnetTestSupport.Bind(Config(BacnetTestSupport.FreeUdpPort(), At("main") + "\ndevice_instance = 1234", AllObjects.Replace("{{INSTANCE}}", "1234")));
+        var options = BacnetTestSupport.Bind(Config(FreePorts.Udp(), At("main") + "\ndevice_instance = 1234", AllObjects.Replace("{{INSTANCE}}", "1234")));
         var poller = Assert.Single(BacnetTestSupport.Pollers(options, registry));
         await using (poller)
         {
-            var (batch, report) = await BacnetTestSupport.PollAsync(poller);
+            var (batch, report) = await PollerTestSupport.PollAsync(poller);
             AssertLines(ExpectedAll, batch);
             // The one value that is not stored: a relinquished priority slot is Null.
             Assert.Equal(["valve_priority_1: device ahu-1: analog-output:0 priority-array[1]: is null"], report.Problems);
@@ -190,7 +191,7 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
             Assert.True(poller.UsesReadPropertyMultiple);
 
             // Units are read once: the next cycle asks for values and status flags only, still in one request.
-            (batch, _) = await BacnetTestSupport.PollAsync(poller);
+            (batch, _) = await PollerTestSupport.PollAsync(poller);
             AssertLines(ExpectedAll, batch);
             Assert.Equal(1, poller.RequestsLastPoll);
         }
@@ -201,7 +202,7 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
     public async Task Unknown_objects_and_properties_are_skipped_naming_device_object_and_property()
     {
         var registry = new BacnetTransportRegistry();
-        var options = BacnetTestSupport.Bind(Config(BacnetTestSupport.FreeUdpPort(), At("main"), """
+        var options = BacnetTestSupport.Bind(Config(FreePorts.Udp(), At("main"), """
               [[bacnet.devices.objects]]
               object = "analog-input:0"
               key = "supply_air_temp"
@@ -216,7 +217,7 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
               key = "missing_property"
             """));
         await using var poller = Assert.Single(BacnetTestSupport.Pollers(options, registry));
-        var (batch, report) = await BacnetTestSupport.PollAsync(poller);
+        var (batch, report) = await PollerTestSupport.PollAsync(poller);
         AssertLines(["supply_air_temp{object=analog-input:0,units=degrees-celsius} float 13.5", "supply_air_temp_status_flags{object=analog-input:0} integer 0"], batch);
         Assert.Equal(
         [
@@ -229,14 +230,14 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
     [Fact]
     public async Task A_poll_where_every_value_is_refused_fails()
     {
-        var options = BacnetTestSupport.Bind(Config(BacnetTestSupport.FreeUdpPort(), At("main"), """
+        var options = BacnetTestSupport.Bind(Config(FreePorts.Udp(), At("main"), """
               [[bacnet.devices.objects]]
               object = "analog-input:99"
               key = "missing_object"
               status_flags = false
             """));
         await using var poller = Assert.Single(BacnetTestSupport.Pollers(options, new BacnetTransportRegistry()));
-        var e = await Assert.ThrowsAsync<BacnetDeviceException>(() => BacnetTestSupport.PollAsync(poller));
+        var e = await Assert.ThrowsAsync<BacnetDeviceException>(() => PollerTestSupport.PollAsync(poller));
         Assert.Equal("device ahu-1: analog-input:99 present-value: object: unknown-object", e.Message);
     }
 
@@ -246,7 +247,7 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
     public async Task A_device_that_refuses_read_property_multiple_is_read_with_read_property(string device, string refusal)
     {
         _ = refusal; // logged once; the behaviour is what counts
-        var options = BacnetTestSupport.Bind(Config(BacnetTestSupport.FreeUdpPort(), At(device), """
+        var options = BacnetTestSupport.Bind(Config(FreePorts.Udp(), At(device), """
               [[bacnet.devices.objects]]
               object = "analog-input:0"
               key = "supply_air_temp"
@@ -261,7 +262,7 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
               status_flags = false
             """));
         await using var poller = Assert.Single(BacnetTestSupport.Pollers(options, new BacnetTransportRegistry()));
-        var (batch, report) = await BacnetTestSupport.PollAsync(poller);
+        var (batch, report) = await PollerTestSupport.PollAsync(poller);
         Assert.False(poller.UsesReadPropertyMultiple);
         AssertLines(
         [
@@ -273,7 +274,7 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
         Assert.Equal(["missing_object: device ahu-1: analog-input:99 present-value: object: unknown-object"], report.Problems);
         // First cycle: the refused RPM, then 2 + 2 + 1 values/flags and 3 units one request each.
         Assert.Equal(1 + 8, poller.RequestsLastPoll);
-        (batch, _) = await BacnetTestSupport.PollAsync(poller);
+        (batch, _) = await PollerTestSupport.PollAsync(poller);
         Assert.Equal(5, poller.RequestsLastPoll);
         Assert.Equal(4, batch.Count);
     }
@@ -281,10 +282,10 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
     [Fact]
     public async Task A_segmented_answer_is_reassembled_with_segment_acks()
     {
-        var options = BacnetTestSupport.Bind(Config(BacnetTestSupport.FreeUdpPort(), "device_instance = 1234", AllObjects.Replace("{{INSTANCE}}", "1234"),
+        var options = BacnetTestSupport.Bind(Config(FreePorts.Udp(), "device_instance = 1234", AllObjects.Replace("{{INSTANCE}}", "1234"),
             section: $"max_apdu = 128\nbroadcast_address = \"127.0.0.1:{Peer.Ports["main"]}\""));
         await using var poller = Assert.Single(BacnetTestSupport.Pollers(options, new BacnetTransportRegistry()));
-        var (batch, _) = await BacnetTestSupport.PollAsync(poller);
+        var (batch, _) = await PollerTestSupport.PollAsync(poller);
         AssertLines(ExpectedAll, batch);
         Assert.Equal(1, poller.RequestsLastPoll); // the device segments (its I-Am said so): one request, many segments
         Assert.True(poller.TransportStatistics.Segments >= 4, poller.TransportStatistics.ToString());
@@ -294,10 +295,10 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
     [Fact]
     public async Task A_device_that_cannot_segment_gets_requests_whose_answers_fit_one_apdu()
     {
-        var options = BacnetTestSupport.Bind(Config(BacnetTestSupport.FreeUdpPort(), At("noseg") + "\ndevice_instance = 3001", AllObjects.Replace("{{INSTANCE}}", "3001"),
+        var options = BacnetTestSupport.Bind(Config(FreePorts.Udp(), At("noseg") + "\ndevice_instance = 3001", AllObjects.Replace("{{INSTANCE}}", "3001"),
             section: "max_apdu = 206"));
         await using var poller = Assert.Single(BacnetTestSupport.Pollers(options, new BacnetTransportRegistry()));
-        var (batch, _) = await BacnetTestSupport.PollAsync(poller);
+        var (batch, _) = await PollerTestSupport.PollAsync(poller);
         AssertLines(ExpectedAll.Select(l => l.Replace("device:1234", "device:3001")), batch);
         Assert.InRange(poller.RequestsLastPoll, 2, 20);
         Assert.Equal(0, poller.TransportStatistics.Aborts);
@@ -307,46 +308,46 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
     [Fact]
     public async Task Who_is_finds_the_device_by_its_instance()
     {
-        var options = BacnetTestSupport.Bind(Config(BacnetTestSupport.FreeUdpPort(), "device_instance = 2001", """
+        var options = BacnetTestSupport.Bind(Config(FreePorts.Udp(), "device_instance = 2001", """
               [[bacnet.devices.objects]]
               object = "analog-value:1"
               key = "humidity"
             """, section: $"broadcast_address = \"127.0.0.1:{Peer.Ports["norpm"]}\""));
         await using var poller = Assert.Single(BacnetTestSupport.Pollers(options, new BacnetTransportRegistry()));
-        var (batch, _) = await BacnetTestSupport.PollAsync(poller);
+        var (batch, _) = await PollerTestSupport.PollAsync(poller);
         Assert.Equal($"127.0.0.1:{Peer.Ports["norpm"]}", poller.LocatedAt);
-        Assert.Equal(45.5, BacnetTestSupport.ByKey(batch)["humidity"].Value);
-        Assert.Equal("percent-relative-humidity", BacnetTestSupport.ByKey(batch)["humidity"].Series.Metadata.Single(m => m.Key == "units").Value);
+        Assert.Equal(45.5, PollerTestSupport.ByKey(batch)["humidity"].Value);
+        Assert.Equal("percent-relative-humidity", PollerTestSupport.ByKey(batch)["humidity"].Series.Metadata.Single(m => m.Key == "units").Value);
     }
 
     [Fact]
     public async Task A_wrong_device_instance_is_never_found()
     {
-        var options = BacnetTestSupport.Bind(Config(BacnetTestSupport.FreeUdpPort(), "device_instance = 999", """
+        var options = BacnetTestSupport.Bind(Config(FreePorts.Udp(), "device_instance = 999", """
               [[bacnet.devices.objects]]
               object = "analog-value:1"
               key = "humidity"
             """, section: $"broadcast_address = \"127.0.0.1:{Peer.Ports["main"]}\""));
         await using var poller = Assert.Single(BacnetTestSupport.Pollers(options, new BacnetTransportRegistry()));
-        var e = await Assert.ThrowsAsync<BacnetTransportException>(() => BacnetTestSupport.PollAsync(poller));
+        var e = await Assert.ThrowsAsync<BacnetTransportException>(() => PollerTestSupport.PollAsync(poller));
         Assert.Equal($"device ahu-1 (device 999 (Who-Is)): no I-Am from device 999 within 1s (2 Who-Is broadcast to 127.0.0.1:{Peer.Ports["main"]} network 65535 mac (broadcast))", e.Message);
     }
 
     [Fact]
     public async Task A_device_that_stops_answering_fails_its_polls_and_recovers()
     {
-        var options = BacnetTestSupport.Bind(Config(BacnetTestSupport.FreeUdpPort(), At("mutable"), """
+        var options = BacnetTestSupport.Bind(Config(FreePorts.Udp(), At("mutable"), """
               [[bacnet.devices.objects]]
               object = "analog-input:0"
               key = "supply_air_temp"
             """));
         await using var poller = Assert.Single(BacnetTestSupport.Pollers(options, new BacnetTransportRegistry()));
-        Assert.Equal(2, (await BacnetTestSupport.PollAsync(poller)).Batch.Count);
+        Assert.Equal(2, (await PollerTestSupport.PollAsync(poller)).Batch.Count);
         await Peer.CommandAsync("mute", "mutable");
         try
         {
             var watch = Stopwatch.StartNew();
-            var e = await Assert.ThrowsAsync<BacnetTransportException>(() => BacnetTestSupport.PollAsync(poller));
+            var e = await Assert.ThrowsAsync<BacnetTransportException>(() => PollerTestSupport.PollAsync(poller));
             Assert.Equal($"device ahu-1 (127.0.0.1:{Peer.Ports["mutable"]}): no answer to read-property-multiple within 1s (2 attempts)", e.Message);
             Assert.InRange(watch.Elapsed.TotalMilliseconds, 1900, 8000);
         }
@@ -354,14 +355,14 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
         {
             await Peer.CommandAsync("unmute", "mutable");
         }
-        Assert.Equal(2, (await BacnetTestSupport.PollAsync(poller)).Batch.Count);
+        Assert.Equal(2, (await PollerTestSupport.PollAsync(poller)).Batch.Count);
     }
 
     [Fact]
     public async Task Devices_share_one_socket_that_outlives_a_reload()
     {
         var registry = new BacnetTransportRegistry();
-        int localPort = BacnetTestSupport.FreeUdpPort();
+        int localPort = FreePorts.Udp();
         string toml = $"""
             [bacnet]
             local_address = "127.0.0.1"
@@ -384,12 +385,12 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
         var first = BacnetTestSupport.Pollers(BacnetTestSupport.Bind(toml), registry);
         Assert.Equal(2, first.Count);
         Assert.Equal(1, registry.Count);
-        await Task.WhenAll(first.Select(p => BacnetTestSupport.PollAsync(p)));
+        await Task.WhenAll(first.Select(p => PollerTestSupport.PollAsync(p)));
         // A reload builds the new targets before the old are disposed: they take over the same socket.
         var second = BacnetTestSupport.Pollers(BacnetTestSupport.Bind(toml), registry);
         foreach (var p in first) await p.DisposeAsync();
         Assert.Equal(1, registry.Count);
-        var results = await Task.WhenAll(second.Select(p => BacnetTestSupport.PollAsync(p)));
+        var results = await Task.WhenAll(second.Select(p => PollerTestSupport.PollAsync(p)));
         Assert.All(results, r => Assert.Equal(2, r.Batch.Count));
         foreach (var p in second) await p.DisposeAsync();
         Assert.Equal(0, registry.Count);
@@ -402,7 +403,7 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
     public async Task Many_devices_polled_at_once_keep_their_answers_apart()
     {
         var registry = new BacnetTransportRegistry();
-        int localPort = BacnetTestSupport.FreeUdpPort();
+        int localPort = FreePorts.Udp();
         var sb = new System.Text.StringBuilder($"[bacnet]\nlocal_address = \"127.0.0.1\"\nlocal_port = {localPort}\n");
         for (int i = 0; i < 12; i++)
         {
@@ -412,9 +413,9 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
         var pollers = BacnetTestSupport.Pollers(BacnetTestSupport.Bind(sb.ToString()), registry);
         for (int round = 0; round < 3; round++)
         {
-            var results = await Task.WhenAll(pollers.Select(p => BacnetTestSupport.PollAsync(p)));
+            var results = await Task.WhenAll(pollers.Select(p => PollerTestSupport.PollAsync(p)));
             for (int i = 0; i < results.Length; i++)
-                Assert.Equal(i % 2 == 0 ? 13.5 : 22.25, BacnetTestSupport.ByKey(results[i].Batch)["t"].Value);
+                Assert.Equal(i % 2 == 0 ? 13.5 : 22.25, PollerTestSupport.ByKey(results[i].Batch)["t"].Value);
         }
         foreach (var p in pollers) await p.DisposeAsync();
         Assert.Equal(0, registry.Count);
@@ -423,14 +424,14 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
     [Fact]
     public async Task A_silent_address_times_out_after_every_retry()
     {
-        int nobody = BacnetTestSupport.FreeUdpPort();
-        var options = BacnetTestSupport.Bind(Config(BacnetTestSupport.FreeUdpPort(), $"address = \"127.0.0.1:{nobody}\"", """
+        int nobody = FreePorts.Udp();
+        var options = BacnetTestSupport.Bind(Config(FreePorts.Udp(), $"address = \"127.0.0.1:{nobody}\"", """
               [[bacnet.devices.objects]]
               object = "analog-input:0"
               key = "t"
             """));
         await using var poller = Assert.Single(BacnetTestSupport.Pollers(options, new BacnetTransportRegistry()));
-        var e = await Assert.ThrowsAsync<BacnetTransportException>(() => BacnetTestSupport.PollAsync(poller));
+        var e = await Assert.ThrowsAsync<BacnetTransportException>(() => PollerTestSupport.PollAsync(poller));
         Assert.Contains("no answer to read-property-multiple within 1s (2 attempts)", e.Message);
         Assert.Equal(2, poller.TransportStatistics.Requests);
         Assert.Equal(1, poller.TransportStatistics.Retries);

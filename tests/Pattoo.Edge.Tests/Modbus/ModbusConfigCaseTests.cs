@@ -1,79 +1,29 @@
-using Pattoo.Edge.Config;
-using Pattoo.Edge.Pollers;
 using Pattoo.Edge.Pollers.Modbus;
 using Pattoo.Edge.Tests.Support;
 
 namespace Pattoo.Edge.Tests.Modbus;
 
 /// <summary>
-/// One folder per case under src/Pattoo.Edge.Pollers/Modbus/testcases: config.toml plus either
-/// init.err (every config error, one per line, each matched as a prefix, in order) or
-/// expected.out (the request plan, a blank line, then every sample of one poll against the
-/// in-process <see cref="FakeModbusLink"/>, sorted, then "skipped: ..." lines).
-/// PATTOO_UPDATE_EXPECTED=1 rewrites expected.out / init.err; read the diff before committing.
+/// The cases under src/Pattoo.Edge.Pollers/Modbus/testcases (see <see cref="PollerCaseRunner"/>):
+/// expected.out holds the request plan, a blank line, then every sample of one poll against the
+/// in-process <see cref="FakeModbusLink"/>, sorted, then "skipped: ..." lines.
 /// </summary>
 public sealed class ModbusConfigCaseTests
 {
-    private static readonly string[] CaseDir = ["src", "Pattoo.Edge.Pollers", "Modbus", "testcases"];
-
-    public static TheoryData<string> Cases => RepoPaths.Cases(CaseDir);
+    public static TheoryData<string> Cases => PollerCaseRunner.Cases("Modbus");
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public async Task Case(string name)
-    {
-        string dir = RepoPaths.Combine([.. CaseDir, name]);
-        string toml = File.ReadAllText(Path.Combine(dir, "config.toml"));
-        string outPath = Path.Combine(dir, "expected.out"), errPath = Path.Combine(dir, "init.err");
-        Assert.True(File.Exists(outPath) ^ File.Exists(errPath), $"{name}: needs exactly one of expected.out and init.err");
-        bool update = Environment.GetEnvironmentVariable("PATTOO_UPDATE_EXPECTED") == "1";
-
-        ModbusOptions options;
-        try
+    public Task Case(string name) => PollerCaseRunner.RunAsync(
+        "Modbus", name, toml => ModbusTestSupport.Bind(toml),
+        async options =>
         {
-            options = ModbusTestSupport.Bind(toml);
-        }
-        catch (ConfigException e)
-        {
-            var actual = e.Errors.Select(x => x.ToString()).ToList();
-            if (update && File.Exists(errPath)) File.WriteAllLines(errPath, actual);
-            Assert.True(File.Exists(errPath), $"{name}: unexpected errors:\n{string.Join("\n", actual)}");
-            var expected = Lines(File.ReadAllText(errPath));
-            Assert.True(expected.Count == actual.Count, $"expected {expected.Count} errors, got {actual.Count}:\n{string.Join("\n", actual)}");
-            for (int i = 0; i < expected.Count; i++)
-                Assert.True(actual[i].StartsWith(expected[i], StringComparison.Ordinal), $"error {i + 1}:\n  expected: {expected[i]}\n  actual:   {actual[i]}");
-            return;
-        }
-        Assert.True(File.Exists(outPath), $"{name}: expected errors, the config bound");
-
-        var registry = new ModbusLinkRegistry(_ => new FakeModbusLink());
-        var lines = new List<string>(options.DescribePlan().TrimEnd('\n').Split('\n')) { "" };
-        var samples = new List<string>();
-        var skipped = new List<string>();
-        foreach (var poller in ModbusTestSupport.Pollers(options, registry))
-        {
-            var batch = new Common.SampleBatch();
-            var report = new PollReport();
-            try
-            {
-                await poller.PollAsync(batch, report, CancellationToken.None);
-            }
-            catch (Exception e) when (e is ModbusDeviceException or ModbusTransportException)
-            {
-                skipped.Add($"failed: {e.Message}");
-            }
-            foreach (var s in batch.Items) samples.Add($"{poller.Name}/{ModbusTestSupport.Describe(s)}");
-            skipped.AddRange(report.Problems.Select(p => $"skipped: {poller.Name}: {p}"));
-            await poller.DisposeAsync();
-        }
-        samples.Sort(StringComparer.Ordinal);
-        lines.AddRange(samples);
-        lines.AddRange(skipped);
-        Assert.Equal(0, registry.Count);
-        if (update) File.WriteAllLines(outPath, lines);
-        Assert.Equal(File.ReadAllLines(outPath), lines);
-    }
-
-    private static List<string> Lines(string text)
-        => text.Split('\n').Select(l => l.TrimEnd('\r')).Where(l => l.Length > 0).ToList();
+            var registry = new ModbusLinkRegistry(_ => new FakeModbusLink());
+            var lines = new List<string>(options.DescribePlan().TrimEnd('\n').Split('\n')) { "" };
+            // no time limit: the fake link answers at once, and the pollers' own timeouts are under test
+            lines.AddRange(await PollerCaseRunner.PollEachAsync(ModbusTestSupport.Pollers(options, registry), Timeout.InfiniteTimeSpan,
+                e => e is ModbusDeviceException or ModbusTransportException));
+            Assert.Equal(0, registry.Count); // every poller gave its link back
+            return lines;
+        });
 }

@@ -5,6 +5,7 @@ using System.Text.Json;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Pollers.Modbus;
 using Pattoo.Edge.Protocols.Modbus;
+using Pattoo.Edge.Tests.Support;
 
 namespace Pattoo.Edge.Tests.Modbus;
 
@@ -13,10 +14,10 @@ namespace Pattoo.Edge.Tests.Modbus;
 /// jsmodbus's RTU server over TCP) and against our own fault peers, on 127.0.0.1 and socat ptys.
 /// The register content comes from tests/peers/modbus/layout.json, encoded by Node's Buffer writers.
 /// </summary>
-[Collection("modbus peers")]
+[Collection(Pattoo.Edge.Tests.Support.TimingSensitive.Name)] // asserts how long a dead unit may cost
 public sealed class ModbusPeerTests
 {
-    private static readonly JsonElement Layout = JsonDocument.Parse(File.ReadAllText(Path.Combine(NodePeer.PeersDirectory, "modbus", "layout.json"))).RootElement;
+    private static readonly JsonElement Layout = JsonDocument.Parse(File.ReadAllText(Path.Combine(PeerProcess.PeersDirectory, "modbus", "layout.json"))).RootElement;
 
     private static IEnumerable<(string Key, string Type, string Order, int Address, string Value)> Numbers()
     {
@@ -77,7 +78,7 @@ public sealed class ModbusPeerTests
 
     private static void AssertEverything(SampleBatch batch, bool inputToo = true)
     {
-        var got = ModbusTestSupport.ByKey(batch);
+        var got = PollerTestSupport.ByKey(batch);
         foreach (var n in Numbers())
         {
             Assert.True(Expected(n.Type, n.Value) == got["h_" + n.Key].Value, $"h_{n.Key}: expected {n.Value}, got {got["h_" + n.Key].Value:R}");
@@ -104,18 +105,18 @@ public sealed class ModbusPeerTests
     [Fact]
     public async Task Tcp_reads_every_table_and_type_in_every_byte_order_from_modbus_serial()
     {
-        int port = NodePeer.FreePort();
-        await using var peer = await NodePeer.StartAsync("tcp", port.ToString(CultureInfo.InvariantCulture));
+        int port = FreePorts.Tcp();
+        await using var peer = await ModbusNodePeer.StartAsync("tcp", port.ToString(CultureInfo.InvariantCulture));
         var options = ModbusTestSupport.Bind(Device("plc", "tcp", $"127.0.0.1:{port}", 1, "max_gap = 10") + EverythingValues());
         var poller = Assert.Single(ModbusTestSupport.Pollers(options));
         await using (poller)
         {
-            var (batch, report) = await ModbusTestSupport.PollAsync(poller);
+            var (batch, report) = await PollerTestSupport.PollAsync(poller);
             Assert.Empty(report.Problems);
             AssertEverything(batch);
             Assert.Equal(poller.RequestsPerCycle, poller.LinkStatistics.Responses);
             Assert.True(poller.RequestsPerCycle == 12, options.DescribePlan()); // 85 values, 122-register blocks
-            var again = await ModbusTestSupport.PollAsync(poller);
+            var again = await PollerTestSupport.PollAsync(poller);
             AssertEverything(again.Batch);
             for (int i = 0; i < batch.Count; i++) Assert.Same(batch[i].Series, again.Batch[i].Series);
             Assert.Equal(1, poller.LinkStatistics.Connects);
@@ -125,8 +126,8 @@ public sealed class ModbusPeerTests
     [Fact]
     public async Task Tcp_exception_answers_skip_only_the_refused_values()
     {
-        int port = NodePeer.FreePort();
-        await using var peer = await NodePeer.StartAsync("tcp", port.ToString(CultureInfo.InvariantCulture));
+        int port = FreePorts.Tcp();
+        await using var peer = await ModbusNodePeer.StartAsync("tcp", port.ToString(CultureInfo.InvariantCulture));
         var options = ModbusTestSupport.Bind(Device("plc", "tcp", $"127.0.0.1:{port}", 1, "max_gap = 10")
             + Value("fine", "holding", 10) + Value("before_the_hole", "holding", 498) + Value("in_the_hole", "holding", 505)
             + Value("far_away", "holding", 10001, "uint32") + Value("fine_input", "input", 30));
@@ -136,8 +137,8 @@ public sealed class ModbusPeerTests
             Assert.Equal(4, poller.RequestsPerCycle);
             for (int cycle = 0; cycle < 2; cycle++)
             {
-                var (batch, report) = await ModbusTestSupport.PollAsync(poller);
-                var got = ModbusTestSupport.ByKey(batch);
+                var (batch, report) = await PollerTestSupport.PollAsync(poller);
+                var got = PollerTestSupport.ByKey(batch);
                 Assert.Equal(10, got["fine"].Value);
                 Assert.Equal(498, got["before_the_hole"].Value);
                 Assert.Equal(1030, got["fine_input"].Value);
@@ -154,33 +155,33 @@ public sealed class ModbusPeerTests
 
         var refused = ModbusTestSupport.Bind(Device("plc", "tcp", $"127.0.0.1:{port}", 1) + Value("gone", "input", 20000));
         await using var only = Assert.Single(ModbusTestSupport.Pollers(refused));
-        var e = await Assert.ThrowsAsync<ModbusDeviceException>(() => ModbusTestSupport.PollAsync(only));
+        var e = await Assert.ThrowsAsync<ModbusDeviceException>(() => PollerTestSupport.PollAsync(only));
         Assert.Equal("device plc unit 1: read input registers (4) at 20000, 1 register: exception 2 (illegal data address)", e.Message);
     }
 
     [Fact]
     public async Task Tcp_reconnects_after_the_server_restarts()
     {
-        int port = NodePeer.FreePort();
+        int port = FreePorts.Tcp();
         string portText = port.ToString(CultureInfo.InvariantCulture);
         var options = ModbusTestSupport.Bind(Device("plc", "tcp", $"127.0.0.1:{port}", 1) + Value("x", "holding", 7));
         await using var poller = Assert.Single(ModbusTestSupport.Pollers(options));
 
-        var peer = await NodePeer.StartAsync("tcp", portText);
-        Assert.Equal(7, (await ModbusTestSupport.PollAsync(poller)).Batch[0].Value);
+        var peer = await ModbusNodePeer.StartAsync("tcp", portText);
+        Assert.Equal(7, (await PollerTestSupport.PollAsync(poller)).Batch[0].Value);
         await peer.DisposeAsync();
 
-        var down = await Assert.ThrowsAsync<ModbusTransportException>(() => ModbusTestSupport.PollAsync(poller));
+        var down = await Assert.ThrowsAsync<ModbusTransportException>(() => PollerTestSupport.PollAsync(poller));
         Assert.Equal(ModbusFailure.Connection, down.Failure);
         Assert.StartsWith("device plc unit 1: read holding registers (3) at 7, 1 register: ", down.Message, StringComparison.Ordinal);
 
-        await using var restarted = await NodePeer.StartAsync("tcp", portText);
+        await using var restarted = await ModbusNodePeer.StartAsync("tcp", portText);
         var clock = Stopwatch.StartNew();
         while (true)
         {
             try
             {
-                Assert.Equal(7, (await ModbusTestSupport.PollAsync(poller)).Batch[0].Value);
+                Assert.Equal(7, (await PollerTestSupport.PollAsync(poller)).Batch[0].Value);
                 break;
             }
             catch (ModbusTransportException e) when (clock.Elapsed < TimeSpan.FromSeconds(15))
@@ -198,7 +199,7 @@ public sealed class ModbusPeerTests
     public async Task Rtu_units_share_one_pty_and_a_dead_unit_costs_only_its_timeout()
     {
         await using var pty = await PtyPair.StartAsync();
-        await using var peer = await NodePeer.StartAsync("rtu", pty.B, "1,2");
+        await using var peer = await ModbusNodePeer.StartAsync("rtu", pty.B, "1,2");
         string config = Device("meter-1", "rtu", pty.A, 1) + EverythingValues(inputToo: false)
             + Device("meter-2", "rtu", pty.A, 2) + Value("power", "holding", Numbers().First(n => n.Key == "float32_CDAB").Address, "float32", "  byte_order = \"CDAB\"\n")
             + Device("dead-meter", "rtu", pty.A, 3, "retries = 0", timeout: "500ms") + Value("power", "holding", 0, "float32");
@@ -222,8 +223,8 @@ public sealed class ModbusPeerTests
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"all three took {clock.Elapsed}");
 
         // The dead unit's next cycle still costs one timeout, and the live units keep working.
-        await Assert.ThrowsAsync<ModbusTransportException>(() => ModbusTestSupport.PollAsync(pollers[2]));
-        AssertEverything((await ModbusTestSupport.PollAsync(pollers[0])).Batch, inputToo: false);
+        await Assert.ThrowsAsync<ModbusTransportException>(() => PollerTestSupport.PollAsync(pollers[2]));
+        AssertEverything((await PollerTestSupport.PollAsync(pollers[0])).Batch, inputToo: false);
         Assert.Equal(0, pollers[0].LinkStatistics.CrcErrors);
 
         foreach (var p in pollers) await p.DisposeAsync();
@@ -232,7 +233,7 @@ public sealed class ModbusPeerTests
         static async Task<((SampleBatch Batch, Pollers.PollReport Report) Result, TimeSpan Time)> Timed(ModbusPoller p)
         {
             var c = Stopwatch.StartNew();
-            var r = await ModbusTestSupport.PollAsync(p);
+            var r = await PollerTestSupport.PollAsync(p);
             return (r, c.Elapsed);
         }
     }
@@ -240,13 +241,13 @@ public sealed class ModbusPeerTests
     [Fact]
     public async Task Rtu_over_tcp_reads_from_the_jsmodbus_rtu_server()
     {
-        int port = NodePeer.FreePort();
-        await using var peer = await NodePeer.StartAsync("rtu-over-tcp", port.ToString(CultureInfo.InvariantCulture));
+        int port = FreePorts.Tcp();
+        await using var peer = await ModbusNodePeer.StartAsync("rtu-over-tcp", port.ToString(CultureInfo.InvariantCulture));
         var options = ModbusTestSupport.Bind(Device("gateway-meter", "rtu_over_tcp", $"127.0.0.1:{port}", 5, "max_gap = 10") + EverythingValues());
         await using var poller = Assert.Single(ModbusTestSupport.Pollers(options));
         for (int cycle = 0; cycle < 2; cycle++)
         {
-            var (batch, report) = await ModbusTestSupport.PollAsync(poller);
+            var (batch, report) = await PollerTestSupport.PollAsync(poller);
             Assert.Empty(report.Problems);
             AssertEverything(batch);
         }
@@ -257,7 +258,7 @@ public sealed class ModbusPeerTests
     public async Task Rtu_faults_are_rejected_counted_and_never_crash()
     {
         await using var pty = await PtyPair.StartAsync();
-        await using var peer = await NodePeer.StartAsync("faulty-rtu", pty.B);
+        await using var peer = await ModbusNodePeer.StartAsync("faulty-rtu", pty.B);
         var sb = new StringBuilder();
         for (int unit = 1; unit <= 9; unit++)
             // Unit 9 answers late; a retry would take that late answer for its own (RTU has no transaction id), so none.
@@ -265,8 +266,8 @@ public sealed class ModbusPeerTests
         var registry = new ModbusLinkRegistry();
         var pollers = ModbusTestSupport.Pollers(ModbusTestSupport.Bind(sb.ToString()), registry);
         var stats = pollers[0].LinkStatistics;
-        async Task<double> Good(int unit) => (await ModbusTestSupport.PollAsync(pollers[unit - 1])).Batch[0].Value;
-        async Task<ModbusTransportException> Bad(int unit) => await Assert.ThrowsAsync<ModbusTransportException>(() => ModbusTestSupport.PollAsync(pollers[unit - 1]));
+        async Task<double> Good(int unit) => (await PollerTestSupport.PollAsync(pollers[unit - 1])).Batch[0].Value;
+        async Task<ModbusTransportException> Bad(int unit) => await Assert.ThrowsAsync<ModbusTransportException>(() => PollerTestSupport.PollAsync(pollers[unit - 1]));
 
         Assert.Equal(41, await Good(1));
 
@@ -287,7 +288,7 @@ public sealed class ModbusPeerTests
 
         Assert.Equal(ModbusFailure.Timeout, (await Bad(6)).Failure); // a truncated frame never completes
 
-        var failure = await Assert.ThrowsAsync<ModbusDeviceException>(() => ModbusTestSupport.PollAsync(pollers[6]));
+        var failure = await Assert.ThrowsAsync<ModbusDeviceException>(() => PollerTestSupport.PollAsync(pollers[6]));
         Assert.Equal("device unit-7 unit 7: read holding registers (3) at 47, 1 register: exception 4 (server device failure)", failure.Message);
 
         Assert.Equal(ModbusFailure.Garbled, (await Bad(8)).Failure); // answers another function
@@ -303,15 +304,15 @@ public sealed class ModbusPeerTests
     [Fact]
     public async Task Tcp_faults_are_rejected_counted_and_never_crash()
     {
-        int port = NodePeer.FreePort();
-        await using var peer = await NodePeer.StartAsync("faulty-tcp", port.ToString(CultureInfo.InvariantCulture));
+        int port = FreePorts.Tcp();
+        await using var peer = await ModbusNodePeer.StartAsync("faulty-tcp", port.ToString(CultureInfo.InvariantCulture));
         var sb = new StringBuilder();
         for (int unit = 1; unit <= 7; unit++)
             sb.Append(Device($"unit-{unit}", "tcp", $"127.0.0.1:{port}", unit, "retries = 1", timeout: "200ms")).Append(Value("r", "holding", 10 + unit));
         var pollers = ModbusTestSupport.Pollers(ModbusTestSupport.Bind(sb.ToString()));
         var stats = pollers[0].LinkStatistics;
         Assert.Same(stats, pollers[6].LinkStatistics); // one gateway address, one connection
-        async Task<double> Good(int unit) => (await ModbusTestSupport.PollAsync(pollers[unit - 1])).Batch[0].Value;
+        async Task<double> Good(int unit) => (await PollerTestSupport.PollAsync(pollers[unit - 1])).Batch[0].Value;
 
         Assert.Equal(11, await Good(1));
         Assert.Equal(12, await Good(2));
@@ -319,19 +320,19 @@ public sealed class ModbusPeerTests
         Assert.Equal(13, await Good(3));
         Assert.Equal(1, stats.WrongUnitIds);
 
-        var broken = await Assert.ThrowsAsync<ModbusTransportException>(() => ModbusTestSupport.PollAsync(pollers[3]));
+        var broken = await Assert.ThrowsAsync<ModbusTransportException>(() => PollerTestSupport.PollAsync(pollers[3]));
         Assert.Equal(ModbusFailure.Garbled, broken.Failure);
         Assert.Contains("MBAP protocol id 1", broken.Message, StringComparison.Ordinal);
         Assert.Equal(11, await Good(1)); // on a fresh connection
 
-        Assert.Equal(ModbusFailure.Timeout, (await Assert.ThrowsAsync<ModbusTransportException>(() => ModbusTestSupport.PollAsync(pollers[4]))).Failure);
+        Assert.Equal(ModbusFailure.Timeout, (await Assert.ThrowsAsync<ModbusTransportException>(() => PollerTestSupport.PollAsync(pollers[4]))).Failure);
         Assert.Equal(11, await Good(1));
 
-        var gateway = await Assert.ThrowsAsync<ModbusDeviceException>(() => ModbusTestSupport.PollAsync(pollers[5]));
+        var gateway = await Assert.ThrowsAsync<ModbusDeviceException>(() => PollerTestSupport.PollAsync(pollers[5]));
         Assert.Equal(ModbusExceptionCode.GatewayTargetFailedToRespond, gateway.Code);
         Assert.Contains("device unit-6 unit 6: read holding registers (3) at 16", gateway.Message, StringComparison.Ordinal);
 
-        var closed = await Assert.ThrowsAsync<ModbusTransportException>(() => ModbusTestSupport.PollAsync(pollers[6]));
+        var closed = await Assert.ThrowsAsync<ModbusTransportException>(() => PollerTestSupport.PollAsync(pollers[6]));
         Assert.Equal(ModbusFailure.Connection, closed.Failure);
         Assert.Equal(11, await Good(1));
         foreach (var p in pollers) await p.DisposeAsync();
@@ -342,10 +343,10 @@ public sealed class ModbusPeerTests
     {
         var options = ModbusTestSupport.Bind(Device("ghost", "rtu", "/nonexistent/ttyUSB9", 1) + Value("x", "holding", 1));
         await using var poller = Assert.Single(ModbusTestSupport.Pollers(options));
-        var first = await Assert.ThrowsAsync<ModbusTransportException>(() => ModbusTestSupport.PollAsync(poller));
+        var first = await Assert.ThrowsAsync<ModbusTransportException>(() => PollerTestSupport.PollAsync(poller));
         Assert.Equal(ModbusFailure.Connection, first.Failure);
         Assert.Contains("cannot open rtu /nonexistent/ttyUSB9 9600 8N1", first.Message, StringComparison.Ordinal);
-        var second = await Assert.ThrowsAsync<ModbusTransportException>(() => ModbusTestSupport.PollAsync(poller));
+        var second = await Assert.ThrowsAsync<ModbusTransportException>(() => PollerTestSupport.PollAsync(poller));
         Assert.Contains("next attempt in", second.Message, StringComparison.Ordinal);
         Assert.Equal(1, poller.LinkStatistics.ConnectFailures);
     }

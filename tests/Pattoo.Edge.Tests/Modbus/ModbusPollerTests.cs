@@ -70,11 +70,11 @@ public sealed class ModbusPollerTests
         var options = ModbusTestSupport.Bind(Base.Replace("unit_id = 1", "unit_id = 99\ntimeout = \"100ms\"\nretries = 2", StringComparison.Ordinal));
         var pollers = ModbusTestSupport.Pollers(options, registry);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var e = await Assert.ThrowsAsync<ModbusTransportException>(() => ModbusTestSupport.PollAsync(pollers[0]));
+        var e = await Assert.ThrowsAsync<ModbusTransportException>(() => PollerTestSupport.PollAsync(pollers[0]));
         Assert.InRange(clock.Elapsed.TotalMilliseconds, 290, 2000);
         Assert.Equal("device plc unit 99: read holding registers (3) at 1, 1 register: no answer within 100ms (3 attempts)", e.Message);
         Assert.Equal(3, pollers[0].LinkStatistics.Timeouts);
-        Assert.Equal(2, ModbusTestSupport.ByKey((await ModbusTestSupport.PollAsync(pollers[1])).Batch)["y"].Value);
+        Assert.Equal(2, PollerTestSupport.ByKey((await PollerTestSupport.PollAsync(pollers[1])).Batch)["y"].Value);
     }
 
     [Fact]
@@ -82,7 +82,7 @@ public sealed class ModbusPollerTests
     {
         var registry = new ModbusLinkRegistry(_ => new FakeModbusLink());
         var pollers = ModbusTestSupport.Pollers(ModbusTestSupport.Bind(Base.Replace("unit_id = 1", "unit_id = 98", StringComparison.Ordinal)), registry);
-        var e = await Assert.ThrowsAsync<ModbusDeviceException>(() => ModbusTestSupport.PollAsync(pollers[0]));
+        var e = await Assert.ThrowsAsync<ModbusDeviceException>(() => PollerTestSupport.PollAsync(pollers[0]));
         Assert.Equal("device plc unit 98: read holding registers (3) at 1, 1 register: exception 6 (server device busy)", e.Message);
     }
 

@@ -1,58 +1,16 @@
-using System.Globalization;
-using Pattoo.Edge.Common;
-using Pattoo.Edge.Config;
-using Pattoo.Edge.Pollers;
 using Pattoo.Edge.Pollers.Modbus;
 using Pattoo.Edge.Protocols.Modbus;
+using Pattoo.Edge.Tests.Support;
 
 namespace Pattoo.Edge.Tests.Modbus;
 
 internal static class ModbusTestSupport
 {
-    public const string Appliance = "test-appliance";
-
     /// <summary>Binds a [modbus] table; throws ConfigException listing every error.</summary>
-    public static ModbusOptions Bind(string toml, string file = "config.toml")
-    {
-        var errors = new ConfigErrors();
-        var tree = TomlTree.Parse(toml, file, errors);
-        if (errors.Count > 0) throw new ConfigException(errors);
-        var root = new ConfigSection(file, "", tree, errors);
-        var options = ModbusOptions.Bind(root.GetSection("modbus")); // other tables belong to other binders
-        if (errors.Count > 0)
-        {
-            errors.Sort((a, b) => a.Line != b.Line ? a.Line.CompareTo(b.Line) : a.Column.CompareTo(b.Column));
-            throw new ConfigException(errors);
-        }
-        return options;
-    }
+    public static ModbusOptions Bind(string toml, string file = "config.toml") => PollerTestSupport.Bind(toml, "modbus", ModbusOptions.Bind, file);
 
     public static List<ModbusPoller> Pollers(ModbusOptions options, ModbusLinkRegistry? registry = null)
-        => options.CreateTargets(Appliance, registry ?? new ModbusLinkRegistry()).Cast<ModbusPoller>().ToList();
-
-    /// <summary>"key{unit_id=1} integer 42", as the testcases' expected.out lists samples.</summary>
-    public static string Describe(in Sample s)
-    {
-        string labels = string.Join(",", s.Series.Metadata.Select(m => $"{m.Key}={m.Value}"));
-        string value = s.Series.DataType == DataType.String ? "\"" + s.Text + "\"" : s.Value.ToString("R", CultureInfo.InvariantCulture);
-        return $"{s.Series.Key}{{{labels}}} {s.Series.DataType.Name()} {value}";
-    }
-
-    public static async Task<(SampleBatch Batch, PollReport Report)> PollAsync(IPollTarget target, TimeSpan? limit = null)
-    {
-        var batch = new SampleBatch();
-        var report = new PollReport();
-        using var cts = new CancellationTokenSource(limit ?? TimeSpan.FromSeconds(20));
-        await target.PollAsync(batch, report, cts.Token);
-        return (batch, report);
-    }
-
-    public static Dictionary<string, Sample> ByKey(SampleBatch batch)
-    {
-        var d = new Dictionary<string, Sample>(StringComparer.Ordinal);
-        foreach (var s in batch.Items) d.Add(s.Series.Key, s);
-        return d;
-    }
+        => options.CreateTargets(PollerTestSupport.Appliance, registry ?? new ModbusLinkRegistry()).Cast<ModbusPoller>().ToList();
 }
 
 /// <summary>

@@ -1,7 +1,3 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using System.Text;
 using Pattoo.Edge.Tests.Support;
 
 namespace Pattoo.Edge.Tests.OpcUa;
@@ -13,20 +9,20 @@ namespace Pattoo.Edge.Tests.OpcUa;
 /// </summary>
 internal sealed class OpcUaPeer : IAsyncDisposable
 {
-    private readonly Process _process;
-    private readonly StringBuilder _stderr = new();
+    private readonly PeerProcess _process;
 
-    private OpcUaPeer(Process process, int port, string pki)
+    private OpcUaPeer(PeerProcess process, int port, string pki, string namespaceUri)
     {
         _process = process;
         Port = port;
         PkiDirectory = pki;
+        NamespaceUri = namespaceUri;
     }
 
     public int Port { get; }
     public string PkiDirectory { get; }
     public string Endpoint => $"opc.tcp://127.0.0.1:{Port}";
-    public string NamespaceUri { get; private set; } = "";
+    public string NamespaceUri { get; }
 
     /// <summary>The server's certificate (DER), as node-opcua stored it.</summary>
     public byte[] Certificate
@@ -39,72 +35,20 @@ internal sealed class OpcUaPeer : IAsyncDisposable
         }
     }
 
-    public static string PeersDirectory => RepoPaths.Combine("tests", "peers");
-
     public static async Task<OpcUaPeer> StartAsync(string pkiDirectory, int? port = null)
     {
-        if (!Directory.Exists(Path.Combine(PeersDirectory, "node_modules", "node-opcua")))
-            throw new InvalidOperationException("tests/peers/node_modules has no node-opcua: run npm ci --prefix tests/peers (./build.sh test does)");
-        int p = port ?? FreePort();
-        var psi = new ProcessStartInfo("node")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-            WorkingDirectory = PeersDirectory,
-        };
-        foreach (var a in (string[])[Path.Combine(PeersDirectory, "opcua", "server.js"), "--port", p.ToString(System.Globalization.CultureInfo.InvariantCulture), "--pki", pkiDirectory])
-            psi.ArgumentList.Add(a);
-        var process = Process.Start(psi) ?? throw new InvalidOperationException("node did not start");
-        var peer = new OpcUaPeer(process, p, pkiDirectory);
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (peer._stderr) { if (peer._stderr.Length < 20000) peer._stderr.AppendLine(e.Data); } };
-        process.BeginErrorReadLine();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            while (true)
-            {
-                string? line = await process.StandardOutput.ReadLineAsync(cts.Token);
-                if (line is null) throw new InvalidOperationException($"the OPC UA peer exited ({(process.WaitForExit(2000) ? "exit code " + process.ExitCode : "running")}): {peer.Stderr}");
-                if (line.StartsWith("namespace ", StringComparison.Ordinal)) peer.NamespaceUri = line["namespace ".Length..];
-                if (line.StartsWith("READY", StringComparison.Ordinal)) break;
-            }
-        }
-        catch (OperationCanceledException)
-        {
-            await peer.DisposeAsync();
-            throw new InvalidOperationException($"the OPC UA peer did not get ready in 60 s: {peer.Stderr}");
-        }
-        _ = DrainAsync(process);
-        return peer;
+        int p = port ?? FreePorts.Tcp();
+        string namespaceUri = "";
+        var process = await PeerProcess.StartNodeAsync(Path.Combine("opcua", "server.js"), "node-opcua",
+            ["--port", p.ToString(System.Globalization.CultureInfo.InvariantCulture), "--pki", pkiDirectory],
+            "the OPC UA peer", TimeSpan.FromSeconds(60),
+            line => { if (line.StartsWith("namespace ", StringComparison.Ordinal)) namespaceUri = line["namespace ".Length..]; });
+        return new OpcUaPeer(process, p, pkiDirectory, namespaceUri);
     }
 
-    public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
+    public string Stderr => _process.Stderr;
 
-    private static async Task DrainAsync(Process p)
-    {
-        try { while (await p.StandardOutput.ReadLineAsync() is not null) { } }
-        catch (Exception) { /* gone */ }
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
-            await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
-        }
-        catch (Exception) { /* already gone */ }
-        _process.Dispose();
-    }
-
-    public static int FreePort()
-    {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)listener.LocalEndPoint!).Port;
-    }
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
 }
 
 /// <summary>One server for a whole test class: node-opcua takes seconds to start.</summary>

@@ -120,7 +120,7 @@ public sealed class OpcUaServerTests(OpcUaServerFixture fixture) : IClassFixture
         await using var poller = OpcUaTestSupport.Poller(Config("", "poll", AllTypes), fixture.EmptyState());
         var (batch, report) = await WithPeerLog(() => OpcUaTestSupport.PollAsync(poller));
         Assert.Empty(report.Problems);
-        AssertAllTypes(OpcUaTestSupport.ByKey(batch));
+        AssertAllTypes(OpcUaTestSupport.ByKeyAndIndex(batch));
     }
 
     private const string Secure = """
@@ -137,7 +137,7 @@ public sealed class OpcUaServerTests(OpcUaServerFixture fixture) : IClassFixture
         await using var poller = OpcUaTestSupport.Poller(Config(Secure, "poll", AllTypes), state);
         var (batch, report) = await WithPeerLog(() => OpcUaTestSupport.PollAsync(poller));
         Assert.Empty(report.Problems);
-        AssertAllTypes(OpcUaTestSupport.ByKey(batch));
+        AssertAllTypes(OpcUaTestSupport.ByKeyAndIndex(batch));
         Assert.Equal(SecurityPolicy.Basic256Sha256, poller.Session!.Channel.Policy);
         Assert.Equal(MessageSecurityMode.SignAndEncrypt, poller.Session.Channel.Mode);
         // Our application certificate was made on first use and kept in the state directory.
@@ -156,7 +156,7 @@ public sealed class OpcUaServerTests(OpcUaServerFixture fixture) : IClassFixture
             """, "poll", AllTypes), fixture.StateTrustingServer());
         var (batch, report) = await WithPeerLog(() => OpcUaTestSupport.PollAsync(poller));
         Assert.Empty(report.Problems);
-        AssertAllTypes(OpcUaTestSupport.ByKey(batch));
+        AssertAllTypes(OpcUaTestSupport.ByKeyAndIndex(batch));
         Assert.Equal(MessageSecurityMode.Sign, poller.Session!.Channel.Mode);
     }
 
@@ -224,7 +224,7 @@ public sealed class OpcUaServerTests(OpcUaServerFixture fixture) : IClassFixture
             key = "broken"
             """), fixture.EmptyState());
         var (batch, report) = await OpcUaTestSupport.PollAsync(poller);
-        var v = OpcUaTestSupport.ByKey(batch);
+        var v = OpcUaTestSupport.ByKeyAndIndex(batch);
         Assert.Equal(["double"], v.Keys);
         Assert.Contains(report.Problems, p => p.StartsWith("missing (ns=1;s=Line3.NoSuchNode): BadNodeIdUnknown", StringComparison.Ordinal));
         Assert.Contains(report.Problems, p => p.StartsWith("broken (ns=1;s=Line3.Broken): BadSensorFailure", StringComparison.Ordinal));
@@ -243,7 +243,7 @@ public sealed class OpcUaServerTests(OpcUaServerFixture fixture) : IClassFixture
             key = "nowhere"
             """), fixture.EmptyState());
         var (batch, report) = await OpcUaTestSupport.PollAsync(poller);
-        Assert.Equal(3.25, OpcUaTestSupport.ByKey(batch)["double"].Value);
+        Assert.Equal(3.25, OpcUaTestSupport.ByKeyAndIndex(batch)["double"].Value);
         Assert.Contains(report.Problems, p => p.Contains("has no namespace \"urn:nobody\"", StringComparison.Ordinal));
     }
 

@@ -1,52 +1,26 @@
-using System.Globalization;
 using Pattoo.Edge.Common;
-using Pattoo.Edge.Config;
 using Pattoo.Edge.Pollers;
 using Pattoo.Edge.Pollers.OpcUa;
+using Pattoo.Edge.Tests.Support;
 
 namespace Pattoo.Edge.Tests.OpcUa;
 
 internal static class OpcUaTestSupport
 {
-    public const string Appliance = "test-appliance";
+    /// <summary>A poll's time limit: longer than other pollers' as node-opcua answers slowly on a busy machine.</summary>
+    public static readonly TimeSpan PollLimit = TimeSpan.FromSeconds(30);
 
     /// <summary>Binds an [opcua] table; throws ConfigException listing every error.</summary>
-    public static OpcUaOptions Bind(string toml, string file = "config.toml")
-    {
-        var errors = new ConfigErrors();
-        var tree = TomlTree.Parse(toml, file, errors);
-        if (errors.Count > 0) throw new ConfigException(errors);
-        var root = new ConfigSection(file, "", tree, errors);
-        var options = OpcUaOptions.Bind(root.GetSection("opcua"));
-        if (errors.Count > 0)
-        {
-            errors.Sort((a, b) => a.Line != b.Line ? a.Line.CompareTo(b.Line) : a.Column.CompareTo(b.Column));
-            throw new ConfigException(errors);
-        }
-        return options;
-    }
+    public static OpcUaOptions Bind(string toml, string file = "config.toml") => PollerTestSupport.Bind(toml, "opcua", OpcUaOptions.Bind, file);
 
     public static OpcUaPoller Poller(string toml, string state)
-        => Bind(toml).CreateTargets(Appliance, state).Cast<OpcUaPoller>().Single();
+        => Bind(toml).CreateTargets(PollerTestSupport.Appliance, state).Cast<OpcUaPoller>().Single();
 
-    /// <summary>"key{index=1,node_id=ns=1;s=X} integer 42", as the testcases' expected.out lists samples.</summary>
-    public static string Describe(in Sample s)
-    {
-        string labels = string.Join(",", s.Series.Metadata.Select(m => $"{m.Key}={m.Value}"));
-        string value = s.Series.DataType == DataType.String ? "\"" + s.Text + "\"" : s.Value.ToString("R", CultureInfo.InvariantCulture);
-        return $"{s.Series.Key}{{{labels}}} {s.Series.DataType.Name()} {value}";
-    }
+    public static Task<(SampleBatch Batch, PollReport Report)> PollAsync(IPollTarget target, TimeSpan? limit = null)
+        => PollerTestSupport.PollAsync(target, limit ?? PollLimit);
 
-    public static async Task<(SampleBatch Batch, PollReport Report)> PollAsync(IPollTarget target, TimeSpan? limit = null)
-    {
-        var batch = new SampleBatch();
-        var report = new PollReport();
-        using var cts = new CancellationTokenSource(limit ?? TimeSpan.FromSeconds(30));
-        await target.PollAsync(batch, report, cts.Token);
-        return (batch, report);
-    }
-
-    public static Dictionary<string, Sample> ByKey(SampleBatch batch)
+    /// <summary>The samples by series key, "key[index]" for array elements (their keys repeat).</summary>
+    public static Dictionary<string, Sample> ByKeyAndIndex(SampleBatch batch)
     {
         var d = new Dictionary<string, Sample>(StringComparer.Ordinal);
         foreach (var s in batch.Items)
