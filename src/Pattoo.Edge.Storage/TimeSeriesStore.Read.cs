@@ -154,6 +154,18 @@ public sealed partial class TimeSeriesStore
         return (long)cmd.ExecuteScalar()!;
     }
 
+    /// <summary>
+    /// Bytes of the database's pages that hold data: the file less its free pages (pages the head
+    /// log gave back at a seal are kept for the next head, not returned to the file system).
+    /// </summary>
+    public long DatabaseBytesInUse()
+    {
+        using var db = OpenReader();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = "SELECT (page_count - freelist_count) * page_size FROM pragma_page_count, pragma_freelist_count, pragma_page_size";
+        return (long)cmd.ExecuteScalar()!;
+    }
+
     /// <summary>Bytes the database occupies on disk (main file and WAL).</summary>
     public long DatabaseBytes()
     {
