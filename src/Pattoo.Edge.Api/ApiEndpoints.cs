@@ -306,6 +306,7 @@ public sealed class ApiEndpoints
                 if (t.LastSuccess is { } ok) json.WriteString("last_success", ok);
                 if (t.LastError is { } err) json.WriteString("last_error", err);
                 json.WriteNumber("datapoints", t.Datapoints);
+                json.WriteNumber("samples_today", t.SamplesToday);
                 json.WriteNumber("round_trip_ms", Math.Round(t.RoundTrip.TotalMilliseconds, 3));
                 json.WriteEndObject();
             }

@@ -19,6 +19,12 @@ public sealed class TargetState(string program, string name, TimeSpan interval)
     /// <summary>True while the most recent poll failed.</summary>
     public bool Failing { get; private set; }
 
+    private DateOnly _today;
+    private long _samplesToday;
+
+    /// <summary>Values stored since local midnight (the box's time zone).</summary>
+    public long SamplesToday => _today == DateOnly.FromDateTime(DateTime.Now) ? Interlocked.Read(ref _samplesToday) : 0;
+
     internal bool RecordSuccess(DateTimeOffset at, TimeSpan roundTrip, int datapoints)
     {
         bool changed = Failing || Polls == 0;
@@ -27,6 +33,9 @@ public sealed class TargetState(string program, string name, TimeSpan interval)
         RoundTrip = roundTrip;
         Datapoints = datapoints;
         Failing = false;
+        var day = DateOnly.FromDateTime(at.ToLocalTime().DateTime);
+        if (day != _today) { _today = day; Interlocked.Exchange(ref _samplesToday, 0); }
+        Interlocked.Add(ref _samplesToday, datapoints);
         return changed;
     }
 

@@ -40,6 +40,7 @@ public sealed class PollerTargetType : ObjectGraphType<TargetState>
         Field<StringGraphType>("lastErrorAt").Resolve(c => c.Source.LastErrorAt is { } t ? Ids.Time(t.ToUnixTimeMilliseconds()) : null);
         Field<NonNullGraphType<FloatGraphType>>("roundTripMs").Resolve(c => Math.Round(c.Source.RoundTrip.TotalMilliseconds, 3));
         Field<NonNullGraphType<IntGraphType>>("datapoints").Description("Values the last successful poll produced").Resolve(c => c.Source.Datapoints);
+        Field<NonNullGraphType<LongGraphType>>("samplesToday").Description("Values stored since local midnight").Resolve(c => c.Source.SamplesToday);
         Field<NonNullGraphType<LongGraphType>>("polls").Resolve(c => c.Source.Polls);
         Field<NonNullGraphType<LongGraphType>>("failures").Resolve(c => c.Source.Failures);
     }

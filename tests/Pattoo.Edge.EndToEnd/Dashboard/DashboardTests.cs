@@ -98,6 +98,7 @@ public partial class DashboardTests(DashboardFixture f)
         Assert.Equal("OK", linux.GetProperty("cells").GetProperty("State").GetString());
         Assert.EndsWith("ago", linux.GetProperty("cells").GetProperty("Last success").GetString());
         Assert.NotEqual("0", linux.GetProperty("cells").GetProperty("Datapoints").GetString());
+        Assert.NotEqual("0", linux.GetProperty("cells").GetProperty("Samples today").GetString());
         var plc = pollers.Single(p => p.GetProperty("target").GetString() == "boiler-plc");
         Assert.Equal("modbus", plc.GetProperty("program").GetString());
         Assert.Equal("Failing", plc.GetProperty("cells").GetProperty("State").GetString());

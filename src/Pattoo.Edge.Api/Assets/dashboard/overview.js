@@ -4,7 +4,7 @@ import { h, showError, formatAgo, formatTime, formatBytes, formatCount, formatDu
 
 const QUERY = `{
   appliance { name version uptimeSeconds databaseBytes sampleCount seriesCount samplesWritten }
-  pollers { program name intervalSeconds ok lastSuccess lastError lastErrorAt roundTripMs datapoints polls failures }
+  pollers { program name intervalSeconds ok lastSuccess lastError lastErrorAt roundTripMs datapoints samplesToday polls failures }
   allAgent { edges { node { idxAgent agentProgram agentPolledTarget datapointAgent { totalCount } } } }
 }`;
 
@@ -63,13 +63,14 @@ function fill(d, facts, pollers, agents) {
         h("td", { "data-label": "Last success", class: "nowrap" }, last ? h("time", { datetime: p.lastSuccess, title: formatTime(last) }, formatAgo(last, now)) : "never"),
         h("td", { "data-label": "Last error", class: p.lastError ? "error" : "" }, p.lastError ? h("span", null, p.lastError, errorAt ? h("span", { class: "muted" }, " (" + formatAgo(errorAt, now) + ")") : null) : "–"),
         h("td", { "data-label": "Datapoints", class: "num" }, formatCount(p.datapoints)),
+        h("td", { "data-label": "Samples today", class: "num" }, formatCount(p.samplesToday)),
         h("td", { "data-label": "Interval", class: "num" }, formatDuration(p.intervalSeconds * 1000)),
         h("td", { "data-label": "Round trip", class: "num" }, p.roundTripMs.toFixed(1) + " ms"),
         h("td", { "data-label": "Polls / failures", class: "num" }, formatCount(p.polls) + " / " + formatCount(p.failures)));
     });
     pollers.replaceChildren(h("table", { class: "cards" },
       h("caption", null, d.pollers.length + " poll targets; refreshed every 10 s"),
-      h("thead", null, h("tr", null, ["Program", "Target", "State", "Last success", "Last error", "Datapoints", "Interval", "Round trip", "Polls / failures"]
+      h("thead", null, h("tr", null, ["Program", "Target", "State", "Last success", "Last error", "Datapoints", "Samples today", "Interval", "Round trip", "Polls / failures"]
         .map((t, i) => h("th", { scope: "col", class: i >= 5 ? "num" : "" }, t)))),
       h("tbody", null, rows)));
   }
