@@ -50,7 +50,7 @@ public static class ApplianceBench
         {
             double theirReady = Median(theirs);
             output.WriteLine($"node_exporter   ready in {theirReady,7:F1} ms, binary {new FileInfo(NodeExporter).Length / 1048576.0:F1} MiB");
-            output.WriteLine($"ratio: start {theirReady / oursReady:F2}x faster than node_exporter");
+            output.WriteLine($"ratio: pattoo-edge takes {oursReady / theirReady:F2}x node_exporter's time to answer HTTP");
         }
 
         // Idle memory: both running at once, each polled as it would be (pattoo-edge polls itself every 10 s;
