@@ -19,7 +19,7 @@ public class BacnetEndToEndTests
     {
         var dir = Path.Combine(Path.GetTempPath(), "pattoo-edge-bacnet-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
-        var root = RepoRoot();
+        var root = EndToEndSupport.RepoRoot;
         string peers = Path.Combine(root, "tests", "peers");
         if (!Directory.Exists(Path.Combine(peers, "node_modules", "@bacnet-js", "client")))
             throw new InvalidOperationException("tests/peers/node_modules has no @bacnet-js/client: run npm ci --prefix tests/peers (./build.sh test does)");
@@ -89,7 +89,7 @@ public class BacnetEndToEndTests
             await Task.Delay(2500); // a second cycle: units are read only in the first one, values every cycle
 
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-            var data = await QueryAsync(http, "{ series(agentProgram: \\\"bacnet\\\") { idxDatapoint key agentPolledTarget dataType labels { key value } } pollers(program: \\\"bacnet\\\") { program name ok } }");
+            var data = await EndToEndSupport.GraphQLAsync(http, "{ series(agentProgram: \"bacnet\") { idxDatapoint key agentPolledTarget dataType labels { key value } } pollers(program: \"bacnet\") { program name ok } }");
             var pollers = data.GetProperty("pollers").EnumerateArray().ToList();
             Assert.Equal(2, pollers.Count);
             Assert.All(pollers, p => Assert.True(p.GetProperty("ok").GetBoolean(), p.ToString()));
@@ -120,10 +120,10 @@ public class BacnetEndToEndTests
                 Assert.Equal(expected[i].Object, labels.GetValueOrDefault("object"));
                 Assert.Equal(expected[i].Units, labels.GetValueOrDefault("units"));
                 Assert.False(labels.ContainsKey("property"), expected[i].Key); // present-value is not labelled
-                query.Append(CultureInfo.InvariantCulture, $" s{i}: timeseries(idxDatapoint: \\\"{s.GetProperty("idxDatapoint").GetString()}\\\") {{ points {{ value }} }}");
+                query.Append(CultureInfo.InvariantCulture, $" s{i}: timeseries(idxDatapoint: \"{s.GetProperty("idxDatapoint").GetString()}\") {{ points {{ value }} }}");
             }
             query.Append(" }");
-            var ts = await QueryAsync(http, query.ToString());
+            var ts = await EndToEndSupport.GraphQLAsync(http, query.ToString());
             for (int i = 0; i < expected.Length; i++)
             {
                 var points = ts.GetProperty($"s{i}").GetProperty("points").EnumerateArray().ToList();
@@ -138,27 +138,11 @@ public class BacnetEndToEndTests
         }
     }
 
-    private static async Task<JsonElement> QueryAsync(HttpClient http, string query)
-    {
-        using var response = await http.PostAsync("/graphql", new StringContent("{\"query\":\"" + query + "\"}", Encoding.UTF8, "application/json"));
-        string text = await response.Content.ReadAsStringAsync();
-        var root = JsonDocument.Parse(text).RootElement;
-        if (root.TryGetProperty("errors", out var errors)) throw new InvalidOperationException($"GraphQL errors: {errors}");
-        return root.GetProperty("data");
-    }
-
     private static int FreeUdpPort()
     {
         using var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         return ((IPEndPoint)s.LocalEndPoint!).Port;
-    }
-
-    private static string RepoRoot()
-    {
-        var d = new DirectoryInfo(AppContext.BaseDirectory);
-        while (d is not null && !File.Exists(Path.Combine(d.FullName, "Pattoo.Edge.sln"))) d = d.Parent;
-        return d!.FullName;
     }
 
     private static Process Start(string file, string dir, string[] args)

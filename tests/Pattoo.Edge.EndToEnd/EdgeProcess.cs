@@ -23,10 +23,8 @@ public sealed partial class EdgeProcess : IAsyncDisposable
             var path = Environment.GetEnvironmentVariable("PATTOO_EDGE_BINARY");
             if (string.IsNullOrEmpty(path))
             {
-                var dir = new DirectoryInfo(AppContext.BaseDirectory);
-                while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Pattoo.Edge.sln"))) dir = dir.Parent;
                 string arch = RuntimeInformation.OSArchitecture == Architecture.Arm64 ? "arm64" : "x64";
-                path = Path.Combine(dir?.FullName ?? ".", "artifacts", "publish", $"linux-{arch}", "pattoo-edge");
+                path = Path.Combine(EndToEndSupport.RepoRoot, "artifacts", "publish", $"linux-{arch}", "pattoo-edge");
             }
             if (!File.Exists(path))
                 throw new InvalidOperationException($"the published binary is missing at {path}: run ./build.sh test (it publishes it first) or set PATTOO_EDGE_BINARY");

@@ -19,7 +19,7 @@ public class OpcUaEndToEndTests
     {
         var dir = Path.Combine(Path.GetTempPath(), "pattoo-edge-opcua-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
-        var root = RepoRoot();
+        var root = EndToEndSupport.RepoRoot;
         if (!Directory.Exists(Path.Combine(root, "tests", "peers", "node_modules", "node-opcua")))
             throw new InvalidOperationException("tests/peers/node_modules has no node-opcua: run npm ci --prefix tests/peers (./build.sh test does)");
         int opcPort = EdgeProcess.FreePort(), port = EdgeProcess.FreePort();
@@ -115,7 +115,7 @@ public class OpcUaEndToEndTests
                 await Task.Delay(2500); // more polls and a few Counter changes
 
                 using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-                var data1 = await QueryAsync(http, "{ series(agentProgram: \"opcua\") { idxDatapoint key dataType agentPolledTarget labels { key value } } pollers { program name ok } }");
+                var data1 = await EndToEndSupport.GraphQLAsync(http, "{ series(agentProgram: \"opcua\") { idxDatapoint key dataType agentPolledTarget labels { key value } } pollers { program name ok } }");
                 var series = data1.GetProperty("series").EnumerateArray().Select(Series.From).ToList();
 
                 // Poll mode, None/anonymous: every type, node_id as configured, arrays by index.
@@ -167,7 +167,7 @@ public class OpcUaEndToEndTests
                 q.Append(CultureInfo.InvariantCulture, $"counter: timeseries(idxDatapoint: \"{Find(secure, "counter").Idx}\", aggregate: \"last\") {{ points {{ value }} }} ");
                 q.Append(CultureInfo.InvariantCulture, $"s1: timeseries(idxDatapoint: \"{Find(plain, "string").Idx}\") {{ texts {{ value }} }} ");
                 q.Append(CultureInfo.InvariantCulture, $"s2: timeseries(idxDatapoint: \"{Find(secure, "string").Idx}\") {{ texts {{ value }} }} }}");
-                var ts = await QueryAsync(http, q.ToString());
+                var ts = await EndToEndSupport.GraphQLAsync(http, q.ToString());
                 for (int i = 0; i < expected.Count; i++)
                 {
                     var points = ts.GetProperty($"v{i}").GetProperty("points").EnumerateArray().Select(p => p.GetProperty("value").GetDouble()).ToList();
@@ -231,27 +231,10 @@ public class OpcUaEndToEndTests
         Assert.Equal(dataType, s.DataType);
     }
 
-    private static async Task<JsonElement> QueryAsync(HttpClient http, string query)
-    {
-        var body = $"{{\"query\":{JsonSerializer.Serialize(query, Api.PayloadJson.Default.String)}}}";
-        using var response = await http.PostAsync("/graphql", new StringContent(body, Encoding.UTF8, "application/json"));
-        string text = await response.Content.ReadAsStringAsync();
-        var doc = JsonDocument.Parse(text).RootElement;
-        if (doc.TryGetProperty("errors", out var errors)) throw new InvalidOperationException($"GraphQL errors: {errors}");
-        return doc.GetProperty("data").Clone();
-    }
-
     private static string OpcUaLines(string output, string name)
         => string.Join("\n", output.Split('\n').Where(l => l.Contains($"opcua/{name}:", StringComparison.Ordinal)));
 
     private static string Tail(string output) => output.Length > 6000 ? output[^6000..] : output;
-
-    private static string RepoRoot()
-    {
-        var d = new DirectoryInfo(AppContext.BaseDirectory);
-        while (d is not null && !File.Exists(Path.Combine(d.FullName, "Pattoo.Edge.sln"))) d = d.Parent;
-        return d!.FullName;
-    }
 
     private static Process StartServer(string root, string dir, int port, string pki)
     {

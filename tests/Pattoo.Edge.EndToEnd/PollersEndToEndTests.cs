@@ -16,7 +16,7 @@ public class PollersEndToEndTests
         var dir = Path.Combine(Path.GetTempPath(), "pattoo-edge-pollers-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
         int snmpPort = EdgeProcess.FreePort(), modbusPort = EdgeProcess.FreePort(), port = EdgeProcess.FreePort();
-        var root = RepoRoot();
+        var root = EndToEndSupport.RepoRoot;
 
         if (!File.Exists("/usr/sbin/snmpd")) throw new InvalidOperationException("/usr/sbin/snmpd is missing: ./build.sh test installs it");
         await File.WriteAllTextAsync(Path.Combine(dir, "snmpd.conf"),
@@ -150,13 +150,6 @@ public class PollersEndToEndTests
             try { socat.Kill(true); } catch (InvalidOperationException) { }
             rtu?.Dispose();
         }
-    }
-
-    private static string RepoRoot()
-    {
-        var d = new DirectoryInfo(AppContext.BaseDirectory);
-        while (d is not null && !File.Exists(Path.Combine(d.FullName, "Pattoo.Edge.sln"))) d = d.Parent;
-        return d!.FullName;
     }
 
     private static Process Start(string file, string dir, string[] args, Dictionary<string, string> env)

@@ -12,15 +12,7 @@ namespace Pattoo.Edge.EndToEnd.Api;
 /// </summary>
 public class GraphQLCaseTests(ApiFixture api) : IClassFixture<ApiFixture>
 {
-    private static string CasesDir
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Pattoo.Edge.sln"))) dir = dir.Parent;
-            return Path.Combine(dir!.FullName, "tests", "Pattoo.Edge.EndToEnd", "Api", "graphql");
-        }
-    }
+    private static string CasesDir => Path.Combine(EndToEndSupport.RepoRoot, "tests", "Pattoo.Edge.EndToEnd", "Api", "graphql");
 
     [Fact]
     public async Task EveryCaseAnswersAsExpected()

@@ -41,15 +41,7 @@ public sealed class DashboardFixture : IAsyncLifetime
     public string Firmware { get; private set; } = "";
     public string Pressure { get; private set; } = "";
 
-    public static string RepoRoot
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Pattoo.Edge.sln"))) dir = dir.Parent;
-            return dir?.FullName ?? throw new InvalidOperationException("cannot find the repository root (Pattoo.Edge.sln)");
-        }
-    }
+    public static string RepoRoot => EndToEndSupport.RepoRoot;
 
     public static string ScreenshotDir => Path.Combine(RepoRoot, "artifacts", "screenshots");
 
