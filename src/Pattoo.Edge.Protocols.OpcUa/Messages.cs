@@ -19,6 +19,8 @@ public static class EncodingIds
     public const uint CloseSessionResponse = 476;
     public const uint BrowseRequest = 527;
     public const uint BrowseResponse = 530;
+    public const uint BrowseNextRequest = 533;
+    public const uint BrowseNextResponse = 536;
     public const uint ReadRequest = 631;
     public const uint ReadResponse = 634;
     public const uint CreateMonitoredItemsRequest = 751;
@@ -31,6 +33,8 @@ public static class EncodingIds
     public const uint PublishResponse = 829;
     public const uint RepublishRequest = 832;
     public const uint RepublishResponse = 835;
+    public const uint TransferSubscriptionsRequest = 841;
+    public const uint TransferSubscriptionsResponse = 844;
     public const uint DeleteSubscriptionsRequest = 847;
     public const uint DeleteSubscriptionsResponse = 850;
 }
@@ -46,6 +50,12 @@ public static class WellKnown
     public static readonly NodeId ObjectsFolder = new(0, 85);
     /// <summary>HierarchicalReferences (i=33).</summary>
     public static readonly NodeId HierarchicalReferences = new(0, 33);
+    /// <summary>Server_ServerCapabilities_OperationLimits_MaxNodesPerRead (i=11705): UInt32, 0 or absent = no limit.</summary>
+    public static readonly NodeId MaxNodesPerRead = new(0, 11705);
+    /// <summary>Server_ServerCapabilities_OperationLimits_MaxNodesPerBrowse (i=11710); also bounds BrowseNext.</summary>
+    public static readonly NodeId MaxNodesPerBrowse = new(0, 11710);
+    /// <summary>Server_ServerCapabilities_OperationLimits_MaxMonitoredItemsPerCall (i=11714).</summary>
+    public static readonly NodeId MaxMonitoredItemsPerCall = new(0, 11714);
     public const uint AttributeValue = 13;
     public const string TransportProfileBinary = "http://opcfoundation.org/UA-Profile/Transport/uatcp-uasc-uabinary";
 }
@@ -153,6 +163,8 @@ public sealed record BrowseResult(StatusCode Status, byte[]? ContinuationPoint, 
 
 public sealed record BrowseResponse(ResponseHeader Header, BrowseResult[] Results);
 
+public sealed record BrowseNextResponse(ResponseHeader Header, BrowseResult[] Results);
+
 public sealed record CreateSubscriptionResponse(ResponseHeader Header, uint SubscriptionId, double RevisedPublishingInterval,
     uint RevisedLifetimeCount, uint RevisedMaxKeepAliveCount);
 
@@ -211,6 +223,11 @@ public sealed record PublishResponse(ResponseHeader Header, uint SubscriptionId,
     NotificationMessage Message, StatusCode[] Results);
 
 public sealed record RepublishResponse(ResponseHeader Header, NotificationMessage Message);
+
+/// <summary>One subscription's outcome of TransferSubscriptions: its status and the notification messages still available for Republish.</summary>
+public sealed record TransferResult(StatusCode Status, uint[] AvailableSequenceNumbers);
+
+public sealed record TransferSubscriptionsResponse(ResponseHeader Header, TransferResult[] Results);
 
 public sealed record StatusResultsResponse(ResponseHeader Header, StatusCode[] Results);
 
@@ -342,6 +359,18 @@ public static class UaServices
         }
     }
 
+    /// <summary>
+    /// BrowseNext (Part 4, sec 5.8.3): the next references of each continuation point, or, with
+    /// <paramref name="releaseContinuationPoints"/>, their release (the server then returns no references).
+    /// </summary>
+    public static void WriteBrowseNext(UaWriter w, in RequestHeader h, bool releaseContinuationPoints, IReadOnlyList<byte[]> continuationPoints)
+    {
+        Begin(w, EncodingIds.BrowseNextRequest, h);
+        w.Boolean(releaseContinuationPoints);
+        w.ArrayLength(continuationPoints.Count);
+        foreach (var cp in continuationPoints) w.ByteString(cp);
+    }
+
     public static void WriteCreateSubscription(UaWriter w, in RequestHeader h, double publishingIntervalMs, uint lifetimeCount, uint maxKeepAliveCount,
         uint maxNotificationsPerPublish)
     {
@@ -388,6 +417,13 @@ public static class UaServices
         Begin(w, EncodingIds.RepublishRequest, h);
         w.UInt32(subscriptionId);
         w.UInt32(sequenceNumber);
+    }
+
+    public static void WriteTransferSubscriptions(UaWriter w, in RequestHeader h, IReadOnlyList<uint> subscriptionIds, bool sendInitialValues)
+    {
+        Begin(w, EncodingIds.TransferSubscriptionsRequest, h);
+        w.UInt32Array(subscriptionIds);
+        w.Boolean(sendInitialValues);
     }
 
     public static void WriteDeleteSubscriptions(UaWriter w, in RequestHeader h, IReadOnlyList<uint> subscriptionIds)
@@ -481,6 +517,9 @@ public static class UaServices
         return new BrowseResponse(h, results);
     }
 
+    /// <summary>A BrowseNextResponse has the body of a BrowseResponse: Results, DiagnosticInfos.</summary>
+    public static BrowseNextResponse DecodeBrowseNext(ref UaReader r, ResponseHeader h) => new(h, DecodeBrowse(ref r, h).Results);
+
     public static CreateSubscriptionResponse DecodeCreateSubscription(ref UaReader r, ResponseHeader h)
         => new(h, r.UInt32(), r.Double(), r.UInt32(), r.UInt32());
 
@@ -506,6 +545,15 @@ public static class UaServices
         var results = r.StatusCodeArray("Results");
         r.SkipDiagnosticInfoArray();
         return new PublishResponse(h, sub, available, more, message, results);
+    }
+
+    public static TransferSubscriptionsResponse DecodeTransferSubscriptions(ref UaReader r, ResponseHeader h)
+    {
+        int n = r.ArrayLength("Results", 8);
+        var results = new TransferResult[n];
+        for (int i = 0; i < n; i++) results[i] = new TransferResult(r.StatusCode(), r.UInt32Array("AvailableSequenceNumbers"));
+        r.SkipDiagnosticInfoArray();
+        return new TransferSubscriptionsResponse(h, results);
     }
 
     public static RepublishResponse DecodeRepublish(ref UaReader r, ResponseHeader h) => new(h, NotificationMessage.Decode(ref r));

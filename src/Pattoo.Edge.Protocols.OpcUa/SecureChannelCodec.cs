@@ -30,7 +30,7 @@ public sealed class SecureChannelCodec : IDisposable
     private bool _receivedAny;
     private uint _currentToken;
 
-    /// <param name="policy">None or Basic256Sha256.</param>
+    /// <param name="policy">any <see cref="SecurityPolicy"/>; all but None sign and may encrypt.</param>
     /// <param name="mode">None for policy None; Sign or SignAndEncrypt otherwise.</param>
     /// <param name="clientCertificate">DER of our application instance certificate (policy other than None).</param>
     /// <param name="clientKey">its private key.</param>
@@ -125,8 +125,8 @@ public sealed class SecureChannelCodec : IDisposable
             UaMessageHeader.Write(w.At(start, 8), UaMessageType.OpenSecureChannel, UaMessageHeader.Final, w.Length - start);
             return;
         }
-        int plainBlock = SecurityPolicies.RsaPlainBlock(_serverKey!);
-        int cipherBlock = SecurityPolicies.RsaCipherBlock(_serverKey!);
+        int plainBlock = SecurityPolicies.AsymmetricPlainBlock(Policy, _serverKey!);
+        int cipherBlock = SecurityPolicies.AsymmetricCipherBlock(_serverKey!);
         int signatureSize = _clientKey!.KeySize / 8;
         bool extraPadding = cipherBlock > 256;
         int dataSize = 8 + body.Length + signatureSize + 1 + (extraPadding ? 1 : 0);
@@ -140,9 +140,9 @@ public sealed class SecureChannelCodec : IDisposable
         w.UInt32(requestId);
         w.Raw(body);
         WritePadding(w, padding, extraPadding);
-        var signature = SecurityPolicies.RsaSign(_clientKey, w.Written[start..]);
+        var signature = SecurityPolicies.AsymmetricSign(Policy, _clientKey, w.Written[start..]);
         w.Raw(signature);
-        var cipher = SecurityPolicies.RsaEncrypt(_serverKey!, w.Written[securityHeaderEnd..]);
+        var cipher = SecurityPolicies.AsymmetricEncrypt(Policy, _serverKey!, w.Written[securityHeaderEnd..]);
         w.Truncate(securityHeaderEnd); // the plain text is replaced by its cipher text
         w.Raw(cipher);
 
@@ -264,14 +264,14 @@ public sealed class SecureChannelCodec : IDisposable
                 OpcUaFormatException.Throw(OpcUaFormatError.BadSecurity, "the server signed with a certificate other than its endpoint's");
             if (receiverThumbprint is null || !receiverThumbprint.AsSpan().SequenceEqual(_clientThumbprint))
                 OpcUaFormatException.Throw(OpcUaFormatError.BadSecurity, "the server encrypted for a certificate other than ours");
-            var decrypted = SecurityPolicies.RsaDecrypt(_clientKey!, chunk.AsSpan(securityHeaderEnd, length - securityHeaderEnd));
+            var decrypted = SecurityPolicies.AsymmetricDecrypt(Policy, _clientKey!, chunk.AsSpan(securityHeaderEnd, length - securityHeaderEnd));
             plain = new byte[securityHeaderEnd + decrypted.Length];
             chunk.AsSpan(0, securityHeaderEnd).CopyTo(plain);
             decrypted.CopyTo(plain, securityHeaderEnd);
             int signatureSize = _serverKey!.KeySize / 8;
             int signedEnd = plain.Length - signatureSize;
             if (signedEnd < securityHeaderEnd + 8) OpcUaFormatException.Truncated("an OpenSecureChannel response");
-            if (!SecurityPolicies.RsaVerify(_serverKey, plain.AsSpan(0, signedEnd), plain.AsSpan(signedEnd)))
+            if (!SecurityPolicies.AsymmetricVerify(Policy, _serverKey, plain.AsSpan(0, signedEnd), plain.AsSpan(signedEnd)))
                 OpcUaFormatException.Throw(OpcUaFormatError.BadSecurity, "the OpenSecureChannel response signature does not verify");
             bodyStart = securityHeaderEnd;
             bodyEnd = RemovePadding(plain, bodyStart + 8, signedEnd, _clientKey!.KeySize / 8 > 256);

@@ -44,6 +44,17 @@ public sealed record OpcUaServerOptions
     public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(10);
     /// <summary>How often the server samples a monitored value (subscribe mode).</summary>
     public TimeSpan SamplingInterval { get; init; } = TimeSpan.FromSeconds(10);
+    /// <summary>
+    /// Values the server keeps per node between two publishes (subscribe mode): every sampled
+    /// change is delivered, and while the link is down the newest this many wait for us.
+    /// </summary>
+    public uint QueueSize { get; init; } = DefaultQueueSize;
+    public const uint DefaultQueueSize = 10;
+    /// <summary>
+    /// How long the server keeps the session (and the subscription's queued values) while the
+    /// link is down; a link back within it loses nothing.
+    /// </summary>
+    public TimeSpan SessionTimeout { get; init; } = TimeSpan.FromMinutes(2);
     /// <summary>Time allowed for one request (and for connecting).</summary>
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(5);
     public OpcUaTrust Trust { get; init; } = OpcUaTrust.Folder;
@@ -51,7 +62,7 @@ public sealed record OpcUaServerOptions
     public string? PinnedSha256 { get; init; }
     public required IReadOnlyList<OpcUaNodeOptions> Nodes { get; init; }
 
-    /// <summary>"None", "Basic256Sha256/Sign", "Basic256Sha256/SignAndEncrypt".</summary>
+    /// <summary>"None", or policy/mode: "Basic256Sha256/Sign", "Aes256_Sha256_RsaPss/SignAndEncrypt"...</summary>
     public string SecurityDescription => SecurityPolicy == SecurityPolicy.None
         ? "None"
         : $"{SecurityPolicies.Name(SecurityPolicy)}/{SecurityPolicies.ModeName(SecurityMode)}";
@@ -61,7 +72,7 @@ public sealed record OpcUaServerOptions
     {
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture,
-            $"opcua|{Name}|{Endpoint}|{SecurityDescription}|{Username}|{(Password is null ? "" : Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(Password))))}|{Mode}|{Duration.Format(Interval)}|{Duration.Format(SamplingInterval)}|{Duration.Format(Timeout)}|{Trust}|{PinnedSha256}");
+            $"opcua|{Name}|{Endpoint}|{SecurityDescription}|{Username}|{(Password is null ? "" : Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(Password))))}|{Mode}|{Duration.Format(Interval)}|{Duration.Format(SamplingInterval)}|{QueueSize}|{Duration.Format(SessionTimeout)}|{Duration.Format(Timeout)}|{Trust}|{PinnedSha256}");
         foreach (var n in Nodes) sb.Append(';').Append(n.Key).Append('=').Append(n.NodeIdText);
         return sb.ToString();
     }

@@ -11,6 +11,12 @@ internal static class OpcUaOptionsBinder
     private static readonly TimeSpan MinInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan MaxInterval = TimeSpan.FromDays(1);
 
+    /// <summary>The accepted security_policy values: "None", "Basic256Sha256", "Aes128_Sha256_RsaOaep", "Aes256_Sha256_RsaPss".</summary>
+    private static readonly string[] PolicyNames = SecurityPolicies.All.Select(SecurityPolicies.Name).ToArray();
+
+    /// <summary>"\"Basic256Sha256\", \"Aes128_Sha256_RsaOaep\" or \"Aes256_Sha256_RsaPss\"" for error messages.</summary>
+    private static readonly string SecurePolicyList = string.Join(", ", PolicyNames[1..^1].Select(n => $"\"{n}\"")) + $" or \"{PolicyNames[^1]}\"";
+
     /// <summary>The server, or null when its errors leave nothing usable (the errors are recorded).</summary>
     public static OpcUaServerOptions? BindServer(ConfigSection s, out string name)
     {
@@ -25,8 +31,8 @@ internal static class OpcUaOptionsBinder
         if (!s.Has("endpoint")) s.Error("a server needs endpoint = \"opc.tcp://host:4840\"");
         else if (endpoint is not null && !TryParseEndpoint(endpoint, out host, out port, out string? why)) s.Error("endpoint", why!);
 
-        string policyText = s.GetChoice("security_policy", "None", "None", "Basic256Sha256");
-        var policy = policyText == "None" ? SecurityPolicy.None : SecurityPolicy.Basic256Sha256;
+        string policyText = s.GetChoice("security_policy", "None", PolicyNames);
+        SecurityPolicies.TryFromName(policyText, out var policy);
         string defaultMode = policy == SecurityPolicy.None ? "None" : "SignAndEncrypt";
         string modeText = s.GetChoice("security_mode", defaultMode, "None", "Sign", "SignAndEncrypt");
         var securityMode = modeText switch
@@ -44,7 +50,7 @@ internal static class OpcUaOptionsBinder
         }
         else if (s.Has("security_mode") && securityMode != MessageSecurityMode.None)
         {
-            s.Error("security_mode", $"\"{modeText}\" needs security_policy = \"Basic256Sha256\"");
+            s.Error("security_mode", $"\"{modeText}\" needs a security policy: security_policy = {SecurePolicyList}");
         }
 
         string? username = s.GetOptionalString("username");
@@ -64,6 +70,15 @@ internal static class OpcUaOptionsBinder
             if (sampling > interval)
                 s.Error("sampling_interval", $"{Duration.Format(sampling)} is longer than the publishing interval ({Duration.Format(interval)}); changes would arrive late");
         }
+        uint queueSize = OpcUaServerOptions.DefaultQueueSize;
+        if (s.Has("queue_size"))
+        {
+            if (mode != OpcUaMode.Subscribe) s.Error("queue_size", "applies to mode = \"subscribe\" only (a poll reads the value when it polls)");
+            queueSize = (uint)s.GetInteger("queue_size", OpcUaServerOptions.DefaultQueueSize, 1, 10_000);
+        }
+        // Long enough to ride out a short network break; never shorter than the gap between polls.
+        var defaultSessionTimeout = TimeSpan.FromTicks(Math.Max(TimeSpan.FromMinutes(2).Ticks, interval.Ticks * 3));
+        var sessionTimeout = s.GetDuration("session_timeout", defaultSessionTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
         var defaultTimeout = mode == OpcUaMode.Poll && interval < TimeSpan.FromSeconds(5) ? interval : TimeSpan.FromSeconds(5);
         var timeout = s.GetDuration("timeout", defaultTimeout, MinInterval, TimeSpan.FromMinutes(2));
         if (mode == OpcUaMode.Poll && timeout > interval)
@@ -116,6 +131,8 @@ internal static class OpcUaOptionsBinder
             Mode = mode,
             Interval = interval,
             SamplingInterval = sampling,
+            QueueSize = queueSize,
+            SessionTimeout = sessionTimeout,
             Timeout = timeout,
             Trust = trust,
             PinnedSha256 = trust == OpcUaTrust.Pinned ? pinned : null,

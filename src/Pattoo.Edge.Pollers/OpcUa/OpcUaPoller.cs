@@ -46,13 +46,26 @@ public sealed class OpcUaPoller : IPollTarget
 
     // subscribe mode
     private readonly object _gate = new();
-    private readonly Dictionary<int, (DataValue Value, long ReceivedMs)> _latest = new();
+    // Every value received since the last hand-over, in arrival order; bounded so a scheduler
+    // that stopped polling cannot grow it without limit (the oldest are dropped and counted).
+    private const int MaxPending = 100_000;
+    private readonly Queue<(int Node, DataValue Value, long ReceivedMs)> _pending = new();
+    private long _overflowed;
     private readonly List<string> _itemProblems = [];
     private CancellationTokenSource? _stop;
     private Task? _loop;
     private bool _subscribed;
     private long _notifications;
     private long _republished;
+    private long _reactivations;
+    private long _transfers;
+    // The subscription outlives channels and sessions: after a network break the same session is
+    // activated on a new channel; when the session is gone, the subscription is transferred to
+    // the new one. Only when the server lost it too (it restarted) is a new one created.
+    private uint _subscriptionId;
+    private UaSession? _subscriptionSession;
+    private uint _lastSequence;
+    private readonly List<(uint, uint)> _acks = [];
 
     internal OpcUaPoller(AgentIdentity agent, OpcUaServerOptions server, OpcUaCertificateStore store)
     {
@@ -84,6 +97,15 @@ public sealed class OpcUaPoller : IPollTarget
     public long Notifications => Interlocked.Read(ref _notifications);
     /// <summary>Notification messages fetched again with Republish after a gap.</summary>
     public long Republished => Interlocked.Read(ref _republished);
+    /// <summary>Times the session was carried over to a new channel after the connection broke.</summary>
+    public long Reactivations => Interlocked.Read(ref _reactivations);
+    /// <summary>Times the subscription was transferred to a new session (TransferSubscriptions).</summary>
+    public long Transfers => Interlocked.Read(ref _transfers);
+    /// <summary>Subscriptions created (subscribe mode): 1 unless the server lost one.</summary>
+    public long SubscriptionsCreated => Interlocked.Read(ref _subscriptionsCreated);
+    private long _subscriptionsCreated;
+    /// <summary>Received values dropped because nobody collected them (more than 100,000 waiting).</summary>
+    public long Overflowed => Interlocked.Read(ref _overflowed);
     /// <summary>True while the subscription is running (subscribe mode).</summary>
     public bool Subscribed { get { lock (_gate) return _subscribed; } }
 
@@ -126,15 +148,28 @@ public sealed class OpcUaPoller : IPollTarget
         try
         {
             if (_session is { IsOpen: true } open) return open;
-            if (_session is not null)
-            {
-                var broken = _session;
-                _session = null;
-                await broken.CloseAsync().ConfigureAwait(false);
-            }
             if (DateTimeOffset.UtcNow < _nextAttempt && _lastError is not null) throw new OpcUaConnectionException(_lastError);
             try
             {
+                if (_session is { } kept)
+                {
+                    // The channel broke: the session (and its subscription) may still be on the server.
+                    try
+                    {
+                        await kept.ReconnectAsync(ct).ConfigureAwait(false);
+                        Interlocked.Increment(ref _reactivations);
+                        Log.Info($"{_label}: reconnected to {_server.Endpoint}; session kept");
+                        _failures = 0;
+                        _lastError = null;
+                        return kept;
+                    }
+                    catch (OpcUaServiceException e)
+                    {
+                        Log.Info($"{_label}: the server no longer has the session ({e.Status.Name}); opening a new one");
+                        _session = null;
+                        await kept.AbandonChannelAsync().ConfigureAwait(false);
+                    }
+                }
                 var session = await UaSession.ConnectAsync(_server, _store, ct).ConfigureAwait(false);
                 try
                 {
@@ -158,6 +193,8 @@ public sealed class OpcUaPoller : IPollTarget
                 var backoff = TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, Math.Pow(2, Math.Min(10, _failures - 1))));
                 _nextAttempt = DateTimeOffset.UtcNow + backoff;
                 _lastError = e is OperationCanceledException ? $"{_server.Endpoint}: connecting took too long" : e.Message;
+                Log.Write(_failures == 1 ? LogLevel.Warning : LogLevel.Debug,
+                    $"{_label}: cannot connect: {_lastError}; next attempt in {Duration.Format(backoff)}");
                 if (e is OperationCanceledException) throw new OpcUaConnectionException(_lastError, e);
                 throw;
             }
@@ -188,15 +225,26 @@ public sealed class OpcUaPoller : IPollTarget
         _unresolved = unresolved;
     }
 
+    /// <summary>
+    /// After a failed request: a broken connection (or a session the server lost) closes only
+    /// the channel, keeping the session for <see cref="UaSession.ReconnectAsync"/>; anything else
+    /// closes the session itself.
+    /// </summary>
     private async Task DropSessionAsync(Exception why)
     {
         await _connectLock.WaitAsync().ConfigureAwait(false);
         try
         {
             var s = _session;
-            _session = null;
             _lastError = why.Message;
-            if (s is not null) await s.CloseAsync().ConfigureAwait(false);
+            if (s is null) return;
+            if (why is OpcUaConnectionException or TimeoutException or OpcUaServiceException { SessionLost: true })
+            {
+                await s.AbandonChannelAsync().ConfigureAwait(false);
+                return;
+            }
+            _session = null;
+            await s.CloseAsync().ConfigureAwait(false);
         }
         finally
         {
@@ -260,19 +308,20 @@ public sealed class OpcUaPoller : IPollTarget
             _stop = new CancellationTokenSource();
             _loop = Task.Run(() => SubscriptionLoopAsync(_stop.Token));
         }
-        List<(int Node, DataValue Value, long ReceivedMs)> taken;
+        (int Node, DataValue Value, long ReceivedMs)[] taken;
         bool subscribed;
         string? error;
         List<string> problems;
         lock (_gate)
         {
-            taken = _latest.Select(kv => (kv.Key, kv.Value.Value, kv.Value.ReceivedMs)).OrderBy(t => t.Key).ToList();
-            _latest.Clear();
+            taken = _pending.ToArray();
+            _pending.Clear();
             subscribed = _subscribed;
             error = _lastError;
             problems = [.. _itemProblems];
         }
-        foreach (var (node, dv, received) in taken)
+        // Per node in arrival order (a stable sort: the server sends each node's values oldest first).
+        foreach (var (node, dv, received) in taken.OrderBy(t => t.Node))
         {
             var stamp = dv.SourceTimestamp != DateTime.MinValue ? dv.SourceTimestamp : dv.ServerTimestamp != DateTime.MinValue ? dv.ServerTimestamp : DateTime.MinValue;
             long ms = stamp == DateTime.MinValue ? received : new DateTimeOffset(DateTime.SpecifyKind(stamp, DateTimeKind.Utc)).ToUnixTimeMilliseconds();
@@ -286,15 +335,20 @@ public sealed class OpcUaPoller : IPollTarget
     {
         while (!stop.IsCancellationRequested)
         {
-            UaSession? session = null;
             try
             {
-                session = await EnsureSessionAsync(stop).ConfigureAwait(false);
+                var session = await EnsureSessionAsync(stop).ConfigureAwait(false);
                 await RunSubscriptionAsync(session, stop).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
                 break;
+            }
+            catch (OpcUaServiceException e) when (e.Status.CodeBits is BadSubscriptionIdInvalid or BadNoSubscription)
+            {
+                // The server dropped the subscription but the session is fine: a new one on it.
+                Log.Warning($"{_label}: the server dropped subscription {_subscriptionId} ({e.Status.Name}); creating a new one");
+                _subscriptionId = 0;
             }
             catch (Exception e)
             {
@@ -305,15 +359,24 @@ public sealed class OpcUaPoller : IPollTarget
                     _subscribed = false;
                 }
                 string message = e.Message;
-                if (was) Log.Warning($"{_label}: subscription lost: {message}; reconnecting");
+                if (was) Log.Warning($"{_label}: subscription interrupted: {message}; reconnecting");
                 await DropSessionAsync(e).ConfigureAwait(false);
                 lock (_gate) _lastError = message;
+                // Connecting failed: EnsureSessionAsync set the backoff. A link that just broke is
+                // retried at once (the session is still on the server); other failures back off.
                 var wait = _nextAttempt - DateTimeOffset.UtcNow;
-                if (wait < TimeSpan.FromSeconds(1))
+                if (wait <= TimeSpan.Zero)
                 {
-                    _failures++;
-                    wait = TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, Math.Pow(2, Math.Min(10, _failures - 1))));
-                    _nextAttempt = DateTimeOffset.UtcNow + wait;
+                    if (was)
+                    {
+                        wait = TimeSpan.FromMilliseconds(200);
+                    }
+                    else
+                    {
+                        _failures++;
+                        wait = TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, Math.Pow(2, Math.Min(10, _failures - 1))));
+                        _nextAttempt = DateTimeOffset.UtcNow + wait;
+                    }
                 }
                 try { await Task.Delay(wait, stop).ConfigureAwait(false); }
                 catch (OperationCanceledException) { break; }
@@ -321,15 +384,86 @@ public sealed class OpcUaPoller : IPollTarget
         }
     }
 
+    private const uint BadSubscriptionIdInvalid = 0x80280000;
+    private const uint BadNoSubscription = 0x80790000;
+    private const uint BadMessageNotAvailable = 0x807B0000;
+
+    /// <summary>
+    /// Carries the subscription over to <paramref name="session"/> (the same session on a new
+    /// channel, or a transfer to a new session) or creates it, then publishes until stopped.
+    /// </summary>
     private async Task RunSubscriptionAsync(UaSession session, CancellationToken stop)
     {
         double publishingMs = _server.Interval.TotalMilliseconds;
-        // A keep-alive at least every 10 s (or every interval when longer); the server drops the
-        // subscription after lifetime = 3 keep-alives without a Publish request.
+        // A keep-alive at least every 10 s (or every interval when longer). The server keeps the
+        // subscription (and queues its values) for lifetime publishing intervals without a Publish
+        // request: twice the session's timeout, so a link back within the session timeout finds
+        // its session, and one back within twice that can still transfer the subscription.
         uint keepAlive = (uint)Math.Clamp(Math.Ceiling(10_000 / publishingMs), 1, 1000);
-        uint lifetime = keepAlive * 3;
+        uint lifetime = (uint)Math.Clamp(Math.Ceiling(2 * session.RevisedSessionTimeoutMs / publishingMs), keepAlive * 3, 1_000_000);
+        string how;
+        uint[] available = [];
+        if (_subscriptionId != 0 && ReferenceEquals(_subscriptionSession, session))
+        {
+            how = "continues";
+        }
+        else if (_subscriptionId != 0 && await TryTransferAsync(session, stop).ConfigureAwait(false) is { } transferred)
+        {
+            available = transferred;
+            how = "transferred to the new session";
+        }
+        else
+        {
+            await CreateSubscriptionAsync(session, publishingMs, lifetime, keepAlive, stop).ConfigureAwait(false);
+            how = "created";
+        }
+        _subscriptionSession = session;
+        lock (_gate)
+        {
+            _subscribed = true;
+            _lastError = null;
+        }
+        if (how != "created") Log.Info($"{_label}: subscription {_subscriptionId} {how}");
+
+        // Messages the server still holds that we never received (sent into the broken link).
+        foreach (uint sequence in available)
+        {
+            if (sequence > _lastSequence) await RepublishAsync(session, sequence, stop).ConfigureAwait(false);
+            else _acks.Add((_subscriptionId, sequence));
+        }
+
+        var publishTimeout = TimeSpan.FromMilliseconds(publishingMs * keepAlive) + _server.Timeout * 2;
+        while (!stop.IsCancellationRequested)
+        {
+            var response = await session.PublishAsync(_acks, publishTimeout, stop).ConfigureAwait(false);
+            _acks.Clear();
+            var message = response.Message;
+            foreach (var status in message.StatusChanges)
+            {
+                if (!status.IsBad) continue;
+                _subscriptionId = 0;
+                throw new OpcUaServiceException("the subscription", status, "ended by the server");
+            }
+            if (message.IsKeepAlive) continue; // carries the next sequence number; not acknowledged
+            _acks.Add((response.SubscriptionId, message.SequenceNumber));
+            if (_lastSequence != 0 && message.SequenceNumber > _lastSequence + 1)
+            {
+                for (uint missing = _lastSequence + 1; missing < message.SequenceNumber && missing - _lastSequence <= 1000; missing++)
+                    await RepublishAsync(session, missing, stop).ConfigureAwait(false);
+            }
+            if (message.SequenceNumber > _lastSequence) _lastSequence = message.SequenceNumber;
+            Take(message);
+        }
+    }
+
+    private async Task CreateSubscriptionAsync(UaSession session, double publishingMs, uint lifetime, uint keepAlive, CancellationToken stop)
+    {
         var sub = await session.CreateSubscriptionAsync(publishingMs, lifetime, keepAlive, stop).ConfigureAwait(false);
-        var items = _resolved.Select(r => new MonitoredItemRequest(r.Id, (uint)r.Node, _server.SamplingInterval.TotalMilliseconds, 1)).ToList();
+        _subscriptionId = sub.SubscriptionId;
+        _lastSequence = 0;
+        _acks.Clear();
+        Interlocked.Increment(ref _subscriptionsCreated);
+        var items = _resolved.Select(r => new MonitoredItemRequest(r.Id, (uint)r.Node, _server.SamplingInterval.TotalMilliseconds, _server.QueueSize)).ToList();
         var results = await session.CreateMonitoredItemsAsync(sub.SubscriptionId, items, stop).ConfigureAwait(false);
         var problems = new List<string>(_unresolved);
         for (int i = 0; i < results.Length; i++)
@@ -347,62 +481,68 @@ public sealed class OpcUaPoller : IPollTarget
         {
             _itemProblems.Clear();
             _itemProblems.AddRange(problems);
-            _subscribed = true;
-            _lastError = null;
         }
-        Log.Info($"{_label}: subscribed to {results.Count(r => !r.Status.IsBad)} of {_server.Nodes.Count} nodes every {Duration.Format(_server.Interval)} (sampling {Duration.Format(_server.SamplingInterval)})");
+        Log.Info($"{_label}: subscribed to {results.Count(r => !r.Status.IsBad)} of {_server.Nodes.Count} nodes every {Duration.Format(_server.Interval)} " +
+            $"(sampling {Duration.Format(_server.SamplingInterval)}, queue {_server.QueueSize}, subscription {sub.SubscriptionId})");
+    }
 
-        var acks = new List<(uint, uint)>();
-        uint lastSequence = 0;
-        var publishTimeout = TimeSpan.FromMilliseconds(publishingMs * keepAlive) + _server.Timeout * 2;
-        while (!stop.IsCancellationRequested)
+    /// <summary>TransferSubscriptions of the old session's subscription; null when the server no longer has it.</summary>
+    private async Task<uint[]?> TryTransferAsync(UaSession session, CancellationToken stop)
+    {
+        TransferResult result;
+        try
         {
-            var response = await session.PublishAsync(acks, publishTimeout, stop).ConfigureAwait(false);
-            acks.Clear();
-            var message = response.Message;
-            foreach (var status in message.StatusChanges)
-            {
-                if (status.IsBad) throw new OpcUaServiceException("the subscription", status, "ended by the server");
-            }
-            if (message.IsKeepAlive) continue; // carries the next sequence number; not acknowledged
-            acks.Add((response.SubscriptionId, message.SequenceNumber));
-            if (lastSequence != 0 && message.SequenceNumber > lastSequence + 1)
-            {
-                for (uint missing = lastSequence + 1; missing < message.SequenceNumber && missing - lastSequence <= 100; missing++)
-                {
-                    try
-                    {
-                        var again = await session.RepublishAsync(response.SubscriptionId, missing, stop).ConfigureAwait(false);
-                        Interlocked.Increment(ref _republished);
-                        Take(again);
-                        acks.Add((response.SubscriptionId, missing));
-                    }
-                    catch (OpcUaServiceException e) when (!e.SessionLost)
-                    {
-                        // BadMessageNotAvailable: the server no longer has it
-                    }
-                }
-            }
-            lastSequence = message.SequenceNumber;
-            Take(message);
+            result = await session.TransferSubscriptionAsync(_subscriptionId, stop).ConfigureAwait(false);
+        }
+        catch (OpcUaServiceException e) when (!e.SessionLost)
+        {
+            result = new TransferResult(e.Status, []); // e.g. BadServiceUnsupported
+        }
+        if (result.Status.IsBad)
+        {
+            Log.Info($"{_label}: subscription {_subscriptionId} cannot be carried over ({result.Status.Name}); creating a new one");
+            _subscriptionId = 0;
+            return null;
+        }
+        Interlocked.Increment(ref _transfers);
+        return result.AvailableSequenceNumbers;
+    }
+
+    private async Task RepublishAsync(UaSession session, uint sequence, CancellationToken stop)
+    {
+        try
+        {
+            var again = await session.RepublishAsync(_subscriptionId, sequence, stop).ConfigureAwait(false);
+            Interlocked.Increment(ref _republished);
+            Take(again);
+            _acks.Add((_subscriptionId, sequence));
+        }
+        catch (OpcUaServiceException e) when (e.Status.CodeBits == BadMessageNotAvailable)
+        {
+            Log.Warning($"{_label}: notification message {sequence} of subscription {_subscriptionId} is lost: the server no longer has it");
         }
     }
 
     private void Take(NotificationMessage message)
     {
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        bool overflowed = false;
         lock (_gate)
         {
             foreach (var change in message.DataChanges)
             {
                 if (change.ClientHandle >= (uint)_server.Nodes.Count) continue;
                 Interlocked.Increment(ref _notifications);
-                int node = (int)change.ClientHandle;
-                // Keep the newest per node; an older republished value does not replace it.
-                if (_latest.TryGetValue(node, out var have) && have.Value.SourceTimestamp > change.Value.SourceTimestamp) continue;
-                _latest[node] = (change.Value, now);
+                if (_pending.Count >= MaxPending)
+                {
+                    _pending.Dequeue();
+                    Interlocked.Increment(ref _overflowed);
+                    overflowed = true;
+                }
+                _pending.Enqueue(((int)change.ClientHandle, change.Value, now));
             }
         }
+        if (overflowed) Log.Warning($"{_label}: more than {MaxPending} received values waiting to be stored; dropping the oldest ({Overflowed} so far)");
     }
 
     public async ValueTask DisposeAsync()

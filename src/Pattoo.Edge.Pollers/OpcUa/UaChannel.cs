@@ -213,8 +213,8 @@ internal sealed class UaChannel : IAsyncDisposable
             byte[] serverNonce = response!.ServerNonce ?? [];
             if (serverNonce.Length != SecurityPolicies.NonceLength(_codec.Policy))
                 throw new OpcUaConnectionException($"{_label}: the server's nonce has {serverNonce.Length} bytes, expected {SecurityPolicies.NonceLength(_codec.Policy)}");
-            client = SecurityPolicies.DeriveKeys(serverNonce, clientNonce);
-            server = SecurityPolicies.DeriveKeys(clientNonce, serverNonce);
+            client = SecurityPolicies.DeriveKeys(serverNonce, clientNonce, _codec.Policy);
+            server = SecurityPolicies.DeriveKeys(clientNonce, serverNonce, _codec.Policy);
         }
         await _sendLock.WaitAsync(ct).ConfigureAwait(false);
         try

@@ -16,6 +16,9 @@ internal sealed class UaSession : IAsyncDisposable
 {
     private readonly OpcUaServerOptions _server;
     private UaChannel _channel;
+    private ApplicationCertificate? _own;
+    private byte[] _serverNonce = [];
+    private byte[] _serverCertificate = [];
 
     private UaSession(OpcUaServerOptions server, UaChannel channel, EndpointDescription endpoint)
     {
@@ -85,13 +88,14 @@ internal sealed class UaSession : IAsyncDisposable
         else
         {
             await discovery.CloseAsync().ConfigureAwait(false);
-            channel = await UaChannel.OpenAsync(server.Host, server.Port, server.Endpoint, server.SecurityPolicy, server.SecurityMode,
-                own, endpoint.ServerCertificate, server.Timeout, ct).ConfigureAwait(false);
+            channel = await OpenChannelAsync(server, own, endpoint, ct).ConfigureAwait(false);
         }
         var session = new UaSession(server, channel, endpoint);
         try
         {
-            await session.CreateAndActivateAsync(own, ct).ConfigureAwait(false);
+            await session.CreateAsync(own, ct).ConfigureAwait(false);
+            await session.ActivateAsync(ct).ConfigureAwait(false);
+            await session.ReadOperationLimitsAsync(ct).ConfigureAwait(false);
             return session;
         }
         catch
@@ -100,6 +104,11 @@ internal sealed class UaSession : IAsyncDisposable
             throw;
         }
     }
+
+    private static Task<UaChannel> OpenChannelAsync(OpcUaServerOptions server, ApplicationCertificate? own, EndpointDescription endpoint, CancellationToken ct)
+        => UaChannel.OpenAsync(server.Host, server.Port, server.Endpoint, server.SecurityPolicy, server.SecurityMode,
+            server.SecurityPolicy == SecurityPolicy.None ? null : own, server.SecurityPolicy == SecurityPolicy.None ? null : endpoint.ServerCertificate,
+            server.Timeout, ct);
 
     private static EndpointDescription Pick(OpcUaServerOptions server, EndpointDescription[] endpoints)
     {
@@ -133,24 +142,25 @@ internal sealed class UaSession : IAsyncDisposable
         return SecurityPolicies.TryFromUri(uri, out var p) ? p : SecurityPolicy.Basic256Sha256;
     }
 
-    private async Task CreateAndActivateAsync(ApplicationCertificate? own, CancellationToken ct)
+    private async Task CreateAsync(ApplicationCertificate? own, CancellationToken ct)
     {
         var secure = _server.SecurityPolicy != SecurityPolicy.None;
+        _own = own;
         byte[] clientNonce = RandomNumberGenerator.GetBytes(32);
         var description = new ApplicationDescription(own is null ? "urn:pattoo-edge" : OwnUri(own), "urn:pattoo:pattoo-edge",
             new LocalizedText(null, "Pattoo.Edge"), 1 /* Client */, null, null, []);
         var created = await _channel.CallAsync("CreateSession", (w, h) => UaServices.WriteCreateSession(w, h, description, Endpoint.Server.ApplicationUri,
                 _server.Endpoint, $"pattoo-edge {_server.Name}", clientNonce, secure ? own!.Der : null,
-                Math.Max(60_000, _server.Interval.TotalMilliseconds * 3), UaChannel.MaxMessageSize),
+                RequestedSessionTimeoutMs(_server), UaChannel.MaxMessageSize),
             EncodingIds.CreateSessionResponse, UaServices.DecodeCreateSession, Timeout, ct).ConfigureAwait(false);
         SessionId = created.SessionId;
         RevisedSessionTimeoutMs = created.RevisedSessionTimeout;
         _channel.AuthenticationToken = created.AuthenticationToken;
-
-        var clientSignature = new SignatureData(null, null);
+        _serverNonce = created.ServerNonce ?? [];
+        _serverCertificate = created.ServerCertificate ?? [];
         if (secure)
         {
-            var serverCert = created.ServerCertificate ?? [];
+            var serverCert = _serverCertificate;
             int leaf = SecurityPolicies.LeafLength(serverCert);
             var expected = Endpoint.ServerCertificate!;
             if (!serverCert.AsSpan(0, leaf).SequenceEqual(expected.AsSpan(0, SecurityPolicies.LeafLength(expected))))
@@ -159,11 +169,25 @@ internal sealed class UaSession : IAsyncDisposable
             using (var key = cert.GetRSAPublicKey())
             {
                 var signed = Concat(own!.Der, clientNonce);
-                if (key is null || created.ServerSignature.Signature is null || !SecurityPolicies.RsaVerify(key, signed, created.ServerSignature.Signature))
+                if (key is null || created.ServerSignature.Signature is null || !SecurityPolicies.AsymmetricVerify(_server.SecurityPolicy, key, signed, created.ServerSignature.Signature))
                     throw new OpcUaCertificateException("the server's CreateSession signature does not verify against its certificate");
             }
-            clientSignature = new SignatureData(SecurityPolicies.RsaSha256SignatureUri, SecurityPolicies.RsaSign(own.Key, Concat(serverCert, created.ServerNonce ?? [])));
         }
+    }
+
+    /// <summary>
+    /// ActivateSession on the current channel: after CreateSession, and again on a new channel
+    /// after a network break (Part 4, sec 5.6.3), which keeps the session and its subscriptions.
+    /// Each activation signs and encrypts with the server nonce of the previous one.
+    /// </summary>
+    private async Task ActivateAsync(CancellationToken ct)
+    {
+        var secure = _server.SecurityPolicy != SecurityPolicy.None;
+        var own = _own;
+        var clientSignature = new SignatureData(null, null);
+        if (secure)
+            clientSignature = new SignatureData(SecurityPolicies.SignatureUri(_server.SecurityPolicy),
+                SecurityPolicies.AsymmetricSign(_server.SecurityPolicy, own!.Key, Concat(_serverCertificate, _serverNonce)));
 
         var token = TokenPolicy(_server, Endpoint);
         if (token is null)
@@ -184,14 +208,15 @@ internal sealed class UaSession : IAsyncDisposable
             }
             else
             {
-                password = EncryptPassword(plain, created.ServerNonce ?? [], Endpoint.ServerCertificate!);
-                algorithm = SecurityPolicies.RsaOaepEncryptionUri;
+                password = EncryptPassword(passwordPolicy, plain, _serverNonce, Endpoint.ServerCertificate!);
+                algorithm = SecurityPolicies.PasswordEncryptionUri(passwordPolicy);
             }
         }
         try
         {
-            await _channel.CallAsync("ActivateSession", (w, h) => UaServices.WriteActivateSession(w, h, clientSignature, token.PolicyId,
+            var activated = await _channel.CallAsync("ActivateSession", (w, h) => UaServices.WriteActivateSession(w, h, clientSignature, token.PolicyId,
                 _server.Username, password, algorithm), EncodingIds.ActivateSessionResponse, UaServices.DecodeActivateSession, Timeout, ct).ConfigureAwait(false);
+            if (activated.ServerNonce is { Length: > 0 } next) _serverNonce = next;
         }
         catch (OpcUaServiceException e) when (_server.Username is not null && e.Status.CodeBits is 0x801F0000 or 0x80210000 or 0x80200000)
         {
@@ -199,13 +224,42 @@ internal sealed class UaSession : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The session outlives a network break of this long on the server; the subscription's
+    /// lifetime is matched to it, so a link that is back within it loses no notification.
+    /// </summary>
+    internal static double RequestedSessionTimeoutMs(OpcUaServerOptions server) => server.SessionTimeout.TotalMilliseconds;
+
+    /// <summary>
+    /// After the channel broke: a new secure channel to the same endpoint and the same session
+    /// activated on it. Throws <see cref="OpcUaServiceException"/> (BadSessionIdInvalid...) when the
+    /// server no longer knows the session (it restarted or the session timed out): open a new one then.
+    /// </summary>
+    public async Task ReconnectAsync(CancellationToken ct)
+    {
+        var old = _channel;
+        await old.CloseAsync().ConfigureAwait(false);
+        var channel = await OpenChannelAsync(_server, _own, Endpoint, ct).ConfigureAwait(false);
+        channel.AuthenticationToken = old.AuthenticationToken;
+        _channel = channel;
+        await ActivateAsync(ct).ConfigureAwait(false);
+        Reactivations++;
+    }
+
+    /// <summary>Times this session was carried over to a new channel by <see cref="ReconnectAsync"/>.</summary>
+    public int Reactivations { get; private set; }
+
+    /// <summary>Closes the channel only: the session stays on the server for <see cref="ReconnectAsync"/>.</summary>
+    public Task AbandonChannelAsync() => _channel.CloseAsync();
+
     private static string OwnUri(ApplicationCertificate own) => OpcUaCertificateStore.ApplicationUriOf(own.Certificate) ?? "urn:pattoo-edge";
 
     /// <summary>
     /// A UserNameIdentityToken secret (Part 4, sec 7.36.3): UInt32 length of password + nonce,
-    /// the password, the server nonce, encrypted with the server's public key (RSA-OAEP SHA-1).
+    /// the password, the server nonce, encrypted with the server's public key by the asymmetric
+    /// encryption of <paramref name="policy"/> (RSA-OAEP SHA-1, or SHA-256 for Aes256_Sha256_RsaPss).
     /// </summary>
-    internal static byte[] EncryptPassword(byte[] password, byte[] serverNonce, byte[] serverCertificate)
+    internal static byte[] EncryptPassword(SecurityPolicy policy, byte[] password, byte[] serverNonce, byte[] serverCertificate)
     {
         var plain = new byte[4 + password.Length + serverNonce.Length];
         BinaryPrimitives.WriteUInt32LittleEndian(plain, (uint)(password.Length + serverNonce.Length));
@@ -213,7 +267,7 @@ internal sealed class UaSession : IAsyncDisposable
         serverNonce.CopyTo(plain, 4 + password.Length);
         using var cert = SecurityPolicies.LoadLeaf(serverCertificate);
         using var key = cert.GetRSAPublicKey() ?? throw new OpcUaCertificateException("the server's certificate has no RSA key");
-        return SecurityPolicies.RsaEncrypt(key, plain);
+        return SecurityPolicies.AsymmetricEncrypt(policy, key, plain);
     }
 
     private static byte[] Concat(byte[] a, byte[] b)
@@ -224,22 +278,22 @@ internal sealed class UaSession : IAsyncDisposable
         return r;
     }
 
-    public async Task<DataValue[]> ReadAsync(IReadOnlyList<ReadValueId> nodes, CancellationToken ct)
-    {
-        var response = await _channel.CallAsync("Read", (w, h) => UaServices.WriteRead(w, h, nodes), EncodingIds.ReadResponse,
-            UaServices.DecodeRead, Timeout, ct).ConfigureAwait(false);
-        if (response.Results.Length != nodes.Count)
-            throw new OpcUaConnectionException($"Read of {nodes.Count} nodes returned {response.Results.Length} results");
-        return response.Results;
-    }
+    /// <summary>
+    /// Reads the nodes, in requests of at most the server's MaxNodesPerRead (see
+    /// <see cref="OperationLimits"/>); the values come back in the order of <paramref name="nodes"/>.
+    /// </summary>
+    public Task<DataValue[]> ReadAsync(IReadOnlyList<ReadValueId> nodes, CancellationToken ct)
+        => SplitAsync(nodes, OperationLimits.MaxNodesPerRead, part => ReadOnceAsync(part, ct));
 
-    /// <summary>Forward hierarchical references of each node (for discovery tools; not used while polling).</summary>
-    public async Task<BrowseResult[]> BrowseAsync(IReadOnlyList<NodeId> nodes, CancellationToken ct, uint maxReferencesPerNode = 1000)
-    {
-        var response = await _channel.CallAsync("Browse", (w, h) => UaServices.WriteBrowse(w, h, nodes, maxReferencesPerNode), EncodingIds.BrowseResponse,
-            UaServices.DecodeBrowse, Timeout, ct).ConfigureAwait(false);
-        return response.Results;
-    }
+    /// <summary>
+    /// Forward hierarchical references of each node, complete: at most MaxNodesPerBrowse nodes per
+    /// Browse, each node's continuation points followed with BrowseNext (released when cancelled or
+    /// on an error), a node the server had no continuation point left for (BadNoContinuationPoints)
+    /// browsed again once the others are done. A node whose BrowseNext fails keeps the references
+    /// so far and the Bad status. For discovery tools; not used while polling.
+    /// </summary>
+    public Task<BrowseResult[]> BrowseAsync(IReadOnlyList<NodeId> nodes, CancellationToken ct, uint maxReferencesPerNode = 1000)
+        => SplitAsync(nodes, OperationLimits.MaxNodesPerBrowse, part => BrowseCompleteAsync(part, maxReferencesPerNode, ct));
 
     /// <summary>Reads Server_NamespaceArray: index i holds the URI of namespace i.</summary>
     public async Task<string?[]> ReadNamespaceArrayAsync(CancellationToken ct)
@@ -255,14 +309,9 @@ internal sealed class UaSession : IAsyncDisposable
         => _channel.CallAsync("CreateSubscription", (w, h) => UaServices.WriteCreateSubscription(w, h, publishingIntervalMs, lifetimeCount, keepAliveCount, 0),
             EncodingIds.CreateSubscriptionResponse, UaServices.DecodeCreateSubscription, Timeout, ct);
 
-    public async Task<MonitoredItemCreateResult[]> CreateMonitoredItemsAsync(uint subscriptionId, IReadOnlyList<MonitoredItemRequest> items, CancellationToken ct)
-    {
-        var response = await _channel.CallAsync("CreateMonitoredItems", (w, h) => UaServices.WriteCreateMonitoredItems(w, h, subscriptionId, items),
-            EncodingIds.CreateMonitoredItemsResponse, UaServices.DecodeCreateMonitoredItems, Timeout, ct).ConfigureAwait(false);
-        if (response.Results.Length != items.Count)
-            throw new OpcUaConnectionException($"CreateMonitoredItems of {items.Count} items returned {response.Results.Length} results");
-        return response.Results;
-    }
+    /// <summary>Creates the monitored items, at most MaxMonitoredItemsPerCall per request; results in the order of <paramref name="items"/>.</summary>
+    public Task<MonitoredItemCreateResult[]> CreateMonitoredItemsAsync(uint subscriptionId, IReadOnlyList<MonitoredItemRequest> items, CancellationToken ct)
+        => SplitAsync(items, OperationLimits.MaxMonitoredItemsPerCall, part => CreateMonitoredItemsOnceAsync(subscriptionId, part, ct));
 
     public Task<PublishResponse> PublishAsync(IReadOnlyList<(uint, uint)> acknowledgements, TimeSpan timeout, CancellationToken ct)
         => _channel.CallAsync("Publish", (w, h) => UaServices.WritePublish(w, h, acknowledgements), EncodingIds.PublishResponse,
@@ -273,6 +322,19 @@ internal sealed class UaSession : IAsyncDisposable
         var response = await _channel.CallAsync("Republish", (w, h) => UaServices.WriteRepublish(w, h, subscriptionId, sequenceNumber),
             EncodingIds.RepublishResponse, UaServices.DecodeRepublish, Timeout, ct).ConfigureAwait(false);
         return response.Message;
+    }
+
+    /// <summary>
+    /// Moves a subscription of a session the server lost to this one (Part 4, sec 5.13.7); the
+    /// result says which of its notification messages can still be fetched with Republish.
+    /// </summary>
+    public async Task<TransferResult> TransferSubscriptionAsync(uint subscriptionId, CancellationToken ct)
+    {
+        var response = await _channel.CallAsync("TransferSubscriptions", (w, h) => UaServices.WriteTransferSubscriptions(w, h, [subscriptionId], false),
+            EncodingIds.TransferSubscriptionsResponse, UaServices.DecodeTransferSubscriptions, Timeout, ct).ConfigureAwait(false);
+        if (response.Results.Length != 1)
+            throw new OpcUaConnectionException($"TransferSubscriptions of 1 subscription returned {response.Results.Length} results");
+        return response.Results[0];
     }
 
     /// <summary>Closes the session (deleting its subscriptions) and the channel; never throws.</summary>
@@ -295,4 +357,268 @@ internal sealed class UaSession : IAsyncDisposable
     }
 
     public ValueTask DisposeAsync() => new(CloseAsync());
+
+    private const uint BadTooManyOperations = 0x80100000;
+    private const uint BadNoContinuationPoints = 0x804B0000;
+
+    /// <summary>
+    /// The server's operation limits requests are split by; <see cref="OperationLimits.None"/>
+    /// until <see cref="ReadOperationLimitsAsync"/> (tests may set it).
+    /// </summary>
+    public OperationLimits OperationLimits { get; set; } = OperationLimits.None;
+
+    /// <summary>
+    /// Reads Server_ServerCapabilities_OperationLimits (MaxNodesPerRead, MaxNodesPerBrowse,
+    /// MaxMonitoredItemsPerCall) in one Read into <see cref="OperationLimits"/>; call once after the
+    /// session is activated. A limit that is 0, absent or Bad is no limit; a server that refuses the
+    /// Read keeps the limits as they were (a lost session or connection throws).
+    /// </summary>
+    public async Task<OperationLimits> ReadOperationLimitsAsync(CancellationToken ct)
+    {
+        try
+        {
+            DataValue[] values;
+            try
+            {
+                values = await ReadAsync([.. OperationLimits.Nodes.Select(n => new ReadValueId(n))], ct).ConfigureAwait(false);
+            }
+            catch (OpcUaServiceException e) when (e.Status.CodeBits == BadTooManyOperations)
+            {
+                // a server that takes fewer nodes per Read than we ask for: one at a time
+                values = new DataValue[OperationLimits.Nodes.Length];
+                for (int i = 0; i < values.Length; i++)
+                    values[i] = (await ReadOnceAsync([new ReadValueId(OperationLimits.Nodes[i])], ct).ConfigureAwait(false))[0];
+            }
+            OperationLimits = OperationLimits.FromValues(values);
+        }
+        catch (OpcUaServiceException e) when (!e.SessionLost)
+        {
+            Common.Log.Debug($"opcua/{_server.Name}: cannot read the server's operation limits ({e.Message}); requests are not split");
+            return OperationLimits;
+        }
+        if (OperationLimits.Any) Common.Log.Debug($"opcua/{_server.Name}: server operation limits: {OperationLimits}");
+        return OperationLimits;
+    }
+
+    /// <summary>
+    /// One BrowseNext: the next references of each continuation point (one result each, in order),
+    /// or with <paramref name="release"/> their release (the server may return no results then).
+    /// </summary>
+    public async Task<BrowseResult[]> BrowseNextAsync(IReadOnlyList<byte[]> continuationPoints, bool release, CancellationToken ct)
+    {
+        BrowseNextResponse response;
+        try
+        {
+            response = await _channel.CallAsync("BrowseNext", (w, h) => UaServices.WriteBrowseNext(w, h, release, continuationPoints),
+                EncodingIds.BrowseNextResponse, UaServices.DecodeBrowseNext, Timeout, ct).ConfigureAwait(false);
+        }
+        catch (OpcUaServiceException e) when (e.Status.CodeBits == BadTooManyOperations)
+        {
+            throw TooMany(e, "BrowseNext", continuationPoints.Count, "continuation points", OperationLimits.MaxNodesPerBrowse, "MaxNodesPerBrowse");
+        }
+        if (!release && response.Results.Length != continuationPoints.Count)
+            throw new OpcUaConnectionException($"BrowseNext of {continuationPoints.Count} continuation points returned {response.Results.Length} results");
+        return response.Results;
+    }
+
+    /// <summary>One Browse request: the first page of each node's references, continuation points left open.</summary>
+    internal async Task<BrowseResult[]> BrowsePageAsync(IReadOnlyList<NodeId> nodes, uint maxReferencesPerNode, CancellationToken ct)
+    {
+        BrowseResponse response;
+        try
+        {
+            response = await _channel.CallAsync("Browse", (w, h) => UaServices.WriteBrowse(w, h, nodes, maxReferencesPerNode), EncodingIds.BrowseResponse,
+                UaServices.DecodeBrowse, Timeout, ct).ConfigureAwait(false);
+        }
+        catch (OpcUaServiceException e) when (e.Status.CodeBits == BadTooManyOperations)
+        {
+            throw TooMany(e, "Browse", nodes.Count, "nodes", OperationLimits.MaxNodesPerBrowse, "MaxNodesPerBrowse");
+        }
+        if (response.Results.Length != nodes.Count)
+            throw new OpcUaConnectionException($"Browse of {nodes.Count} nodes returned {response.Results.Length} results");
+        return response.Results;
+    }
+
+    /// <summary>
+    /// Follows the continuation points of <paramref name="results"/> with BrowseNext until every
+    /// result holds all its references (replaced in place, without continuation point). When
+    /// cancelled or on an error the continuation points still open are released, then it throws.
+    /// </summary>
+    internal async Task CompleteBrowseAsync(BrowseResult[] results, CancellationToken ct)
+    {
+        var open = new List<int>();
+        for (int i = 0; i < results.Length; i++)
+            if (results[i].ContinuationPoint is { Length: > 0 } && !results[i].Status.IsBad) open.Add(i);
+        if (open.Count == 0) return;
+        var points = new byte[]?[results.Length];
+        var references = new List<ReferenceDescription>?[results.Length];
+        foreach (int i in open)
+        {
+            points[i] = results[i].ContinuationPoint;
+            references[i] = [.. results[i].References];
+        }
+        int empty = 0;
+        try
+        {
+            while (open.Count > 0)
+            {
+                ct.ThrowIfCancellationRequested();
+                var next = await BrowseNextAsync([.. open.Select(i => points[i]!)], false, ct).ConfigureAwait(false);
+                var still = new List<int>(open.Count);
+                bool any = false;
+                for (int k = 0; k < open.Count; k++)
+                {
+                    int i = open[k];
+                    var r = next[k];
+                    references[i]!.AddRange(r.References);
+                    any |= r.References.Length > 0;
+                    if (!r.Status.IsBad && r.ContinuationPoint is { Length: > 0 } cp)
+                    {
+                        points[i] = cp;
+                        still.Add(i);
+                    }
+                    else
+                    {
+                        points[i] = null;
+                        results[i] = new BrowseResult(r.Status.IsBad ? r.Status : results[i].Status, null, [.. references[i]!]);
+                    }
+                }
+                open = still;
+                // A server may answer a page without references, but not forever.
+                if (any) empty = 0;
+                else if (++empty >= 100 && open.Count > 0)
+                    throw new OpcUaConnectionException($"BrowseNext: {empty} pages in a row without references; the server does not advance");
+            }
+        }
+        catch
+        {
+            await ReleaseContinuationPointsAsync([.. open.Select(i => points[i]!)]).ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    /// <summary>BrowseNext with releaseContinuationPoints = true, within 2 s, even after cancellation; never throws.</summary>
+    private async Task ReleaseContinuationPointsAsync(byte[][] points)
+    {
+        if (points.Length == 0 || !_channel.IsOpen) return;
+        try
+        {
+            using var limit = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await _channel.CallAsync("BrowseNext", (w, h) => UaServices.WriteBrowseNext(w, h, true, points), EncodingIds.BrowseNextResponse,
+                UaServices.DecodeBrowseNext, TimeSpan.FromSeconds(2), limit.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OpcUaConnectionException or OpcUaServiceException or TimeoutException or OperationCanceledException)
+        {
+            // the server frees them with the session anyway
+        }
+    }
+
+    /// <summary>
+    /// Browses one request's worth of nodes completely; nodes refused for want of a continuation
+    /// point are browsed again, as long as each round completes some.
+    /// </summary>
+    private async Task<BrowseResult[]> BrowseCompleteAsync(IReadOnlyList<NodeId> nodes, uint maxReferencesPerNode, CancellationToken ct)
+    {
+        var results = await BrowsePageAsync(nodes, maxReferencesPerNode, ct).ConfigureAwait(false);
+        await CompleteBrowseAsync(results, ct).ConfigureAwait(false);
+        int pending = results.Length;
+        while (true)
+        {
+            var again = new List<int>();
+            for (int i = 0; i < results.Length; i++)
+                if (results[i].Status.CodeBits == BadNoContinuationPoints) again.Add(i);
+            if (again.Count == 0 || again.Count >= pending) return results;
+            pending = again.Count;
+            var retry = await BrowsePageAsync([.. again.Select(i => nodes[i])], maxReferencesPerNode, ct).ConfigureAwait(false);
+            await CompleteBrowseAsync(retry, ct).ConfigureAwait(false);
+            for (int k = 0; k < again.Count; k++) results[again[k]] = retry[k];
+        }
+    }
+
+    private async Task<DataValue[]> ReadOnceAsync(IReadOnlyList<ReadValueId> nodes, CancellationToken ct)
+    {
+        ReadResponse response;
+        try
+        {
+            response = await _channel.CallAsync("Read", (w, h) => UaServices.WriteRead(w, h, nodes), EncodingIds.ReadResponse,
+                UaServices.DecodeRead, Timeout, ct).ConfigureAwait(false);
+        }
+        catch (OpcUaServiceException e) when (e.Status.CodeBits == BadTooManyOperations)
+        {
+            throw TooMany(e, "Read", nodes.Count, "nodes", OperationLimits.MaxNodesPerRead, "MaxNodesPerRead");
+        }
+        if (response.Results.Length != nodes.Count)
+            throw new OpcUaConnectionException($"Read of {nodes.Count} nodes returned {response.Results.Length} results");
+        return response.Results;
+    }
+
+    private async Task<MonitoredItemCreateResult[]> CreateMonitoredItemsOnceAsync(uint subscriptionId, IReadOnlyList<MonitoredItemRequest> items, CancellationToken ct)
+    {
+        CreateMonitoredItemsResponse response;
+        try
+        {
+            response = await _channel.CallAsync("CreateMonitoredItems", (w, h) => UaServices.WriteCreateMonitoredItems(w, h, subscriptionId, items),
+                EncodingIds.CreateMonitoredItemsResponse, UaServices.DecodeCreateMonitoredItems, Timeout, ct).ConfigureAwait(false);
+        }
+        catch (OpcUaServiceException e) when (e.Status.CodeBits == BadTooManyOperations)
+        {
+            throw TooMany(e, "CreateMonitoredItems", items.Count, "items", OperationLimits.MaxMonitoredItemsPerCall, "MaxMonitoredItemsPerCall");
+        }
+        if (response.Results.Length != items.Count)
+            throw new OpcUaConnectionException($"CreateMonitoredItems of {items.Count} items returned {response.Results.Length} results");
+        return response.Results;
+    }
+
+    /// <summary>BadTooManyOperations, explained: how many were sent and what the server said its limit was.</summary>
+    private static OpcUaServiceException TooMany(OpcUaServiceException e, string service, int count, string what, uint limit, string limitName)
+        => new(service, e.Status, limit == 0
+            ? $"the server refused {count} {what} in one {service} as too many; it did not tell its {limitName} (OperationLimits)"
+            : $"the server refused {count} {what} in one {service} as too many; its {limitName} is {limit}");
+
+    /// <summary>
+    /// Runs <paramref name="call"/> on parts of at most <paramref name="limit"/> items (0 = no
+    /// limit: one call with all of them, even none) and joins the results in order. Each call
+    /// returns one result per item of its part.
+    /// </summary>
+    private static async Task<TResult[]> SplitAsync<TItem, TResult>(IReadOnlyList<TItem> items, uint limit, Func<IReadOnlyList<TItem>, Task<TResult[]>> call)
+    {
+        if (limit == 0 || items.Count <= limit) return await call(items).ConfigureAwait(false);
+        var results = new TResult[items.Count];
+        for (int start = 0; start < items.Count; start += (int)limit)
+        {
+            var part = new TItem[Math.Min((int)limit, items.Count - start)];
+            for (int i = 0; i < part.Length; i++) part[i] = items[start + i];
+            (await call(part).ConfigureAwait(false)).CopyTo(results, start);
+        }
+        return results;
+    }
+}
+
+/// <summary>
+/// The server's OperationLimits (Part 5, sec 6.3.11) this client splits its requests by; 0 = no
+/// limit (the server does not expose the limit, says 0, or could not be asked).
+/// </summary>
+internal sealed record OperationLimits(uint MaxNodesPerRead, uint MaxNodesPerBrowse, uint MaxMonitoredItemsPerCall)
+{
+    public static readonly OperationLimits None = new(0, 0, 0);
+
+    /// <summary>The nodes to read, in the order <see cref="FromValues"/> takes their values.</summary>
+    public static readonly NodeId[] Nodes = [WellKnown.MaxNodesPerRead, WellKnown.MaxNodesPerBrowse, WellKnown.MaxMonitoredItemsPerCall];
+
+    public bool Any => MaxNodesPerRead != 0 || MaxNodesPerBrowse != 0 || MaxMonitoredItemsPerCall != 0;
+
+    /// <summary>The limits from the values of <see cref="Nodes"/>: a Bad status, 0 or a non-integer is no limit.</summary>
+    public static OperationLimits FromValues(IReadOnlyList<DataValue> values)
+    {
+        if (values.Count != Nodes.Length) throw new ArgumentException($"expected {Nodes.Length} values, got {values.Count}", nameof(values));
+        return new(Limit(values[0]), Limit(values[1]), Limit(values[2]));
+    }
+
+    private static uint Limit(DataValue v)
+        => !v.Status.IsBad && v.Value.Type != BuiltInType.Boolean && v.Value.TryGetInt64(out long n) && n > 0 ? (uint)Math.Min(n, uint.MaxValue) : 0;
+
+    public override string ToString()
+        => $"MaxNodesPerRead {Text(MaxNodesPerRead)}, MaxNodesPerBrowse {Text(MaxNodesPerBrowse)}, MaxMonitoredItemsPerCall {Text(MaxMonitoredItemsPerCall)}";
+
+    private static string Text(uint limit) => limit == 0 ? "none" : limit.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

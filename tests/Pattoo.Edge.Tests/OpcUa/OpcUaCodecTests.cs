@@ -239,8 +239,8 @@ public sealed class OpcUaCodecTests
             using var client = new SecureChannelCodec(SecurityPolicy.Basic256Sha256, mode, clientCert, clientKey, serverCert) { ChannelId = 5, SendChunkSize = 8192 };
             // The peer's view: its "client" keys are ours swapped, so it can read what we send.
             using var peer = new SecureChannelCodec(SecurityPolicy.Basic256Sha256, mode, serverCert, serverKey, clientCert) { ChannelId = 5, ReceiveChunkSize = 8192 };
-            client.ActivateToken(9, SecurityPolicies.DeriveKeys(sn, cn), SecurityPolicies.DeriveKeys(cn, sn));
-            peer.ActivateToken(9, SecurityPolicies.DeriveKeys(cn, sn), SecurityPolicies.DeriveKeys(sn, cn));
+            client.ActivateToken(9, SecurityPolicies.DeriveKeys(sn, cn, SecurityPolicy.Basic256Sha256), SecurityPolicies.DeriveKeys(cn, sn, SecurityPolicy.Basic256Sha256));
+            peer.ActivateToken(9, SecurityPolicies.DeriveKeys(cn, sn, SecurityPolicy.Basic256Sha256), SecurityPolicies.DeriveKeys(sn, cn, SecurityPolicy.Basic256Sha256));
             var body = new byte[20000];
             new Random(1).NextBytes(body);
             var w = new UaWriter();
@@ -262,6 +262,83 @@ public sealed class OpcUaCodecTests
             Assert.True(chunks >= 3, $"{chunks} chunks");
             Assert.Equal(body, message);
         }
+    }
+
+    [Theory]
+    [InlineData(false, "00")]
+    [InlineData(true, "01")]
+    public void BrowseNextRequestEncodes(bool release, string releaseByte)
+    {
+        var before = DateTime.UtcNow.AddSeconds(-1);
+        byte[] bytes = Encode(w => UaServices.WriteBrowseNext(w, new RequestHeader(NodeId.Null, 7, 5000), release, [[1, 2, 3], [0xAA]]));
+        byte[] expected = Hex(
+            "01 00 1502"                  // FourByte NodeId i=533 (BrowseNextRequest)
+            + "00 00"                     // RequestHeader.AuthenticationToken: null NodeId
+            + "0000000000000000"          // Timestamp (now: checked below)
+            + "07000000"                  // RequestHandle 7
+            + "00000000"                  // ReturnDiagnostics
+            + "FFFFFFFF"                  // AuditEntryId: null
+            + "88130000"                  // TimeoutHint 5000 ms
+            + "00 00 00"                  // AdditionalHeader: null ExtensionObject
+            + releaseByte                 // ReleaseContinuationPoints
+            + "02000000"                  // ContinuationPoints: 2 ByteStrings
+            + "03000000 010203"
+            + "01000000 AA");
+        Assert.Equal(expected.Length, bytes.Length);
+        Assert.Equal(Convert.ToHexString(expected.AsSpan(0, 6)), Convert.ToHexString(bytes.AsSpan(0, 6)));
+        Assert.Equal(Convert.ToHexString(expected.AsSpan(14)), Convert.ToHexString(bytes.AsSpan(14)));
+        var r = new UaReader(bytes.AsSpan(6, 8));
+        var stamp = r.DateTime();
+        Assert.InRange(stamp, before, DateTime.UtcNow.AddSeconds(1));
+    }
+
+    [Fact]
+    public void BrowseNextResponseDecodes()
+    {
+        byte[] body = Hex(
+            "01 00 1802"                  // FourByte NodeId i=536 (BrowseNextResponse)
+            + "0000000000000000"          // ResponseHeader.Timestamp
+            + "07000000"                  // RequestHandle 7
+            + "00000000"                  // ServiceResult Good
+            + "00"                        // ServiceDiagnostics: empty
+            + "FFFFFFFF"                  // StringTable: null
+            + "00 00 00"                  // AdditionalHeader: null ExtensionObject
+            + "02000000"                  // Results: 2 BrowseResults
+            + "00000000"                  //   [0] StatusCode Good
+            + "03000000 010203"           //       ContinuationPoint: more to come
+            + "01000000"                  //       References: 1
+            + "00 2F"                     //         ReferenceTypeId i=47 (HasComponent)
+            + "01"                        //         IsForward
+            + "03 0100 06000000 4D616E792E34" //     NodeId ns=1;s=Many.4
+            + "0100 05000000 4D616E7934"  //         BrowseName 1:Many4
+            + "02 05000000 4D616E7934"    //         DisplayName: text only, "Many4"
+            + "02000000"                  //         NodeClass Variable
+            + "00 3F"                     //         TypeDefinition i=63 (BaseDataVariableType)
+            + "00004A80"                  //   [1] StatusCode BadContinuationPointInvalid
+            + "FFFFFFFF"                  //       ContinuationPoint: null
+            + "00000000"                  //       References: none
+            + "FFFFFFFF");                // DiagnosticInfos: null
+        var response = UaServices.Decode(body, EncodingIds.BrowseNextResponse, UaServices.DecodeBrowseNext, out var fault);
+        Assert.Null(fault);
+        Assert.Equal(7u, response!.Header.RequestHandle);
+        Assert.Equal(2, response.Results.Length);
+        var first = response.Results[0];
+        Assert.True(first.Status.IsGood);
+        Assert.Equal(new byte[] { 1, 2, 3 }, first.ContinuationPoint);
+        var reference = Assert.Single(first.References);
+        Assert.Equal(new NodeId(0, 47), reference.ReferenceTypeId);
+        Assert.True(reference.IsForward);
+        Assert.Equal(new NodeId(1, "Many.4"), reference.NodeId.NodeId);
+        Assert.Equal(new QualifiedName(1, "Many4"), reference.BrowseName);
+        Assert.Equal("Many4", reference.DisplayName.Text);
+        Assert.Equal(2u, reference.NodeClass);
+        Assert.Equal(new NodeId(0, 63), reference.TypeDefinition.NodeId);
+        Assert.Equal("BadContinuationPointInvalid", response.Results[1].Status.Name);
+        Assert.Null(response.Results[1].ContinuationPoint);
+        Assert.Empty(response.Results[1].References);
+
+        // A BrowseNextResponse is not taken for a BrowseResponse.
+        Assert.Throws<OpcUaFormatException>(() => UaServices.Decode(body, EncodingIds.BrowseResponse, UaServices.DecodeBrowse, out _));
     }
 
     internal static byte[] SelfSigned(System.Security.Cryptography.RSA key)

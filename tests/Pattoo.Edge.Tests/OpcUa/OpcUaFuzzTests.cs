@@ -102,7 +102,7 @@ public sealed class OpcUaFuzzTests
         {
             var policy = mode == MessageSecurityMode.None ? SecurityPolicy.None : SecurityPolicy.Basic256Sha256;
             var sender = new SecureChannelCodec(policy, mode, clientCert, clientKey, serverCert) { ChannelId = 3 };
-            sender.ActivateToken(1, SecurityPolicies.DeriveKeys(sn, cn), SecurityPolicies.DeriveKeys(cn, sn));
+            sender.ActivateToken(1, SecurityPolicies.DeriveKeys(sn, cn, SecurityPolicy.Basic256Sha256), SecurityPolicies.DeriveKeys(cn, sn, SecurityPolicy.Basic256Sha256));
             var w = new UaWriter();
             var body = new byte[300];
             rng.NextBytes(body);
@@ -112,7 +112,7 @@ public sealed class OpcUaFuzzTests
             for (int i = 0; i < 3000; i++)
             {
                 var receiver = new SecureChannelCodec(policy, mode, serverCert, serverKey, clientCert) { ChannelId = 3 };
-                receiver.ActivateToken(1, SecurityPolicies.DeriveKeys(cn, sn), SecurityPolicies.DeriveKeys(sn, cn));
+                receiver.ActivateToken(1, SecurityPolicies.DeriveKeys(cn, sn, SecurityPolicy.Basic256Sha256), SecurityPolicies.DeriveKeys(sn, cn, SecurityPolicy.Basic256Sha256));
                 byte[] input = i == 0 ? (byte[])good.Clone() : Mutate(good, rng);
                 try
                 {

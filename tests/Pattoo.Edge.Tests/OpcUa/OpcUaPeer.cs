@@ -35,12 +35,13 @@ internal sealed class OpcUaPeer : IAsyncDisposable
         }
     }
 
-    public static async Task<OpcUaPeer> StartAsync(string pkiDirectory, int? port = null)
+    /// <param name="extraArgs">more options of server.js (e.g. "--max-nodes-per-read", "3", "--many", "25").</param>
+    public static async Task<OpcUaPeer> StartAsync(string pkiDirectory, int? port = null, IEnumerable<string>? extraArgs = null)
     {
         int p = port ?? FreePorts.Tcp();
         string namespaceUri = "";
         var process = await PeerProcess.StartNodeAsync(Path.Combine("opcua", "server.js"), "node-opcua",
-            ["--port", p.ToString(System.Globalization.CultureInfo.InvariantCulture), "--pki", pkiDirectory],
+            ["--port", p.ToString(System.Globalization.CultureInfo.InvariantCulture), "--pki", pkiDirectory, .. extraArgs ?? []],
             "the OPC UA peer", TimeSpan.FromSeconds(60),
             line => { if (line.StartsWith("namespace ", StringComparison.Ordinal)) namespaceUri = line["namespace ".Length..]; });
         return new OpcUaPeer(process, p, pkiDirectory, namespaceUri);

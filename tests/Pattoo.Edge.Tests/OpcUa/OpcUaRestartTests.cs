@@ -59,6 +59,134 @@ public sealed class OpcUaRestartTests
     }
 
     [Fact]
+    public async Task SubscriptionContinuesOnTheSameSessionAfterANetworkBreak()
+    {
+        var (poller, _) = await BreakTheLinkAsync("2m", TimeSpan.FromSeconds(3));
+        Assert.Equal(1, poller.Connects);              // one session...
+        Assert.True(poller.Reactivations >= 1);        // ...carried over to a new channel
+        Assert.Equal(0, poller.Transfers);
+        Assert.Equal(1, poller.SubscriptionsCreated);  // and the same subscription
+    }
+
+    [Fact]
+    public async Task SubscriptionIsTransferredWhenTheSessionTimedOutDuringABreak()
+    {
+        var (poller, log) = await BreakTheLinkAsync("2s", TimeSpan.FromSeconds(6));
+        Assert.Equal(2, poller.Connects);              // the server dropped the first session...
+        Assert.Equal(1, poller.Transfers);             // ...but kept its subscription for the new one
+        Assert.Equal(1, poller.SubscriptionsCreated);
+    }
+
+    /// <summary>
+    /// Subscribes through a <see cref="TcpRelay"/>, cuts the link for <paramref name="down"/> while
+    /// the server keeps sampling a counter (+1 every 100 ms) into a monitored item queue of 1000,
+    /// restores it, and checks the stored counter has no hole where the link was down.
+    /// </summary>
+    private static async Task<(OpcUaPoller Poller, string ServerLog)> BreakTheLinkAsync(string sessionTimeout, TimeSpan down)
+    {
+        string scratch = Directory.CreateTempSubdirectory("pattoo-opcua-break-").FullName;
+        try
+        {
+            string pki = Path.Combine(scratch, "server-pki");
+            await using var peer = await OpcUaPeer.StartAsync(pki);
+            await using var relay = new TcpRelay(peer.Port);
+            string state = Path.Combine(scratch, "state");
+            Directory.CreateDirectory(Path.Combine(state, "opcua", "pki", "trusted"));
+            File.WriteAllBytes(Path.Combine(state, "opcua", "pki", "trusted", "server.der"), peer.Certificate);
+            var poller = OpcUaTestSupport.Poller($"""
+                [[opcua.servers]]
+                name = "breaking"
+                endpoint = "opc.tcp://127.0.0.1:{relay.Port}"
+                security_policy = "Basic256Sha256"
+                security_mode = "SignAndEncrypt"
+                mode = "subscribe"
+                interval = "200ms"
+                sampling_interval = "100ms"
+                queue_size = 1000
+                session_timeout = "{sessionTimeout}"
+                timeout = "2s"
+                  [[opcua.servers.nodes]]
+                  node_id = "ns=1;s=Line3.Counter"
+                  key = "counter"
+                """, state);
+            await using (poller)
+            {
+                var values = await OpcUaTestSupport.PollUntilAsync(poller, all => all.Count >= 5, TimeSpan.FromSeconds(30));
+                Assert.True(values.Count >= 5, $"values before the break: {values.Count}");
+
+                relay.Cut();
+                for (var until = DateTime.UtcNow.AddSeconds(10); poller.Subscribed && DateTime.UtcNow < until;) await Task.Delay(50);
+                Assert.False(poller.Subscribed, "the poller noticed the break");
+                await Task.Delay(down);
+                double lastBefore = values.Max(v => v.Value);
+                relay.Restore();
+
+                // Back (the reconnect backs off for up to 15 s): wait for values well past the break.
+                values.AddRange(await OpcUaTestSupport.PollUntilAsync(poller,
+                    all => all.Count > 0 && all.Max(v => v.Value) > lastBefore + 50, TimeSpan.FromSeconds(40)));
+                Assert.True(poller.Subscribed);
+
+                var counts = values.Select(v => v.Value).Distinct().Order().ToArray();
+                var holes = counts.Zip(counts.Skip(1), (a, b) => (From: a, To: b)).Where(p => p.To - p.From > 4).ToList();
+                Assert.True(holes.Count == 0, $"holes in the counter: {string.Join(", ", holes)}; republished {poller.Republished}, " +
+                    $"reactivations {poller.Reactivations}, transfers {poller.Transfers}, values {string.Join(" ", counts)}; server log: {peer.Stderr}");
+                Assert.True(counts[^1] - counts[0] > 60, $"the values span {counts[0]}..{counts[^1]}");
+                return (poller, peer.Stderr);
+            }
+        }
+        finally
+        {
+            try { Directory.Delete(scratch, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    [Fact]
+    public async Task SubscriptionIsTransferredToANewSession()
+    {
+        string scratch = Directory.CreateTempSubdirectory("pattoo-opcua-transfer-").FullName;
+        try
+        {
+            await using var peer = await OpcUaPeer.StartAsync(Path.Combine(scratch, "server-pki"));
+            var server = OpcUaTestSupport.Bind($"""
+                [[opcua.servers]]
+                name = "transfer"
+                endpoint = "{peer.Endpoint}"
+                mode = "subscribe"
+                interval = "100ms"
+                  [[opcua.servers.nodes]]
+                  node_id = "ns=1;s=Line3.Counter"
+                  key = "counter"
+                """).Servers[0];
+            var store = new OpcUaCertificateStore(Path.Combine(scratch, "state", "pki"), "transfer-test");
+            var ct = CancellationToken.None;
+            var first = await UaSession.ConnectAsync(server, store, ct);
+            var sub = await first.CreateSubscriptionAsync(100, 600, 10, ct);
+            var items = await first.CreateMonitoredItemsAsync(sub.SubscriptionId,
+                [new MonitoredItemRequest(NodeId.Parse("ns=1;s=Line3.Counter"), 7, 100, 100)], ct);
+            Assert.True(items[0].Status.IsGood);
+            var one = await first.PublishAsync([], TimeSpan.FromSeconds(10), ct);
+            Assert.Equal(sub.SubscriptionId, one.SubscriptionId);
+            // The first session's channel goes away without closing the session (a client that crashed).
+            await first.AbandonChannelAsync();
+            await Task.Delay(500);
+
+            await using var second = await UaSession.ConnectAsync(server, store, ct);
+            var transferred = await second.TransferSubscriptionAsync(sub.SubscriptionId, ct);
+            Assert.True(transferred.Status.IsGood, transferred.Status.ToString());
+            var next = await second.PublishAsync([(sub.SubscriptionId, one.Message.SequenceNumber)], TimeSpan.FromSeconds(10), ct);
+            Assert.Equal(sub.SubscriptionId, next.SubscriptionId);
+            Assert.Contains(next.Message.DataChanges, c => c.ClientHandle == 7);
+
+            var unknown = await second.TransferSubscriptionAsync(sub.SubscriptionId + 1000, ct);
+            Assert.True(unknown.Status.IsBad);
+        }
+        finally
+        {
+            try { Directory.Delete(scratch, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    [Fact]
     public async Task SecurityTokenIsRenewedBeforeItExpires()
     {
         string scratch = Directory.CreateTempSubdirectory("pattoo-opcua-renew-").FullName;

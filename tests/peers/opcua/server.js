@@ -1,11 +1,20 @@
 // An OPC UA server for Pattoo.Edge's tests, built on node-opcua. 127.0.0.1 only.
 //
-//   node server.js --port N --pki DIR [--restart-marker] [--bench N]
+//   node server.js --port N --pki DIR [--restart-marker] [--bench N] [--many N]
+//                  [--max-nodes-per-read N] [--max-nodes-per-browse N] [--max-monitored-items-per-call N]
+//                  [--max-browse-continuation-points N]
 //
+// --many N adds N Int32 variables ns=1;s=Many.0 .. Many.<N-1> (value i, browse name Many<i>) in a
+// folder "Many" (ns=1;s=Many) under Objects, to page through with Browse/BrowseNext.
+// --max-nodes-per-read, --max-nodes-per-browse and --max-monitored-items-per-call set the
+// server's OperationLimits (exposed under Server_ServerCapabilities_OperationLimits; a request
+// with more operations gets ServiceFault BadTooManyOperations); --max-browse-continuation-points
+// bounds the continuation points per session (BadNoContinuationPoints past it). Left out, node-opcua's
+// defaults apply (10000 each; continuation points unbounded).
 // --bench N adds N variables ns=1;s=Bench.0 .. Bench.<N-1> in a folder "Bench" (Double,
 // Int32, Boolean and UInt32 in turn) whose values change every 20 ms, for the benchmark
 // (bench/Pattoo.Edge.Bench/OpcUa); without it the address space is the tests' alone.
-// Endpoints: SecurityPolicy None and Basic256Sha256 (Sign, SignAndEncrypt); anonymous or
+// Endpoints: SecurityPolicy None, Basic256Sha256, Aes128_Sha256_RsaOaep and Aes256_Sha256_RsaPss (Sign, SignAndEncrypt); anonymous or
 // username "operator" / password "secret". Client certificates are accepted automatically
 // (the tests check *our* trust decisions, not the server's). The server certificate lives in
 // DIR, so a restart on the same DIR presents the same certificate.
@@ -23,6 +32,20 @@ function arg(name, fallback) {
 
 const port = parseInt(arg("port", "4840"), 10);
 const pki = path.resolve(arg("pki", path.join(__dirname, ".pki")));
+
+// The limits given on the command line; undefined (node-opcua's defaults) when none is.
+function capabilities() {
+    const limit = (name) => (arg(name) === undefined ? undefined : parseInt(arg(name), 10));
+    const operationLimits = {
+        maxNodesPerRead: limit("max-nodes-per-read"),
+        maxNodesPerBrowse: limit("max-nodes-per-browse"),
+        maxMonitoredItemsPerCall: limit("max-monitored-items-per-call"),
+    };
+    for (const key of Object.keys(operationLimits)) if (operationLimits[key] === undefined) delete operationLimits[key];
+    const maxBrowseContinuationPoints = limit("max-browse-continuation-points");
+    if (Object.keys(operationLimits).length === 0 && maxBrowseContinuationPoints === undefined) return undefined;
+    return maxBrowseContinuationPoints === undefined ? { operationLimits } : { operationLimits, maxBrowseContinuationPoints };
+}
 
 async function main() {
     const serverCertificateManager = new OPCUACertificateManager({
@@ -42,12 +65,13 @@ async function main() {
         alternateHostname: ["127.0.0.1"],
         serverCertificateManager,
         userCertificateManager,
-        securityPolicies: [SecurityPolicy.None, SecurityPolicy.Basic256Sha256],
+        securityPolicies: [SecurityPolicy.None, SecurityPolicy.Basic256Sha256, SecurityPolicy.Aes128_Sha256_RsaOaep, SecurityPolicy.Aes256_Sha256_RsaPss],
         securityModes: [MessageSecurityMode.None, MessageSecurityMode.Sign, MessageSecurityMode.SignAndEncrypt],
         allowAnonymous: true,
         userManager: { isValidUser: (user, password) => user === "operator" && password === "secret" },
         serverInfo: { applicationUri: "urn:pattoo-test:opcua-server", productUri: "pattoo-test" },
         buildInfo: { productName: "pattoo-test-opcua" },
+        serverCapabilities: capabilities(),
     });
     await server.initialize();
 
@@ -139,6 +163,21 @@ async function main() {
                 dataType: type,
                 minimumSamplingInterval: 20,
                 value: { get: () => new Variant({ dataType: DataType[type], value: value() }) },
+            });
+        }
+    }
+
+    const manyCount = parseInt(arg("many", "0"), 10);
+    if (manyCount > 0) {
+        const manyFolder = ns.addFolder(addressSpace.rootFolder.objects, { browseName: "Many", nodeId: "s=Many" });
+        for (let i = 0; i < manyCount; i++) {
+            ns.addVariable({
+                componentOf: manyFolder,
+                nodeId: "s=Many." + i,
+                browseName: "Many" + i,
+                dataType: "Int32",
+                minimumSamplingInterval: 50,
+                value: { get: () => new Variant({ dataType: DataType.Int32, value: i }) },
             });
         }
     }
