@@ -293,6 +293,56 @@ public sealed class OpcUaCodecTests
     }
 
     [Fact]
+    public void TransferSubscriptionsRequestEncodes()
+    {
+        byte[] bytes = Encode(w => UaServices.WriteTransferSubscriptions(w, new RequestHeader(NodeId.Null, 9, 5000), [0x01020304u, 5u], false));
+        byte[] expected = Hex(
+            "01 00 4903"                  // FourByte NodeId i=841 (TransferSubscriptionsRequest)
+            + "00 00"                     // RequestHeader.AuthenticationToken: null NodeId
+            + "0000000000000000"          // Timestamp (now: not compared)
+            + "09000000"                  // RequestHandle 9
+            + "00000000"                  // ReturnDiagnostics
+            + "FFFFFFFF"                  // AuditEntryId: null
+            + "88130000"                  // TimeoutHint 5000 ms
+            + "00 00 00"                  // AdditionalHeader: null ExtensionObject
+            + "02000000 04030201 05000000" // SubscriptionIds
+            + "00");                      // SendInitialValues false
+        Assert.Equal(expected.Length, bytes.Length);
+        Assert.Equal(Convert.ToHexString(expected.AsSpan(0, 6)), Convert.ToHexString(bytes.AsSpan(0, 6)));
+        Assert.Equal(Convert.ToHexString(expected.AsSpan(14)), Convert.ToHexString(bytes.AsSpan(14)));
+    }
+
+    [Fact]
+    public void TransferSubscriptionsResponseDecodes()
+    {
+        byte[] body = Hex(
+            "01 00 4C03"                  // FourByte NodeId i=844 (TransferSubscriptionsResponse)
+            + "0000000000000000"          // ResponseHeader.Timestamp
+            + "09000000"                  // RequestHandle 9
+            + "00000000"                  // ServiceResult Good
+            + "00"                        // ServiceDiagnostics: empty
+            + "FFFFFFFF"                  // StringTable: null
+            + "00 00 00"                  // AdditionalHeader: null ExtensionObject
+            + "02000000"                  // Results: 2 TransferResults
+            + "00000000"                  //   [0] Good
+            + "02000000 07000000 08000000" //     AvailableSequenceNumbers 7, 8
+            + "00002880"                  //   [1] BadSubscriptionIdInvalid
+            + "FFFFFFFF"                  //     AvailableSequenceNumbers: null
+            + "FFFFFFFF");                // DiagnosticInfos: null
+        var response = UaServices.Decode(body, EncodingIds.TransferSubscriptionsResponse, UaServices.DecodeTransferSubscriptions, out var fault);
+        Assert.Null(fault);
+        Assert.Equal(2, response!.Results.Length);
+        Assert.True(response.Results[0].Status.IsGood);
+        Assert.Equal(new uint[] { 7, 8 }, response.Results[0].AvailableSequenceNumbers);
+        Assert.Equal("BadSubscriptionIdInvalid", response.Results[1].Status.Name);
+        Assert.Empty(response.Results[1].AvailableSequenceNumbers);
+
+        // Truncated: a clear format error, not an exception of another kind.
+        Assert.Throws<OpcUaFormatException>(() => UaServices.Decode(body.AsSpan(0, body.Length - 9), EncodingIds.TransferSubscriptionsResponse,
+            UaServices.DecodeTransferSubscriptions, out _));
+    }
+
+    [Fact]
     public void BrowseNextResponseDecodes()
     {
         byte[] body = Hex(

@@ -159,6 +159,8 @@ public sealed class OpcUaFuzzTests
         b => UaServices.Decode(b, EncodingIds.GetEndpointsResponse, UaServices.DecodeGetEndpoints, out _),
         b => UaServices.Decode(b, EncodingIds.CreateSessionResponse, UaServices.DecodeCreateSession, out _),
         b => UaServices.Decode(b, EncodingIds.BrowseResponse, UaServices.DecodeBrowse, out _),
+        b => UaServices.Decode(b, EncodingIds.BrowseNextResponse, UaServices.DecodeBrowseNext, out _),
+        b => UaServices.Decode(b, EncodingIds.TransferSubscriptionsResponse, UaServices.DecodeTransferSubscriptions, out _),
         b => UaTcpMessages.ReadAcknowledge(b),
         b => { var r = new UaReader(b); r.DataValue(); },
     ];
@@ -223,6 +225,16 @@ public sealed class OpcUaFuzzTests
         w.ExpandedNodeId(new ExpandedNodeId(new NodeId(0, 61)));
         w.Int32(-1);
         list.Add(("browse", w.ToArray()));
+
+        w = new UaWriter();
+        Header(w, EncodingIds.TransferSubscriptionsResponse);
+        w.Int32(2);
+        w.StatusCode(default);
+        w.UInt32Array([3u, 4u]);
+        w.StatusCode(new StatusCode(0x80280000));
+        w.Int32(-1);
+        w.Int32(-1);
+        list.Add(("transfer", w.ToArray()));
         return list;
     }
 }
