@@ -106,12 +106,25 @@ public class OpcUaEndToEndTests
                   [[opcua.servers.nodes]]
                   node_id = "ns=1;s=Line3.String"
                   key = "string"
+
+                [[opcua.servers]]
+                name = "plc-pss"
+                endpoint = "opc.tcp://127.0.0.1:{opcPort}"
+                security_policy = "Aes256_Sha256_RsaPss"
+                security_mode = "Sign"
+                username = "operator"
+                password = "secret"
+                interval = "1s"
+                  [[opcua.servers.nodes]]
+                  node_id = "ns=1;i=5001"
+                  key = "numeric"
                 """);
             await using var edge = new EdgeProcess(dir, "run", "--config", config);
             try
             {
                 await edge.WaitForOutputAsync("opcua/plc-plain: polling OK", TimeSpan.FromSeconds(60));
                 await edge.WaitForOutputAsync("opcua/plc-secure: polling OK", TimeSpan.FromSeconds(60));
+                await edge.WaitForOutputAsync("opcua/plc-pss: polling OK", TimeSpan.FromSeconds(60));
                 await Task.Delay(2500); // more polls and a few Counter changes
 
                 using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
@@ -140,8 +153,13 @@ public class OpcUaEndToEndTests
                 Expect(secure, "string", "ns=1;s=Line3.String", null, 2);
                 Assert.Equal(6, secure.Count);
 
+                // Poll mode, Aes256_Sha256_RsaPss/Sign (RSA-PSS signatures, SHA-256 OAEP password).
+                var pss = series.Where(s => s.Target == "plc-pss").ToList();
+                Expect(pss, "numeric", "ns=1;i=5001", null, 101);
+                Assert.Single(pss);
+
                 var pollers = data1.GetProperty("pollers").EnumerateArray().Where(p => p.GetProperty("program").GetString() == "opcua").ToList();
-                Assert.Equal(2, pollers.Count);
+                Assert.Equal(3, pollers.Count);
                 Assert.All(pollers, p => Assert.True(p.GetProperty("ok").GetBoolean(), p.ToString()));
 
                 // Values as the server serves them (tests/peers/opcua/server.js).
@@ -157,6 +175,7 @@ public class OpcUaEndToEndTests
                     (Find(plain, "guid"), 77),
                     (Find(plain, "opaque"), 1234),
                     (Find(secure, "numeric"), 50.01),
+                    (Find(pss, "numeric"), 50.01),
                     (Find(secure, "ints", "0"), 10),
                     (Find(secure, "ints", "1"), 20),
                     (Find(secure, "ints", "2"), 30),
