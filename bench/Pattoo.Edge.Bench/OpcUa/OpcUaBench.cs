@@ -93,7 +93,7 @@ public static class OpcUaBench
             ? "security_policy = \"Basic256Sha256\"\nsecurity_mode = \"SignAndEncrypt\"\nusername = \"operator\"\npassword = \"secret\"\n"
             : "security_policy = \"None\"\n");
         toml.Append(subscribe
-            ? $"mode = \"subscribe\"\ninterval = \"{PublishMs}ms\"\nsampling_interval = \"{SamplingMs}ms\"\n"
+            ? $"mode = \"subscribe\"\ninterval = \"{PublishMs}ms\"\nsampling_interval = \"{SamplingMs}ms\"\nqueue_size = 1\n"
             : "mode = \"poll\"\ninterval = \"10s\"\ntimeout = \"5s\"\n");
         for (int i = 0; i < Nodes; i++)
             toml.Append(CultureInfo.InvariantCulture, $"[[opcua.servers.nodes]]\nnode_id = \"ns=1;s=Bench.{i}\"\nkey = \"b{i}\"\n");

@@ -7,18 +7,20 @@ namespace Pattoo.Edge.Pollers.OpcUa;
 /// One OPC UA server (a <c>[[opcua.servers]]</c> entry), stored under program "opcua",
 /// target = server name, key = node key, metadata node_id (and index for array elements).
 /// <para>
-/// Poll mode: each <see cref="PollAsync"/> does one Read of every node, stamped with the poll
-/// time. Subscribe mode: a background loop keeps a session with one subscription (publishing
-/// interval = interval, one monitored item per node, Publish with acknowledgements and
-/// keep-alives, Republish for gaps) and each PollAsync hands over, per node, the latest value
-/// received since the previous call, stamped with its source timestamp; nodes that did not
-/// change store nothing.
+/// Poll mode: each <see cref="PollAsync"/> does one Read of every node (split by the server's
+/// MaxNodesPerRead), stamped with the poll time. Subscribe mode: a background loop keeps one
+/// subscription (publishing interval = interval, one monitored item per node with queue_size,
+/// Publish with acknowledgements and keep-alives, Republish for gaps) and each PollAsync hands
+/// over every value received since the previous call, stamped with its source timestamp; nodes
+/// that did not change store nothing.
 /// </para>
 /// <para>
 /// Values with a Bad status are not stored: they are counted (<see cref="BadValues"/>), logged
 /// when a node's status changes and reported as skipped. A lost connection is retried with
-/// backoff (1 s doubling to 15 s); a subscription is recreated on the new session. Nothing here
-/// can stop another poller.
+/// backoff (1 s doubling to 15 s). The session outlives the connection: after a break it is
+/// activated on a new channel and its subscription simply continues; when the server dropped
+/// the session, the subscription is transferred to a new one; only when the server lost the
+/// subscription too (a restart) is a new one created. Nothing here can stop another poller.
 /// </para>
 /// </summary>
 public sealed class OpcUaPoller : IPollTarget
@@ -519,7 +521,9 @@ public sealed class OpcUaPoller : IPollTarget
         }
         catch (OpcUaServiceException e) when (e.Status.CodeBits == BadMessageNotAvailable)
         {
-            Log.Warning($"{_label}: notification message {sequence} of subscription {_subscriptionId} is lost: the server no longer has it");
+            // After a transfer this is often the server's own "transferred" notice to the old session.
+            Log.Warning($"{_label}: cannot fetch notification message {sequence} of subscription {_subscriptionId} again: " +
+                "the server no longer has it (BadMessageNotAvailable); values it held, if any, are missing");
         }
     }
 
