@@ -71,6 +71,7 @@ public sealed class PollScheduler : IAsyncDisposable
         foreach (var t in toStart)
         {
             var state = new TargetState(t.Program, t.Name, t.Interval);
+            state.Observe(t);
             var stop = new CancellationTokenSource();
             var run = new Running(t, state, stop, Task.Run(() => LoopAsync(t, state, stop.Token)));
             lock (_gate) _running[(t.Program, t.Name)] = run;

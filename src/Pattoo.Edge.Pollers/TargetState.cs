@@ -19,6 +19,11 @@ public sealed class TargetState(string program, string name, TimeSpan interval)
     /// <summary>True while the most recent poll failed.</summary>
     public bool Failing { get; private set; }
 
+    /// <summary>The target's own figures (<see cref="IPollTargetDiagnostics"/>), read when asked; empty when it has none.</summary>
+    public IReadOnlyList<KeyValuePair<string, long>> Diagnostics => _diagnostics?.Diagnostics ?? [];
+    private IPollTargetDiagnostics? _diagnostics;
+    internal void Observe(IPollTarget target) => _diagnostics = target as IPollTargetDiagnostics;
+
     private DateOnly _today;
     private long _samplesToday;
 

@@ -128,7 +128,7 @@ public class OpcUaEndToEndTests
                 await Task.Delay(2500); // more polls and a few Counter changes
 
                 using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-                var data1 = await EndToEndSupport.GraphQLAsync(http, "{ series(agentProgram: \"opcua\") { idxDatapoint key dataType agentPolledTarget labels { key value } } pollers { program name ok } }");
+                var data1 = await EndToEndSupport.GraphQLAsync(http, "{ series(agentProgram: \"opcua\") { idxDatapoint key dataType agentPolledTarget labels { key value } } pollers { program name ok diagnostics { name value } } }");
                 var series = data1.GetProperty("series").EnumerateArray().Select(Series.From).ToList();
 
                 // Poll mode, None/anonymous: every type, node_id as configured, arrays by index.
@@ -160,6 +160,11 @@ public class OpcUaEndToEndTests
 
                 var pollers = data1.GetProperty("pollers").EnumerateArray().Where(p => p.GetProperty("program").GetString() == "opcua").ToList();
                 Assert.Equal(3, pollers.Count);
+                var secureFigures = pollers.Single(p => p.GetProperty("name").GetString() == "plc-secure").GetProperty("diagnostics").EnumerateArray()
+                    .ToDictionary(d => d.GetProperty("name").GetString()!, d => d.GetProperty("value").GetInt64());
+                Assert.Equal(1, secureFigures["sessionsOpened"]);
+                Assert.Equal(1, secureFigures["subscriptionsCreated"]);
+                Assert.True(secureFigures["notifications"] > 0, string.Join(", ", secureFigures));
                 Assert.All(pollers, p => Assert.True(p.GetProperty("ok").GetBoolean(), p.ToString()));
 
                 // Values as the server serves them (tests/peers/opcua/server.js).

@@ -112,7 +112,7 @@ public class PollersEndToEndTests
             await Task.Delay(2500); // a second cycle, so counters have a rate
 
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-            var body = "{\"query\":\"{ snmp: series(agentProgram: \\\"snmp\\\") { idxDatapoint key dataType labels { key value } } modbus: series(agentProgram: \\\"modbus\\\") { idxDatapoint key dataType labels { key value } } pollers { program name ok } }\"}";
+            var body = "{\"query\":\"{ snmp: series(agentProgram: \\\"snmp\\\") { idxDatapoint key dataType labels { key value } } modbus: series(agentProgram: \\\"modbus\\\") { idxDatapoint key dataType labels { key value } } pollers { program name ok diagnostics { name value } } }\"}";
             using var response = await http.PostAsync("/graphql", new StringContent(body, Encoding.UTF8, "application/json"));
             var data = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("data");
             var snmp = data.GetProperty("snmp").EnumerateArray().ToList();
@@ -129,6 +129,22 @@ public class PollersEndToEndTests
             Assert.Contains(modbusSeries["register_42"].GetProperty("labels").EnumerateArray(), l => l.GetProperty("key").GetString() == "unit_id" && l.GetProperty("value").GetString() == "7");
             Assert.Contains(modbusSeries["register_100"].GetProperty("labels").EnumerateArray(), l => l.GetProperty("key").GetString() == "unit_id" && l.GetProperty("value").GetString() == "1");
             Assert.All(data.GetProperty("pollers").EnumerateArray(), p => Assert.True(p.GetProperty("ok").GetBoolean(), p.ToString()));
+            // Each poller's own figures: the shared SNMP socket and each Modbus link answered.
+            foreach (var p in data.GetProperty("pollers").EnumerateArray())
+            {
+                var figures = p.GetProperty("diagnostics").EnumerateArray().ToDictionary(d => d.GetProperty("name").GetString()!, d => d.GetProperty("value").GetInt64());
+                switch (p.GetProperty("program").GetString())
+                {
+                    case "snmp":
+                        Assert.True(figures["socket.received"] > 0, p.ToString());
+                        Assert.Equal(0, figures["socket.droppedMalformed"]);
+                        break;
+                    case "modbus":
+                        Assert.True(figures["link.responses"] > 0, p.ToString());
+                        Assert.Equal(0, figures["link.crcErrors"]);
+                        break;
+                }
+            }
 
             // Values as the peers serve them: holding n holds n, input n holds n + 1000 (layout.json).
             string idx = modbusSeries["register_100"].GetProperty("idxDatapoint").GetString()!;

@@ -43,6 +43,19 @@ public sealed class PollerTargetType : ObjectGraphType<TargetState>
         Field<NonNullGraphType<LongGraphType>>("samplesToday").Description("Values stored since local midnight").Resolve(c => c.Source.SamplesToday);
         Field<NonNullGraphType<LongGraphType>>("polls").Resolve(c => c.Source.Polls);
         Field<NonNullGraphType<LongGraphType>>("failures").Resolve(c => c.Source.Failures);
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<DiagnosticType>>>>("diagnostics")
+            .Description("The poller's own figures since it started: reconnects, timeouts, dropped datagrams ... (link.* and socket.* are shared with the other targets on that link or socket)")
+            .Resolve(c => c.Source.Diagnostics);
+    }
+}
+
+public sealed class DiagnosticType : ObjectGraphType<KeyValuePair<string, long>>
+{
+    public DiagnosticType()
+    {
+        Name = "Diagnostic";
+        Field<NonNullGraphType<StringGraphType>>("name").Resolve(c => c.Source.Key);
+        Field<NonNullGraphType<LongGraphType>>("value").Resolve(c => c.Source.Value);
     }
 }
 

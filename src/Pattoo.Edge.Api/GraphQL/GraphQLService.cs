@@ -47,6 +47,7 @@ public sealed class GraphQLService
         s.AddSingleton<ApplianceType>();
         s.AddSingleton<PollerTargetType>();
         s.AddSingleton<LabelType>();
+        s.AddSingleton<DiagnosticType>();
         s.AddSingleton<SeriesType>();
         s.AddSingleton<PointType>();
         s.AddSingleton<TextPointType>();

@@ -14,7 +14,7 @@ namespace Pattoo.Edge.Pollers.Bacnet;
 /// A silent device fails the poll; a refused property is skipped and reported by key, object
 /// and property; a poll where every value was refused fails.
 /// </summary>
-public sealed class BacnetPoller : IPollTarget
+public sealed class BacnetPoller : IPollTarget, IPollTargetDiagnostics
 {
     private const string NoUnits = "no-units";
     private const int TimeoutsBeforeRediscovery = 3;
@@ -86,6 +86,32 @@ public sealed class BacnetPoller : IPollTarget
             int one = Math.Min(_section.MaxApduAccepted, DeviceMaxApdu);
             long limit = _iAm is { CanTransmitSegments: true } && _section.MaxSegmentsAccepted > 1 ? (long)one * _section.MaxSegmentsAccepted : one;
             return (int)Math.Min(Math.Min(limit, _answerCap), 1 << 20);
+        }
+    }
+
+    /// <summary>socket.*: the one UDP socket every BACnet device shares.</summary>
+    public IReadOnlyList<KeyValuePair<string, long>> Diagnostics
+    {
+        get
+        {
+            var t = TransportStatistics;
+            return
+            [
+                new("requestsLastPoll", RequestsLastPoll),
+                new("readPropertyMultiple", UsesReadPropertyMultiple ? 1 : 0),
+                new("socket.requests", t.Requests),
+                new("socket.acks", t.Acks),
+                new("socket.errors", t.Errors),
+                new("socket.rejects", t.Rejects),
+                new("socket.aborts", t.Aborts),
+                new("socket.timeouts", t.Timeouts),
+                new("socket.retries", t.Retries),
+                new("socket.segments", t.Segments),
+                new("socket.malformed", t.Malformed),
+                new("socket.unexpected", t.Unexpected),
+                new("socket.whoIsSent", t.WhoIsSent),
+                new("socket.iAmReceived", t.IAmReceived),
+            ];
         }
     }
 

@@ -13,7 +13,7 @@ namespace Pattoo.Edge.Pollers.Modbus;
 /// that request, and a merged request refused with "illegal data address/value" is split
 /// into one request per value from then on, so one bad address does not hide its neighbours.
 /// </summary>
-public sealed class ModbusPoller : IPollTarget
+public sealed class ModbusPoller : IPollTarget, IPollTargetDiagnostics
 {
     private readonly ModbusDeviceOptions _device;
     private readonly ModbusLinkLease _lease;
@@ -55,6 +55,32 @@ public sealed class ModbusPoller : IPollTarget
 
     /// <summary>Exception answers this device received.</summary>
     public long ExceptionAnswers => Interlocked.Read(ref _exceptionAnswers);
+
+    /// <summary>link.*: the TCP connection or serial port, shared with the other devices on it.</summary>
+    public IReadOnlyList<KeyValuePair<string, long>> Diagnostics
+    {
+        get
+        {
+            var l = LinkStatistics;
+            return
+            [
+                new("requestsPerCycle", RequestsPerCycle),
+                new("exceptionAnswers", ExceptionAnswers),
+                new("link.requests", l.Requests),
+                new("link.responses", l.Responses),
+                new("link.timeouts", l.Timeouts),
+                new("link.retries", l.Retries),
+                new("link.crcErrors", l.CrcErrors),
+                new("link.garbledFrames", l.GarbledFrames),
+                new("link.wrongTransactionIds", l.WrongTransactionIds),
+                new("link.wrongUnitIds", l.WrongUnitIds),
+                new("link.discardedBytes", l.DiscardedBytes),
+                new("link.connects", l.Connects),
+                new("link.connectFailures", l.ConnectFailures),
+                new("link.connectionLosses", l.ConnectionLosses),
+            ];
+        }
+    }
 
     public async Task PollAsync(SampleBatch batch, PollReport report, CancellationToken cancellationToken)
     {

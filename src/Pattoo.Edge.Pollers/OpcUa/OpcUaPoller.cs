@@ -23,7 +23,7 @@ namespace Pattoo.Edge.Pollers.OpcUa;
 /// subscription too (a restart) is a new one created. Nothing here can stop another poller.
 /// </para>
 /// </summary>
-public sealed class OpcUaPoller : IPollTarget
+public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
 {
     // A lost PLC should be back in the data soon after it is back on the network; one TCP
     // connect every 15 s is cheap for both sides.
@@ -108,6 +108,28 @@ public sealed class OpcUaPoller : IPollTarget
     private long _subscriptionsCreated;
     /// <summary>Received values dropped because nobody collected them (more than 100,000 waiting).</summary>
     public long Overflowed => Interlocked.Read(ref _overflowed);
+    public IReadOnlyList<KeyValuePair<string, long>> Diagnostics
+    {
+        get
+        {
+            var d = new List<KeyValuePair<string, long>>
+            {
+                new("sessionsOpened", Connects),
+                new("sessionReactivations", Reactivations),
+                new("badValues", BadValues),
+            };
+            if (_server.Mode == OpcUaMode.Subscribe)
+            {
+                d.Add(new("subscriptionsCreated", SubscriptionsCreated));
+                d.Add(new("subscriptionTransfers", Transfers));
+                d.Add(new("notifications", Notifications));
+                d.Add(new("republished", Republished));
+                d.Add(new("valuesDroppedUncollected", Overflowed));
+            }
+            return d;
+        }
+    }
+
     /// <summary>True while the subscription is running (subscribe mode).</summary>
     public bool Subscribed { get { lock (_gate) return _subscribed; } }
 

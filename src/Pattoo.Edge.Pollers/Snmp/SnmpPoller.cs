@@ -9,7 +9,7 @@ namespace Pattoo.Edge.Pollers.Snmp;
 /// GetBulkRequest (GetNextRequest for SNMPv1), then turns the values into samples. Series
 /// keys are made on first sight of a value and reused, so steady polls allocate little.
 /// </summary>
-public sealed class SnmpPoller : IPollTarget
+public sealed class SnmpPoller : IPollTarget, IPollTargetDiagnostics
 {
     public const string ProgramName = "snmp";
 
@@ -126,6 +126,16 @@ public sealed class SnmpPoller : IPollTarget
     public TimeSpan Interval => _options.Interval;
     public string ConfigFingerprint { get; }
     public SnmpTargetOptions Options => _options;
+
+    /// <summary>socket.*: the one UDP socket every SNMP target shares.</summary>
+    public IReadOnlyList<KeyValuePair<string, long>> Diagnostics =>
+    [
+        new("socket.sent", _transport.Sent),
+        new("socket.received", _transport.Received),
+        new("socket.droppedMalformed", _transport.DroppedMalformed),
+        new("socket.droppedUnmatched", _transport.DroppedUnmatched),
+        new("socket.droppedRejected", _transport.DroppedRejected),
+    ];
 
     public async Task PollAsync(SampleBatch batch, PollReport report, CancellationToken cancellationToken)
     {
