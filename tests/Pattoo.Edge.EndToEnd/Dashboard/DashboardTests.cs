@@ -104,6 +104,11 @@ public partial class DashboardTests(DashboardFixture f)
         Assert.Equal("Failing", plc.GetProperty("cells").GetProperty("State").GetString());
         Assert.NotEqual("–", plc.GetProperty("cells").GetProperty("Last error").GetString());
         Assert.Equal("never", plc.GetProperty("cells").GetProperty("Last success").GetString());
+        // The Modbus poller's own figures, folded in a details element; the Linux poller has none.
+        string figures = plc.GetProperty("cells").GetProperty("Polls / failures").GetString()!;
+        Assert.Contains("link.connectFailures", figures);
+        Assert.Matches(@"^\d+ / \d+\s*\d+ figures", figures);
+        Assert.Matches(@"^\d+ / \d+$", linux.GetProperty("cells").GetProperty("Polls / failures").GetString()!);
 
         var agents = r.GetProperty("agents").EnumerateArray().ToDictionary(a => a.GetProperty("agent").GetString()!, a => a.GetProperty("datapoints").GetString());
         Assert.Equal("3", agents[DashboardFixture.Program + "/boiler-1"]);

@@ -4,7 +4,7 @@ import { h, showError, formatAgo, formatTime, formatBytes, formatCount, formatDu
 
 const QUERY = `{
   appliance { name version uptimeSeconds databaseBytes sampleCount seriesCount samplesWritten }
-  pollers { program name intervalSeconds ok lastSuccess lastError lastErrorAt roundTripMs datapoints samplesToday polls failures }
+  pollers { program name intervalSeconds ok lastSuccess lastError lastErrorAt roundTripMs datapoints samplesToday polls failures diagnostics { name value } }
   allAgent { edges { node { idxAgent agentProgram agentPolledTarget datapointAgent { totalCount } } } }
 }`;
 
@@ -66,7 +66,7 @@ function fill(d, facts, pollers, agents) {
         h("td", { "data-label": "Samples today", class: "num" }, formatCount(p.samplesToday)),
         h("td", { "data-label": "Interval", class: "num" }, formatDuration(p.intervalSeconds * 1000)),
         h("td", { "data-label": "Round trip", class: "num" }, p.roundTripMs.toFixed(1) + " ms"),
-        h("td", { "data-label": "Polls / failures", class: "num" }, formatCount(p.polls) + " / " + formatCount(p.failures)));
+        h("td", { "data-label": "Polls / failures", class: "num" }, h("span", null, formatCount(p.polls) + " / " + formatCount(p.failures), figures(p.diagnostics))));
     });
     pollers.replaceChildren(h("table", { class: "cards" },
       h("caption", null, d.pollers.length + " poll targets; refreshed every 10 s"),
@@ -89,4 +89,14 @@ function fill(d, facts, pollers, agents) {
         h("td", { "data-label": "Target" }, h("a", { href: pageHash("browse", { program: n.agentProgram, target: n.agentPolledTarget }) }, n.agentPolledTarget)),
         h("td", { "data-label": "Datapoints", class: "num" }, formatCount(n.datapointAgent.totalCount)))))));
   }
+}
+
+// The poller's own figures (reconnects, timeouts, dropped datagrams), folded away: they matter
+// when something is off, and then the ones that are not zero are the interesting ones.
+function figures(list) {
+  if (!list || list.length === 0) return null;
+  const nonZero = list.filter(d => d.value !== 0).length;
+  return h("details", { class: "figures" },
+    h("summary", { title: nonZero + " of " + list.length + " are not zero" }, list.length + " figures"),
+    h("dl", null, list.map(d => [h("dt", null, d.name), h("dd", { class: d.value === 0 ? "muted" : "" }, d.value.toLocaleString("en-US"))])));
 }
