@@ -77,6 +77,43 @@ public sealed class OpcUaRestartTests
         Assert.Equal(1, poller.SubscriptionsCreated);
     }
 
+    [Fact]
+    public async Task PollModeKeepsItsSessionAcrossANetworkBreak()
+    {
+        string scratch = Directory.CreateTempSubdirectory("pattoo-opcua-pollbreak-").FullName;
+        try
+        {
+            await using var peer = await OpcUaPeer.StartAsync(Path.Combine(scratch, "server-pki"));
+            await using var relay = new TcpRelay(peer.Port);
+            await using var poller = OpcUaTestSupport.Poller($"""
+                [[opcua.servers]]
+                name = "polling"
+                endpoint = "opc.tcp://127.0.0.1:{relay.Port}"
+                interval = "1s"
+                timeout = "1s"
+                  [[opcua.servers.nodes]]
+                  node_id = "ns=1;i=5001"
+                  key = "numeric"
+                """, Path.Combine(scratch, "state"));
+            var (first, _) = await OpcUaTestSupport.PollAsync(poller);
+            Assert.Equal(1, first.Count);
+
+            relay.Cut();
+            await Assert.ThrowsAsync<OpcUaConnectionException>(async () => await OpcUaTestSupport.PollAsync(poller));
+            relay.Restore();
+            var values = await OpcUaTestSupport.PollUntilAsync(poller, all => all.Count > 0, TimeSpan.FromSeconds(20));
+            Assert.Single(values);
+            Assert.Equal(50.01, values[0].Value, 6);
+            Assert.Equal(1, poller.Connects);
+            Assert.True(poller.Reactivations >= 1, "the same session went on over a new channel");
+            Assert.True(relay.Accepted >= 2);
+        }
+        finally
+        {
+            try { Directory.Delete(scratch, recursive: true); } catch (IOException) { }
+        }
+    }
+
     /// <summary>
     /// Subscribes through a <see cref="TcpRelay"/>, cuts the link for <paramref name="down"/> while
     /// the server keeps sampling a counter (+1 every 100 ms) into a monitored item queue of 1000,
