@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Globalization;
+using System.IO.Compression;
 using System.Reflection;
 using System.Text;
 using System.Text.Json;
@@ -16,13 +17,16 @@ namespace Pattoo.Edge.Api;
 
 /// <summary>
 /// The HTTP API: pattoo's agent routes (ingest, status), pattoo's web routes (GraphQL,
-/// GraphiQL, REST chart data) under their pattoo paths and short aliases, and health.
+/// GraphiQL, REST chart data) under their pattoo paths and short aliases, the Prometheus
+/// text import and health.
 /// Handlers are plain RequestDelegates: no reflection-based binding under AOT.
 /// </summary>
 public sealed class ApiEndpoints
 {
     public const string AgentPrefix = "/pattoo/api/v1/agent";
     public const string WebPrefix = "/pattoo/api/v1/web";
+    /// <summary>VictoriaMetrics' path for the same thing, which technicians already know.</summary>
+    public const string PrometheusImportPath = "/api/v1/import/prometheus";
 
     private readonly IApplianceState _state;
     // Built on first use: the schema is the largest thing in memory, and many boxes only
@@ -59,6 +63,7 @@ public sealed class ApiEndpoints
     public void Map(IEndpointRouteBuilder app)
     {
         app.MapPost(AgentPrefix + "/receive/{source}", Receive);
+        app.MapPost(PrometheusImportPath, ImportPrometheus);
         app.MapGet(AgentPrefix + "/status", c => Text(c, 200, "The Pattoo Agent API is Operational.\n"));
         foreach (var route in new[] { "/key", "/validation", "/encrypted" })
         {
@@ -80,11 +85,7 @@ public sealed class ApiEndpoints
 
     private async Task Receive(HttpContext c)
     {
-        if (Access.Evaluate(c) != Api.Access.Write)
-        {
-            await Json(c, 403, w => w.WriteString("error", $"{c.Connection.RemoteIpAddress} may not post data: send a write token (Authorization: Bearer, api.write_tokens) or add the network to api.ingest_allow")).ConfigureAwait(false);
-            return;
-        }
+        if (!await MayWrite(c).ConfigureAwait(false)) return;
         var body = await ReadBody(c).ConfigureAwait(false);
         if (body is null) return;
         var batch = new SampleBatch(256);
@@ -99,22 +100,89 @@ public sealed class ApiEndpoints
             await Json(c, 400, w => w.WriteString("error", e.Message)).ConfigureAwait(false);
             return;
         }
-        try
-        {
-            await _state.Store.WriteAsync(batch, c.RequestAborted).ConfigureAwait(false);
-        }
-        catch (StorageUnavailableException e)
-        {
-            await Json(c, 503, w => w.WriteString("error", e.Message)).ConfigureAwait(false);
-            return;
-        }
+        if (!await Store(c, batch).ConfigureAwait(false)) return;
         if (Log.IsEnabled(LogLevel.Debug)) Log.Debug($"ingest: {result.Datapoints} datapoints from {c.Connection.RemoteIpAddress} ({c.Request.RouteValues["source"]}), {result.Skipped} without a data type skipped");
         // pattoo answers a plain "OK" once stored; agents only look at the status.
         await Text(c, 200, "OK").ConfigureAwait(false);
     }
 
-    /// <summary>Reads the body up to api.max_body; answers 413 and returns null past it.</summary>
-    private async Task<ReadOnlyMemory<byte>?> ReadBody(HttpContext c)
+    /// <summary>
+    /// Prometheus text exposition format (0.0.4), as node_exporter's textfile collector,
+    /// Pushgateway clients and <c>curl --data-binary @file</c> send it (README.md, "Prometheus
+    /// text import"). The whole body is checked before anything is stored; answers
+    /// <c>{"stored": N, "skipped": M}</c>.
+    /// </summary>
+    private async Task ImportPrometheus(HttpContext c)
+    {
+        if (!await MayWrite(c).ConfigureAwait(false)) return;
+        PrometheusImportOptions options;
+        try
+        {
+            var query = new List<KeyValuePair<string, string?>>();
+            foreach (var (name, values) in c.Request.Query)
+            {
+                foreach (var value in values) query.Add(new(name, value));
+            }
+            options = PrometheusImportOptions.FromQuery(_state.Name, query);
+        }
+        catch (PrometheusTextException e)
+        {
+            await Json(c, 400, w => w.WriteString("error", e.Message)).ConfigureAwait(false);
+            return;
+        }
+        var body = await ReadBody(c, gzip: true).ConfigureAwait(false);
+        if (body is null) return;
+        long receivedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var batch = new SampleBatch(256);
+        PrometheusText.Result result;
+        try
+        {
+            result = PrometheusText.Import(body.Value.Span, options, receivedAt, batch);
+        }
+        catch (PrometheusTextException e)
+        {
+            Log.Warning($"ingest: refused a Prometheus import from {c.Connection.RemoteIpAddress}: {e.Message}");
+            await Json(c, 400, w => w.WriteString("error", e.Message)).ConfigureAwait(false);
+            return;
+        }
+        if (!await Store(c, batch).ConfigureAwait(false)) return;
+        if (Log.IsEnabled(LogLevel.Debug)) Log.Debug($"ingest: {result.Stored} Prometheus samples from {c.Connection.RemoteIpAddress}, {result.Skipped} NaN or infinite skipped");
+        await Json(c, 200, w =>
+        {
+            w.WriteNumber("stored", result.Stored);
+            w.WriteNumber("skipped", result.Skipped);
+        }).ConfigureAwait(false);
+    }
+
+    /// <summary>Ingest needs write access; answers 403 and returns false without it.</summary>
+    private async Task<bool> MayWrite(HttpContext c)
+    {
+        if (Access.Evaluate(c) == Api.Access.Write) return true;
+        await Json(c, 403, w => w.WriteString("error", $"{c.Connection.RemoteIpAddress} may not post data: send a write token (Authorization: Bearer, api.write_tokens) or add the network to api.ingest_allow")).ConfigureAwait(false);
+        return false;
+    }
+
+    /// <summary>Hands an ingested batch to the store and waits for the commit; answers 503 and returns false if it fails.</summary>
+    private async Task<bool> Store(HttpContext c, SampleBatch batch)
+    {
+        try
+        {
+            await _state.Store.WriteAsync(batch, c.RequestAborted).ConfigureAwait(false);
+            return true;
+        }
+        catch (StorageUnavailableException e)
+        {
+            await Json(c, 503, w => w.WriteString("error", e.Message)).ConfigureAwait(false);
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Reads the body up to api.max_body; answers 413 and returns null past it. With
+    /// <paramref name="gzip"/>, a <c>Content-Encoding: gzip</c> body is inflated, and the
+    /// inflated body is held to api.max_body too; other encodings get 415.
+    /// </summary>
+    private async Task<ReadOnlyMemory<byte>?> ReadBody(HttpContext c, bool gzip = false)
     {
         long max = _state.Api.MaxBody;
         if (c.Request.ContentLength > max)
@@ -122,21 +190,44 @@ public sealed class ApiEndpoints
             await Json(c, 413, w => w.WriteString("error", $"the body is {c.Request.ContentLength} bytes; api.max_body allows {max}")).ConfigureAwait(false);
             return null;
         }
-        var buffer = new ArrayBufferWriter<byte>(c.Request.ContentLength is { } n and > 0 ? (int)n : 16 * 1024);
-        var stream = c.Request.Body;
-        while (true)
+        Stream stream = c.Request.Body;
+        GZipStream? inflater = null;
+        if (gzip && c.Request.Headers.ContentEncoding.ToString().Trim() is { Length: > 0 } encoding && !encoding.Equals("identity", StringComparison.OrdinalIgnoreCase))
         {
-            var memory = buffer.GetMemory(64 * 1024);
-            int read = await stream.ReadAsync(memory, c.RequestAborted).ConfigureAwait(false);
-            if (read == 0) break;
-            buffer.Advance(read);
-            if (buffer.WrittenCount > max)
+            if (!encoding.Equals("gzip", StringComparison.OrdinalIgnoreCase) && !encoding.Equals("x-gzip", StringComparison.OrdinalIgnoreCase))
             {
-                await Json(c, 413, w => w.WriteString("error", $"the body is larger than api.max_body ({max} bytes)")).ConfigureAwait(false);
+                await Json(c, 415, w => w.WriteString("error", $"Content-Encoding \"{encoding}\" is not supported; send the body plain or gzip")).ConfigureAwait(false);
                 return null;
             }
+            stream = inflater = new GZipStream(stream, CompressionMode.Decompress, leaveOpen: true);
         }
-        return buffer.WrittenMemory;
+        await using (inflater)
+        {
+            var buffer = new ArrayBufferWriter<byte>(c.Request.ContentLength is { } n and > 0 ? (int)n : 16 * 1024);
+            while (true)
+            {
+                var memory = buffer.GetMemory(64 * 1024);
+                int read;
+                try
+                {
+                    read = await stream.ReadAsync(memory, c.RequestAborted).ConfigureAwait(false);
+                }
+                catch (InvalidDataException e) when (inflater is not null)
+                {
+                    await Json(c, 400, w => w.WriteString("error", $"the body is not valid gzip: {e.Message}")).ConfigureAwait(false);
+                    return null;
+                }
+                if (read == 0) break;
+                buffer.Advance(read);
+                if (buffer.WrittenCount > max)
+                {
+                    string what = inflater is null ? "the body" : "the inflated body";
+                    await Json(c, 413, w => w.WriteString("error", $"{what} is larger than api.max_body ({max} bytes)")).ConfigureAwait(false);
+                    return null;
+                }
+            }
+            return buffer.WrittenMemory;
+        }
     }
 
     private async Task GraphQLRequestAsync(HttpContext c, bool isGet)

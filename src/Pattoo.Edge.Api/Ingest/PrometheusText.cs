@@ -1,0 +1,680 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+using System.Text.Unicode;
+using Pattoo.Edge.Common;
+
+namespace Pattoo.Edge.Api.Ingest;
+
+/// <summary>
+/// A body (or query) that cannot be imported. <see cref="Line"/> is the 1-based line of the
+/// body the problem is on, or 0 for a problem with the query parameters.
+/// </summary>
+public sealed class PrometheusTextException(int line, string problem)
+    : Exception(line > 0 ? $"line {line}: {problem}" : problem)
+{
+    public int Line { get; } = line;
+    public string Problem { get; } = problem;
+}
+
+/// <summary>The metric types of a <c># TYPE</c> line.</summary>
+public enum PrometheusMetricType { Untyped, Counter, Gauge, Summary, Histogram }
+
+/// <summary>What a sample is within its metric family.</summary>
+public enum PrometheusSampleRole
+{
+    /// <summary>The value of a counter, gauge or untyped metric.</summary>
+    Value,
+    /// <summary>A histogram's <c>_bucket</c> (has an <c>le</c> label).</summary>
+    Bucket,
+    /// <summary>A summary's quantile (has a <c>quantile</c> label).</summary>
+    Quantile,
+    /// <summary>A histogram's or summary's <c>_sum</c>.</summary>
+    Sum,
+    /// <summary>A histogram's or summary's <c>_count</c>.</summary>
+    Count,
+}
+
+/// <summary>
+/// Reads the Prometheus text exposition format (version 0.0.4) from UTF-8 bytes, one sample
+/// at a time: <c># HELP</c> and <c># TYPE</c> lines, other comments, blank lines, LF or CRLF,
+/// <c>name{label="value",...} value [timestamp]</c> with the escapes <c>\\</c>, <c>\"</c> and
+/// <c>\n</c> in label values. Pure: no I/O, no clock. Names and label strings are interned per
+/// reader, so repeated names and values cost no allocation. Any problem throws
+/// <see cref="PrometheusTextException"/> naming the line.
+/// </summary>
+public ref struct PrometheusTextReader
+{
+    /// <summary>Longest line accepted, in bytes (without its line break).</summary>
+    public const int MaxLineBytes = 16 * 1024;
+    /// <summary>Most labels one sample may carry.</summary>
+    public const int MaxLabels = 64;
+    /// <summary>Longest metric or label name.</summary>
+    public const int MaxNameLength = 256;
+    /// <summary>Longest label value, in characters: pattoo's limit for metadata.</summary>
+    public const int MaxLabelValueLength = PattooPayload.MaxPairLength;
+    private const int MaxInterned = 100_000;
+
+    private readonly ReadOnlySpan<byte> _text;
+    private int _next;
+    private readonly Dictionary<string, (PrometheusMetricType Type, int Line)> _types;
+    private readonly Dictionary<string, (PrometheusMetricType Type, int Line)>.AlternateLookup<ReadOnlySpan<char>> _typesBySpan;
+    private readonly Dictionary<string, int> _sampleNames;
+    private readonly Dictionary<string, string> _strings;
+    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _stringsBySpan;
+    private readonly List<KeyValuePair<string, string>> _labels;
+    private byte[] _bytes;
+    private char[] _chars;
+
+    public PrometheusTextReader(ReadOnlySpan<byte> utf8)
+    {
+        _text = utf8.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? utf8[3..] : utf8; // a byte order mark from an editor
+        _types = new(StringComparer.Ordinal);
+        _typesBySpan = _types.GetAlternateLookup<ReadOnlySpan<char>>();
+        _sampleNames = new(StringComparer.Ordinal);
+        _strings = new(StringComparer.Ordinal);
+        _stringsBySpan = _strings.GetAlternateLookup<ReadOnlySpan<char>>();
+        _labels = new();
+        _bytes = new byte[256];
+        _chars = new char[256];
+        Name = Family = "";
+    }
+
+    /// <summary>The 1-based line of the current sample.</summary>
+    public int Line { get; private set; }
+    /// <summary>The sample's metric name, e.g. <c>http_request_duration_seconds_bucket</c>.</summary>
+    public string Name { get; private set; }
+    /// <summary>The family it belongs to (the <c># TYPE</c> name), e.g. <c>http_request_duration_seconds</c>; its own name when untyped.</summary>
+    public string Family { get; private set; }
+    public PrometheusMetricType Type { get; private set; }
+    public PrometheusSampleRole Role { get; private set; }
+    /// <summary>The labels as written (order kept, empty values kept); valid until the next <see cref="Read"/>.</summary>
+    public readonly IReadOnlyList<KeyValuePair<string, string>> Labels => _labels;
+    /// <summary>The value; NaN and infinities as written.</summary>
+    public double Value { get; private set; }
+    /// <summary>The trailing timestamp (ms since 1970) when the line has one.</summary>
+    public long? TimestampMs { get; private set; }
+
+    /// <summary>Moves to the next sample; false at the end of the text.</summary>
+    /// <exception cref="PrometheusTextException">the text is malformed at <see cref="Line"/>.</exception>
+    public bool Read()
+    {
+        while (_next < _text.Length)
+        {
+            var rest = _text[_next..];
+            int newline = rest.IndexOf((byte)'\n');
+            var line = newline < 0 ? rest : rest[..newline];
+            _next += newline < 0 ? rest.Length : newline + 1;
+            Line++;
+            if (line.Length > 0 && line[^1] == '\r') line = line[..^1];
+            if (line.Length > MaxLineBytes) throw Error($"the line is longer than {MaxLineBytes} bytes");
+            if (!Utf8.IsValid(line)) throw Error("the line is not valid UTF-8");
+            int i = SkipBlanks(line, 0);
+            if (i == line.Length) continue;
+            if (line[i] == '#')
+            {
+                Comment(line, i + 1);
+                continue;
+            }
+            Sample(line, i);
+            return true;
+        }
+        return false;
+    }
+
+    private readonly PrometheusTextException Error(string problem) => new(Line, problem);
+
+    private void Comment(ReadOnlySpan<byte> line, int i)
+    {
+        i = SkipBlanks(line, i);
+        int start = i;
+        i = TokenEnd(line, i);
+        var word = line[start..i];
+        bool help = word.SequenceEqual("HELP"u8);
+        if (!help && !word.SequenceEqual("TYPE"u8)) return; // any other comment
+        string what = help ? "HELP" : "TYPE";
+        i = SkipBlanks(line, i);
+        start = i;
+        i = TokenEnd(line, i);
+        var nameBytes = line[start..i];
+        if (nameBytes.IsEmpty) throw Error($"# {what} needs a metric name");
+        if (!IsMetricName(nameBytes)) throw Error($"# {what}: \"{Show(nameBytes)}\" is not a valid metric name");
+        string name = Intern(nameBytes);
+        if (help)
+        {
+            // The docstring may escape only backslash and line feed.
+            for (int j = i; j < line.Length; j++)
+            {
+                if (line[j] != '\\') continue;
+                if (j + 1 < line.Length && line[j + 1] is (byte)'\\' or (byte)'n') { j++; continue; }
+                throw Error($"# HELP {name}: invalid escape \"\\{CharAt(line, j + 1)}\"; only \\\\ and \\n are allowed");
+            }
+            return;
+        }
+        i = SkipBlanks(line, i);
+        start = i;
+        i = TokenEnd(line, i);
+        var typeBytes = line[start..i];
+        if (typeBytes.IsEmpty) throw Error($"# TYPE {name} needs a type: counter, gauge, histogram, summary or untyped");
+        PrometheusMetricType type;
+        if (Ascii.EqualsIgnoreCase(typeBytes, "counter"u8)) type = PrometheusMetricType.Counter;
+        else if (Ascii.EqualsIgnoreCase(typeBytes, "gauge"u8)) type = PrometheusMetricType.Gauge;
+        else if (Ascii.EqualsIgnoreCase(typeBytes, "histogram"u8)) type = PrometheusMetricType.Histogram;
+        else if (Ascii.EqualsIgnoreCase(typeBytes, "summary"u8)) type = PrometheusMetricType.Summary;
+        else if (Ascii.EqualsIgnoreCase(typeBytes, "untyped"u8)) type = PrometheusMetricType.Untyped;
+        else throw Error($"# TYPE {name}: unknown type \"{Show(typeBytes)}\"; expected counter, gauge, histogram, summary or untyped");
+        i = SkipBlanks(line, i);
+        if (i < line.Length) throw Error($"unexpected text \"{Show(line[i..])}\" after # TYPE {name} {Show(typeBytes)}");
+        if (_types.TryGetValue(name, out var first)) throw Error($"second # TYPE line for {name} (the first is line {first.Line})");
+        // A family's type must come before its samples, as Prometheus requires.
+        string[] members = type switch
+        {
+            PrometheusMetricType.Histogram => [name, name + "_bucket", name + "_sum", name + "_count"],
+            PrometheusMetricType.Summary => [name, name + "_sum", name + "_count"],
+            PrometheusMetricType.Counter => [name, name + "_total"],
+            _ => [name],
+        };
+        foreach (var member in members)
+        {
+            if (_sampleNames.TryGetValue(member, out int seen)) throw Error($"# TYPE {name} comes after its sample {member} on line {seen}");
+        }
+        _types[name] = (type, Line);
+    }
+
+    private void Sample(ReadOnlySpan<byte> line, int i)
+    {
+        int start = i;
+        while (i < line.Length && IsNameByte(line[i], first: i == start, metric: true)) i++;
+        if (i == start) throw Error($"expected a metric name, got \"{Show(line[start..])}\"");
+        if (i - start > MaxNameLength) throw Error($"the metric name is longer than {MaxNameLength} characters");
+        var nameBytes = line[start..i];
+        if (i < line.Length && !IsBlank(line[i]) && line[i] != '{')
+            throw Error($"unexpected character \"{CharAt(line, i)}\" after the metric name \"{Show(nameBytes)}\"");
+        string name = Intern(nameBytes);
+        ResolveFamily(name);
+        _sampleNames.TryAdd(name, Line);
+
+        _labels.Clear();
+        i = SkipBlanks(line, i);
+        bool hasLabels = i < line.Length && line[i] == '{';
+        if (hasLabels) i = ReadLabels(line, i + 1);
+
+        i = SkipBlanks(line, i);
+        start = i;
+        i = TokenEnd(line, i);
+        if (i == start) throw Error(hasLabels ? "expected a value after the labels" : "expected a value after the metric name");
+        if (!TryParseFloat(line[start..i], out double value)) throw Error($"\"{Show(line[start..i])}\" is not a number");
+        Value = value;
+
+        i = SkipBlanks(line, i);
+        TimestampMs = null;
+        if (i < line.Length)
+        {
+            start = i;
+            i = TokenEnd(line, i);
+            if (!long.TryParse(line[start..i], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long t))
+                throw Error($"the timestamp \"{Show(line[start..i])}\" is not an integer (milliseconds since 1970)");
+            TimestampMs = t;
+            i = SkipBlanks(line, i);
+            if (i < line.Length) throw Error($"unexpected text \"{Show(line[i..])}\" after the timestamp");
+        }
+
+        if (Role == PrometheusSampleRole.Bucket) RequireNumericLabel("le", "histogram bucket");
+        else if (Role == PrometheusSampleRole.Quantile) RequireNumericLabel("quantile", "summary quantile");
+    }
+
+    /// <summary>Reads the labels after '{'; returns the index after '}'.</summary>
+    private int ReadLabels(ReadOnlySpan<byte> line, int i)
+    {
+        while (true)
+        {
+            i = SkipBlanks(line, i);
+            if (i >= line.Length) throw Error("the labels are not closed with \"}\"");
+            if (line[i] == '}') return i + 1;
+            int start = i;
+            while (i < line.Length && IsNameByte(line[i], first: i == start, metric: false)) i++;
+            if (i == start) throw Error($"expected a label name or \"}}\", got \"{CharAt(line, i)}\"");
+            if (i - start > MaxNameLength) throw Error($"a label name is longer than {MaxNameLength} characters");
+            string label = Intern(line[start..i]);
+            i = SkipBlanks(line, i);
+            if (i >= line.Length || line[i] != '=') throw Error($"expected \"=\" after the label name \"{label}\"");
+            i = SkipBlanks(line, i + 1);
+            if (i >= line.Length || line[i] != '"') throw Error($"expected a quoted value for the label \"{label}\"");
+            string value = LabelValue(line, ref i, label);
+            if (label == "__name__") throw Error("the label name \"__name__\" is reserved");
+            foreach (var l in _labels)
+            {
+                if (l.Key == label) throw Error($"label \"{label}\" appears twice");
+            }
+            if (_labels.Count == MaxLabels) throw Error($"more than {MaxLabels} labels");
+            _labels.Add(new(label, value));
+            i = SkipBlanks(line, i);
+            if (i < line.Length && line[i] == ',') { i++; continue; }
+            if (i < line.Length && line[i] == '}') return i + 1;
+            if (i >= line.Length) throw Error("the labels are not closed with \"}\"");
+            throw Error($"expected \",\" or \"}}\" after the value of the label \"{label}\", got \"{CharAt(line, i)}\"");
+        }
+    }
+
+    /// <summary>Reads a quoted value at <paramref name="i"/> (the opening quote), leaving i after the closing one.</summary>
+    private string LabelValue(ReadOnlySpan<byte> line, ref int i, string label)
+    {
+        int j = i + 1, n = 0;
+        if (_bytes.Length < line.Length) _bytes = new byte[Math.Max(line.Length, _bytes.Length * 2)];
+        while (true)
+        {
+            int k = line[j..].IndexOfAny((byte)'"', (byte)'\\');
+            if (k < 0) throw Error($"the value of the label \"{label}\" is not closed with a quote");
+            line.Slice(j, k).CopyTo(_bytes.AsSpan(n));
+            n += k;
+            j += k;
+            if (line[j] == '"') break;
+            if (j + 1 >= line.Length) throw Error($"the value of the label \"{label}\" is not closed with a quote");
+            _bytes[n++] = line[j + 1] switch
+            {
+                (byte)'\\' => (byte)'\\',
+                (byte)'"' => (byte)'"',
+                (byte)'n' => (byte)'\n',
+                _ => throw Error($"the value of the label \"{label}\" has an invalid escape \"\\{CharAt(line, j + 1)}\"; only \\\\, \\\" and \\n are allowed"),
+            };
+            j += 2;
+        }
+        i = j + 1;
+        // Escapes replace ASCII with ASCII, so the bytes stay valid UTF-8 (the line was checked).
+        var utf8 = _bytes.AsSpan(0, n);
+        if (_chars.Length < n) _chars = new char[Math.Max(n, _chars.Length * 2)];
+        int chars = Encoding.UTF8.GetChars(utf8, _chars);
+        if (chars > MaxLabelValueLength) throw Error($"the value of the label \"{label}\" is longer than {MaxLabelValueLength} characters");
+        return Intern(_chars.AsSpan(0, chars));
+    }
+
+    private void ResolveFamily(string name)
+    {
+        Name = name;
+        if (_types.TryGetValue(name, out var own))
+        {
+            Family = name;
+            Type = own.Type;
+            Role = own.Type switch
+            {
+                PrometheusMetricType.Summary => PrometheusSampleRole.Quantile,
+                PrometheusMetricType.Histogram => throw Error($"{name} is a histogram: its samples are {name}_bucket, {name}_sum and {name}_count"),
+                _ => PrometheusSampleRole.Value,
+            };
+            return;
+        }
+        if (Member(name, "_bucket", PrometheusSampleRole.Bucket, PrometheusMetricType.Histogram, PrometheusMetricType.Histogram)) return;
+        if (Member(name, "_sum", PrometheusSampleRole.Sum, PrometheusMetricType.Histogram, PrometheusMetricType.Summary)) return;
+        if (Member(name, "_count", PrometheusSampleRole.Count, PrometheusMetricType.Histogram, PrometheusMetricType.Summary)) return;
+        // OpenMetrics names a counter family without the _total its sample carries.
+        if (Member(name, "_total", PrometheusSampleRole.Value, PrometheusMetricType.Counter, PrometheusMetricType.Counter)) return;
+        Family = name;
+        Type = PrometheusMetricType.Untyped;
+        Role = PrometheusSampleRole.Value;
+    }
+
+    private bool Member(string name, string suffix, PrometheusSampleRole role, PrometheusMetricType type1, PrometheusMetricType type2)
+    {
+        if (name.Length <= suffix.Length || !name.EndsWith(suffix, StringComparison.Ordinal)) return false;
+        if (!_typesBySpan.TryGetValue(name.AsSpan(0, name.Length - suffix.Length), out string? family, out var t)) return false;
+        if (t.Type != type1 && t.Type != type2) return false;
+        Family = family;
+        Type = t.Type;
+        Role = role;
+        return true;
+    }
+
+    private readonly void RequireNumericLabel(string label, string what)
+    {
+        foreach (var l in _labels)
+        {
+            if (l.Key != label) continue;
+            if (TryParseFloat(l.Value, out double v) && !double.IsNaN(v)) return;
+            throw Error($"the \"{label}\" label of {Name} must be a number, got \"{Shorten(l.Value)}\"");
+        }
+        throw Error($"{Name} is a {what} and needs a \"{label}\" label");
+    }
+
+    private string Intern(ReadOnlySpan<byte> ascii)
+    {
+        if (_chars.Length < ascii.Length) _chars = new char[Math.Max(ascii.Length, _chars.Length * 2)];
+        Ascii.ToUtf16(ascii, _chars, out int n);
+        return Intern(_chars.AsSpan(0, n));
+    }
+
+    private string Intern(ReadOnlySpan<char> chars)
+    {
+        if (_stringsBySpan.TryGetValue(chars, out string? s)) return s;
+        s = new string(chars);
+        if (_strings.Count < MaxInterned) _strings[s] = s;
+        return s;
+    }
+
+    /// <summary>
+    /// Parses a sample value as Prometheus (Go's ParseFloat) writes them: decimal and exponent
+    /// notation, <c>NaN</c>, <c>+Inf</c>, <c>-Inf</c> (case-insensitive, also <c>Infinity</c>).
+    /// </summary>
+    public static bool TryParseFloat(ReadOnlySpan<byte> s, out double value)
+    {
+        var unsigned = s.Length > 0 && s[0] is (byte)'+' or (byte)'-' ? s[1..] : s;
+        if (Ascii.EqualsIgnoreCase(unsigned, "inf"u8) || Ascii.EqualsIgnoreCase(unsigned, "infinity"u8))
+        {
+            value = s[0] == '-' ? double.NegativeInfinity : double.PositiveInfinity;
+            return true;
+        }
+        if (Ascii.EqualsIgnoreCase(s, "nan"u8))
+        {
+            value = double.NaN;
+            return true;
+        }
+        value = 0;
+        if (unsigned.IsEmpty || unsigned.IndexOfAnyExcept("0123456789.eE+-"u8) >= 0) return false;
+        return double.TryParse(s, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out value);
+    }
+
+    /// <inheritdoc cref="TryParseFloat(ReadOnlySpan{byte}, out double)"/>
+    public static bool TryParseFloat(string s, out double value)
+    {
+        Span<byte> ascii = stackalloc byte[64];
+        if (s.Length > ascii.Length || Ascii.FromUtf16(s, ascii, out int n) != System.Buffers.OperationStatus.Done)
+        {
+            value = 0;
+            return false;
+        }
+        return TryParseFloat(ascii[..n], out value);
+    }
+
+    /// <summary>A metric name: [a-zA-Z_:][a-zA-Z0-9_:]*.</summary>
+    public static bool IsMetricName(ReadOnlySpan<byte> s)
+    {
+        if (s.IsEmpty || s.Length > MaxNameLength) return false;
+        for (int i = 0; i < s.Length; i++)
+        {
+            if (!IsNameByte(s[i], first: i == 0, metric: true)) return false;
+        }
+        return true;
+    }
+
+    /// <summary>A label name: [a-zA-Z_][a-zA-Z0-9_]*.</summary>
+    public static bool IsLabelName(ReadOnlySpan<char> s)
+    {
+        if (s.IsEmpty || s.Length > MaxNameLength) return false;
+        for (int i = 0; i < s.Length; i++)
+        {
+            if (s[i] > 127 || !IsNameByte((byte)s[i], first: i == 0, metric: false)) return false;
+        }
+        return true;
+    }
+
+    private static bool IsNameByte(byte b, bool first, bool metric)
+        => char.IsAsciiLetter((char)b) || b == '_' || (metric && b == ':') || (!first && char.IsAsciiDigit((char)b));
+
+    private static bool IsBlank(byte b) => b is (byte)' ' or (byte)'\t';
+
+    private static int SkipBlanks(ReadOnlySpan<byte> line, int i)
+    {
+        while (i < line.Length && IsBlank(line[i])) i++;
+        return i;
+    }
+
+    private static int TokenEnd(ReadOnlySpan<byte> line, int i)
+    {
+        while (i < line.Length && !IsBlank(line[i])) i++;
+        return i;
+    }
+
+    /// <summary>The character at <paramref name="i"/> for a message ("end of line" past the end).</summary>
+    private static string CharAt(ReadOnlySpan<byte> line, int i)
+    {
+        if (i >= line.Length) return "end of line";
+        System.Text.Rune.DecodeFromUtf8(line[i..], out var rune, out _);
+        return rune.ToString();
+    }
+
+    private static string Show(ReadOnlySpan<byte> s) => Shorten(Encoding.UTF8.GetString(s[..Math.Min(s.Length, 200)]));
+
+    private static string Shorten(string s) => s.Length <= 40 ? s : s[..37] + "...";
+}
+
+/// <summary>Where imported samples go: the query parameters of the import route.</summary>
+public sealed record PrometheusImportOptions
+{
+    /// <summary>The appliance's name: the agent host of the samples, and their target without an instance label.</summary>
+    public required string ApplianceName { get; init; }
+    /// <summary>The agent program for samples without a <c>job</c> label (query <c>program</c>).</summary>
+    public string Program { get; init; } = PrometheusText.DefaultProgram;
+    /// <summary>The polled target for samples without an <c>instance</c> label (query <c>target</c>); null = the appliance.</summary>
+    public string? Target { get; init; }
+    /// <summary>The polling interval recorded with new series (query <c>interval</c>).</summary>
+    public TimeSpan Interval { get; init; } = PrometheusText.DefaultInterval;
+    /// <summary>Labels set on every sample, replacing labels of the same name (query <c>extra_label=name=value</c>).</summary>
+    public IReadOnlyList<KeyValuePair<string, string>> ExtraLabels { get; init; } = [];
+
+    public const int MaxExtraLabels = 16;
+
+    /// <summary>Reads the query parameters (names case-insensitive, each value separately).</summary>
+    /// <exception cref="PrometheusTextException">an unknown or malformed parameter (Line 0).</exception>
+    public static PrometheusImportOptions FromQuery(string applianceName, IEnumerable<KeyValuePair<string, string?>> query)
+    {
+        var o = new PrometheusImportOptions { ApplianceName = applianceName };
+        bool program = false, target = false, interval = false;
+        var extra = new List<KeyValuePair<string, string>>();
+        foreach (var (name, raw) in query)
+        {
+            string value = raw ?? "";
+            switch (name.ToLowerInvariant())
+            {
+                case "program":
+                    Once(ref program, "program");
+                    o = o with { Program = Text("program", value) };
+                    break;
+                case "target":
+                    Once(ref target, "target");
+                    o = o with { Target = Text("target", value) };
+                    break;
+                case "interval":
+                    Once(ref interval, "interval");
+                    if (!Duration.TryParse(value, out var span) || span < TimeSpan.FromSeconds(1) || span > TimeSpan.FromDays(1))
+                        throw new PrometheusTextException(0, $"interval must be a duration from 1s to 1d such as \"15s\", got \"{Cut(value)}\"");
+                    o = o with { Interval = span };
+                    break;
+                case "extra_label":
+                    int eq = value.IndexOf('=', StringComparison.Ordinal);
+                    if (eq < 0) throw new PrometheusTextException(0, $"extra_label must be name=value, got \"{Cut(value)}\"");
+                    string label = value[..eq], labelValue = value[(eq + 1)..];
+                    if (!PrometheusTextReader.IsLabelName(label) || label == "__name__")
+                        throw new PrometheusTextException(0, $"extra_label: \"{Cut(label)}\" is not a valid label name");
+                    if (labelValue.Length > PrometheusTextReader.MaxLabelValueLength)
+                        throw new PrometheusTextException(0, $"extra_label {label}: the value is longer than {PrometheusTextReader.MaxLabelValueLength} characters");
+                    if (extra.Any(e => e.Key == label)) throw new PrometheusTextException(0, $"extra_label {label} is given twice");
+                    if (extra.Count == MaxExtraLabels) throw new PrometheusTextException(0, $"more than {MaxExtraLabels} extra_label parameters");
+                    extra.Add(new(label, labelValue));
+                    break;
+                default:
+                    throw new PrometheusTextException(0, $"unknown query parameter \"{Cut(name)}\"; expected program, target, interval or extra_label");
+            }
+        }
+        return o with { ExtraLabels = extra };
+
+        static void Once(ref bool seen, string name)
+        {
+            if (seen) throw new PrometheusTextException(0, $"query parameter {name} is given twice");
+            seen = true;
+        }
+
+        static string Text(string name, string value)
+        {
+            if (string.IsNullOrWhiteSpace(value)) throw new PrometheusTextException(0, $"{name} must not be empty");
+            if (value.Length > PrometheusTextReader.MaxLabelValueLength) throw new PrometheusTextException(0, $"{name} is longer than {PrometheusTextReader.MaxLabelValueLength} characters");
+            return value;
+        }
+
+        static string Cut(string s) => s.Length <= 40 ? s : s[..37] + "...";
+    }
+}
+
+/// <summary>
+/// Maps Prometheus text onto pattoo's model and into a <see cref="SampleBatch"/> (README.md,
+/// "Prometheus text import"): key = metric name; labels = metadata; agent program = the
+/// <c>job</c> label, else the query's program; polled target = the <c>instance</c> label, else
+/// the query's target, else the appliance; agent host and id as the in-process pollers'.
+/// Counters, histogram buckets and counts are 64-bit counters; gauges, untyped, quantiles and
+/// sums are floats. The whole body is validated before anything is handed on.
+/// </summary>
+public static class PrometheusText
+{
+    public const string DefaultProgram = "prometheus-import";
+    public static readonly TimeSpan DefaultInterval = TimeSpan.FromSeconds(60);
+    /// <summary>Most samples one request may carry (split larger files).</summary>
+    public const int MaxSamples = 100_000;
+    /// <summary>Timestamps may run ahead of the box's clock by this much (a later one would block the series until then).</summary>
+    public const long MaxFutureMs = 10 * 60_000;
+    /// <summary>Earlier timestamps are refused: they are almost always seconds sent as milliseconds.</summary>
+    public const long MinTimestampMs = 946_684_800_000; // 2000-01-01
+
+    public sealed record Result(int Stored, int Skipped);
+
+    /// <summary>
+    /// Parses <paramref name="utf8"/> into the empty <paramref name="batch"/>. Samples without
+    /// a timestamp get <paramref name="receivedAtMs"/>. NaN and infinite values are skipped
+    /// (counted in <see cref="Result.Skipped"/>), as the pollers skip them.
+    /// </summary>
+    /// <exception cref="PrometheusTextException">the text is malformed; the batch is left empty.</exception>
+    public static Result Import(ReadOnlySpan<byte> utf8, PrometheusImportOptions options, long receivedAtMs, SampleBatch batch)
+    {
+        if (batch.Count != 0) throw new ArgumentException("the batch must be empty", nameof(batch));
+        try
+        {
+            return Read(utf8, options, receivedAtMs, batch);
+        }
+        catch (PrometheusTextException)
+        {
+            batch.Clear();
+            throw;
+        }
+    }
+
+    private static Result Read(ReadOnlySpan<byte> utf8, PrometheusImportOptions options, long receivedAtMs, SampleBatch batch)
+    {
+        var reader = new PrometheusTextReader(utf8);
+        var labels = new List<KeyValuePair<string, string>>(16);
+        var lastOfSeries = new Dictionary<string, (int Line, long Timestamp)>(StringComparer.Ordinal);
+        var key = new KeyText();
+        int stored = 0, skipped = 0, samples = 0;
+        while (reader.Read())
+        {
+            int line = reader.Line;
+            if (++samples > MaxSamples) throw new PrometheusTextException(line, $"more than {MaxSamples} samples in one request; split the file");
+            var type = reader.Role switch
+            {
+                PrometheusSampleRole.Bucket or PrometheusSampleRole.Count => DataType.Counter64,
+                PrometheusSampleRole.Value when reader.Type == PrometheusMetricType.Counter => DataType.Counter64,
+                _ => DataType.Float,
+            };
+            long timestamp = receivedAtMs;
+            if (reader.TimestampMs is { } t)
+            {
+                if (t < MinTimestampMs) throw new PrometheusTextException(line, $"the timestamp {t} is before the year 2000: Prometheus timestamps are milliseconds since 1970, not seconds");
+                if (t > receivedAtMs + MaxFutureMs) throw new PrometheusTextException(line, $"the timestamp {t} is more than {MaxFutureMs / 60_000} minutes ahead of the box's clock ({receivedAtMs})");
+                timestamp = t;
+            }
+            double value = reader.Value;
+            if (!double.IsFinite(value))
+            {
+                skipped++; // NaN is "no reading"; the store keeps no infinities
+                continue;
+            }
+            if (type.IsCounter() && value < 0)
+                throw new PrometheusTextException(line, $"{reader.Name} is a counter and cannot be negative, got {value.ToString(CultureInfo.InvariantCulture)}");
+
+            // Labels: extra labels replace those of the same name; empty values mean "no label";
+            // job and instance say who collected the sample and from where.
+            labels.Clear();
+            string? program = null, target = null;
+            foreach (var l in reader.Labels)
+            {
+                if (!IsExtra(options, l.Key)) Place(l, labels, ref program, ref target);
+            }
+            foreach (var l in options.ExtraLabels) Place(l, labels, ref program, ref target);
+            program ??= options.Program;
+            target ??= options.Target ?? options.ApplianceName;
+            labels.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key));
+
+            var series = Series(key, options, program, target, reader.Name, type, labels);
+            if (lastOfSeries.TryGetValue(series.Checksum, out var before) && timestamp <= before.Timestamp)
+                throw new PrometheusTextException(line, $"{reader.Name} repeats the series of line {before.Line} without a later timestamp");
+            lastOfSeries[series.Checksum] = (line, timestamp);
+            batch.Add(series, timestamp, value);
+            stored++;
+        }
+        return new Result(stored, skipped);
+    }
+
+    private static bool IsExtra(PrometheusImportOptions options, string label)
+    {
+        foreach (var e in options.ExtraLabels)
+        {
+            if (e.Key == label) return true;
+        }
+        return false;
+    }
+
+    private static void Place(KeyValuePair<string, string> label, List<KeyValuePair<string, string>> labels, ref string? program, ref string? target)
+    {
+        if (label.Value.Length == 0) return;
+        if (label.Key == "job") program = label.Value;
+        else if (label.Key == "instance") target = label.Value;
+        else labels.Add(label);
+    }
+
+    /// <summary>
+    /// The series of a sample, built once: a SeriesKey computes SHA-256 per label and a SHA-512,
+    /// so repeated imports of the same series look it up by its text instead.
+    /// </summary>
+    private static SeriesKey Series(KeyText key, PrometheusImportOptions o, string program, string target, string name, DataType type, List<KeyValuePair<string, string>> labels)
+    {
+        key.Clear();
+        key.Add(o.ApplianceName);
+        key.Add(program);
+        key.Add(target);
+        key.Add(((long)o.Interval.TotalMilliseconds).ToString(CultureInfo.InvariantCulture));
+        key.Add(type.Name());
+        key.Add(name);
+        foreach (var l in labels)
+        {
+            key.Add(l.Key);
+            key.Add(l.Value);
+        }
+        var text = key.Span;
+        if (KnownBySpan.TryGetValue(text, out var series)) return series;
+        series = new SeriesKey(AgentIdentity.ForPoller(o.ApplianceName, program, target), name, type, o.Interval, labels);
+        if (Known.Count >= MaxKnownSeries) Known.Clear(); // bounded: a cache, not a registry
+        Known[new string(text)] = series;
+        return series;
+    }
+
+    private const int MaxKnownSeries = 200_000;
+    private static readonly ConcurrentDictionary<string, SeriesKey> Known = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, SeriesKey>.AlternateLookup<ReadOnlySpan<char>> KnownBySpan = Known.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    /// <summary>A series' identity as text: each part length-prefixed, so no part can run into the next.</summary>
+    private sealed class KeyText
+    {
+        private char[] _buffer = new char[512];
+        private int _length;
+
+        public ReadOnlySpan<char> Span => _buffer.AsSpan(0, _length);
+
+        public void Clear() => _length = 0;
+
+        public void Add(string part)
+        {
+            int need = _length + part.Length + 2;
+            if (need > _buffer.Length) Array.Resize(ref _buffer, Math.Max(need, _buffer.Length * 2));
+            _buffer[_length++] = (char)(part.Length >> 16);
+            _buffer[_length++] = (char)(part.Length & 0xFFFF);
+            part.CopyTo(_buffer.AsSpan(_length));
+            _length += part.Length;
+        }
+    }
+}
