@@ -21,6 +21,17 @@ public sealed class ModbusTransportException(ModbusFailure failure, string messa
     public ModbusFailure Failure { get; } = failure;
 }
 
+/// <summary>
+/// The echo of a request (transport "rtu" with <c>echo = true</c>) was missing or differed from
+/// the request, or (<see cref="Unexpected"/>, <c>echo = false</c>) our own request came back
+/// before the answer. Handled like a garbled frame: counted, retried, never thrown past the link.
+/// </summary>
+internal sealed class ModbusEchoException(string message, bool unexpected = false, Exception? inner = null) : Exception(message, inner)
+{
+    /// <summary>The line echoed our request although the port is set up without echo.</summary>
+    public bool Unexpected { get; } = unexpected;
+}
+
 /// <summary>The unit answered with an exception code to a read.</summary>
 public sealed class ModbusDeviceException(string message, ModbusExceptionCode code) : Exception(message)
 {
@@ -34,7 +45,8 @@ public sealed class ModbusDeviceException(string message, ModbusExceptionCode co
 public sealed class ModbusLinkStatistics
 {
     private long _requests, _responses, _exceptions, _timeouts, _retries, _crcErrors, _garbled,
-        _wrongTransaction, _wrongUnit, _discardedBytes, _connects, _connectFailures, _connectionLosses;
+        _wrongTransaction, _wrongUnit, _discardedBytes, _connects, _connectFailures, _connectionLosses,
+        _echoesChecked, _echoMismatches, _unexpectedEchoes;
 
     public long Requests => Volatile.Read(ref _requests);
     public long Responses => Volatile.Read(ref _responses);
@@ -51,6 +63,12 @@ public sealed class ModbusLinkStatistics
     public long Connects => Volatile.Read(ref _connects);
     public long ConnectFailures => Volatile.Read(ref _connectFailures);
     public long ConnectionLosses => Volatile.Read(ref _connectionLosses);
+    /// <summary>Requests whose echo was read and compared (serial ports with echo = true).</summary>
+    public long EchoesChecked => Volatile.Read(ref _echoesChecked);
+    /// <summary>Echoes that were missing, cut short, or differed from the request.</summary>
+    public long EchoMismatches => Volatile.Read(ref _echoMismatches);
+    /// <summary>Our own request read back on a port set up without echo (the adapter echoes: set echo = true).</summary>
+    public long UnexpectedEchoes => Volatile.Read(ref _unexpectedEchoes);
 
     internal void Request() => Interlocked.Increment(ref _requests);
     internal void Response() => Interlocked.Increment(ref _responses);
@@ -63,6 +81,9 @@ public sealed class ModbusLinkStatistics
     internal void Connected() => Interlocked.Increment(ref _connects);
     internal void ConnectFailed() => Interlocked.Increment(ref _connectFailures);
     internal void ConnectionLost() => Interlocked.Increment(ref _connectionLosses);
+    internal void EchoChecked() => Interlocked.Increment(ref _echoesChecked);
+    internal void EchoMismatch() => Interlocked.Increment(ref _echoMismatches);
+    internal void UnexpectedEcho() => Interlocked.Increment(ref _unexpectedEchoes);
 
     internal void Rejected(ModbusFrameError error)
     {
@@ -73,5 +94,6 @@ public sealed class ModbusLinkStatistics
     public override string ToString()
         => $"requests {Requests}, responses {Responses}, exceptions {ExceptionResponses}, timeouts {Timeouts}, retries {Retries}, "
          + $"CRC errors {CrcErrors}, garbled {GarbledFrames}, wrong transaction {WrongTransactionIds}, wrong unit {WrongUnitIds}, "
-         + $"discarded bytes {DiscardedBytes}, connects {Connects}, connect failures {ConnectFailures}, connections lost {ConnectionLosses}";
+         + $"discarded bytes {DiscardedBytes}, connects {Connects}, connect failures {ConnectFailures}, connections lost {ConnectionLosses}, "
+         + $"echoes checked {EchoesChecked}, echo mismatches {EchoMismatches}, unexpected echoes {UnexpectedEchoes}";
 }

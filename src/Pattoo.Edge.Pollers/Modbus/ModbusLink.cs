@@ -100,6 +100,15 @@ internal abstract class ModbusLink : IAsyncDisposable
                             _consecutiveTimeouts = 0;
                         }
                     }
+                    catch (ModbusEchoException e)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested(); // a missing echo is also noticed when the poll is cancelled
+                        if (e.Unexpected) Statistics.UnexpectedEcho();
+                        else Statistics.EchoMismatch();
+                        failure = ModbusFailure.Garbled;
+                        problem = e.Message;
+                        Log.Debug($"{Description}: unit {unit}: {problem}");
+                    }
                     catch (ModbusFormatException e)
                     {
                         Statistics.Rejected(e.Error);

@@ -58,7 +58,8 @@ internal sealed class ModbusLinkRegistry(Func<ModbusDeviceOptions, ModbusLink>? 
 
     private static ModbusLink CreateLink(ModbusDeviceOptions d) => d.Transport switch
     {
-        ModbusTransport.Rtu => new RtuLink(new SerialRtuPort(d.Serial!), "rtu " + d.Serial!.Describe(), RtuFrame.InterFrameDelay(d.Serial!.BaudRate), overTcp: false),
+        ModbusTransport.Rtu => new RtuLink(new SerialRtuPort(d.Serial!), "rtu " + d.Serial!.Describe(), RtuFrame.InterFrameDelay(d.Serial!.BaudRate), overTcp: false,
+            echo: d.Serial!.Echo, portName: d.Serial!.Port),
         // A serial gateway forwards to a line of unknown speed: assume 9600 baud for the inter-frame gap.
         ModbusTransport.RtuOverTcp => new RtuLink(new TcpRtuPort(d.Host!, d.Port), "rtu_over_tcp " + d.HostPort, RtuFrame.InterFrameDelay(9600), overTcp: true),
         _ => new MbapLink(d.Host!, d.Port, "tcp " + d.HostPort),

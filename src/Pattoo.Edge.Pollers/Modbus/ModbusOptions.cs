@@ -17,10 +17,16 @@ public enum ModbusTransport
     RtuOverTcp,
 }
 
-/// <summary>Line settings of a serial port (transport "rtu").</summary>
-public sealed record SerialLineOptions(string Port, int BaudRate, System.IO.Ports.Parity Parity, int DataBits, System.IO.Ports.StopBits StopBits)
+/// <summary>
+/// Line settings of a serial port (transport "rtu"). <paramref name="Echo"/>: the adapter reads
+/// back every byte we send (2-wire RS-485 without echo suppression), so each request is followed
+/// by its own echo, which the link reads and checks before the answer.
+/// </summary>
+public sealed record SerialLineOptions(string Port, int BaudRate, System.IO.Ports.Parity Parity, int DataBits, System.IO.Ports.StopBits StopBits,
+    bool Echo = false)
 {
-    public string Describe() => $"{Port} {BaudRate} {DataBits}{ParityLetter}{(StopBits == System.IO.Ports.StopBits.Two ? 2 : 1)}";
+    /// <summary>"/dev/ttyUSB0 9600 8N1", with " echo" when the adapter echoes.</summary>
+    public string Describe() => $"{Port} {BaudRate} {DataBits}{ParityLetter}{(StopBits == System.IO.Ports.StopBits.Two ? 2 : 1)}{(Echo ? " echo" : "")}";
 
     private char ParityLetter => Parity switch
     {
@@ -161,7 +167,11 @@ public sealed record ModbusOptions
             {
                 if (lines.TryGetValue(line.Port, out var other) && other.Line != line)
                 {
-                    section.Error("serial_port", $"{line.Port} is already used by device \"{other.Device}\" as {other.Line.Describe()}; devices on one port share its line settings");
+                    if (other.Line == line with { Echo = other.Line.Echo })
+                        section.Error(section.Has("echo") ? "echo" : "serial_port",
+                            $"{line.Port} is already used by device \"{other.Device}\" with echo = {(other.Line.Echo ? "true" : "false")}; devices on one port share its line settings, echo included (it is a property of the adapter)");
+                    else
+                        section.Error("serial_port", $"{line.Port} is already used by device \"{other.Device}\" as {other.Line.Describe()}; devices on one port share its line settings");
                     continue;
                 }
                 lines.TryAdd(line.Port, (line, device.Name));

@@ -14,7 +14,7 @@ internal static class ModbusOptionsBinder
     private static readonly string[] Tables = ["coil", "discrete", "holding", "input"];
     private static readonly string[] Types = ["bool", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64", "string"];
     private static readonly string[] Orders = ["ABCD", "DCBA", "BADC", "CDAB"];
-    private static readonly string[] SerialKeys = ["serial_port", "baud_rate", "parity", "data_bits", "stop_bits"];
+    private static readonly string[] SerialKeys = ["serial_port", "baud_rate", "parity", "data_bits", "stop_bits", "echo"];
 
     /// <summary>The device, or null when its errors leave nothing usable (the errors are recorded).</summary>
     public static ModbusDeviceOptions? BindDevice(ConfigSection s, out string name)
@@ -112,7 +112,8 @@ internal static class ModbusOptionsBinder
         int dataBits = (int)s.GetInteger("data_bits", 8, 5, 8);
         if (dataBits != 8) s.Error("data_bits", $"Modbus RTU sends 8 data bits, got {dataBits} (7 is Modbus ASCII, which is not supported)");
         var stopBits = s.GetInteger("stop_bits", 1, 1, 2) == 2 ? StopBits.Two : StopBits.One;
-        return string.IsNullOrWhiteSpace(port) ? null : new SerialLineOptions(port.Trim(), baud, parity, 8, stopBits);
+        bool echo = s.GetBool("echo", false);
+        return string.IsNullOrWhiteSpace(port) ? null : new SerialLineOptions(port.Trim(), baud, parity, 8, stopBits, echo);
     }
 
     private static ModbusValueOptions? BindValue(ConfigSection s, int maxRegisters)

@@ -78,6 +78,9 @@ public sealed class ModbusPoller : IPollTarget, IPollTargetDiagnostics
                 new("link.connects", l.Connects),
                 new("link.connectFailures", l.ConnectFailures),
                 new("link.connectionLosses", l.ConnectionLosses),
+                new("link.echoesChecked", l.EchoesChecked),
+                new("link.echoMismatches", l.EchoMismatches),
+                new("link.unexpectedEchoes", l.UnexpectedEchoes),
             ];
         }
     }

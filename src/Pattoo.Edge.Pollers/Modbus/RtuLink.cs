@@ -23,19 +23,38 @@ internal interface IRtuPort
 /// the line falls silent, so a late answer cannot be taken for the next one. A response is
 /// complete when its function code and byte count say so; its CRC is checked, and a frame
 /// from another unit is skipped and counted.
+/// <para>
+/// Echo (serial ports with <c>echo = true</c>: adapters that read back what they send): after
+/// writing a request the link reads exactly the request's length and compares it byte for byte
+/// before reading the answer; a missing, short or different echo is a
+/// <see cref="ModbusEchoException"/> (retried like a garbled frame). Timing: the timeout still
+/// starts when the request is written and covers echo and answer together. The adapter echoes
+/// while the request is on the wire, and the unit cannot answer before the request has left it,
+/// so the echo costs no time the answer did not already have to wait for. The echo's bytes count
+/// as line activity for the inter-frame silence, like the answer's. Without echo, a
+/// rejected or missing answer whose bytes start with our own request is reported as an
+/// adapter that echoes (set echo = true) rather than as a CRC error or a timeout.
+/// </para>
 /// </summary>
 internal sealed class RtuLink : ModbusLink
 {
     private readonly IRtuPort _port;
     private readonly TimeSpan _interFrame;
     private readonly TimeSpan _drainSilence;
+    private readonly bool _echo;
+    private readonly string _portName;
     private readonly byte[] _tx = new byte[RtuFrame.MaxLength];
     private readonly byte[] _rx = new byte[RtuFrame.MaxLength * 2];
     private long _lastActivity;
 
-    public RtuLink(IRtuPort port, string description, TimeSpan interFrameDelay, bool overTcp) : base(description)
+    /// <param name="echo">the line returns every byte we send (serial ports only).</param>
+    /// <param name="portName">the serial device or address, for echo messages ("/dev/ttyUSB0").</param>
+    public RtuLink(IRtuPort port, string description, TimeSpan interFrameDelay, bool overTcp, bool echo = false, string? portName = null)
+        : base(description)
     {
         _port = port;
+        _echo = echo;
+        _portName = portName ?? description;
         _interFrame = interFrameDelay;
         // A USB adapter delivers bytes in bursts up to 16 ms apart; a TCP gateway in packets.
         var floor = TimeSpan.FromMilliseconds(overTcp ? 50 : 20);
@@ -62,16 +81,143 @@ internal sealed class RtuLink : ModbusLink
         RtuFrame.TryWrite(_tx, unit, requestPdu.Span, out int n);
         await _port.WriteAsync(_tx.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
         _lastActivity = Stopwatch.GetTimestamp();
-        int count = 0;
+        int count = _echo ? await ReadEchoAsync(n, cancellationToken).ConfigureAwait(false) : 0;
+        // Without echo: a frame rejected while the bytes so far are the start of our own request
+        // may be its echo; read on until the whole request is there (or the bytes part ways).
+        ModbusFormatException? echoSuspect = null;
+        bool detectEcho = !_echo && !OverTcp;
         while (true)
         {
-            int length = TryTake(unit, responsePdu.Span, ref count);
-            if (length > 0) return length;
-            int r = await _port.ReadAsync(_rx.AsMemory(count), cancellationToken).ConfigureAwait(false);
+            if (echoSuspect is null)
+            {
+                try
+                {
+                    int length = TryTake(unit, responsePdu.Span, ref count);
+                    if (length > 0) return length;
+                }
+                catch (ModbusFormatException e) when (detectEcho && count > 0 && _rx.AsSpan(0, Math.Min(count, n)).SequenceEqual(_tx.AsSpan(0, Math.Min(count, n))))
+                {
+                    echoSuspect = e;
+                }
+            }
+            if (echoSuspect is not null)
+            {
+                if (!_rx.AsSpan(0, Math.Min(count, n)).SequenceEqual(_tx.AsSpan(0, Math.Min(count, n)))) throw echoSuspect;
+                if (count >= n)
+                {
+                    await SkipAnswerAsync(n, count, cancellationToken).ConfigureAwait(false);
+                    throw UnexpectedEcho(n, null);
+                }
+            }
+            int r;
+            try
+            {
+                r = await _port.ReadAsync(_rx.AsMemory(count), cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException e) when (detectEcho && count >= n && _rx.AsSpan(0, n).SequenceEqual(_tx.AsSpan(0, n)))
+            {
+                // The echo made the frame look longer than what followed it: no answer "arrived" in time.
+                throw UnexpectedEcho(n, e);
+            }
+            catch (OperationCanceledException) when (echoSuspect is not null)
+            {
+                throw echoSuspect; // part of our request came back, then nothing: report what was rejected
+            }
             if (r == 0) throw new IOException("the port was closed");
             count += r;
             _lastActivity = Stopwatch.GetTimestamp();
         }
+    }
+
+    private ModbusEchoException UnexpectedEcho(int n, Exception? inner)
+        => new($"{_portName}: received our own {n}-byte request back before the answer: the adapter echoes what it sends, set echo = true",
+            unexpected: true, inner);
+
+    /// <summary>
+    /// Reads the echo of the <paramref name="n"/>-byte request in <see cref="_tx"/> and checks it;
+    /// returns how many bytes after it (the start of the answer) are left at the start of <see cref="_rx"/>.
+    /// </summary>
+    private async Task<int> ReadEchoAsync(int n, CancellationToken cancellationToken)
+    {
+        Statistics.EchoChecked();
+        int count = 0;
+        try
+        {
+            while (count < n)
+            {
+                int r = await _port.ReadAsync(_rx.AsMemory(count), cancellationToken).ConfigureAwait(false);
+                if (r == 0) throw new IOException("the port was closed");
+                int from = count;
+                count += r;
+                _lastActivity = Stopwatch.GetTimestamp();
+                for (int i = from; i < Math.Min(count, n); i++)
+                {
+                    if (_rx[i] != _tx[i]) throw await EchoDiffersAsync(n, i, count, cancellationToken).ConfigureAwait(false);
+                }
+            }
+        }
+        catch (OperationCanceledException e)
+        {
+            string hint = count == 0 ? " (does this adapter echo? if not, set echo = false)" : "";
+            throw new ModbusEchoException($"{_portName}: expected the echo of our {n}-byte request, got {count} byte{(count == 1 ? "" : "s")}{hint}", inner: e);
+        }
+        _rx.AsSpan(n, count - n).CopyTo(_rx);
+        return count - n;
+    }
+
+    /// <summary>
+    /// The echo differs at byte <paramref name="at"/>. When the bytes look like the start of our
+    /// unit's answer, reads on (within the timeout) to tell an adapter that does not echo from
+    /// line noise; otherwise waits for the answer that follows the (bad) echo, so it cannot be
+    /// taken for the echo or the answer of the retry.
+    /// </summary>
+    private async Task<ModbusEchoException> EchoDiffersAsync(int n, int at, int count, CancellationToken cancellationToken)
+    {
+        bool mayBeAnswer = _rx[0] == _tx[0] && (at >= 2 || (at == 1 && _rx[1] == (_tx[1] | 0x80)));
+        try
+        {
+            while (mayBeAnswer)
+            {
+                if (RtuFrame.TryReadResponse(_rx.AsSpan(0, count), out byte frameUnit, out _, out _))
+                {
+                    if (frameUnit != _tx[0]) break;
+                    return new ModbusEchoException(
+                        $"{_portName}: the answer came without the echo of our request: the adapter does not echo, set echo = false");
+                }
+                count = await ReadMoreAsync(count, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        catch (ModbusFormatException) { /* not an answer either */ }
+        catch (OperationCanceledException) { /* nothing more came */ }
+        await SkipAnswerAsync(n, count, cancellationToken).ConfigureAwait(false);
+        return new ModbusEchoException($"{_portName}: the echo differs from the request at byte {at + 1} (line noise or echo = true on an adapter that does not echo)");
+    }
+
+    /// <summary>
+    /// After a failed echo check: waits (within the timeout) until the frame that starts at
+    /// <paramref name="start"/> (the answer after the echo) is complete or cannot be one, then
+    /// leaves the rest to <see cref="RecoverAsync"/>. A unit answers only after it has read the
+    /// whole request, often later than the recovery's silence, and RTU has no transaction id.
+    /// </summary>
+    private async Task SkipAnswerAsync(int start, int count, CancellationToken cancellationToken)
+    {
+        try
+        {
+            while (count < start || !RtuFrame.TryReadResponse(_rx.AsSpan(start, count - start), out _, out _, out _))
+                count = await ReadMoreAsync(count, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ModbusFormatException) { /* not a frame: the recovery drains it */ }
+        catch (OperationCanceledException) { /* no answer: nothing to wait for */ }
+        Statistics.Discarded(count - start);
+    }
+
+    private async Task<int> ReadMoreAsync(int count, CancellationToken cancellationToken)
+    {
+        if (count == _rx.Length) throw new ModbusFormatException(ModbusFrameError.BadLength, "too many bytes");
+        int r = await _port.ReadAsync(_rx.AsMemory(count), cancellationToken).ConfigureAwait(false);
+        if (r == 0) throw new IOException("the port was closed");
+        _lastActivity = Stopwatch.GetTimestamp();
+        return count + r;
     }
 
     private int TryTake(byte unit, Span<byte> response, ref int count)

@@ -139,7 +139,7 @@ public sealed class ModbusPollerTests
         Assert.NotEmpty(options.Devices);
         ModbusTestSupport.Bind(uncommented); // the commented defaults are valid too
         string readme = File.ReadAllText(Path.Combine(folder, "README.md"));
-        foreach (string key in new[] { "name", "transport", "address", "serial_port", "baud_rate", "parity", "data_bits", "stop_bits", "unit_id", "interval", "timeout", "retries", "max_gap", "max_registers", "max_bits", "key", "table", "type", "byte_order", "scale", "offset", "bit", "length", "counter" })
+        foreach (string key in new[] { "name", "transport", "address", "serial_port", "baud_rate", "parity", "data_bits", "stop_bits", "echo", "unit_id", "interval", "timeout", "retries", "max_gap", "max_registers", "max_bits", "key", "table", "type", "byte_order", "scale", "offset", "bit", "length", "counter" })
             Assert.Contains($"`{key}`", readme, StringComparison.Ordinal);
     }
 }
