@@ -159,8 +159,11 @@ public sealed class OpcUaRestartTests
                 relay.Restore();
 
                 // Back (the reconnect backs off for up to 15 s): wait for values well past the break.
+                // (and past the 60 counts the span check below needs: a quick reconnect can be back early).
+                double first = values.Min(v => v.Value);
+                double wanted = Math.Max(lastBefore + 50, first + 61);
                 values.AddRange(await OpcUaTestSupport.PollUntilAsync(poller,
-                    all => all.Count > 0 && all.Max(v => v.Value) > lastBefore + 50, TimeSpan.FromSeconds(40)));
+                    all => all.Count > 0 && all.Max(v => v.Value) >= wanted, TimeSpan.FromSeconds(40)));
                 Assert.True(poller.Subscribed);
 
                 var counts = values.Select(v => v.Value).Distinct().Order().ToArray();
