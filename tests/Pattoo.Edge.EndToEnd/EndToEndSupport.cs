@@ -15,6 +15,34 @@ public static class EndToEndSupport
         return d?.FullName ?? throw new InvalidOperationException($"Pattoo.Edge.sln not found above {AppContext.BaseDirectory}");
     }
 
+    /// <summary>
+    /// Starts the published binary as an ingest box: no Linux poller, ingest_allow empty (so only
+    /// <paramref name="token"/> may post) and a 64 KiB max_body; returns once it is ready.
+    /// </summary>
+    public static async Task<(EdgeProcess Edge, HttpClient Http)> StartIngestBoxAsync(string dir, int port, string name, string token)
+    {
+        Directory.CreateDirectory(dir);
+        var config = Path.Combine(dir, "edge.toml");
+        await File.WriteAllTextAsync(config, $"""
+            [appliance]
+            name = "{name}"
+            [server]
+            listen = "127.0.0.1:{port}"
+            [storage]
+            path = "{dir}/data"
+            retention = "36500d"
+            [api]
+            write_tokens = ["{token}"]
+            ingest_allow = []
+            max_body = 65536
+            [linux]
+            enabled = false
+            """);
+        var edge = new EdgeProcess(dir, "run", "--config", config);
+        await edge.WaitForOutputAsync("ready in", TimeSpan.FromSeconds(20));
+        return (edge, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") });
+    }
+
     /// <summary>POSTs <paramref name="query"/> to /graphql and returns its data; GraphQL errors throw.</summary>
     public static async Task<JsonElement> GraphQLAsync(HttpClient http, string query)
     {

@@ -15,29 +15,7 @@ public sealed class PrometheusImportFixture : IAsyncLifetime
     public EdgeProcess Edge { get; private set; } = null!;
     public HttpClient Http { get; private set; } = null!;
 
-    public async Task InitializeAsync()
-    {
-        Directory.CreateDirectory(Dir);
-        var config = System.IO.Path.Combine(Dir, "edge.toml");
-        await File.WriteAllTextAsync(config, $"""
-            [appliance]
-            name = "prom-box"
-            [server]
-            listen = "127.0.0.1:{Port}"
-            [storage]
-            path = "{Dir}/data"
-            retention = "36500d"
-            [api]
-            write_tokens = ["{Token}"]
-            ingest_allow = []
-            max_body = 65536
-            [linux]
-            enabled = false
-            """);
-        Edge = new EdgeProcess(Dir, "run", "--config", config);
-        await Edge.WaitForOutputAsync("ready in", TimeSpan.FromSeconds(20));
-        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Port}") };
-    }
+    public async Task InitializeAsync() => (Edge, Http) = await EndToEndSupport.StartIngestBoxAsync(Dir, Port, "prom-box", Token);
 
     /// <summary>Posts <paramref name="body"/> as curl --data-binary would; returns the status and the parsed JSON answer.</summary>
     public async Task<(int Status, JsonElement Json)> Post(byte[] body, string query = "", bool token = true, string? encoding = null)

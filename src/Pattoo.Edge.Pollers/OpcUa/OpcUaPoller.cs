@@ -29,6 +29,9 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
     // connect every 15 s is cheap for both sides.
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(15);
 
+    /// <summary>1 s after the first failure, doubling up to <see cref="MaxBackoff"/>.</summary>
+    private static TimeSpan Backoff(int failures) => TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, Math.Pow(2, Math.Min(10, failures - 1))));
+
     private readonly OpcUaServerOptions _server;
     private readonly AgentIdentity _agent;
     private readonly OpcUaCertificateStore _store;
@@ -214,7 +217,7 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
                 _failures++;
-                var backoff = TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, Math.Pow(2, Math.Min(10, _failures - 1))));
+                var backoff = Backoff(_failures);
                 _nextAttempt = DateTimeOffset.UtcNow + backoff;
                 _lastError = e is OperationCanceledException ? $"{_server.Endpoint}: connecting took too long" : e.Message;
                 Log.Write(_failures == 1 ? LogLevel.Warning : LogLevel.Debug,
@@ -398,7 +401,7 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
                     else
                     {
                         _failures++;
-                        wait = TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, Math.Pow(2, Math.Min(10, _failures - 1))));
+                        wait = Backoff(_failures);
                         _nextAttempt = DateTimeOffset.UtcNow + wait;
                     }
                 }

@@ -243,11 +243,7 @@ internal sealed class UaSession : IAsyncDisposable
         channel.AuthenticationToken = old.AuthenticationToken;
         _channel = channel;
         await ActivateAsync(ct).ConfigureAwait(false);
-        Reactivations++;
     }
-
-    /// <summary>Times this session was carried over to a new channel by <see cref="ReconnectAsync"/>.</summary>
-    public int Reactivations { get; private set; }
 
     /// <summary>Closes the channel only: the session stays on the server for <see cref="ReconnectAsync"/>.</summary>
     public Task AbandonChannelAsync() => _channel.CloseAsync();

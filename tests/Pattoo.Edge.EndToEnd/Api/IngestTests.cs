@@ -14,29 +14,7 @@ public sealed class IngestFixture : IAsyncLifetime
     public EdgeProcess Edge { get; private set; } = null!;
     public HttpClient Http { get; private set; } = null!;
 
-    public async Task InitializeAsync()
-    {
-        Directory.CreateDirectory(Dir);
-        var config = Path.Combine(Dir, "edge.toml");
-        await File.WriteAllTextAsync(config, $"""
-            [appliance]
-            name = "ingest-box"
-            [server]
-            listen = "127.0.0.1:{Port}"
-            [storage]
-            path = "{Dir}/data"
-            retention = "36500d"
-            [api]
-            write_tokens = ["{Token}"]
-            ingest_allow = []
-            max_body = 65536
-            [linux]
-            enabled = false
-            """);
-        Edge = new EdgeProcess(Dir, "run", "--config", config);
-        await Edge.WaitForOutputAsync("ready in", TimeSpan.FromSeconds(20));
-        Http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{Port}") };
-    }
+    public async Task InitializeAsync() => (Edge, Http) = await EndToEndSupport.StartIngestBoxAsync(Dir, Port, "ingest-box", Token);
 
     public async Task<(int, string)> Post(string body, bool token = true, string path = "/pattoo/api/v1/agent/receive/test")
     {
