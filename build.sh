@@ -81,7 +81,7 @@ case "${1:-help}" in
     export PATTOO_EDGE_BINARY=$ARTIFACTS/publish/linux-$(host_arch)/pattoo-edge
     log "running tests"
     set +e
-    dotnet test Pattoo.Edge.sln -c Release --logger "console;verbosity=normal" 2>&1 | tee "$ARTIFACTS/test.log" | grep --line-buffered -vE '^\s+Passed '
+    dotnet test Pattoo.Edge.sln -c Release -m:1 --logger "console;verbosity=normal" 2>&1 | tee "$ARTIFACTS/test.log" | grep --line-buffered -vE '^\s+Passed '
     rc=${PIPESTATUS[0]}
     set -e
     count() { { grep -oE "^\s+$1: +[0-9]+" "$ARTIFACTS/test.log" || true; } | awk '{s+=$2} END {print s+0}'; }
