@@ -149,7 +149,7 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
         }
         for (int attempt = 0; ; attempt++)
         {
-            var session = await EnsureSessionAsync(cancellationToken).ConfigureAwait(false);
+            var session = await EnsureSessionAsync(cancellationToken, honourBackoff: true).ConfigureAwait(false);
             DataValue[] values;
             try
             {
@@ -169,13 +169,18 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
         }
     }
 
-    private async Task<UaSession> EnsureSessionAsync(CancellationToken ct)
+    /// <summary>
+    /// The open session, reconnected or opened anew. With <paramref name="honourBackoff"/> (polls
+    /// from the scheduler) an attempt inside the backoff after a failure is refused at once; the
+    /// subscription loop waits the backoff out itself.
+    /// </summary>
+    private async Task<UaSession> EnsureSessionAsync(CancellationToken ct, bool honourBackoff)
     {
         await _connectLock.WaitAsync(ct).ConfigureAwait(false);
         try
         {
             if (_session is { IsOpen: true } open) return open;
-            if (DateTimeOffset.UtcNow < _nextAttempt && _lastError is not null) throw new OpcUaConnectionException(_lastError);
+            if (honourBackoff && DateTimeOffset.UtcNow < _nextAttempt && _lastError is not null) throw new OpcUaConnectionException(_lastError);
             try
             {
                 if (_session is { } kept)
@@ -362,9 +367,34 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
     {
         while (!stop.IsCancellationRequested)
         {
+            // Wait out the backoff here rather than have EnsureSessionAsync refuse an attempt
+            // made a moment early (a timer can fire just before the instant it was set for).
+            var wait = _nextAttempt - DateTimeOffset.UtcNow;
             try
             {
-                var session = await EnsureSessionAsync(stop).ConfigureAwait(false);
+                if (wait > TimeSpan.Zero) await Task.Delay(wait, stop).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) { break; }
+
+            UaSession session;
+            try
+            {
+                session = await EnsureSessionAsync(stop, honourBackoff: false).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                // EnsureSessionAsync logged it and set the next attempt.
+                lock (_gate) _lastError = e.Message;
+                if (_nextAttempt <= DateTimeOffset.UtcNow) _nextAttempt = DateTimeOffset.UtcNow + Backoff(Math.Max(1, _failures));
+                continue;
+            }
+
+            try
+            {
                 await RunSubscriptionAsync(session, stop).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
@@ -386,27 +416,23 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
                     _subscribed = false;
                 }
                 string message = e.Message;
-                if (was) Log.Warning($"{_label}: subscription interrupted: {message}; reconnecting");
                 await DropSessionAsync(e).ConfigureAwait(false);
                 lock (_gate) _lastError = message;
-                // Connecting failed: EnsureSessionAsync set the backoff. A link that just broke is
-                // retried at once (the session is still on the server); other failures back off.
-                var wait = _nextAttempt - DateTimeOffset.UtcNow;
-                if (wait <= TimeSpan.Zero)
+                if (was)
                 {
-                    if (was)
-                    {
-                        wait = TimeSpan.FromMilliseconds(200);
-                    }
-                    else
-                    {
-                        _failures++;
-                        wait = Backoff(_failures);
-                        _nextAttempt = DateTimeOffset.UtcNow + wait;
-                    }
+                    // A link that just broke is retried at once: the session is still on the server.
+                    Log.Warning($"{_label}: subscription interrupted: {message}; reconnecting");
+                    _nextAttempt = DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(200);
                 }
-                try { await Task.Delay(wait, stop).ConfigureAwait(false); }
-                catch (OperationCanceledException) { break; }
+                else
+                {
+                    // Setting the subscription up failed on a working session: back off.
+                    _failures++;
+                    var backoff = Backoff(_failures);
+                    _nextAttempt = DateTimeOffset.UtcNow + backoff;
+                    Log.Write(_failures == 1 ? LogLevel.Warning : LogLevel.Debug,
+                        $"{_label}: cannot subscribe: {message}; next attempt in {Duration.Format(backoff)}");
+                }
             }
         }
     }

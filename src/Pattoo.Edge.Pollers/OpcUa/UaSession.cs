@@ -242,7 +242,16 @@ internal sealed class UaSession : IAsyncDisposable
         var channel = await OpenChannelAsync(_server, _own, Endpoint, ct).ConfigureAwait(false);
         channel.AuthenticationToken = old.AuthenticationToken;
         _channel = channel;
-        await ActivateAsync(ct).ConfigureAwait(false);
+        try
+        {
+            await ActivateAsync(ct).ConfigureAwait(false);
+        }
+        catch
+        {
+            // Not activated: the channel must not pass for a usable session's.
+            await channel.CloseAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     /// <summary>Closes the channel only: the session stays on the server for <see cref="ReconnectAsync"/>.</summary>
