@@ -25,12 +25,20 @@ namespace Pattoo.Edge.Pollers.OpcUa;
 /// </summary>
 public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
 {
-    // A lost PLC should be back in the data soon after it is back on the network; one TCP
-    // connect every 15 s is cheap for both sides.
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromSeconds(15);
+    /// <summary>
+    /// 1 s after the first failure, doubling up to a quarter of the session timeout, at most
+    /// 15 s. A lost PLC should be back in the data soon after it is back on the network, and one
+    /// TCP connect every 15 s is cheap for both sides; a shorter session timeout retries more
+    /// often, so a link that flaps still gets through within the session's and subscription's
+    /// lifetime (one attempt every 15 s could keep missing the short moments it was up).
+    /// </summary>
+    internal static TimeSpan Backoff(int failures, TimeSpan sessionTimeout)
+    {
+        double cap = Math.Clamp(sessionTimeout.TotalSeconds / 4, 1, 15);
+        return TimeSpan.FromSeconds(Math.Min(cap, Math.Pow(2, Math.Clamp(failures - 1, 0, 10))));
+    }
 
-    /// <summary>1 s after the first failure, doubling up to <see cref="MaxBackoff"/>.</summary>
-    private static TimeSpan Backoff(int failures) => TimeSpan.FromSeconds(Math.Min(MaxBackoff.TotalSeconds, Math.Pow(2, Math.Min(10, failures - 1))));
+    private TimeSpan Backoff(int failures) => Backoff(failures, _server.SessionTimeout);
 
     private readonly OpcUaServerOptions _server;
     private readonly AgentIdentity _agent;
@@ -102,6 +110,9 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
     public long Notifications => Interlocked.Read(ref _notifications);
     /// <summary>Notification messages fetched again with Republish after a gap.</summary>
     public long Republished => Interlocked.Read(ref _republished);
+    /// <summary>Notification messages missing from the sequence that the server could no longer send again (values possibly lost).</summary>
+    public long RepublishMissed => Interlocked.Read(ref _republishMissed);
+    private long _republishMissed;
     /// <summary>Times the session was carried over to a new channel after the connection broke.</summary>
     public long Reactivations => Interlocked.Read(ref _reactivations);
     /// <summary>Times the subscription was transferred to a new session (TransferSubscriptions).</summary>
@@ -127,6 +138,7 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
                 d.Add(new("subscriptionTransfers", Transfers));
                 d.Add(new("notifications", Notifications));
                 d.Add(new("republished", Republished));
+                d.Add(new("republishMissed", RepublishMissed));
                 d.Add(new("valuesDroppedUncollected", Overflowed));
             }
             return d;
@@ -440,6 +452,7 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
     private const uint BadSubscriptionIdInvalid = 0x80280000;
     private const uint BadNoSubscription = 0x80790000;
     private const uint BadMessageNotAvailable = 0x807B0000;
+    private const uint BadNothingToDo = 0x800F0000;
 
     /// <summary>
     /// Carries the subscription over to <paramref name="session"/> (the same session on a new
@@ -479,10 +492,17 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
         if (how != "created") Log.Info($"{_label}: subscription {_subscriptionId} {how}");
 
         // Messages the server still holds that we never received (sent into the broken link).
-        foreach (uint sequence in available)
+        foreach (uint sequence in available.Order())
         {
-            if (sequence > _lastSequence) await RepublishAsync(session, sequence, stop).ConfigureAwait(false);
-            else _acks.Add((_subscriptionId, sequence));
+            if (sequence > _lastSequence)
+            {
+                await RepublishAsync(session, sequence, stop).ConfigureAwait(false);
+                _lastSequence = sequence;
+            }
+            else if (!_acks.Contains((_subscriptionId, sequence)))
+            {
+                _acks.Add((_subscriptionId, sequence)); // stored, its acknowledgement lost with the link
+            }
         }
 
         var publishTimeout = TimeSpan.FromMilliseconds(publishingMs * keepAlive) + _server.Timeout * 2;
@@ -497,16 +517,40 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
                 _subscriptionId = 0;
                 throw new OpcUaServiceException("the subscription", status, "ended by the server");
             }
+            if (response.SubscriptionId != _subscriptionId)
+            {
+                await DropStraySubscriptionAsync(session, response, stop).ConfigureAwait(false);
+                continue;
+            }
             if (message.IsKeepAlive) continue; // carries the next sequence number; not acknowledged
-            _acks.Add((response.SubscriptionId, message.SequenceNumber));
             if (_lastSequence != 0 && message.SequenceNumber > _lastSequence + 1)
             {
-                for (uint missing = _lastSequence + 1; missing < message.SequenceNumber && missing - _lastSequence <= 1000; missing++)
+                // Should the link break during these, this message is not acknowledged either:
+                // after the reconnect it is fetched again along with the ones before it.
+                uint from = _lastSequence;
+                for (uint missing = from + 1; missing < message.SequenceNumber && missing - from <= 1000; missing++)
+                {
                     await RepublishAsync(session, missing, stop).ConfigureAwait(false);
+                    _lastSequence = missing;
+                }
             }
             if (message.SequenceNumber > _lastSequence) _lastSequence = message.SequenceNumber;
             Take(message);
+            _acks.Add((response.SubscriptionId, message.SequenceNumber)); // acknowledged only once stored
         }
+    }
+
+    /// <summary>
+    /// A subscription of this session that is not the one we track: created or transferred by a
+    /// request whose answer was lost with the link. Its values are stored (they are real samples;
+    /// ones already stored are skipped by timestamp), then it is deleted so each value comes once.
+    /// </summary>
+    private async Task DropStraySubscriptionAsync(UaSession session, PublishResponse response, CancellationToken stop)
+    {
+        if (!response.Message.IsKeepAlive) Take(response.Message);
+        var status = await session.DeleteSubscriptionAsync(response.SubscriptionId, stop).ConfigureAwait(false);
+        Log.Info($"{_label}: deleted subscription {response.SubscriptionId}, left over from a request whose answer was lost ({status.Name})");
+        _acks.RemoveAll(a => a.Item1 == response.SubscriptionId);
     }
 
     private async Task CreateSubscriptionAsync(UaSession session, double publishingMs, uint lifetime, uint keepAlive, CancellationToken stop)
@@ -551,6 +595,14 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
         {
             result = new TransferResult(e.Status, []); // e.g. BadServiceUnsupported
         }
+        if (result.Status.CodeBits == BadNothingToDo)
+        {
+            // Already on this session: an earlier transfer went through but its answer was lost
+            // with the link. Any message it held shows up as a gap and is fetched with Republish.
+            Log.Info($"{_label}: subscription {_subscriptionId} is already on this session (the answer to its transfer was lost)");
+            Interlocked.Increment(ref _transfers);
+            return [];
+        }
         if (result.Status.IsBad)
         {
             Log.Info($"{_label}: subscription {_subscriptionId} cannot be carried over ({result.Status.Name}); creating a new one");
@@ -572,7 +624,7 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
         }
         catch (OpcUaServiceException e) when (e.Status.CodeBits == BadMessageNotAvailable)
         {
-            // After a transfer this is often the server's own "transferred" notice to the old session.
+            Interlocked.Increment(ref _republishMissed);
             Log.Warning($"{_label}: cannot fetch notification message {sequence} of subscription {_subscriptionId} again: " +
                 "the server no longer has it (BadMessageNotAvailable); values it held, if any, are missing");
         }

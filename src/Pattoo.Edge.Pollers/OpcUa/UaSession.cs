@@ -342,6 +342,16 @@ internal sealed class UaSession : IAsyncDisposable
         return response.Results[0];
     }
 
+    /// <summary>Deletes one subscription of this session; its status (Good, or why not).</summary>
+    public async Task<StatusCode> DeleteSubscriptionAsync(uint subscriptionId, CancellationToken ct)
+    {
+        var response = await _channel.CallAsync("DeleteSubscriptions", (w, h) => UaServices.WriteDeleteSubscriptions(w, h, [subscriptionId]),
+            EncodingIds.DeleteSubscriptionsResponse, UaServices.DecodeStatusResults, Timeout, ct).ConfigureAwait(false);
+        if (response.Results.Length != 1)
+            throw new OpcUaConnectionException($"DeleteSubscriptions of 1 subscription returned {response.Results.Length} results");
+        return response.Results[0];
+    }
+
     /// <summary>Closes the session (deleting its subscriptions) and the channel; never throws.</summary>
     public async Task CloseAsync()
     {

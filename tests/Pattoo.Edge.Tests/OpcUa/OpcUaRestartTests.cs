@@ -8,6 +8,19 @@ namespace Pattoo.Edge.Tests.OpcUa;
 [Collection(TimingSensitive.Name)]
 public sealed class OpcUaRestartTests
 {
+    [Theory]
+    [InlineData(120, new[] { 1.0, 2, 4, 8, 15, 15 })]     // the default session timeout: up to 15 s
+    [InlineData(20, new[] { 1.0, 2, 4, 5, 5, 5 })]        // a quarter of the session timeout
+    [InlineData(2, new[] { 1.0, 1, 1, 1, 1, 1 })]         // never below 1 s
+    [InlineData(3600, new[] { 1.0, 2, 4, 8, 15, 15 })]
+    public void ReconnectBackoffStaysWellInsideTheSessionTimeout(int sessionTimeoutSeconds, double[] seconds)
+    {
+        var timeout = TimeSpan.FromSeconds(sessionTimeoutSeconds);
+        var schedule = Enumerable.Range(1, seconds.Length).Select(f => OpcUaPoller.Backoff(f, timeout).TotalSeconds).ToArray();
+        Assert.Equal(seconds, schedule);
+        Assert.Equal(seconds[^1], OpcUaPoller.Backoff(int.MaxValue, timeout).TotalSeconds, 6);
+    }
+
     [Fact]
     public async Task SubscriptionResumesAfterTheServerRestarts()
     {
@@ -77,6 +90,91 @@ public sealed class OpcUaRestartTests
         Assert.Equal(2, poller.Connects);              // the server dropped the first session...
         Assert.Equal(1, poller.Transfers);             // ...but kept its subscription for the new one
         Assert.Equal(1, poller.SubscriptionsCreated);
+    }
+
+    /// <summary>
+    /// A link that flaps: cuts of 50 ms to 6 s, some right after the link came back (during the
+    /// reconnect's handshake), with a 2 s session timeout so several breaks outlive the session.
+    /// Every counter value must arrive, on the one subscription, with nothing the server could
+    /// not send again. (Found: backoff outgrowing the subscription's lifetime; an acknowledgement
+    /// sent for a message not yet stored; messages already fetched requested again.)
+    /// </summary>
+    [Fact]
+    public async Task SubscriptionLosesNothingOnAFlappingLink()
+    {
+        string scratch = Directory.CreateTempSubdirectory("pattoo-opcua-flap-").FullName;
+        try
+        {
+            string pki = Path.Combine(scratch, "server-pki");
+            await using var peer = await OpcUaPeer.StartAsync(pki);
+            await using var relay = new TcpRelay(peer.Port);
+            string state = Path.Combine(scratch, "state");
+            Directory.CreateDirectory(Path.Combine(state, "opcua", "pki", "trusted"));
+            File.WriteAllBytes(Path.Combine(state, "opcua", "pki", "trusted", "server.der"), peer.Certificate);
+            await using var poller = OpcUaTestSupport.Poller($"""
+                [[opcua.servers]]
+                name = "flapping"
+                endpoint = "opc.tcp://127.0.0.1:{relay.Port}"
+                security_policy = "Basic256Sha256"
+                security_mode = "SignAndEncrypt"
+                mode = "subscribe"
+                interval = "200ms"
+                sampling_interval = "100ms"
+                queue_size = 1000
+                session_timeout = "2s"
+                timeout = "3s"
+                  [[opcua.servers.nodes]]
+                  node_id = "ns=1;s=Line3.Counter"
+                  key = "counter"
+                """, state);
+            var values = await OpcUaTestSupport.PollUntilAsync(poller, all => all.Count >= 3, TimeSpan.FromSeconds(30));
+            Assert.True(values.Count >= 3, $"values before the first break: {values.Count}");
+
+            using var stop = new CancellationTokenSource();
+            var collecting = Task.Run(async () =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    try
+                    {
+                        var (batch, _) = await OpcUaTestSupport.PollAsync(poller);
+                        lock (values) values.AddRange(batch.Items.ToArray());
+                    }
+                    catch (Exception e) when (e is OpcUaConnectionException or OpcUaServiceException or TimeoutException) { }
+                    await Task.Delay(200);
+                }
+            });
+            // (seconds up, seconds down): short cuts keep the session; 4-6 s ones outlive it
+            // (a transfer); 0.3 s up between cuts hits the reconnect in its handshake.
+            (double Up, double Down)[] schedule = [(1.3, 0.05), (1.5, 4), (0.3, 1), (2.1, 6), (0.8, 2.5), (2.6, 0.3), (1.2, 6), (0.3, 0.3), (2, 0.05), (0.6, 1)];
+            foreach (var (up, down) in schedule)
+            {
+                await Task.Delay(TimeSpan.FromSeconds(up));
+                relay.Cut();
+                await Task.Delay(TimeSpan.FromSeconds(down));
+                relay.Restore();
+            }
+            var back = System.Diagnostics.Stopwatch.StartNew();
+            while (!poller.Subscribed && back.Elapsed < TimeSpan.FromSeconds(30)) await Task.Delay(50);
+            Assert.True(poller.Subscribed, "subscribed again after the last cut");
+            await Task.Delay(2000);
+            await stop.CancelAsync();
+            await collecting;
+
+            var counts = values.Select(v => v.Value).Distinct().Order().ToArray();
+            var holes = counts.Zip(counts.Skip(1), (a, b) => (From: a, To: b)).Where(p => p.To - p.From > 4).ToList();
+            string what = $"connects {poller.Connects}, reactivations {poller.Reactivations}, transfers {poller.Transfers}, " +
+                $"created {poller.SubscriptionsCreated}, republished {poller.Republished}, missed {poller.RepublishMissed}, span {counts[0]}..{counts[^1]}";
+            Assert.True(holes.Count == 0, $"holes in the counter: {string.Join(", ", holes)}; {what}");
+            Assert.True(poller.SubscriptionsCreated == 1, what);
+            Assert.True(poller.RepublishMissed == 0, what);
+            Assert.True(poller.Transfers >= 1 && poller.Reactivations >= 1, what);
+            Assert.True(counts[^1] - counts[0] > 250, what);
+        }
+        finally
+        {
+            try { Directory.Delete(scratch, recursive: true); } catch (IOException) { }
+        }
     }
 
     [Fact]
@@ -180,6 +278,59 @@ public sealed class OpcUaRestartTests
                 Assert.True(counts[^1] - counts[0] > 60, $"the values span {counts[0]}..{counts[^1]}");
                 return (poller, peer.Stderr);
             }
+        }
+        finally
+        {
+            try { Directory.Delete(scratch, recursive: true); } catch (IOException) { }
+        }
+    }
+
+    /// <summary>
+    /// A subscription on the poller's session that it does not track (as one whose CreateSubscription
+    /// answer was lost with the link would be): its values are taken and it is deleted, so the
+    /// server does not publish every value twice for the life of the session.
+    /// </summary>
+    [Fact]
+    public async Task AStraySubscriptionOnTheSessionIsDeleted()
+    {
+        string scratch = Directory.CreateTempSubdirectory("pattoo-opcua-stray-").FullName;
+        try
+        {
+            await using var peer = await OpcUaPeer.StartAsync(Path.Combine(scratch, "server-pki"));
+            await using var poller = OpcUaTestSupport.Poller($"""
+                [[opcua.servers]]
+                name = "stray"
+                endpoint = "{peer.Endpoint}"
+                mode = "subscribe"
+                interval = "100ms"
+                  [[opcua.servers.nodes]]
+                  node_id = "ns=1;s=Line3.Counter"
+                  key = "counter"
+                """, Path.Combine(scratch, "state"));
+            var before = await OpcUaTestSupport.PollUntilAsync(poller, all => all.Count >= 2, TimeSpan.FromSeconds(30));
+            Assert.True(before.Count >= 2, "values before");
+
+            var session = poller.Session!;
+            var ct = CancellationToken.None;
+            var stray = await session.CreateSubscriptionAsync(100, 600, 10, ct);
+            var items = await session.CreateMonitoredItemsAsync(stray.SubscriptionId,
+                [new MonitoredItemRequest(NodeId.Parse("ns=1;s=Line3.Counter"), 0, 100, 10)], ct);
+            Assert.True(items[0].Status.IsGood);
+
+            // The poller's Publish requests now also bring the stray's messages: it deletes it.
+            StatusCode probe = default;
+            for (var until = DateTime.UtcNow.AddSeconds(10); DateTime.UtcNow < until; await Task.Delay(300))
+            {
+                // Probe without deleting: a transfer to the same session of a live subscription is
+                // refused as BadNothingToDo, of a deleted one as BadSubscriptionIdInvalid.
+                probe = (await session.TransferSubscriptionAsync(stray.SubscriptionId, ct)).Status;
+                if (probe.CodeBits != 0x800F0000) break;
+            }
+            Assert.Equal("BadSubscriptionIdInvalid", probe.Name);
+            var after = await OpcUaTestSupport.PollUntilAsync(poller, all => all.Count >= 3, TimeSpan.FromSeconds(10));
+            Assert.True(after.Count >= 3, "values go on");
+            Assert.Equal(1, poller.SubscriptionsCreated);
+            Assert.True(poller.Subscribed);
         }
         finally
         {
