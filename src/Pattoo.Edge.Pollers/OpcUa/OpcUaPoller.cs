@@ -556,12 +556,25 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
     private async Task CreateSubscriptionAsync(UaSession session, double publishingMs, uint lifetime, uint keepAlive, CancellationToken stop)
     {
         var sub = await session.CreateSubscriptionAsync(publishingMs, lifetime, keepAlive, stop).ConfigureAwait(false);
+        var items = _resolved.Select(r => new MonitoredItemRequest(r.Id, (uint)r.Node, _server.SamplingInterval.TotalMilliseconds, _server.QueueSize)).ToList();
+        MonitoredItemCreateResult[] results;
+        try
+        {
+            results = await session.CreateMonitoredItemsAsync(sub.SubscriptionId, items, stop).ConfigureAwait(false);
+        }
+        catch (OpcUaServiceException)
+        {
+            // Tracked only once its items exist: an empty subscription would carry on after a
+            // reconnect sending keep-alives and no data. Refused here: delete it. Lost with the
+            // link: it turns up as a stray on this session (deleted then) or dies with the session.
+            try { await session.DeleteSubscriptionAsync(sub.SubscriptionId, stop).ConfigureAwait(false); }
+            catch (Exception e) when (e is OpcUaConnectionException or OpcUaServiceException or TimeoutException) { /* as above */ }
+            throw;
+        }
         _subscriptionId = sub.SubscriptionId;
         _lastSequence = 0;
         _acks.Clear();
         Interlocked.Increment(ref _subscriptionsCreated);
-        var items = _resolved.Select(r => new MonitoredItemRequest(r.Id, (uint)r.Node, _server.SamplingInterval.TotalMilliseconds, _server.QueueSize)).ToList();
-        var results = await session.CreateMonitoredItemsAsync(sub.SubscriptionId, items, stop).ConfigureAwait(false);
         var problems = new List<string>(_unresolved);
         for (int i = 0; i < results.Length; i++)
         {
