@@ -511,16 +511,17 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
             var response = await session.PublishAsync(_acks, publishTimeout, stop).ConfigureAwait(false);
             _acks.Clear();
             var message = response.Message;
+            if (response.SubscriptionId != _subscriptionId)
+            {
+                // (before the status check: a stray's end is not ours)
+                await DropStraySubscriptionAsync(session, response, stop).ConfigureAwait(false);
+                continue;
+            }
             foreach (var status in message.StatusChanges)
             {
                 if (!status.IsBad) continue;
                 _subscriptionId = 0;
                 throw new OpcUaServiceException("the subscription", status, "ended by the server");
-            }
-            if (response.SubscriptionId != _subscriptionId)
-            {
-                await DropStraySubscriptionAsync(session, response, stop).ConfigureAwait(false);
-                continue;
             }
             if (message.IsKeepAlive) continue; // carries the next sequence number; not acknowledged
             if (_lastSequence != 0 && message.SequenceNumber > _lastSequence + 1)
@@ -549,7 +550,8 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
     {
         if (!response.Message.IsKeepAlive) Take(response.Message);
         var status = await session.DeleteSubscriptionAsync(response.SubscriptionId, stop).ConfigureAwait(false);
-        Log.Info($"{_label}: deleted subscription {response.SubscriptionId}, left over from a request whose answer was lost ({status.Name})");
+        Log.Info($"{_label}: deleted subscription {response.SubscriptionId}, left over from a request whose answer was lost" +
+            (status.IsGood ? "" : $" (the server says {status.Name})"));
         _acks.RemoveAll(a => a.Item1 == response.SubscriptionId);
     }
 
