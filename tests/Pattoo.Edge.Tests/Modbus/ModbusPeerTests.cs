@@ -262,7 +262,8 @@ public sealed class ModbusPeerTests
         var sb = new StringBuilder();
         for (int unit = 1; unit <= 9; unit++)
             // Unit 9 answers late; a retry would take that late answer for its own (RTU has no transaction id), so none.
-            sb.Append(Device($"unit-{unit}", "rtu", pty.A, unit, unit == 9 ? "retries = 0" : "retries = 1", timeout: "200ms")).Append(Value("r", "holding", 40 + unit, "uint16"));
+            // (600 ms: a busy 2-core machine once made a good unit miss 200 ms)
+            sb.Append(Device($"unit-{unit}", "rtu", pty.A, unit, unit == 9 ? "retries = 0" : "retries = 1", timeout: "600ms")).Append(Value("r", "holding", 40 + unit, "uint16"));
         var registry = new ModbusLinkRegistry();
         var pollers = ModbusTestSupport.Pollers(ModbusTestSupport.Bind(sb.ToString()), registry);
         var stats = pollers[0].LinkStatistics;
@@ -293,8 +294,8 @@ public sealed class ModbusPeerTests
 
         Assert.Equal(ModbusFailure.Garbled, (await Bad(8)).Failure); // answers another function
 
-        Assert.Equal(ModbusFailure.Timeout, (await Bad(9)).Failure); // answers 400 ms late, after the timeout
-        await Task.Delay(300); // the late answers arrive now and must not be taken for unit 1's
+        Assert.Equal(ModbusFailure.Timeout, (await Bad(9)).Failure); // answers 1500 ms late, after the timeout
+        await Task.Delay(1100); // the late answers arrive now and must not be taken for unit 1's
         Assert.Equal(41, await Good(1));
         Assert.True(stats.DiscardedBytes > 0, stats.ToString());
         foreach (var p in pollers) await p.DisposeAsync();

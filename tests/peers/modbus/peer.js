@@ -136,7 +136,7 @@ function answerPdu(pdu) {
 // FAULTS, by unit id. 1: correct. 2: bad CRC, always. 3: bad CRC on every other request (a retry
 // succeeds). 4: line noise (random bytes). 5: answers as unit 99 first, then correctly.
 // 6: a truncated frame. 7: exception 4 (server device failure). 8: answers for another function.
-// 9: answers 400 ms late. 10: silent.
+// 9: answers 1500 ms late. 10: silent.
 function faultyRtu(ptyPath) {
   const { SerialPort } = require('serialport');
   const port = new SerialPort({ path: ptyPath, baudRate: 9600 });
@@ -162,7 +162,7 @@ function faultyRtu(ptyPath) {
       case 6: port.write(good.subarray(0, good.length - 3)); break;
       case 7: port.write(withCrc(Buffer.from([unit, pdu[0] | 0x80, 4]))); break;
       case 8: { const a = answerPdu(pdu); a[0] = a[0] === 3 ? 4 : 3; port.write(withCrc(Buffer.concat([Buffer.from([unit]), a]))); break; }
-      case 9: setTimeout(() => port.write(good), 400); break;
+      case 9: setTimeout(() => port.write(good), 1500); break;
       default: break;
     }
   }
