@@ -40,6 +40,15 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
 
     private TimeSpan Backoff(int failures) => Backoff(failures, _server.SessionTimeout);
 
+    /// <summary>Counts a failure and sets the next attempt; the first is logged as a warning, the retries at debug level.</summary>
+    private void BackOff(string what, string why)
+    {
+        _failures++;
+        var backoff = Backoff(_failures);
+        _nextAttempt = DateTimeOffset.UtcNow + backoff;
+        Log.Write(_failures == 1 ? LogLevel.Warning : LogLevel.Debug, $"{_label}: {what}: {why}; next attempt in {Duration.Format(backoff)}");
+    }
+
     private readonly OpcUaServerOptions _server;
     private readonly AgentIdentity _agent;
     private readonly OpcUaCertificateStore _store;
@@ -233,12 +242,8 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
             }
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
-                _failures++;
-                var backoff = Backoff(_failures);
-                _nextAttempt = DateTimeOffset.UtcNow + backoff;
                 _lastError = e is OperationCanceledException ? $"{_server.Endpoint}: connecting took too long" : e.Message;
-                Log.Write(_failures == 1 ? LogLevel.Warning : LogLevel.Debug,
-                    $"{_label}: cannot connect: {_lastError}; next attempt in {Duration.Format(backoff)}");
+                BackOff("cannot connect", _lastError);
                 if (e is OperationCanceledException) throw new OpcUaConnectionException(_lastError, e);
                 throw;
             }
@@ -439,11 +444,7 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
                 else
                 {
                     // Setting the subscription up failed on a working session: back off.
-                    _failures++;
-                    var backoff = Backoff(_failures);
-                    _nextAttempt = DateTimeOffset.UtcNow + backoff;
-                    Log.Write(_failures == 1 ? LogLevel.Warning : LogLevel.Debug,
-                        $"{_label}: cannot subscribe: {message}; next attempt in {Duration.Format(backoff)}");
+                    BackOff("cannot subscribe", message);
                 }
             }
         }
@@ -552,7 +553,6 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
         var status = await session.DeleteSubscriptionAsync(response.SubscriptionId, stop).ConfigureAwait(false);
         Log.Info($"{_label}: deleted subscription {response.SubscriptionId}, left over from a request whose answer was lost" +
             (status.IsGood ? "" : $" (the server says {status.Name})"));
-        _acks.RemoveAll(a => a.Item1 == response.SubscriptionId);
     }
 
     private async Task CreateSubscriptionAsync(UaSession session, double publishingMs, uint lifetime, uint keepAlive, CancellationToken stop)

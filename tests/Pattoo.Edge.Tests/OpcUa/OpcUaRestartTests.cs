@@ -102,79 +102,50 @@ public sealed class OpcUaRestartTests
     [Fact]
     public async Task SubscriptionLosesNothingOnAFlappingLink()
     {
-        string scratch = Directory.CreateTempSubdirectory("pattoo-opcua-flap-").FullName;
-        try
-        {
-            string pki = Path.Combine(scratch, "server-pki");
-            await using var peer = await OpcUaPeer.StartAsync(pki);
-            await using var relay = new TcpRelay(peer.Port);
-            string state = Path.Combine(scratch, "state");
-            Directory.CreateDirectory(Path.Combine(state, "opcua", "pki", "trusted"));
-            File.WriteAllBytes(Path.Combine(state, "opcua", "pki", "trusted", "server.der"), peer.Certificate);
-            await using var poller = OpcUaTestSupport.Poller($"""
-                [[opcua.servers]]
-                name = "flapping"
-                endpoint = "opc.tcp://127.0.0.1:{relay.Port}"
-                security_policy = "Basic256Sha256"
-                security_mode = "SignAndEncrypt"
-                mode = "subscribe"
-                interval = "200ms"
-                sampling_interval = "100ms"
-                queue_size = 1000
-                session_timeout = "2s"
-                timeout = "3s"
-                  [[opcua.servers.nodes]]
-                  node_id = "ns=1;s=Line3.Counter"
-                  key = "counter"
-                """, state);
-            var values = await OpcUaTestSupport.PollUntilAsync(poller, all => all.Count >= 3, TimeSpan.FromSeconds(30));
-            Assert.True(values.Count >= 3, $"values before the first break: {values.Count}");
+        await using var link = await RelayedCounter.StartAsync("flapping", sessionTimeout: "2s", timeout: "3s");
+        var (poller, relay) = (link.Poller, link.Relay);
+        var values = await OpcUaTestSupport.PollUntilAsync(poller, all => all.Count >= 3, TimeSpan.FromSeconds(30));
+        Assert.True(values.Count >= 3, $"values before the first break: {values.Count}");
 
-            using var stop = new CancellationTokenSource();
-            var collecting = Task.Run(async () =>
+        using var stop = new CancellationTokenSource();
+        var collecting = Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
             {
-                while (!stop.IsCancellationRequested)
+                try
                 {
-                    try
-                    {
-                        var (batch, _) = await OpcUaTestSupport.PollAsync(poller);
-                        lock (values) values.AddRange(batch.Items.ToArray());
-                    }
-                    catch (Exception e) when (e is OpcUaConnectionException or OpcUaServiceException or TimeoutException) { }
-                    await Task.Delay(200);
+                    var (batch, _) = await OpcUaTestSupport.PollAsync(poller);
+                    lock (values) values.AddRange(batch.Items.ToArray());
                 }
-            });
-            // (seconds up, seconds down): short cuts keep the session; 4-6 s ones outlive it
-            // (a transfer); 0.3 s up between cuts hits the reconnect in its handshake.
-            (double Up, double Down)[] schedule = [(1.3, 0.05), (1.5, 4), (0.3, 1), (2.1, 6), (0.8, 2.5), (2.6, 0.3), (1.2, 6), (0.3, 0.3), (2, 0.05), (0.6, 1)];
-            foreach (var (up, down) in schedule)
-            {
-                await Task.Delay(TimeSpan.FromSeconds(up));
-                relay.Cut();
-                await Task.Delay(TimeSpan.FromSeconds(down));
-                relay.Restore();
+                catch (Exception e) when (e is OpcUaConnectionException or OpcUaServiceException or TimeoutException) { }
+                await Task.Delay(200);
             }
-            var back = System.Diagnostics.Stopwatch.StartNew();
-            while (!poller.Subscribed && back.Elapsed < TimeSpan.FromSeconds(30)) await Task.Delay(50);
-            Assert.True(poller.Subscribed, "subscribed again after the last cut");
-            await Task.Delay(2000);
-            await stop.CancelAsync();
-            await collecting;
-
-            var counts = values.Select(v => v.Value).Distinct().Order().ToArray();
-            var holes = counts.Zip(counts.Skip(1), (a, b) => (From: a, To: b)).Where(p => p.To - p.From > 4).ToList();
-            string what = $"connects {poller.Connects}, reactivations {poller.Reactivations}, transfers {poller.Transfers}, " +
-                $"created {poller.SubscriptionsCreated}, republished {poller.Republished}, missed {poller.RepublishMissed}, span {counts[0]}..{counts[^1]}";
-            Assert.True(holes.Count == 0, $"holes in the counter: {string.Join(", ", holes)}; {what}");
-            Assert.True(poller.SubscriptionsCreated == 1, what);
-            Assert.True(poller.RepublishMissed == 0, what);
-            Assert.True(poller.Transfers >= 1 && poller.Reactivations >= 1, what);
-            Assert.True(counts[^1] - counts[0] > 250, what);
-        }
-        finally
+        });
+        // (seconds up, seconds down): short cuts keep the session; 4-6 s ones outlive it
+        // (a transfer); 0.3 s up between cuts hits the reconnect in its handshake.
+        (double Up, double Down)[] schedule = [(1.3, 0.05), (1.5, 4), (0.3, 1), (2.1, 6), (0.8, 2.5), (2.6, 0.3), (1.2, 6), (0.3, 0.3), (2, 0.05), (0.6, 1)];
+        foreach (var (up, down) in schedule)
         {
-            try { Directory.Delete(scratch, recursive: true); } catch (IOException) { }
+            await Task.Delay(TimeSpan.FromSeconds(up));
+            relay.Cut();
+            await Task.Delay(TimeSpan.FromSeconds(down));
+            relay.Restore();
         }
+        var back = System.Diagnostics.Stopwatch.StartNew();
+        while (!poller.Subscribed && back.Elapsed < TimeSpan.FromSeconds(30)) await Task.Delay(50);
+        Assert.True(poller.Subscribed, "subscribed again after the last cut");
+        await Task.Delay(2000);
+        await stop.CancelAsync();
+        await collecting;
+
+        var (counts, holes) = RelayedCounter.Holes(values);
+        string what = $"connects {poller.Connects}, reactivations {poller.Reactivations}, transfers {poller.Transfers}, " +
+            $"created {poller.SubscriptionsCreated}, republished {poller.Republished}, missed {poller.RepublishMissed}, span {counts[0]}..{counts[^1]}";
+        Assert.True(holes.Count == 0, $"holes in the counter: {string.Join(", ", holes)}; {what}");
+        Assert.True(poller.SubscriptionsCreated == 1, what);
+        Assert.True(poller.RepublishMissed == 0, what);
+        Assert.True(poller.Transfers >= 1 && poller.Reactivations >= 1, what);
+        Assert.True(counts[^1] - counts[0] > 250, what);
     }
 
     [Fact]
@@ -221,18 +192,60 @@ public sealed class OpcUaRestartTests
     /// </summary>
     private static async Task<(OpcUaPoller Poller, string ServerLog)> BreakTheLinkAsync(string sessionTimeout, TimeSpan down)
     {
-        string scratch = Directory.CreateTempSubdirectory("pattoo-opcua-break-").FullName;
-        try
+        await using var link = await RelayedCounter.StartAsync("breaking", sessionTimeout, timeout: "5s");
+        var (poller, relay, peer) = (link.Poller, link.Relay, link.Peer);
+        var values = await OpcUaTestSupport.PollUntilAsync(poller, all => all.Count >= 5, TimeSpan.FromSeconds(30));
+        Assert.True(values.Count >= 5, $"values before the break: {values.Count}");
+
+        relay.Cut();
+        for (var until = DateTime.UtcNow.AddSeconds(10); poller.Subscribed && DateTime.UtcNow < until;) await Task.Delay(50);
+        Assert.False(poller.Subscribed, "the poller noticed the break");
+        await Task.Delay(down);
+        double lastBefore = values.Max(v => v.Value);
+        relay.Restore();
+        // Attempts go 200 ms after the break, then 1, 2, 4 s apart: the one after a break
+        // of at most 5 s comes within 8 s of the link's return (a skipped attempt would not).
+        var restored = System.Diagnostics.Stopwatch.StartNew();
+        while (!poller.Subscribed && restored.Elapsed < TimeSpan.FromSeconds(30)) await Task.Delay(20);
+        Assert.True(restored.Elapsed < TimeSpan.FromSeconds(9), $"subscribed again {restored.Elapsed.TotalSeconds:0.0} s after the link came back");
+
+        // Back (the reconnect backs off for up to 15 s): wait for values well past the break.
+        // (and past the 60 counts the span check below needs: a quick reconnect can be back early).
+        double first = values.Min(v => v.Value);
+        double wanted = Math.Max(lastBefore + 50, first + 61);
+        values.AddRange(await OpcUaTestSupport.PollUntilAsync(poller,
+            all => all.Count > 0 && all.Max(v => v.Value) >= wanted, TimeSpan.FromSeconds(40)));
+        Assert.True(poller.Subscribed);
+
+        var (counts, holes) = RelayedCounter.Holes(values);
+        Assert.True(holes.Count == 0, $"holes in the counter: {string.Join(", ", holes)}; republished {poller.Republished}, " +
+            $"reactivations {poller.Reactivations}, transfers {poller.Transfers}, values {string.Join(" ", counts)}; server log: {peer.Stderr}");
+        Assert.True(counts[^1] - counts[0] > 60, $"the values span {counts[0]}..{counts[^1]}");
+        return (poller, peer.Stderr);
+    }
+
+    /// <summary>
+    /// A node-opcua server (trusted) behind a <see cref="TcpRelay"/> the test cuts, and a poller
+    /// subscribed through it, Basic256Sha256/SignAndEncrypt, to the server's counter (+1 every
+    /// 100 ms, sampled every 100 ms into a queue of 1000, published every 200 ms).
+    /// </summary>
+    private sealed class RelayedCounter(string scratch, OpcUaPeer peer, TcpRelay relay, OpcUaPoller poller) : IAsyncDisposable
+    {
+        public OpcUaPeer Peer => peer;
+        public TcpRelay Relay => relay;
+        public OpcUaPoller Poller => poller;
+
+        public static async Task<RelayedCounter> StartAsync(string name, string sessionTimeout, string timeout)
         {
-            string pki = Path.Combine(scratch, "server-pki");
-            await using var peer = await OpcUaPeer.StartAsync(pki);
-            await using var relay = new TcpRelay(peer.Port);
+            string scratch = Directory.CreateTempSubdirectory($"pattoo-opcua-{name}-").FullName;
+            var peer = await OpcUaPeer.StartAsync(Path.Combine(scratch, "server-pki"));
+            var relay = new TcpRelay(peer.Port);
             string state = Path.Combine(scratch, "state");
             Directory.CreateDirectory(Path.Combine(state, "opcua", "pki", "trusted"));
             File.WriteAllBytes(Path.Combine(state, "opcua", "pki", "trusted", "server.der"), peer.Certificate);
             var poller = OpcUaTestSupport.Poller($"""
                 [[opcua.servers]]
-                name = "breaking"
+                name = "{name}"
                 endpoint = "opc.tcp://127.0.0.1:{relay.Port}"
                 security_policy = "Basic256Sha256"
                 security_mode = "SignAndEncrypt"
@@ -241,46 +254,26 @@ public sealed class OpcUaRestartTests
                 sampling_interval = "100ms"
                 queue_size = 1000
                 session_timeout = "{sessionTimeout}"
-                timeout = "5s"
+                timeout = "{timeout}"
                   [[opcua.servers.nodes]]
                   node_id = "ns=1;s=Line3.Counter"
                   key = "counter"
                 """, state);
-            await using (poller)
-            {
-                var values = await OpcUaTestSupport.PollUntilAsync(poller, all => all.Count >= 5, TimeSpan.FromSeconds(30));
-                Assert.True(values.Count >= 5, $"values before the break: {values.Count}");
-
-                relay.Cut();
-                for (var until = DateTime.UtcNow.AddSeconds(10); poller.Subscribed && DateTime.UtcNow < until;) await Task.Delay(50);
-                Assert.False(poller.Subscribed, "the poller noticed the break");
-                await Task.Delay(down);
-                double lastBefore = values.Max(v => v.Value);
-                relay.Restore();
-                // Attempts go 200 ms after the break, then 1, 2, 4 s apart: the one after a break
-                // of at most 5 s comes within 8 s of the link's return (a skipped attempt would not).
-                var restored = System.Diagnostics.Stopwatch.StartNew();
-                while (!poller.Subscribed && restored.Elapsed < TimeSpan.FromSeconds(30)) await Task.Delay(20);
-                Assert.True(restored.Elapsed < TimeSpan.FromSeconds(9), $"subscribed again {restored.Elapsed.TotalSeconds:0.0} s after the link came back");
-
-                // Back (the reconnect backs off for up to 15 s): wait for values well past the break.
-                // (and past the 60 counts the span check below needs: a quick reconnect can be back early).
-                double first = values.Min(v => v.Value);
-                double wanted = Math.Max(lastBefore + 50, first + 61);
-                values.AddRange(await OpcUaTestSupport.PollUntilAsync(poller,
-                    all => all.Count > 0 && all.Max(v => v.Value) >= wanted, TimeSpan.FromSeconds(40)));
-                Assert.True(poller.Subscribed);
-
-                var counts = values.Select(v => v.Value).Distinct().Order().ToArray();
-                var holes = counts.Zip(counts.Skip(1), (a, b) => (From: a, To: b)).Where(p => p.To - p.From > 4).ToList();
-                Assert.True(holes.Count == 0, $"holes in the counter: {string.Join(", ", holes)}; republished {poller.Republished}, " +
-                    $"reactivations {poller.Reactivations}, transfers {poller.Transfers}, values {string.Join(" ", counts)}; server log: {peer.Stderr}");
-                Assert.True(counts[^1] - counts[0] > 60, $"the values span {counts[0]}..{counts[^1]}");
-                return (poller, peer.Stderr);
-            }
+            return new RelayedCounter(scratch, peer, relay, poller);
         }
-        finally
+
+        /// <summary>The distinct counter values in order, and the gaps of more than 4 counts between them.</summary>
+        public static (double[] Counts, List<(double From, double To)> Holes) Holes(IEnumerable<Pattoo.Edge.Common.Sample> values)
         {
+            var counts = values.Select(v => v.Value).Distinct().Order().ToArray();
+            return (counts, counts.Zip(counts.Skip(1), (a, b) => (From: a, To: b)).Where(p => p.To - p.From > 4).ToList());
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await poller.DisposeAsync();
+            await relay.DisposeAsync();
+            await peer.DisposeAsync();
             try { Directory.Delete(scratch, recursive: true); } catch (IOException) { }
         }
     }
