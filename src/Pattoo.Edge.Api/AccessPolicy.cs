@@ -14,8 +14,12 @@ public enum Access { Denied, Read, Write }
 /// </summary>
 public sealed class AccessPolicy(ApiOptions options)
 {
-    private readonly byte[][] _read = options.ReadTokens.Select(Encoding.UTF8.GetBytes).ToArray();
-    private readonly byte[][] _write = options.WriteTokens.Select(Encoding.UTF8.GetBytes).ToArray();
+    // Tokens are compared as SHA-256 digests: FixedTimeEquals returns at once on a length
+    // mismatch, which would tell a client how long a configured token is.
+    private readonly byte[][] _read = options.ReadTokens.Select(Digest).ToArray();
+    private readonly byte[][] _write = options.WriteTokens.Select(Digest).ToArray();
+
+    private static byte[] Digest(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));
 
     public Access Evaluate(HttpContext context)
     {
@@ -46,7 +50,7 @@ public sealed class AccessPolicy(ApiOptions options)
 
     private static bool Matches(byte[][] tokens, string candidate)
     {
-        var bytes = Encoding.UTF8.GetBytes(candidate);
+        var bytes = Digest(candidate);
         bool found = false;
         foreach (var t in tokens) found |= CryptographicOperations.FixedTimeEquals(t, bytes);
         return found;

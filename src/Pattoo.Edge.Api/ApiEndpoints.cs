@@ -34,6 +34,8 @@ public sealed class ApiEndpoints
     private readonly Lazy<GraphQLService> _graphqlService;
     private AccessPolicy _access;
     private ApiOptions _accessOptions;
+    private readonly RequestGate _queries;
+    private readonly RequestGate _ingest;
 
     public ApiEndpoints(IApplianceState state)
     {
@@ -41,6 +43,8 @@ public sealed class ApiEndpoints
         _graphqlService = new Lazy<GraphQLService>(() => new GraphQLService(state.Api), LazyThreadSafetyMode.ExecutionAndPublication);
         _accessOptions = state.Api;
         _access = new AccessPolicy(state.Api);
+        _queries = new RequestGate("GraphQL requests", "api.max_concurrent_queries", state.Api.MaxConcurrentQueries);
+        _ingest = new RequestGate("ingest requests", "api.max_concurrent_ingest", state.Api.MaxConcurrentIngest);
     }
 
     /// <summary>Tokens and networks follow a config reload.</summary>
@@ -86,7 +90,9 @@ public sealed class ApiEndpoints
     private async Task Receive(HttpContext c)
     {
         if (!await MayWrite(c).ConfigureAwait(false)) return;
-        var body = await ReadBody(c).ConfigureAwait(false);
+        using var slot = await Enter(c, _ingest).ConfigureAwait(false);
+        if (slot is null) return;
+        var body = await ReadBody(c, _state.Api.MaxBody, "api.max_body").ConfigureAwait(false);
         if (body is null) return;
         var batch = new SampleBatch(256);
         PattooPayload.Result result;
@@ -130,7 +136,9 @@ public sealed class ApiEndpoints
             await Json(c, 400, w => w.WriteString("error", e.Message)).ConfigureAwait(false);
             return;
         }
-        var body = await ReadBody(c, gzip: true).ConfigureAwait(false);
+        using var slot = await Enter(c, _ingest).ConfigureAwait(false);
+        if (slot is null) return;
+        var body = await ReadBody(c, _state.Api.MaxBody, "api.max_body", gzip: true).ConfigureAwait(false);
         if (body is null) return;
         long receivedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         var batch = new SampleBatch(256);
@@ -177,17 +185,29 @@ public sealed class ApiEndpoints
         }
     }
 
-    /// <summary>
-    /// Reads the body up to api.max_body; answers 413 and returns null past it. With
-    /// <paramref name="gzip"/>, a <c>Content-Encoding: gzip</c> body is inflated, and the
-    /// inflated body is held to api.max_body too; other encodings get 415.
-    /// </summary>
-    private async Task<ReadOnlyMemory<byte>?> ReadBody(HttpContext c, bool gzip = false)
+    /// <summary>Waits for a slot of <paramref name="gate"/>; answers 503 and returns null when none frees up.</summary>
+    private static async Task<RequestGate.Lease?> Enter(HttpContext c, RequestGate gate)
     {
-        long max = _state.Api.MaxBody;
+        var lease = await gate.EnterAsync(c.RequestAborted).ConfigureAwait(false);
+        if (lease is null && !c.RequestAborted.IsCancellationRequested)
+        {
+            c.Response.Headers.RetryAfter = "1";
+            await Json(c, 503, w => w.WriteString("error", gate.BusyMessage)).ConfigureAwait(false);
+        }
+        return lease;
+    }
+
+    /// <summary>
+    /// Reads the body up to <paramref name="max"/> bytes (the limit named <paramref name="setting"/>);
+    /// answers 413 and returns null past it, whether the client sent a Content-Length or
+    /// chunks. With <paramref name="gzip"/>, a <c>Content-Encoding: gzip</c> body is inflated,
+    /// and the inflated body is held to the same limit; other encodings get 415.
+    /// </summary>
+    private static async Task<ReadOnlyMemory<byte>?> ReadBody(HttpContext c, long max, string setting, bool gzip = false)
+    {
         if (c.Request.ContentLength > max)
         {
-            await Json(c, 413, w => w.WriteString("error", $"the body is {c.Request.ContentLength} bytes; api.max_body allows {max}")).ConfigureAwait(false);
+            await Json(c, 413, w => w.WriteString("error", $"the body is {c.Request.ContentLength} bytes; {setting} allows {max}")).ConfigureAwait(false);
             return null;
         }
         Stream stream = c.Request.Body;
@@ -204,28 +224,36 @@ public sealed class ApiEndpoints
         await using (inflater)
         {
             var buffer = new ArrayBufferWriter<byte>(c.Request.ContentLength is { } n and > 0 ? (int)n : 16 * 1024);
+            string what = inflater is null ? "the body" : "the inflated body";
             while (true)
             {
-                var memory = buffer.GetMemory(64 * 1024);
+                // Never ask for more than one byte past the limit: the buffer stays within it.
+                var memory = buffer.GetMemory((int)Math.Min(64 * 1024, max + 1 - buffer.WrittenCount));
                 int read;
                 try
                 {
-                    read = await stream.ReadAsync(memory, c.RequestAborted).ConfigureAwait(false);
+                    read = await stream.ReadAsync(memory[..(int)Math.Min(memory.Length, max + 1 - buffer.WrittenCount)], c.RequestAborted).ConfigureAwait(false);
                 }
                 catch (InvalidDataException e) when (inflater is not null)
                 {
                     await Json(c, 400, w => w.WriteString("error", $"the body is not valid gzip: {e.Message}")).ConfigureAwait(false);
                     return null;
                 }
+                catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+                {
+                    // Kestrel's own backstop (a chunked body past every limit of ours).
+                    await Json(c, 413, w => w.WriteString("error", $"{what} is larger than {setting} ({max} bytes)")).ConfigureAwait(false);
+                    return null;
+                }
                 if (read == 0) break;
                 buffer.Advance(read);
                 if (buffer.WrittenCount > max)
                 {
-                    string what = inflater is null ? "the body" : "the inflated body";
-                    await Json(c, 413, w => w.WriteString("error", $"{what} is larger than api.max_body ({max} bytes)")).ConfigureAwait(false);
+                    await Json(c, 413, w => w.WriteString("error", $"{what} is larger than {setting} ({max} bytes)")).ConfigureAwait(false);
                     return null;
                 }
             }
+            if (buffer.Capacity >= HeapTrim.LargeBytes) c.Response.OnCompleted(static () => { HeapTrim.Soon(); return Task.CompletedTask; });
             return buffer.WrittenMemory;
         }
     }
@@ -239,6 +267,8 @@ public sealed class ApiEndpoints
             await Json(c, 401, w => w.WriteString("error", "this box needs a read token: Authorization: Bearer <token> (api.read_tokens)")).ConfigureAwait(false);
             return;
         }
+        using var slot = await Enter(c, _queries).ConfigureAwait(false);
+        if (slot is null) return;
         GraphQLRequest? request;
         try
         {
@@ -246,7 +276,7 @@ public sealed class ApiEndpoints
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
         {
-            await GraphQLError(c, 400, $"bad GraphQL request: {e.Message}").ConfigureAwait(false);
+            await GraphQLError(c, 400, $"bad GraphQL request: {SystemMessages.Describe(e)}").ConfigureAwait(false);
             return;
         }
         if (request is null) return; // ReadBody answered already
@@ -266,12 +296,14 @@ public sealed class ApiEndpoints
     private async Task<GraphQLRequest?> FromBody(HttpContext c)
     {
         var type = c.Request.ContentType ?? "";
-        var body = await ReadBody(c).ConfigureAwait(false);
+        var body = await ReadBody(c, _state.Api.MaxQueryBytes, "api.max_query_bytes").ConfigureAwait(false);
         if (body is null) return null;
         if (type.StartsWith("application/graphql", StringComparison.OrdinalIgnoreCase) && !type.StartsWith("application/graphql-response", StringComparison.OrdinalIgnoreCase))
             return new GraphQLRequest { Query = Encoding.UTF8.GetString(body.Value.Span) };
         if (!type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
             throw new InvalidOperationException($"Content-Type must be application/json, got \"{type}\"");
+        if (body.Value.Span.TrimStart(" \t\r\n"u8) is [(byte)'[', ..])
+            throw new InvalidOperationException("batched requests (a JSON array) are not supported; send one request object, {\"query\": \"...\"}, per POST");
         return GraphQL.Serializer.Deserialize<GraphQLRequest>(Encoding.UTF8.GetString(body.Value.Span))
             ?? throw new InvalidOperationException("the body is null");
     }
@@ -367,19 +399,66 @@ public sealed class ApiEndpoints
             {
                 w.WriteStartObject();
                 w.WriteNumber("timestamp", t);
-                if (slots.TryGetValue(t, out double v)) w.WriteNumber("value", v); else w.WriteNull("value");
+                w.WritePropertyName("value");
+                if (slots.TryGetValue(t, out double v) && double.IsFinite(v)) w.WriteRawValue(PythonFloat(v), skipInputValidation: true); else w.WriteNullValue();
                 w.WriteEndObject();
             }
         }
         w.WriteEndArray();
     }
 
+    /// <summary>
+    /// Liveness for any probe; the details (name, version, targets and their states) only
+    /// for clients that may read, since they map the site for a stranger on the LAN.
+    /// </summary>
+    /// <summary>
+    /// A float as Python's json writes it (pattoo's REST route is Flask's jsonify of floats):
+    /// always with a decimal point or exponent ("42.0", "0.5", "1e-05", "1e+16").
+    /// </summary>
+    internal static string PythonFloat(double v)
+    {
+        // The shortest round-trip digits (as Python's repr), then Python's layout: positional
+        // for decimal exponents -4..15, else d.ddde+XX.
+        string r = v.ToString("R", CultureInfo.InvariantCulture);
+        bool negative = r.StartsWith('-');
+        if (negative) r = r[1..];
+        int e = r.IndexOf('E');
+        string mantissa = e < 0 ? r : r[..e];
+        int exponent = e < 0 ? 0 : int.Parse(r.AsSpan(e + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+        int dot = mantissa.IndexOf('.');
+        string digits = dot < 0 ? mantissa : mantissa.Remove(dot, 1);
+        int point = (dot < 0 ? mantissa.Length : dot) + exponent; // digits before the decimal point
+        int lead = 0;
+        while (lead < digits.Length - 1 && digits[lead] == '0') { lead++; point--; }
+        digits = digits[lead..].TrimEnd('0');
+        if (digits.Length == 0) return negative ? "-0.0" : "0.0";
+        int decimalExponent = point - 1;
+        string text;
+        if (decimalExponent is >= -4 and < 16)
+        {
+            text = point <= 0 ? "0." + new string('0', -point) + digits
+                : point >= digits.Length ? digits + new string('0', point - digits.Length) + ".0"
+                : digits[..point] + "." + digits[point..];
+        }
+        else
+        {
+            text = (digits.Length == 1 ? digits : digits[0] + "." + digits[1..]) + "e" + (decimalExponent < 0 ? "-" : "+") + Math.Abs(decimalExponent).ToString("00", CultureInfo.InvariantCulture);
+        }
+        return negative ? "-" + text : text;
+    }
+
     private async Task Health(HttpContext c)
     {
+        if (Access.Evaluate(c) == Api.Access.Denied)
+        {
+            await Json(c, 200, json => json.WriteString("status", "ok")).ConfigureAwait(false);
+            return;
+        }
         var store = _state.Store;
         var stats = store.Statistics;
         await Json(c, 200, json =>
         {
+            json.WriteString("status", "ok");
             json.WriteString("name", _state.Name);
             json.WriteString("version", _state.Version);
             json.WriteNumber("uptime_seconds", (long)(DateTimeOffset.UtcNow - _state.StartedAt).TotalSeconds);

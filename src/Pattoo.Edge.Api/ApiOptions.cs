@@ -15,6 +15,17 @@ public sealed record ApiOptions
     public IReadOnlyList<IPNetwork> IngestAllow { get; init; } = [IPNetwork.Parse("127.0.0.0/8"), IPNetwork.Parse("::1/128")];
     /// <summary>Largest request body accepted, in bytes.</summary>
     public long MaxBody { get; init; } = 32L * 1024 * 1024;
+    /// <summary>Largest GraphQL request body (or GET query string), in bytes.</summary>
+    public int MaxQueryBytes { get; init; } = 256 * 1024;
+    /// <summary>Nodes of a GraphQL document as written (fields, arguments, values, directives).</summary>
+    public int MaxQueryNodes { get; init; } = 10_000;
+    public int MaxFragmentSpreads { get; init; } = 500;
+    /// <summary>Field selections once every fragment is expanded.</summary>
+    public int MaxSelections { get; init; } = 5_000;
+    /// <summary>GraphQL requests executing at once; more wait briefly, then get 503.</summary>
+    public int MaxConcurrentQueries { get; init; } = 4;
+    /// <summary>Ingest bodies being read and stored at once (each up to max_body in memory).</summary>
+    public int MaxConcurrentIngest { get; init; } = 2;
     public int MaxDepth { get; init; } = 15;
     public int MaxComplexity { get; init; } = 200_000;
     public TimeSpan QueryTimeout { get; init; } = TimeSpan.FromSeconds(15);
@@ -26,6 +37,12 @@ public sealed record ApiOptions
             ReadTokens = Tokens(s, "read_tokens"),
             WriteTokens = Tokens(s, "write_tokens"),
             MaxBody = s.GetInteger("max_body", 32L * 1024 * 1024, 1024, 1L << 31),
+            MaxQueryBytes = (int)s.GetInteger("max_query_bytes", 256 * 1024, 1024, 64L * 1024 * 1024),
+            MaxQueryNodes = (int)s.GetInteger("max_query_nodes", 10_000, 10, 10_000_000),
+            MaxFragmentSpreads = (int)s.GetInteger("max_fragment_spreads", 500, 0, 1_000_000),
+            MaxSelections = (int)s.GetInteger("max_selections", 5_000, 10, 10_000_000),
+            MaxConcurrentQueries = (int)s.GetInteger("max_concurrent_queries", 4, 1, 1024),
+            MaxConcurrentIngest = (int)s.GetInteger("max_concurrent_ingest", 2, 1, 1024),
             MaxDepth = (int)s.GetInteger("max_depth", 15, 2, 100),
             MaxComplexity = (int)s.GetInteger("max_complexity", 200_000, 100, 100_000_000),
             QueryTimeout = s.GetDuration("query_timeout", TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(10)),

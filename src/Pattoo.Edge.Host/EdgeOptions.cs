@@ -35,6 +35,18 @@ public sealed record EdgeOptions
         return reader.ReadToEnd();
     }
 
+    /// <summary>The pollers with an embedded sample config (<c>pattoo-edge config sample NAME</c>).</summary>
+    public static readonly string[] SampleNames = ["snmp", "modbus", "bacnet", "opcua", "linux"];
+
+    /// <summary>A poller's commented sample.toml, or null for an unknown name.</summary>
+    public static string? SampleText(string name)
+    {
+        using var stream = typeof(EdgeOptions).Assembly.GetManifestResourceStream($"Pattoo.Edge.sample.{name}.toml");
+        if (stream is null) return null;
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+
     public static EdgeOptions LoadDefault() => Parse(DefaultText(), "(embedded default)");
 
     /// <summary>Reads and checks a config file.</summary>
@@ -45,7 +57,7 @@ public sealed record EdgeOptions
         try { text = File.ReadAllText(path); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            throw new ConfigException(new ConfigErrors { new ConfigError(path, 0, 0, "", $"cannot read the file: {e.Message}") });
+            throw new ConfigException(new ConfigErrors { new ConfigError(path, 0, 0, "", $"cannot read the file: {Common.SystemMessages.Describe(e)}") });
         }
         return Parse(text, Path.GetFileName(path));
     }

@@ -19,7 +19,13 @@ internal sealed class HttpServer : IAsyncDisposable
 
     public async Task StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = Array.Empty<string>() });
+        // The empty builder: no appsettings.json, no environment-variable configuration and,
+        // above all, no file watcher on the content root. The slim builder watches the working
+        // directory recursively for appsettings changes; started from "/" (systemd's default
+        // for a service), that walked the whole file system: 3.4 s and 1.4 s of CPU per start.
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions { Args = Array.Empty<string>(), ContentRootPath = AppContext.BaseDirectory });
+        builder.WebHost.UseKestrelCore();
+        builder.Services.AddRoutingCore();
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(new LogBridge());
         builder.Logging.SetMinimumLevel(Microsoft.Extensions.Logging.LogLevel.Warning);
@@ -31,7 +37,9 @@ internal sealed class HttpServer : IAsyncDisposable
                 if (server.TlsCertificate is { } cert && server.TlsKey is { } key)
                     listen.UseHttps(X509Certificate2.CreateFromPemFile(cert, key));
             });
-            k.Limits.MaxRequestBodySize = _host.Options.Api.MaxBody + 1;
+            // A backstop only: each route holds its body to its own limit (api.max_body,
+            // api.max_query_bytes) and answers 413 in JSON itself.
+            k.Limits.MaxRequestBodySize = Math.Max(_host.Options.Api.MaxBody, _host.Options.Api.MaxQueryBytes) + 1;
             k.AddServerHeader = false;
         });
         var app = builder.Build();

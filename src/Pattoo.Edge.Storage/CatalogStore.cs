@@ -176,7 +176,7 @@ public sealed class CatalogStore(StorageOptions options, TimeProvider? clock = n
         cmd.CommandText = "SELECT idx_language FROM language WHERE code = $c";
         cmd.Parameters.AddWithValue("$c", code.Trim().ToLowerInvariant());
         return cmd.ExecuteScalar() is long idx ? idx
-            : throw new CatalogException($"unknown language \"{code}\"; add it first (pattoo-edge language add CODE NAME)");
+            : throw new CatalogException($"unknown language \"{code}\"; add it first (pattoo-edge create language --code CODE --name NAME)");
     }
 
     private static void RequireRow(SqliteConnection db, SqliteTransaction tx, string table, string column, long idx, string what)

@@ -37,6 +37,9 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     private long _nextPruneAt;
     private bool _pruning;
     private int _disposed;
+    private readonly StorageLock _lock;
+    private long _failedWrites, _failedSamples;
+    private bool _maintenanceFailing;
     private long _samplesWritten, _samplesRejected, _transactions, _chunksSealed;
 
     private enum Control { None, Seal, Prune }
@@ -48,7 +51,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         _options = options;
         _clock = clock;
         SqliteSetup.Init();
-        Directory.CreateDirectory(options.Path);
+        _lock = StorageLock.Acquire(options.Path);
         var file = options.DatabaseFile;
         _db = new SqliteConnection(new SqliteConnectionStringBuilder
         {
@@ -74,6 +77,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         catch (SqliteException e)
         {
             _db.Dispose();
+            _lock.Dispose();
             throw new StorageUnavailableException($"cannot open the database {file}: {e.Message}", e);
         }
         _nextPruneAt = Now;
@@ -129,9 +133,19 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         try { await _writer.ConfigureAwait(false); }
         catch (Exception e) { Log.Error($"storage: writer stopped with an error: {e.Message}"); }
         _sql.Dispose();
-        Exec("PRAGMA wal_checkpoint(TRUNCATE);");
+        try
+        {
+            Exec("PRAGMA wal_checkpoint(TRUNCATE);");
+        }
+        catch (SqliteException e)
+        {
+            // Every acknowledged write is committed in the WAL, which the next start replays;
+            // a checkpoint that cannot run (a full disk) loses nothing, so it is no failure.
+            Log.Warning($"storage: the WAL could not be checkpointed at shutdown ({e.Message}); nothing is lost: it is applied on the next start");
+        }
         _db.Dispose();
         SqliteConnection.ClearAllPools();
+        _lock.Dispose();
     }
 
     private void Load()
@@ -272,7 +286,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             tx?.Dispose();
             foreach (var state in touched) { state.PendingTimestamp = state.LastTimestamp; state.PendingText = state.LastText; state.Touched = false; }
             foreach (var state in newSeries) { Forget(state); }
-            Log.Error($"storage: a write of {requests.Sum(r => r.Batch.Count)} samples failed and was not acknowledged: {e.Message}");
+            WriteFailed(requests.Sum(r => r.Batch.Count), e);
             var failure = new StorageUnavailableException($"storage write failed: {e.Message}", e);
             foreach (var req in requests) req.Done.TrySetException(failure);
             return;
@@ -291,7 +305,28 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         Interlocked.Add(ref _samplesRejected, rejected);
         Interlocked.Increment(ref _transactions);
         foreach (var req in requests) req.Done.TrySetResult();
+        WriteSucceeded();
         if (rejected > 0) Log.Debug($"storage: dropped {rejected} duplicate or out-of-order samples");
+    }
+
+    /// <summary>
+    /// A failing disk (full, read-only, gone) fails every write until it recovers: the first
+    /// failure is logged with its cause, the rest are counted, and the recovery is logged with
+    /// the count, so a full disk costs two log lines, not one per poll.
+    /// </summary>
+    private void WriteFailed(int samples, Exception e)
+    {
+        _failedWrites++;
+        _failedSamples += samples;
+        if (_failedWrites == 1) Log.Error($"storage: a write of {samples} samples failed and was not acknowledged: {e.Message}; further failures are counted until writes work again");
+    }
+
+    private void WriteSucceeded()
+    {
+        if (_failedWrites == 0) return;
+        Log.Info($"storage: writes work again after {_failedWrites} failed writes ({_failedSamples} samples not acknowledged)");
+        _failedWrites = 0;
+        _failedSamples = 0;
     }
 
     private static int CountStrings(List<WriteRequest> requests)
@@ -353,18 +388,30 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         try
         {
             long now = Now;
+            bool worked = false;
             if (_headSamples > 0 &&
                 (_headSamples >= _options.MaxHeadSamples || now - _headSince >= (long)_options.ChunkSpan.TotalMilliseconds))
             {
                 SealChunks();
+                worked = true;
             }
             if (now >= _nextPruneAt) { _pruning = true; _nextPruneAt = now + (long)PruneEvery.TotalMilliseconds; }
-            if (_pruning) _pruning = PruneStep(now - (long)_options.Retention.TotalMilliseconds);
+            if (_pruning)
+            {
+                _pruning = PruneStep(now - (long)_options.Retention.TotalMilliseconds);
+                worked = true;
+            }
+            if (worked && _maintenanceFailing)
+            {
+                Log.Info("storage: maintenance works again");
+                _maintenanceFailing = false;
+            }
         }
         catch (Exception e)
         {
             // Maintenance failing must not stop ingest; it is retried on the next turn.
-            Log.Error($"storage: maintenance failed (will retry): {e.Message}");
+            if (!_maintenanceFailing) Log.Error($"storage: maintenance failed (retried on every write until it works; logged again when it does): {e.Message}");
+            _maintenanceFailing = true;
         }
     }
 

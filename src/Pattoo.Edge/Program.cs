@@ -21,6 +21,8 @@ public static class Program
                                               check a config file; exit 1 listing every error;
                                               --verbose shows what each poll cycle will cost
           pattoo-edge config default          print the embedded default config, commented
+          pattoo-edge config sample snmp|modbus|bacnet|opcua|linux
+                                              print a poller's commented sample section
           pattoo-edge import key_translation --filename F.csv [--idx_pair_xlate_group N] [--config FILE]
           pattoo-edge import agent_translation --filename F.csv [--config FILE]
           pattoo-edge create language --code es --name Spanish [--config FILE]
@@ -34,8 +36,16 @@ public static class Program
         Signals: SIGHUP reloads the config file, SIGTERM or SIGINT stops.
         """;
 
+    /// <summary>
+    /// Taken as Main begins. /proc's process start time is the fork's, which an exec keeps:
+    /// started by a shell script that ran for minutes first (<c>exec pattoo-edge</c>), the
+    /// appliance would report minutes. The runtime's own start before Main is a few ms.
+    /// </summary>
+    private static readonly long MainStarted = Stopwatch.GetTimestamp();
+
     public static async Task<int> Main(string[] args)
     {
+        _ = MainStarted;
         try
         {
             return args switch
@@ -44,10 +54,13 @@ public static class Program
                 ["run"] => await RunAsync(null).ConfigureAwait(false),
                 ["--config" or "-c", var file] => await RunAsync(file).ConfigureAwait(false),
                 ["run", "--config" or "-c", var file] => await RunAsync(file).ConfigureAwait(false),
+                ["config", "check"] or ["config", "check", "--verbose" or "-v"] or ["config"] => ConfigUsage(),
                 ["config", "check", var file] => CheckConfig(file, verbose: false),
                 ["config", "check", "--verbose" or "-v", var file] => CheckConfig(file, verbose: true),
                 ["config", "check", var file, "--verbose" or "-v"] => CheckConfig(file, verbose: true),
                 ["config", "default"] => PrintDefault(),
+                ["config", "sample", var name] => PrintSample(name),
+                ["config", "sample"] => PrintSample(null),
                 ["version" or "--version"] => PrintVersion(),
                 ["import" or "create", ..] => Catalog(args),
                 ["help" or "--help" or "-h"] => PrintUsage(Console.Out, ExitOk),
@@ -80,6 +93,27 @@ public static class Program
         return ExitOk;
     }
 
+    private static int ConfigUsage()
+    {
+        Console.Error.WriteLine("""
+            usage: pattoo-edge config check [--verbose] FILE   check a config file (exit 1 listing every error)
+                   pattoo-edge config default                  print the embedded default config
+                   pattoo-edge config sample NAME              print a poller's sample section
+            """);
+        return ExitUsage;
+    }
+
+    private static int PrintSample(string? name)
+    {
+        if (name is not null && EdgeOptions.SampleText(name) is { } text)
+        {
+            Console.Out.Write(text);
+            return ExitOk;
+        }
+        Console.Error.WriteLine($"pattoo-edge config sample: {(name is null ? "name a poller" : $"no sample named \"{name}\"")}; one of: {string.Join(", ", EdgeOptions.SampleNames)}");
+        return ExitUsage;
+    }
+
     private static int PrintDefault()
     {
         Console.Out.Write(EdgeOptions.DefaultText());
@@ -92,6 +126,7 @@ public static class Program
         {
             var o = EdgeOptions.LoadFile(file);
             Console.Out.WriteLine($"{file}: OK ({EdgeHost.BuildTargetCount(o)} poll targets, storage in {o.Storage.Path}, listening on {o.Server.Listen})");
+            foreach (var warning in ConfigAdvice.Warnings(o)) Console.Error.WriteLine($"{file}: warning: {warning}");
             if (verbose)
             {
                 var plan = o.Modbus.DescribePlan();
@@ -146,14 +181,14 @@ public static class Program
                     {
                         var file = Option("filename") ?? throw new Storage.CatalogException("--filename is required");
                         long group = long.TryParse(Option("idx_pair_xlate_group") ?? "1", out long g) ? g : throw new Storage.CatalogException("--idx_pair_xlate_group must be a number");
-                        int n = store.ImportKeyTranslations(group, Storage.TranslationCsv.ReadKeyTranslations(File.ReadAllText(file), file));
+                        int n = store.ImportKeyTranslations(group, Storage.TranslationCsv.ReadKeyTranslations(ReadInput(file), file));
                         done = $"imported {n} key translations into group {group}";
                         break;
                     }
                 case ("import", "agent_translation"):
                     {
                         var file = Option("filename") ?? throw new Storage.CatalogException("--filename is required");
-                        int n = store.ImportAgentTranslations(Storage.TranslationCsv.ReadAgentTranslations(File.ReadAllText(file), file));
+                        int n = store.ImportAgentTranslations(Storage.TranslationCsv.ReadAgentTranslations(ReadInput(file), file));
                         done = $"imported {n} agent translations";
                         break;
                     }
@@ -175,10 +210,24 @@ public static class Program
             Console.Out.WriteLine(done);
             return ExitOk;
         }
-        catch (Exception e) when (e is Storage.CatalogException or ConfigException or IOException or UnauthorizedAccessException or Microsoft.Data.Sqlite.SqliteException)
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine($"pattoo-edge: {SystemMessages.Describe(e)}");
+            return ExitError;
+        }
+        catch (Exception e) when (e is Storage.CatalogException or ConfigException or Microsoft.Data.Sqlite.SqliteException)
         {
             Console.Error.WriteLine($"pattoo-edge: {e.Message}");
             return ExitError;
+        }
+    }
+
+    private static string ReadInput(string file)
+    {
+        try { return File.ReadAllText(file); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new Storage.CatalogException($"cannot read {file}: {SystemMessages.Describe(e)}");
         }
     }
 
@@ -196,6 +245,7 @@ public static class Program
             return ExitError;
         }
         Log.Level = options.LogLevel;
+        foreach (var warning in ConfigAdvice.Warnings(options)) Log.Warning($"config: {warning}");
         Log.Info($"pattoo-edge {EdgeHost.Version} starting as '{options.Appliance.Name}' with {(configFile ?? "the embedded default config")}");
 
         using var notifier = new SystemdNotifier();
@@ -212,11 +262,10 @@ public static class Program
         }
         catch (Exception e) when (e is StorageUnavailableException or InvalidOperationException or IOException or UnauthorizedAccessException)
         {
-            Log.Error($"cannot start: {e.Message}");
+            Log.Error($"cannot start: {(e is IOException or UnauthorizedAccessException ? SystemMessages.Describe(e) : e.Message)}");
             return ExitError;
         }
-        var sinceExec = DateTime.Now - Process.GetCurrentProcess().StartTime;
-        Log.Info($"ready in {sinceExec.TotalMilliseconds:F0} ms");
+        Log.Info($"ready in {Stopwatch.GetElapsedTime(MainStarted).TotalMilliseconds:F0} ms");
         notifier.Ready($"polling {host.Scheduler.States.Count} targets");
 
         var watchdog = SystemdNotifier.WatchdogInterval() is { } every ? WatchdogLoop(notifier, every, stop.Token) : Task.CompletedTask;
@@ -254,7 +303,7 @@ public static class Program
             {
                 await Task.Delay(wait, stop).ConfigureAwait(false);
                 long before = Environment.WorkingSet;
-                GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+                HeapTrim.Now();
                 if (Log.IsEnabled(LogLevel.Debug))
                     Log.Debug($"memory: working set {before / 1024} KiB -> {Environment.WorkingSet / 1024} KiB after trimming the heap");
                 wait = TimeSpan.FromMinutes(2);

@@ -10,6 +10,8 @@ using GraphQL.Types;
 using GraphQL.Validation;
 using GraphQL.Validation.Complexity;
 using GraphQL.Validation.Rules.Custom;
+using GraphQLParser;
+using GraphQLParser.AST;
 using Microsoft.Extensions.DependencyInjection;
 using Pattoo.Edge.Storage;
 
@@ -25,6 +27,8 @@ public sealed class GraphQLService
     private readonly DocumentExecuter _executer = new();
     private readonly ApiOptions _options;
     private readonly IValidationRule[] _rules;
+    private readonly IValidationRule[] _rulesWithoutComplexity;
+    private readonly QueryLimits _limits;
 
     public GraphQLService(ApiOptions options)
     {
@@ -73,11 +77,13 @@ public sealed class GraphQLService
         };
         Schema.RegisterType(_services.GetRequiredService<LanguageType>());
         Schema.Initialize();
-        _rules = DocumentValidator.CoreRules.Append(new ComplexityValidationRule(new ComplexityOptions
+        _rulesWithoutComplexity = DocumentValidator.CoreRules.ToArray();
+        _rules = _rulesWithoutComplexity.Append(new ComplexityValidationRule(new ComplexityOptions
         {
             MaxDepth = options.MaxDepth,
             MaxComplexity = options.MaxComplexity,
         })).ToArray();
+        _limits = new QueryLimits(options.MaxQueryNodes, options.MaxFragmentSpreads, options.MaxSelections);
         Serializer = new GraphQLSerializer(o =>
         {
             o.TypeInfoResolver = JsonTypeInfoResolver.Combine(new ConverterResolver(), GraphQLJsonContext.Default);
@@ -100,23 +106,45 @@ public sealed class GraphQLService
     {
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancel);
         limit.CancelAfter(_options.QueryTimeout);
+        // Parsed here, once, so the document can be measured before graphql-dotnet's
+        // validation (whose cost grows with fragment expansion) ever sees it. A syntax error
+        // is left to graphql-dotnet, which reports it in its usual form.
+        GraphQLDocument? document = null;
+        try
+        {
+            document = GraphQLParser.Parser.Parse(request.Query, new ParserOptions { Ignore = IgnoreOptions.Comments, MaxDepth = 64 });
+        }
+        catch (GraphQLParser.Exceptions.GraphQLParserException)
+        {
+        }
+        bool introspectionOnly = false;
+        if (document is not null)
+        {
+            if (QueryBudget.Check(document, _limits) is { } tooBig)
+                return new ExecutionResult { Errors = new ExecutionErrors { new ExecutionError(tooBig) { Code = "QUERY_TOO_LARGE" } } };
+            introspectionOnly = QueryBudget.IsIntrospectionOnly(document);
+        }
+        // Introspection is bounded by the document limits above; the complexity rule weighs its
+        // nested type references as lists of lists and would refuse GraphiQL's own query.
+        var rules = introspectionOnly ? _rulesWithoutComplexity : _rules;
         var options = new ExecutionOptions
         {
             Schema = Schema,
             Query = request.Query,
+            Document = document,
             OperationName = request.OperationName,
             Variables = request.Variables,
             Extensions = request.Extensions,
             UserContext = context,
             RequestServices = _services,
-            ValidationRules = allowMutations ? _rules : _rules.Append(new OnlyQueriesRule()).ToArray(),
+            ValidationRules = allowMutations ? rules : rules.Append(new OnlyQueriesRule()).ToArray(),
             CancellationToken = limit.Token,
             ThrowOnUnhandledException = false,
             UnhandledExceptionDelegate = ctx =>
             {
                 // A resolver bug or storage failure: tell the client what failed, not a stack trace.
                 ctx.ErrorMessage = ctx.OriginalException is OperationCanceledException
-                    ? $"the query ran longer than api.query_timeout ({Common.Duration.Format(_options.QueryTimeout)})"
+                    ? TimeoutMessage
                     : ctx.OriginalException.Message;
                 return Task.CompletedTask;
             },
@@ -127,9 +155,11 @@ public sealed class GraphQLService
         }
         catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
         {
-            return new ExecutionResult { Errors = new ExecutionErrors { new ExecutionError($"the query ran longer than api.query_timeout ({Common.Duration.Format(_options.QueryTimeout)})") } };
+            return new ExecutionResult { Errors = new ExecutionErrors { new ExecutionError(TimeoutMessage) } };
         }
     }
+
+    private string TimeoutMessage => $"the query ran longer than api.query_timeout ({Common.Duration.Format(_options.QueryTimeout)})";
 
     /// <summary>GET must not change anything (GraphQL over HTTP).</summary>
     private sealed class OnlyQueriesRule : ValidationRuleBase, INodeVisitor
@@ -199,4 +229,7 @@ public sealed class GraphQLService
 [JsonSerializable(typeof(IDictionary<string, object>))]
 [JsonSerializable(typeof(IReadOnlyDictionary<string, object>))]
 [JsonSerializable(typeof(JsonElement))]
+// GraphQL.SystemTextJson writes a null list (introspection's fields, interfaces and
+// possibleTypes of a scalar) through the non-generic IEnumerable.
+[JsonSerializable(typeof(System.Collections.IEnumerable))]
 internal sealed partial class GraphQLJsonContext : JsonSerializerContext;

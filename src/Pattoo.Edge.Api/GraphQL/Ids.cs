@@ -31,7 +31,8 @@ internal static class Ids
     public static string Text(long v) => v.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>pattoo's timestamps columns as ISO 8601 UTC.</summary>
-    public static string Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+    /// <summary>pattoo's DATETIME columns as graphene shows them: seconds, no zone (the times are UTC).</summary>
+    public static string Time(long ms) => DateTimeOffset.FromUnixTimeMilliseconds(ms).UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss", CultureInfo.InvariantCulture);
 
     /// <summary>An idx argument: "12" or a Relay id of the expected type.</summary>
     public static long ParseIdx(string? text, string argument, string expectedType)

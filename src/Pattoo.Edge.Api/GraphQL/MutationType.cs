@@ -107,10 +107,10 @@ public sealed class UpdateChartDataPointInput : InputObjectGraphType
 
 public sealed class CreateFavoriteInput : InputObjectGraphType
 {
-    public CreateFavoriteInput() { Name = "CreateFavoriteInput"; Field<StringGraphType>("idxUser"); Field<NonNullGraphType<StringGraphType>>("idxChart"); Field<IntGraphType>("order"); Field<StringGraphType>("enabled"); }
+    public CreateFavoriteInput() { Name = "CreateFavoriteInput"; Field<StringGraphType>("idxUser"); Field<NonNullGraphType<StringGraphType>>("idxChart"); Field<StringGraphType>("order"); Field<StringGraphType>("enabled"); }
 }
 
 public sealed class UpdateFavoriteInput : InputObjectGraphType
 {
-    public UpdateFavoriteInput() { Name = "UpdateFavoriteInput"; Field<NonNullGraphType<StringGraphType>>("idxFavorite"); Field<StringGraphType>("idxChart"); Field<IntGraphType>("order"); Field<StringGraphType>("enabled"); }
+    public UpdateFavoriteInput() { Name = "UpdateFavoriteInput"; Field<NonNullGraphType<StringGraphType>>("idxFavorite"); Field<StringGraphType>("idxChart"); Field<StringGraphType>("order"); Field<StringGraphType>("enabled"); }
 }

@@ -30,7 +30,8 @@ public static class Specs
         NodeSpec<DatapointRow>.Str("idxDatapoint", r => Text(r.IdxDatapoint)),
         NodeSpec<DatapointRow>.Str("idxAgent", r => Text(r.IdxAgent)),
         NodeSpec<DatapointRow>.Str("checksum", r => r.Checksum),
-        NodeSpec<DatapointRow>.Int("dataType", r => (int)r.DataType),
+        // pattoo's columns are MySQL integers, which graphene-sqlalchemy exposes as strings.
+        NodeSpec<DatapointRow>.Str("dataType", r => ((int)r.DataType).ToString(System.Globalization.CultureInfo.InvariantCulture)),
         NodeSpec<DatapointRow>.Str("lastTimestamp", r => Text(r.LastTimestamp)),
         NodeSpec<DatapointRow>.Str("pollingInterval", r => Text(r.PollingInterval)),
         NodeSpec<DatapointRow>.Str("enabled", r => B(r.Enabled)),
@@ -108,7 +109,7 @@ public static class Specs
         NodeSpec<FavoriteRow>.Str("idxFavorite", r => Text(r.IdxFavorite)),
         NodeSpec<FavoriteRow>.Str("idxUser", r => Text(r.IdxUser)),
         NodeSpec<FavoriteRow>.Str("idxChart", r => Text(r.IdxChart)),
-        NodeSpec<FavoriteRow>.Int("order", r => (int)r.Order),
+        NodeSpec<FavoriteRow>.Str("order", r => Text(r.Order)),
         NodeSpec<FavoriteRow>.Str("enabled", r => B(r.Enabled)),
         NodeSpec<FavoriteRow>.Str("tsCreated", r => Time(r.TsCreated)),
         NodeSpec<FavoriteRow>.Str("tsModified", r => Time(r.TsModified)));

@@ -45,7 +45,7 @@ public static partial class PattooPayload
         }
         catch (JsonException e)
         {
-            throw new PayloadException($"the body is not valid JSON: {e.Message}");
+            throw new PayloadException($"the body is not valid JSON: {Common.SystemMessages.DescribeJson(e)}");
         }
         using (doc)
         {

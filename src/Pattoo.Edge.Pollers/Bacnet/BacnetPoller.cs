@@ -162,14 +162,17 @@ public sealed class BacnetPoller : IPollTarget, IPollTargetDiagnostics
         else if (!_probed && _device.DeviceInstance is int instance)
         {
             // A directed Who-Is tells the device's max APDU and segmentation; a device that stays silent is polled with the defaults.
-            _probed = true;
             try
             {
                 var found = await transport.WhoIsAsync(instance, _address.Value.EndPoint, broadcast: false, _address.Value.Route, _device.Timeout, 0, cancellationToken).ConfigureAwait(false);
                 _iAm = found.IAm;
+                _probed = true;
             }
-            catch (BacnetTransportException)
+            // Only silence means "wrong instance?"; a socket that cannot even be bound is the
+            // poll's failure, reported as such (and the probe runs again once it binds).
+            catch (BacnetTransportException e) when (e.InnerException is not System.Net.Sockets.SocketException)
             {
+                _probed = true;
                 Log.Warning($"bacnet/{Name}: no I-Am from {_address} for device_instance {instance} (wrong instance?); reading it with max APDU {DeviceMaxApdu}, no segmentation");
             }
         }

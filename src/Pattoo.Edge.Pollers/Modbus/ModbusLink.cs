@@ -154,9 +154,9 @@ internal abstract class ModbusLink : IAsyncDisposable
         long now = Stopwatch.GetTimestamp();
         if (_retryAt != 0 && now < _retryAt)
         {
-            var wait = Stopwatch.GetElapsedTime(now, _retryAt);
-            throw new ModbusTransportException(ModbusFailure.Connection,
-                $"{Description}: not connected ({_lastConnectError}); next attempt in {Math.Ceiling(wait.TotalSeconds):F0}s");
+            // The same words as the failure that started the backoff: the scheduler logs a
+            // failure when its text changes, and a countdown in it made one line per poll.
+            throw new ModbusTransportException(ModbusFailure.Connection, _lastConnectError ?? $"cannot open {Description}");
         }
         try
         {
@@ -179,8 +179,9 @@ internal abstract class ModbusLink : IAsyncDisposable
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            Failed(e.Message);
-            throw new ModbusTransportException(ModbusFailure.Connection, $"cannot open {Description}: {e.Message}", e);
+            var failure = new ModbusTransportException(ModbusFailure.Connection, $"cannot open {Description}: {e.Message}", e);
+            Failed(failure.Message);
+            throw failure;
         }
         _open = true;
         _backoff = TimeSpan.Zero;

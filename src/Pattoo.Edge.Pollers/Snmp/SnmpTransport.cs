@@ -152,12 +152,19 @@ internal sealed class SnmpTransport
                 continue;
             }
             Interlocked.Increment(ref _received);
-            if (Log.IsEnabled(LogLevel.Debug)) Log.Debug($"snmp: {n} octets from {from}");
+            if (Log.IsEnabled(LogLevel.Debug)) Log.Debug($"snmp: {n} octets from {Describe(from)}");
             Dispatch(buffer.AsSpan(0, n), from);
         }
     }
 
     /// <summary>Routes one datagram; exposed for tests that feed datagrams without a network.</summary>
+    /// <summary>"127.0.0.1:16161" rather than SocketAddress's "InterNetworkV6:28:{...}" (a v4 peer on the dual-mode socket is shown as v4).</summary>
+    internal static string Describe(SocketAddress address)
+    {
+        var ep = (IPEndPoint)new IPEndPoint(address.Family == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0).Create(address);
+        return ep.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(ep.Address.MapToIPv4(), ep.Port).ToString() : ep.ToString();
+    }
+
     internal void Dispatch(ReadOnlySpan<byte> datagram, SocketAddress from)
     {
         if (!SnmpDecoder.TryReadRoutingId(datagram, out _, out int id))

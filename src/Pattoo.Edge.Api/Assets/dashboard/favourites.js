@@ -12,7 +12,7 @@ export async function saveFavourite(name, ids) {
   const idxChart = created.createChart.chart.idxChart;
   const parts = ids.map((id, i) => `d${i}: createChartDataPoint(Input: {idxChart: ${str(idxChart)}, idxDatapoint: ${str(id)}}) { chartDatapoint { idxChartDatapoint } }`);
   // The chart's index orders favourites by creation.
-  parts.push(`f: createFavorite(Input: {idxChart: ${str(idxChart)}, order: ${Number(idxChart) | 0}}) { favorite { idxFavorite } }`);
+  parts.push(`f: createFavorite(Input: {idxChart: ${str(idxChart)}, order: "${Number(idxChart) | 0}"}) { favorite { idxFavorite } }`);
   await gql("mutation { " + parts.join("\n") + " }");
   return idxChart;
 }
