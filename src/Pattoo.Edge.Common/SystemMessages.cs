@@ -16,8 +16,8 @@ public static class SystemMessages
     /// <summary>What went wrong, without the path (callers name the file and what it was for).</summary>
     public static string Describe(Exception e) => e switch
     {
-        FileNotFoundException => "no such file",
-        DirectoryNotFoundException => "no such directory",
+        // ENOENT: the framework picks the type by guessing which part of the path is missing.
+        FileNotFoundException or DirectoryNotFoundException => "no such file or directory",
         PathTooLongException => "the path is too long",
         UnauthorizedAccessException => "permission denied",
         JsonException j => DescribeJson(j),

@@ -3,9 +3,12 @@ namespace Pattoo.Edge.Config;
 /// <summary>One problem in a config file, pointing at the file, line, column and key path.</summary>
 public sealed record ConfigError(string File, int Line, int Column, string Path, string Message)
 {
-    public override string ToString() => Path.Length == 0
-        ? $"{File}:{Line}:{Column}: {Message}"
-        : $"{File}:{Line}:{Column}: {Path}: {Message}";
+    public override string ToString()
+    {
+        // Line 0: about the file as a whole (it cannot be read), not a place in it.
+        string place = Line > 0 ? $"{File}:{Line}:{Column}" : File;
+        return Path.Length == 0 ? $"{place}: {Message}" : $"{place}: {Path}: {Message}";
+    }
 }
 
 public sealed class ConfigErrors : List<ConfigError>

@@ -42,7 +42,8 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
         var sw = Stopwatch.StartNew();
         _store = TimeSeriesStore.Open(Options.Storage);
         Log.Info($"storage: {Options.Storage.DatabaseFile} open ({_store.Statistics.Series} series) in {sw.ElapsedMilliseconds} ms");
-        _scheduler = new PollScheduler(_store);
+        SeedTranslations(_store.Catalog);
+        _scheduler = new PollScheduler(_store) { StoredSince = _store.CountSamplesSince };
         _http = new HttpServer(this);
         await _http.StartAsync().ConfigureAwait(false);
         Log.Info($"http: listening on {Options.Server.Listen}");
@@ -73,6 +74,46 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
         finally
         {
             _reloadGate.Release();
+        }
+    }
+
+    /// <summary>The names of the appliance's own programs, as pattoo-web and the dashboard show them.</summary>
+    public static readonly AgentTranslation[] ProgramNames =
+    [
+        new("en", "linux", "Linux host (Pattoo.Edge)"),
+        new("en", "snmp", "SNMP poller (Pattoo.Edge)"),
+        new("en", "modbus", "Modbus poller (Pattoo.Edge)"),
+        new("en", "bacnet", "BACnet/IP poller (Pattoo.Edge)"),
+        new("en", "opcua", "OPC UA poller (Pattoo.Edge)"),
+        new("en", "prometheus-import", "Prometheus text import"),
+    ];
+
+    /// <summary>English names and units of the keys our pollers store (translations.en.csv).</summary>
+    public static IReadOnlyList<KeyTranslation> KeyNames()
+    {
+        using var stream = typeof(EdgeHost).Assembly.GetManifestResourceStream("Pattoo.Edge.translations.en.csv")
+            ?? throw new InvalidOperationException("translations.en.csv is missing from this build");
+        using var reader = new StreamReader(stream);
+        var rows = new List<KeyTranslation>();
+        reader.ReadLine(); // header
+        while (reader.ReadLine() is { } line)
+        {
+            var parts = line.Split(',');
+            if (parts.Length == 3) rows.Add(new KeyTranslation("en", parts[0], parts[1], parts[2]));
+        }
+        return rows;
+    }
+
+    private static void SeedTranslations(CatalogStore catalog)
+    {
+        try
+        {
+            int added = catalog.SeedTranslations(KeyNames(), ProgramNames);
+            if (added > 0) Log.Info($"storage: added {added} English names and units for the appliance's own keys and programs (your imports take precedence)");
+        }
+        catch (Exception e) when (e is CatalogException or Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
+        {
+            Log.Warning($"storage: the default English names and units were not added: {e.Message}");
         }
     }
 

@@ -18,6 +18,12 @@ public sealed class PollScheduler : IAsyncDisposable
 
     private sealed record Running(IPollTarget Target, TargetState State, CancellationTokenSource Stop, Task Loop);
 
+    /// <summary>
+    /// Samples already stored since a time (ms) per (program, target), so "samples today" of a
+    /// target started after a restart counts what the day already holds. Null: count from zero.
+    /// </summary>
+    public Func<long, IReadOnlyDictionary<(string Program, string Target), long>>? StoredSince { get; set; }
+
     public PollScheduler(ISampleSink sink, TimeProvider? clock = null)
     {
         _sink = sink;
@@ -68,9 +74,23 @@ public sealed class PollScheduler : IAsyncDisposable
             Log.Info($"{run.Target.Program}/{run.Target.Name}: stopped");
         }
         foreach (var t in unused) await t.DisposeAsync().ConfigureAwait(false);
+        IReadOnlyDictionary<(string, string), long>? stored = null;
+        var today = DateOnly.FromDateTime(_clock.GetLocalNow().DateTime);
+        if (toStart.Count > 0 && StoredSince is { } count)
+        {
+            try
+            {
+                stored = count(new DateTimeOffset(today.ToDateTime(TimeOnly.MinValue), _clock.GetLocalNow().Offset).ToUnixTimeMilliseconds());
+            }
+            catch (Exception e)
+            {
+                Log.Warning($"pollers: today's stored samples could not be counted ({e.Message}); counting from zero");
+            }
+        }
         foreach (var t in toStart)
         {
             var state = new TargetState(t.Program, t.Name, t.Interval);
+            if (stored is not null && stored.TryGetValue((t.Program, t.Name), out long already)) state.SeedToday(today, already);
             state.Observe(t);
             var stop = new CancellationTokenSource();
             var run = new Running(t, state, stop, Task.Run(() => LoopAsync(t, state, stop.Token)));

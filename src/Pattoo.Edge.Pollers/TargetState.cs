@@ -30,6 +30,13 @@ public sealed class TargetState(string program, string name, TimeSpan interval)
     /// <summary>Values stored since local midnight (the box's time zone).</summary>
     public long SamplesToday => _today == DateOnly.FromDateTime(DateTime.Now) ? Interlocked.Read(ref _samplesToday) : 0;
 
+    /// <summary>Starts today's count from what storage already holds (after a restart).</summary>
+    public void SeedToday(DateOnly day, long stored)
+    {
+        _today = day;
+        Interlocked.Exchange(ref _samplesToday, stored);
+    }
+
     internal bool RecordSuccess(DateTimeOffset at, TimeSpan roundTrip, int datapoints)
     {
         bool changed = Failing || Polls == 0;

@@ -39,6 +39,26 @@ public sealed class CatalogSnapshot
     private Dictionary<long, PairRow>? _pairsByIdx;
     private Dictionary<long, List<GlueRow>>? _glueByDatapoint;
 
+    /// <summary>The translation of <paramref name="key"/> in a group and language (by code), if one is enabled.</summary>
+    public PairXlateRow? Translation(long idxPairXlateGroup, string languageCode, string key)
+    {
+        _translations ??= BuildTranslations();
+        return _translations.GetValueOrDefault((idxPairXlateGroup, languageCode, key));
+    }
+
+    private Dictionary<(long, string, string), PairXlateRow>? _translations;
+
+    private Dictionary<(long, string, string), PairXlateRow> BuildTranslations()
+    {
+        var codes = Languages.ToDictionary(l => l.IdxLanguage, l => l.Code);
+        var map = new Dictionary<(long, string, string), PairXlateRow>();
+        foreach (var x in PairXlates)
+        {
+            if (x.Enabled && codes.TryGetValue(x.IdxLanguage, out var code)) map[(x.IdxPairXlateGroup, code, x.Key)] = x;
+        }
+        return map;
+    }
+
     public AgentRow? Agent(long idx) => (_agentsByIdx ??= Agents.ToDictionary(a => a.IdxAgent)).GetValueOrDefault(idx);
     public DatapointRow? Datapoint(long idx) => (_datapointsByIdx ??= Datapoints.ToDictionary(d => d.IdxDatapoint)).GetValueOrDefault(idx);
     public PairRow? Pair(long idx) => (_pairsByIdx ??= Pairs.ToDictionary(p => p.IdxPair)).GetValueOrDefault(idx);

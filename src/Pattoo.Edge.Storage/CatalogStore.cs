@@ -154,6 +154,33 @@ public sealed class CatalogStore(StorageOptions options, TimeProvider? clock = n
             return rows.Count;
         });
 
+    /// <summary>
+    /// Ships readable names and units for the appliance's own keys and programs in the
+    /// default group (1), so pattoo-web and the dashboard show them from the first day, as
+    /// pattoo's installer seeds its agents'. Rows that exist are left alone: the user's own
+    /// imports (which upsert) always win. Returns the rows added.
+    /// </summary>
+    public int SeedTranslations(IReadOnlyList<KeyTranslation> keys, IReadOnlyList<AgentTranslation> agents)
+        => CatalogWrite((db, tx, now) =>
+        {
+            int added = 0;
+            foreach (var r in keys)
+            {
+                added += Execute(db, tx, """
+                    INSERT INTO pair_xlate (idx_pair_xlate_group, idx_language, key, translation, units, ts_created, ts_modified)
+                    VALUES (1, $l, $k, $t, $u, $now, $now) ON CONFLICT (idx_pair_xlate_group, idx_language, key) DO NOTHING
+                    """, ("$l", LanguageIndex(db, tx, r.Language)), ("$k", r.Key), ("$t", r.Translation), ("$u", r.Units), ("$now", now));
+            }
+            foreach (var r in agents)
+            {
+                added += Execute(db, tx, """
+                    INSERT INTO agent_xlate (idx_language, agent_program, translation, ts_created, ts_modified)
+                    VALUES ($l, $p, $t, $now, $now) ON CONFLICT (idx_language, agent_program) DO NOTHING
+                    """, ("$l", LanguageIndex(db, tx, r.Language)), ("$p", r.AgentProgram), ("$t", r.Translation), ("$now", now));
+            }
+            return added;
+        });
+
     /// <summary>Imports agent-program translations, all or nothing; returns rows upserted.</summary>
     public int ImportAgentTranslations(IReadOnlyList<AgentTranslation> rows)
         => CatalogWrite((db, tx, now) =>

@@ -83,6 +83,83 @@ public sealed partial class TimeSeriesStore
         return state.Type.IsCounter() ? CounterRates.FromRaw(raw, state.Type) : raw;
     }
 
+    /// <summary>
+    /// The latest value of a series as a person reads it: a gauge's last sample, a counter's
+    /// last per-second rate, a string's last text. Null when nothing is stored (or a counter
+    /// has a single sample).
+    /// </summary>
+    public (long Timestamp, double? Value, string? Text)? Latest(long idxDatapoint)
+    {
+        if (!_seriesByIdx.TryGetValue(idxDatapoint, out var state) || state.LastTimestamp <= 0) return null;
+        long last = state.LastTimestamp;
+        if (state.Type == DataType.String)
+        {
+            if (state.LastText is { } known) return (last, null, known);
+            var texts = ReadStrings(idxDatapoint, 0, last);
+            return texts.Count == 0 ? null : (texts[^1].Timestamp, null, texts[^1].Value);
+        }
+        // A counter's rate needs the sample before the last one; an hour back finds it at any
+        // sensible polling interval without decoding more than a chunk or two.
+        var points = ReadValues(idxDatapoint, state.Type.IsCounter() ? last - 3_600_000 : last, last);
+        return points.Count == 0 ? null : (points.Timestamps[^1], points.Values[^1], null);
+    }
+
+    /// <summary>
+    /// Samples stored at or after <paramref name="sinceMs"/>, per agent (program, polled
+    /// target): what "samples today" starts from after a restart. One pass over each table;
+    /// only the chunks that straddle the start are decoded.
+    /// </summary>
+    public Dictionary<(string Program, string Target), long> CountSamplesSince(long sinceMs)
+    {
+        var byAgent = new Dictionary<long, long>();
+        void Add(long agent, long n) => byAgent[agent] = byAgent.GetValueOrDefault(agent) + n;
+        using var db = OpenReader();
+        using (var cmd = db.CreateCommand())
+        {
+            cmd.CommandText = """
+                SELECT d.idx_agent, COUNT(*) FROM head h JOIN datapoint d ON d.idx_datapoint = h.idx_datapoint WHERE h.ts >= $s GROUP BY d.idx_agent
+                UNION ALL
+                SELECT d.idx_agent, SUM(c.count) FROM chunk c JOIN datapoint d ON d.idx_datapoint = c.idx_datapoint WHERE c.ts_start >= $s GROUP BY d.idx_agent
+                UNION ALL
+                SELECT d.idx_agent, COUNT(*) FROM string_sample x JOIN datapoint d ON d.idx_datapoint = x.idx_datapoint WHERE x.ts >= $s GROUP BY d.idx_agent
+                """;
+            cmd.Parameters.AddWithValue("$s", sinceMs);
+            using var r = cmd.ExecuteReader();
+            while (r.Read()) Add(r.GetInt64(0), r.GetInt64(1));
+        }
+        using (var cmd = db.CreateCommand())
+        {
+            cmd.CommandText = "SELECT d.idx_agent, c.data FROM chunk c JOIN datapoint d ON d.idx_datapoint = c.idx_datapoint WHERE c.ts_end >= $s AND c.ts_start < $s";
+            cmd.Parameters.AddWithValue("$s", sinceMs);
+            using var r = cmd.ExecuteReader();
+            var ts = new List<long>();
+            var values = new List<double>();
+            while (r.Read())
+            {
+                ts.Clear();
+                values.Clear();
+                try { ChunkEncoder.Decode((byte[])r.GetValue(1), ts, values); }
+                catch (ChunkFormatException) { continue; } // reported where it is read for data
+                long n = 0;
+                foreach (long t in ts) if (t >= sinceMs) n++;
+                Add(r.GetInt64(0), n);
+            }
+        }
+        var result = new Dictionary<(string, string), long>();
+        using (var cmd = db.CreateCommand())
+        {
+            cmd.CommandText = "SELECT idx_agent, agent_program, agent_polled_target FROM agent";
+            using var r = cmd.ExecuteReader();
+            while (r.Read())
+            {
+                if (!byAgent.TryGetValue(r.GetInt64(0), out long n)) continue;
+                var key = (r.GetString(1), r.GetString(2));
+                result[key] = result.GetValueOrDefault(key) + n;
+            }
+        }
+        return result;
+    }
+
     /// <summary>String values in [from, to]: one entry per change.</summary>
     public List<(long Timestamp, string Value)> ReadStrings(long idxDatapoint, long fromMs, long toMs)
     {

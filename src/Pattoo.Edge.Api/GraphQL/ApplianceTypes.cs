@@ -76,6 +76,13 @@ public sealed record SeriesRow(DatapointRow Datapoint, AgentRow? Agent, string K
 
 public sealed class SeriesType : ObjectGraphType<SeriesRow>
 {
+    private static PairXlateRow? Translation(IResolveFieldContext<SeriesRow> c)
+    {
+        var language = c.GetArgument<string?>("language") ?? "en";
+        var group = c.Source.Agent?.IdxPairXlateGroup ?? 1;
+        return ((ApiUserContext)c.UserContext!).Catalog.Translation(group, language.Trim().ToLowerInvariant(), c.Source.Key);
+    }
+
     public SeriesType()
     {
         Name = "Series";
@@ -89,7 +96,17 @@ public sealed class SeriesType : ObjectGraphType<SeriesRow>
         Field<NonNullGraphType<LongGraphType>>("lastTimestamp").Resolve(c => c.Source.Datapoint.LastTimestamp);
         Field<NonNullGraphType<LongGraphType>>("pollingInterval").Description("Milliseconds").Resolve(c => c.Source.Datapoint.PollingInterval);
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<LabelType>>>>("labels").Resolve(c => c.Source.Labels);
-        Field<StringGraphType>("unit").Description("The `units` label when the poller knows one").Resolve(c => c.Source.Labels.FirstOrDefault(l => l.Key == "units")?.Value);
+        Field<StringGraphType>("unit").Description("The `units` label when the poller knows one, else the units of the key's translation (pattoo's pair_xlate) in `language`")
+            .Argument<StringGraphType>("language", "A language code such as \"en\"; default en")
+            .Resolve(c => c.Source.Labels.FirstOrDefault(l => l.Key == "units")?.Value
+                ?? (Translation(c) is { Units.Length: > 0 } x ? x.Units : null));
+        Field<StringGraphType>("name").Description("The key's translation (pattoo's pair_xlate, in the agent's translation group) in `language`, or null")
+            .Argument<StringGraphType>("language", "A language code such as \"en\"; default en")
+            .Resolve(c => Translation(c) is { Translation.Length: > 0 } x ? x.Translation : null);
+        Field<FloatGraphType>("lastValue").Description("The latest value: a gauge's last sample, a counter's last per-second rate; null for strings and when nothing is stored")
+            .Resolve(c => ((ApiUserContext)c.UserContext!).Appliance.Store.Latest(c.Source.Datapoint.IdxDatapoint)?.Value);
+        Field<StringGraphType>("lastText").Description("The latest text of a string series")
+            .Resolve(c => ((ApiUserContext)c.UserContext!).Appliance.Store.Latest(c.Source.Datapoint.IdxDatapoint)?.Text);
     }
 }
 

@@ -134,6 +134,8 @@ public partial class DashboardTests(DashboardFixture f)
         Assert.Equal(f.Temperature, hit.GetProperty("idx").GetString());
         Assert.Equal("temperature", hit.GetProperty("key").GetString());
         Assert.Contains("boiler-1", hit.GetProperty("text").GetString());
+        // The latest value with its unit, before anything else about the datapoint.
+        Assert.StartsWith("44.5 °C ·", hit.GetProperty("text").GetString());
         Assert.Equal("1 datapoint matches.", r.GetProperty("count").GetString());
         // Down arrow from the search box lands on the result; space picks it for the chart.
         Assert.Equal("pick-" + f.Temperature, r.GetProperty("focusedAfterArrow").GetString());
@@ -155,6 +157,8 @@ public partial class DashboardTests(DashboardFixture f)
         Assert.Equal([f.Temperature, f.Energy], Strings(first.GetProperty("ids")));
         Assert.Equal(3_600_000, first.GetProperty("to").GetInt64() - first.GetProperty("from").GetInt64());
         Assert.Equal(3, first.GetProperty("legend").GetArrayLength());
+        // Away from the cursor the legend shows the latest values, not dashes.
+        Assert.Contains("44.5 °C", first.GetProperty("legendValues").EnumerateArray().Select(v => v.GetString()));
         Assert.Contains("Wh/s", first.GetProperty("label").GetString()); // counters as rates, unit from the units label
         Assert.Contains("°C", first.GetProperty("label").GetString());
         // maxPoints follows the chart's width in pixels.

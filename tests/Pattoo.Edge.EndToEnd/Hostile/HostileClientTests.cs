@@ -55,10 +55,10 @@ public class HostileClientTests(HostileFixture box)
 
     [Theory]
     [InlineData("appliance { name }", 490)] // just under the pairs the defaults allow (25 x max_selections: 500 copies)
-    [InlineData("a{0}: appliance {{ name }}", 2_450)] // just under max_selections (5,000), all different names
+    [InlineData("a#: appliance { name }", 2_450)] // just under max_selections (5,000), all different names
     public async Task TheLargestQueriesTheDefaultsAllowAnswerCheaply(string selection, int copies)
     {
-        var query = "{ " + string.Join(" ", Enumerable.Range(0, copies).Select(i => string.Format(System.Globalization.CultureInfo.InvariantCulture, selection, i))) + " }";
+        var query = "{ " + string.Join(" ", Enumerable.Range(0, copies).Select(i => selection.Replace("#", i.ToString(System.Globalization.CultureInfo.InvariantCulture)))) + " }";
         var (body, cpu) = await Measured(() => box.GraphQL(query));
         Assert.Contains("hostile-box", body);
         Assert.DoesNotContain("errors", body);

@@ -86,7 +86,7 @@ public class HardeningTests
     [Fact]
     public void FrameworkResourceKeysBecomeWords()
     {
-        Assert.Equal("no such file", SystemMessages.Describe(new FileNotFoundException("IO_FileNotFound_FileName, /etc/x.toml")));
+        Assert.Equal("no such file or directory", SystemMessages.Describe(new FileNotFoundException("IO_FileNotFound_FileName, /etc/x.toml")));
         Assert.Equal("permission denied", SystemMessages.Describe(new UnauthorizedAccessException("UnauthorizedAccess_IODenied_Path, /x")));
         Assert.Equal("file exists", SystemMessages.Describe(new IOException("IO_FileExists_Name, /x")));
         Assert.Equal("no space left on device", SystemMessages.Describe(new IOException("IO_Whatever", 28)));

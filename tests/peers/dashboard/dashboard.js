@@ -75,6 +75,7 @@ async function chartLoads(page, n) {
       status: document.querySelector("#chart-status").textContent,
       label: c.getAttribute("aria-label"),
       legend: [...c.querySelectorAll(".u-legend .u-series th")].map(th => th.textContent.trim()),
+      legendValues: [...c.querySelectorAll(".u-legend .u-series td")].map(td => td.textContent.trim()),
       chartWidth: c.clientWidth,
     };
   });

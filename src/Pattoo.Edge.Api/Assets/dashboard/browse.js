@@ -1,7 +1,7 @@
 // Datapoint browser: search (every word must match key, program, target or a label) and
 // exact filters by agent program, target, key and label; pick several to chart together.
 import { gql, str } from "./api.js";
-import { h, showError, formatAgo, pageHash, seriesUnit } from "./ui.js";
+import { formatValue, h, showError, formatAgo, pageHash, seriesUnit, translated } from "./ui.js";
 import { replaceParams } from "./main.js";
 
 const LIMIT = 200;
@@ -73,7 +73,7 @@ export function render(main, params) {
     if (state.key) args.push("key: " + str(state.key));
     count.textContent = "Searching…";
     try {
-      const d = await gql(`{ series(${args.join(", ")}) { idxDatapoint key agentProgram agentPolledTarget dataType counter lastTimestamp pollingInterval unit labels { key value } } }`, undefined, controller.signal);
+      const d = await gql(`{ series(${args.join(", ")}) { idxDatapoint key agentProgram agentPolledTarget dataType counter lastTimestamp pollingInterval ${translated()} lastValue lastText labels { key value } } }`, undefined, controller.signal);
       showError("");
       let rows = d.series;
       const more = rows.length > LIMIT;
@@ -96,8 +96,8 @@ export function render(main, params) {
       return h("li", { "data-idx": s.idxDatapoint, "data-key": s.key },
         h("input", { type: "checkbox", id, checked: selected.has(s.idxDatapoint), onchange: e => { if (e.target.checked) selected.add(s.idxDatapoint); else selected.delete(s.idxDatapoint); updateBar(); } }),
         h("div", { class: "what" },
-          h("label", { for: id, class: "key" }, s.key),
-          h("div", { class: "where" }, s.agentPolledTarget + " · " + s.agentProgram + " · last data " + formatAgo(s.lastTimestamp, now)),
+          h("label", { for: id, class: "key" }, s.name ? [s.name, h("span", { class: "muted" }, " " + s.key)] : s.key),
+          h("div", { class: "where" }, h("span", { class: "latest", "data-latest": "" }, latestText(s, unit)), " · " + s.agentPolledTarget + " · " + s.agentProgram + " · " + formatAgo(s.lastTimestamp, now)),
           h("div", { class: "chips" },
             unit ? h("span", { class: "chip unit" }, unit) : null,
             s.counter ? h("span", { class: "chip" }, "counter, charted as rate") : null,
@@ -113,6 +113,13 @@ export function render(main, params) {
       const v = l.key + "=" + l.value;
       if (!seenLabels.has(v) && seenLabels.size < 500) { seenLabels.add(v); labels.append(h("option", { value: v })); }
     }
+  }
+
+  // The value as of the last sample, with its unit: what a technician came to see.
+  function latestText(s, unit) {
+    if (s.lastText !== null && s.lastText !== undefined) return "“" + s.lastText + "”";
+    if (s.lastValue === null || s.lastValue === undefined) return "no value yet";
+    return formatValue(s.lastValue) + (unit ? " " + unit : "");
   }
 
   const later = () => { clearTimeout(debounce); debounce = setTimeout(run, 250); };

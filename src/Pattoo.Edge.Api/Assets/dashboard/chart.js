@@ -2,7 +2,7 @@
 // live refresh, CSV download and saving as a favourite (a pattoo chart + favorite on the box).
 // The box downsamples: maxPoints is the chart's width in pixels; counters arrive as rates.
 import { gql, str } from "./api.js";
-import { h, showError, formatTime, formatValue, formatDuration, toLocalInput, pageHash, seriesLabel, seriesUnit } from "./ui.js";
+import { h, showError, formatTime, formatValue, formatAxis, translated, formatDuration, toLocalInput, pageHash, seriesLabel, seriesUnit } from "./ui.js";
 import { replaceParams } from "./main.js";
 import { saveFavourite } from "./favourites.js";
 
@@ -16,6 +16,14 @@ const DARK = ["#8ab4f8", "#f28b82", "#81c995", "#fdd663", "#c58af9", "#78d9ec", 
 
 let uplotLoading = null;
 /** uPlot is only fetched when a chart is shown, so the other pages paint without it. */
+// Wide enough for the longest tick label of the axis (labels are compact, so 40-70 px).
+function axisSize(self, values, axisIdx, cycleNum) {
+  const axis = self.axes[axisIdx];
+  if (cycleNum > 1) return axis._size;
+  const longest = (values || []).reduce((m, v) => Math.max(m, String(v ?? "").length), 0);
+  return Math.max(40, Math.ceil(longest * 7.2) + 18);
+}
+
 function loadUPlot() {
   uplotLoading ??= new Promise((resolve, reject) => {
     document.head.append(h("link", { rel: "stylesheet", href: new URL("./uPlot.min.css", import.meta.url).href }));
@@ -143,7 +151,7 @@ export function render(main, params) {
     const maxPoints = maxPointsFor();
     const fields = state.ids.map((id, i) =>
       `s${i}: timeseries(idxDatapoint: ${str(id)}, from: ${Math.floor(from)}, to: ${Math.floor(to)}, maxPoints: ${maxPoints}) {
-        bucketMs series { idxDatapoint key agentProgram agentPolledTarget dataType counter pollingInterval unit labels { key value } }
+        bucketMs series { idxDatapoint key agentProgram agentPolledTarget dataType counter pollingInterval ${translated()} labels { key value } }
         points { timestamp value } texts { timestamp value } }`);
     status.textContent = "Loading…";
     try {
@@ -218,12 +226,19 @@ export function render(main, params) {
           { label: "Time", value: (u, v) => (v == null ? "–" : formatTime(v)) },
           ...numeric.map(s => {
             const unit = seriesUnit(s.series);
-            return { label: seriesLabel(s.series), scale: "u:" + unit, stroke: s.color, width: 1.75, spanGaps: false, points: { size: 5 }, value: (u, v) => (v == null ? "–" : formatValue(v) + (unit ? " " + unit : "")) };
+            // Away from the cursor the legend shows each series' latest value, not a dash.
+            const latest = s.points.length ? s.points[s.points.length - 1].value : null;
+            return {
+              label: seriesLabel(s.series), scale: "u:" + unit, stroke: s.color, width: 1.75, spanGaps: false, points: { size: 5 },
+              value: (u, v, si, di) => { const x = di == null ? latest : v; return x == null ? "–" : formatValue(x) + (unit ? " " + unit : ""); },
+            };
           }),
         ],
         axes: [
-          { ...axis },
-          ...units.slice(0, 2).map((u, i) => ({ ...axis, scale: "u:" + u, side: i === 0 ? 3 : 1, label: u || undefined, labelSize: u ? 20 : 0, size: 60, grid: i === 0 ? axis.grid : { show: false }, values: (self, ticks) => ticks.map(formatValue) })),
+          // Time labels need room: uPlot's default spacing let the first ones overlap.
+          { ...axis, space: 90 },
+          ...units.slice(0, 2).map((u, i) => ({ ...axis, scale: "u:" + u, side: i === 0 ? 3 : 1, label: u || undefined, labelSize: u ? 20 : 0, grid: i === 0 ? axis.grid : { show: false },
+            values: (self, ticks) => ticks.map(formatAxis), size: axisSize })),
         ],
         hooks: {
           setSelect: [u => {

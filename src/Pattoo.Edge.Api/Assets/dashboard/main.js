@@ -2,7 +2,7 @@
 // Each page module exports render(main, params) and may return a function that stops it
 // (timers, pending requests) when the reader leaves.
 import { gql } from "./api.js";
-import { focusHeading, showError } from "./ui.js";
+import { focusHeading, showError, language, setLanguage, h } from "./ui.js";
 import * as overview from "./overview.js";
 import * as browse from "./browse.js";
 import * as chart from "./chart.js";
@@ -49,7 +49,19 @@ export function replaceParams(hash) {
 window.addEventListener("hashchange", route);
 route();
 
-gql("{ appliance { name version } }").then(d => {
+// Languages with translations (pattoo's language table); the choice is kept in this browser.
+const languageSelect = document.getElementById("language");
+languageSelect.addEventListener("change", () => {
+  setLanguage(languageSelect.value);
+  current = ""; // rebuild the page with names in the new language
+  route();
+});
+
+gql("{ appliance { name version } allLanguage { edges { node { code name } } } }").then(d => {
+  const languages = d.allLanguage.edges.map(e => e.node);
+  const chosen = language();
+  languageSelect.replaceChildren(...languages.map(l => h("option", { value: l.code, selected: l.code === chosen }, l.code + " · " + l.name)));
+  languageSelect.closest("label").hidden = languages.length < 2;
   boxName = d.appliance.name;
   document.getElementById("box-name").textContent = d.appliance.name + " · " + d.appliance.version;
   document.title = document.title.replace("Pattoo.Edge", boxName);

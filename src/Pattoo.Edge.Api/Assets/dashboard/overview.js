@@ -61,7 +61,7 @@ function fill(d, facts, pollers, agents) {
         h("td", { "data-label": "Target", class: "nowrap" }, h("a", { href: pageHash("browse", { program: p.program, target: p.name }) }, p.name)),
         h("td", { "data-label": "State", class: "nowrap" }, state),
         h("td", { "data-label": "Last success", class: "nowrap" }, last ? h("time", { datetime: p.lastSuccess, title: formatTime(last) }, formatAgo(last, now)) : "never"),
-        h("td", { "data-label": "Last error", class: p.lastError ? "error" : "" }, p.lastError ? h("span", null, p.lastError, errorAt ? h("span", { class: "muted" }, " (" + formatAgo(errorAt, now) + ")") : null) : "–"),
+        h("td", { "data-label": "Last error", class: p.lastError ? (p.ok ? "error recovered" : "error") : "" }, lastError(p, errorAt, now)),
         h("td", { "data-label": "Datapoints", class: "num" }, formatCount(p.datapoints)),
         h("td", { "data-label": "Samples today", class: "num" }, formatCount(p.samplesToday)),
         h("td", { "data-label": "Interval", class: "num" }, formatDuration(p.intervalSeconds * 1000)),
@@ -89,6 +89,18 @@ function fill(d, facts, pollers, agents) {
         h("td", { "data-label": "Target" }, h("a", { href: pageHash("browse", { program: n.agentProgram, target: n.agentPolledTarget }) }, n.agentPolledTarget)),
         h("td", { "data-label": "Datapoints", class: "num" }, formatCount(n.datapointAgent.totalCount)))))));
   }
+}
+
+// A failing target shows its error in full; one that has recovered shows only that it had
+// one and when (greyed), with the text a click away: an old error in red next to "OK" reads
+// as a fault that is still there.
+function lastError(p, errorAt, now) {
+  if (!p.lastError) return "–";
+  const ago = errorAt ? formatAgo(errorAt, now) : null;
+  if (!p.ok) return h("span", null, p.lastError, ago ? h("span", { class: "muted" }, " (" + ago + ")") : null);
+  return h("details", { class: "recovered" },
+    h("summary", null, "last error" + (ago ? ", " + ago : "")),
+    h("span", null, p.lastError));
 }
 
 // The poller's own figures (reconnects, timeouts, dropped datagrams), folded away: they matter

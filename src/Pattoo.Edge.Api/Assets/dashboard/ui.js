@@ -81,6 +81,30 @@ export function formatValue(v) {
   return v.toLocaleString("en-US", { maximumFractionDigits: abs >= 100 ? 1 : 4 });
 }
 
+/**
+ * An axis tick: short enough to fit beside the chart. SI prefixes for large numbers (65.7M,
+ * not a cut "000,000"), an exponent for tiny ones (1.39e-36, not 0: a wrong Modbus byte order
+ * shows up exactly that way).
+ */
+export function formatAxis(v) {
+  if (v === null || v === undefined || Number.isNaN(v)) return "";
+  const abs = Math.abs(v);
+  if (abs === 0) return "0";
+  if (abs < 1e-3 || abs >= 1e15) return v.toExponential(2).replace(/\.?0+e/, "e");
+  // Below 10,000 numbers fit as they are; above, with a prefix.
+  const prefixes = [[1e12, "T"], [1e9, "G"], [1e6, "M"], [1e3, "k"]];
+  if (abs >= 1e4) {
+    for (const [scale, p] of prefixes) {
+      if (abs >= scale) return trim((v / scale).toPrecision(3)) + p;
+    }
+  }
+  return trim(abs >= 100 ? v.toFixed(0) : v.toPrecision(3));
+}
+
+function trim(text) {
+  return text.includes(".") && !text.includes("e") ? text.replace(/\.?0+$/, "") : text;
+}
+
 /** Parses the ISO 8601 strings the API gives for times (null stays null). */
 export function parseTime(iso) {
   return iso ? Date.parse(iso) : null;
@@ -101,10 +125,25 @@ export function pageHash(page, params) {
   return "#/" + page + (s ? "?" + s : "");
 }
 
-/** One short description of a series: key, target, labels. */
+/** The language datapoint names and units are shown in (pattoo's key translations). */
+export function language() {
+  try { return localStorage.getItem("pattoo-edge.language") || "en"; } catch { return "en"; }
+}
+
+export function setLanguage(code) {
+  try { localStorage.setItem("pattoo-edge.language", code); } catch { /* private mode: this page only */ }
+}
+
+/** The GraphQL selection of a series' translated name and unit. */
+export function translated() {
+  const l = JSON.stringify(language());
+  return `name(language: ${l}) unit(language: ${l})`;
+}
+
+/** One short description of a series: its translated name (else key), target, labels. */
 export function seriesLabel(s) {
   const labels = (s.labels || []).filter(l => l.key !== "units").map(l => l.value);
-  return s.key + " · " + s.agentPolledTarget + (labels.length ? " (" + labels.join(", ") + ")" : "");
+  return (s.name || s.key) + " · " + s.agentPolledTarget + (labels.length ? " (" + labels.join(", ") + ")" : "");
 }
 
 /** The unit of a series as charted: counters are per-second rates. */
