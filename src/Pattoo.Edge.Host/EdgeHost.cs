@@ -88,11 +88,11 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
         new("en", "prometheus-import", "Prometheus text import"),
     ];
 
-    /// <summary>English names and units of the keys our pollers store (translations.en.csv).</summary>
+    /// <summary>English names and units of the keys our pollers store (english-names.csv).</summary>
     public static IReadOnlyList<KeyTranslation> KeyNames()
     {
-        using var stream = typeof(EdgeHost).Assembly.GetManifestResourceStream("Pattoo.Edge.translations.en.csv")
-            ?? throw new InvalidOperationException("translations.en.csv is missing from this build");
+        using var stream = typeof(EdgeHost).Assembly.GetManifestResourceStream("Pattoo.Edge.english-names.csv")
+            ?? throw new InvalidOperationException("english-names.csv is missing from this build");
         using var reader = new StreamReader(stream);
         var rows = new List<KeyTranslation>();
         reader.ReadLine(); // header

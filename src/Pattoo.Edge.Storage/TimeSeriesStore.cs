@@ -80,6 +80,13 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             _lock.Dispose();
             throw new StorageUnavailableException($"cannot open the database {file}: {e.Message}", e);
         }
+        catch
+        {
+            // A database from a newer release, a failed migration: the lock goes with the store.
+            _db.Dispose();
+            _lock.Dispose();
+            throw;
+        }
         _nextPruneAt = Now;
         Catalog = new CatalogStore(options, clock);
         _queue = Channel.CreateBounded<WriteRequest>(new BoundedChannelOptions(QueueCapacity)

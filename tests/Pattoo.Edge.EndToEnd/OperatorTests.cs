@@ -165,6 +165,63 @@ public partial class OperatorTests
         Assert.DoesNotContain("\"temp\"", stderr);
     }
 
+    [Fact]
+    public async Task AFullDiskIsLoggedOnceWithItsRecoveryAndAStopOnItExitsZero()
+    {
+        // A file system of its own, small enough to fill: tmpfs (the tests run as root, as CI does).
+        var dir = NewDir();
+        var mount = Path.Combine(dir, "small");
+        Directory.CreateDirectory(mount);
+        Assert.Equal(0, await Run("mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", mount));
+        try
+        {
+            int port = EdgeProcess.FreePort();
+            var config = await Config(dir, port, Path.Combine(mount, "data"));
+            await using var edge = new EdgeProcess(dir, "run", "--config", config);
+            await edge.WaitForOutputAsync("ready in", TimeSpan.FromSeconds(20));
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            var agent = Api.PattooAgentPayload.Sha256("disk");
+            long t = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            async Task<int> Post()
+            {
+                var payload = new Api.PattooAgentPayload(agent, "pattoo_agent_disk", "disk-host", 10_000);
+                for (int i = 0; i < 200; i++) payload.Add("disk-host", "value_" + i, 101, i * 1.5, t);
+                t += 10_000;
+                using var response = await http.PostAsync("/pattoo/api/v1/agent/receive/disk", new StringContent(payload.ToJson(t), System.Text.Encoding.UTF8, "application/json"));
+                return (int)response.StatusCode;
+            }
+            Assert.Equal(200, await Post());
+            // Fill what is left, then keep posting: every post is refused, the log says so once.
+            var filler = Path.Combine(mount, "filler");
+            await Run("sh", "-c", $"dd if=/dev/zero of={filler} bs=64k 2>/dev/null; true");
+            int refused = 0;
+            for (int i = 0; i < 20; i++) if (await Post() == 503) refused++;
+            Assert.True(refused >= 15, $"{refused} of 20 posts refused on a full disk\n{edge.Output}");
+            Assert.Single(Regex.Matches(edge.Output, "ERROR.*storage: a write of"));
+            File.Delete(filler);
+            Assert.Equal(200, await Post());
+            await edge.WaitForOutputAsync("storage: writes work again after", TimeSpan.FromSeconds(5));
+            // Full again at the stop: the checkpoint cannot run, but nothing acknowledged is lost.
+            await Run("sh", "-c", $"dd if=/dev/zero of={filler} bs=64k 2>/dev/null; true");
+            edge.Signal(EdgeProcess.SIGTERM);
+            Assert.Equal(0, await edge.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+            Assert.DoesNotContain("fatal", edge.Output);
+        }
+        finally
+        {
+            await Run("umount", "-l", mount);
+        }
+    }
+
+    private static async Task<int> Run(string file, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        await p.WaitForExitAsync();
+        return p.ExitCode;
+    }
+
     /// <summary>A framework resource key such as IO_FileNotFound_FileName or ArrayDepthTooLarge.</summary>
     [GeneratedRegex(@"\b[A-Z][a-z]+(?:_[A-Za-z]+)+\b|\b(?:[A-Z][a-z]+){3,}\b")]
     private static partial Regex ResourceKey();

@@ -6,7 +6,7 @@ using static Pattoo.Edge.Api.GraphQL.Ids;
 namespace Pattoo.Edge.Api.GraphQL;
 
 /// <summary>A stored sample as pattoo's Data type shows it.</summary>
-public sealed record DataRow(long IdxDatapoint, long Timestamp, double Value);
+public sealed record DataRow(long IdxDatapoint, long Timestamp, double Value, string? Text = null);
 
 /// <summary>
 /// pattoo's tables as GraphQL sees them, with pattoo's names: idx columns and flags are
@@ -52,7 +52,8 @@ public static class Specs
     public static readonly NodeSpec<DataRow> Data = new("Data", r => $"({r.IdxDatapoint}, {r.Timestamp})",
         NodeSpec<DataRow>.Str("idxDatapoint", r => Text(r.IdxDatapoint)),
         NodeSpec<DataRow>.Str("timestamp", r => Text(r.Timestamp)),
-        NodeSpec<DataRow>.Str("value", r => r.Value.ToString("F10", System.Globalization.CultureInfo.InvariantCulture)));
+        // pattoo keeps no strings (data type 2); ours show their text, one row per change.
+        NodeSpec<DataRow>.Str("value", r => r.Text ?? r.Value.ToString("F10", System.Globalization.CultureInfo.InvariantCulture)));
 
     public static readonly NodeSpec<LanguageRow> Language = new("Language", r => Text(r.IdxLanguage),
         NodeSpec<LanguageRow>.Str("idxLanguage", r => Text(r.IdxLanguage)),
@@ -168,6 +169,12 @@ public sealed class DataPointType : NodeType<DatapointRow>
     /// <summary>Stored samples of a datapoint as pattoo's Data rows (counters raw, as pattoo stores them).</summary>
     public static IEnumerable<DataRow> DataRows(ApiUserContext ctx, long idxDatapoint)
     {
+        if (ctx.Catalog.Datapoint(idxDatapoint)?.DataType == Common.DataType.String)
+        {
+            foreach (var (ts, text) in ctx.Appliance.Store.ReadStrings(idxDatapoint, long.MinValue, long.MaxValue))
+                yield return new DataRow(idxDatapoint, ts, 0, text);
+            yield break;
+        }
         var points = ctx.Appliance.Store.ReadRaw(idxDatapoint, long.MinValue, long.MaxValue);
         for (int i = 0; i < points.Count; i++) yield return new DataRow(idxDatapoint, points.Timestamps[i], points.Values[i]);
     }

@@ -217,6 +217,18 @@ public partial class DashboardTests(DashboardFixture f)
     }
 
     [Fact]
+    public async Task GraphiQLsDocsPaneShowsTheSchema()
+    {
+        // The docs pane is built from the full introspection query, through the published binary.
+        var r = await f.Browse("graphiql");
+        Assert.Contains("Query", Strings(r.GetProperty("roots")));
+        Assert.Contains("Mutation", Strings(r.GetProperty("roots")));
+        var fields = Strings(r.GetProperty("fields"));
+        Assert.Contains("allDatapoints", fields);
+        Assert.Contains("timeseries", fields);
+    }
+
+    [Fact]
     public async Task AFavouriteIsSavedOnTheBoxAndSurvivesAReload()
     {
         const string name = "Boiler 1 flow";

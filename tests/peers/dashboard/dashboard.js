@@ -3,7 +3,7 @@
 // one JSON object with what it saw. Run by tests/Pattoo.Edge.EndToEnd/Dashboard/*.cs:
 //
 //   DASHBOARD_URL=http://127.0.0.1:PORT/ SCREENSHOT_DIR=DIR DASHBOARD_ARGS='{"...": ...}' \
-//     node dashboard.js overview|browse|chart|dense|favourite
+//     node dashboard.js overview|browse|chart|dense|favourite|graphiql
 //
 // Every scenario also reports console errors, failed requests and requests that left the box
 // (there must be none: the page may use nothing but the appliance). Exit code 0 with JSON on
@@ -198,6 +198,22 @@ const scenarios = {
     const openedTitle = await page.evaluate(() => document.querySelector("h1").textContent);
     return { saved, afterReload, opened, openedTitle };
   },
+
+  // GraphiQL's docs pane lives on the introspection query: open it and walk from the root
+  // type to one of pattoo's types.
+  async graphiql(page) {
+    await page.goto(new URL("/graphiql", URL_).href, { waitUntil: "load" });
+    await page.waitForSelector(".docExplorerShow");
+    await page.click(".docExplorerShow");
+    await page.waitForSelector(".doc-explorer-contents a.type-name");
+    const roots = await page.$$eval(".doc-explorer-contents a.type-name", as => as.map(a => a.textContent.trim()));
+    await page.click(".doc-explorer-contents a.type-name >> text=Query");
+    await page.waitForSelector(".doc-explorer-contents a.field-name >> text=allDatapoints");
+    const fields = await page.$$eval(".doc-explorer-contents a.field-name", as => as.map(a => a.textContent.trim()));
+    await shot(page, "graphiql-docs", DESKTOP);
+    return { roots, fields };
+  },
+
 };
 
 main().then(r => { process.stdout.write(JSON.stringify(r) + "\n"); }, e => {
