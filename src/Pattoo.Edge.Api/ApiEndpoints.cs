@@ -175,7 +175,7 @@ public sealed class ApiEndpoints
     {
         try
         {
-            await _state.Store.WriteAsync(batch, c.RequestAborted).ConfigureAwait(false);
+            await _state.Store.WriteDurableAsync(batch, c.RequestAborted).ConfigureAwait(false);
             return true;
         }
         catch (StorageUnavailableException e)

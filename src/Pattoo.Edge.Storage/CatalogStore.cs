@@ -23,11 +23,27 @@ public sealed class CatalogStore(StorageOptions options, TimeProvider? clock = n
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private long Now => _clock.GetUtcNow().ToUnixTimeMilliseconds();
 
+    /// <summary>
+    /// The writer's newest sample time of a datapoint: the row's last_timestamp is written only
+    /// when the heads are sealed (a write per commit would cost the flash a page per poll).
+    /// </summary>
+    public Func<long, long>? LiveLastTimestamp { get; init; }
+
     /// <summary>A consistent read of agents, datapoints, pairs, translations, charts and favourites.</summary>
     public CatalogSnapshot Snapshot()
     {
         using var db = Open(SqliteOpenMode.ReadOnly);
-        return CatalogSnapshot.Load(db);
+        var snapshot = CatalogSnapshot.Load(db);
+        if (LiveLastTimestamp is { } live)
+        {
+            var rows = snapshot.Datapoints;
+            for (int i = 0; i < rows.Count; i++)
+            {
+                long t = live(rows[i].IdxDatapoint);
+                if (t > rows[i].LastTimestamp) rows[i] = rows[i] with { LastTimestamp = t };
+            }
+        }
+        return snapshot;
     }
 
     private SqliteConnection Open(SqliteOpenMode mode)

@@ -149,6 +149,15 @@ internal static class Schema
         INSERT INTO pair_xlate_group (idx_pair_xlate_group, name, ts_created, ts_modified)
             VALUES (1, 'Pattoo Default', unixepoch() * 1000, unixepoch() * 1000);
         """,
+        // 3: the head moves to its own file (HeadLog/HeadLogFile.cs); the table is read once
+        // more on the first start after the upgrade and emptied by the first seal.
+        """
+        CREATE TABLE head_log (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            sealed_generation INTEGER NOT NULL
+        );
+        INSERT INTO head_log (id, sealed_generation) VALUES (1, 0);
+        """,
     };
 
     public static int LatestVersion => Migrations.Length;

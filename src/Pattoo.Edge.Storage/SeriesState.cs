@@ -14,6 +14,8 @@ internal sealed class SeriesState(long idx, DataType type, long lastTimestamp)
     public DataType Type { get; } = type;
     /// <summary>Newest committed sample time (ms).</summary>
     public long LastTimestamp = lastTimestamp;
+    /// <summary>The datapoint row's last_timestamp: written at each seal, not per commit.</summary>
+    public long PersistedTimestamp = lastTimestamp;
     /// <summary>Newest time accepted inside the open transaction.</summary>
     public long PendingTimestamp = lastTimestamp;
     public string? LastText;

@@ -14,6 +14,13 @@ public sealed record StorageOptions
     public TimeSpan ChunkSpan { get; init; } = TimeSpan.FromHours(2);
     /// <summary>Seal chunks early once the head holds this many samples (bounds memory).</summary>
     public int MaxHeadSamples { get; init; } = 2_000_000;
+    /// <summary>
+    /// How often the pollers' samples are synced to the disk (they do not wait for it). A power
+    /// cut loses at most this much of what the pollers stored; a killed process loses nothing,
+    /// and HTTP ingest is synced before it is answered. Longer saves flash: every sync writes
+    /// the last partly filled 4 KiB pages again.
+    /// </summary>
+    public TimeSpan CommitInterval { get; init; } = TimeSpan.FromSeconds(10);
 
     public const string FileName = "pattoo-edge.db";
 
@@ -35,6 +42,7 @@ public sealed record StorageOptions
             Retention = s.GetDuration("retention", TimeSpan.FromDays(400), TimeSpan.FromHours(1), TimeSpan.FromDays(36500)),
             ChunkSpan = s.GetDuration("chunk_span", TimeSpan.FromHours(2), TimeSpan.FromMinutes(1), TimeSpan.FromDays(1)),
             MaxHeadSamples = (int)s.GetInteger("max_head_samples", 2_000_000, 10_000, 100_000_000),
+            CommitInterval = s.GetDuration("commit_interval", TimeSpan.FromSeconds(10), TimeSpan.Zero, TimeSpan.FromMinutes(10)),
         };
         if (o.Path.Length == 0) s.Error("path", "expected a directory, got an empty string");
         s.Finish();

@@ -117,8 +117,6 @@ public sealed partial class TimeSeriesStore
         using (var cmd = db.CreateCommand())
         {
             cmd.CommandText = """
-                SELECT d.idx_agent, COUNT(*) FROM head h JOIN datapoint d ON d.idx_datapoint = h.idx_datapoint WHERE h.ts >= $s GROUP BY d.idx_agent
-                UNION ALL
                 SELECT d.idx_agent, SUM(c.count) FROM chunk c JOIN datapoint d ON d.idx_datapoint = c.idx_datapoint WHERE c.ts_start >= $s GROUP BY d.idx_agent
                 UNION ALL
                 SELECT d.idx_agent, COUNT(*) FROM string_sample x JOIN datapoint d ON d.idx_datapoint = x.idx_datapoint WHERE x.ts >= $s GROUP BY d.idx_agent
@@ -143,6 +141,22 @@ public sealed partial class TimeSeriesStore
                 long n = 0;
                 foreach (long t in ts) if (t >= sinceMs) n++;
                 Add(r.GetInt64(0), n);
+            }
+        }
+        // The heads (not yet in chunks) are in memory.
+        using (var cmd = db.CreateCommand())
+        {
+            cmd.CommandText = "SELECT idx_datapoint, idx_agent FROM datapoint";
+            using var r = cmd.ExecuteReader();
+            var ts = new List<long>();
+            var values = new List<double>();
+            while (r.Read())
+            {
+                if (!_seriesByIdx.TryGetValue(r.GetInt64(0), out var state) || state.HeadCount == 0) continue;
+                ts.Clear();
+                values.Clear();
+                state.CopyHead(sinceMs, long.MaxValue, ts, values);
+                if (ts.Count > 0) Add(r.GetInt64(1), ts.Count);
             }
         }
         var result = new Dictionary<(string, string), long>();
@@ -215,7 +229,7 @@ public sealed partial class TimeSeriesStore
                         else meta.Add(new(k.StartsWith(prefix, StringComparison.Ordinal) ? k[prefix.Length..] : k, v));
                     }
                 }
-                result.Add(new DatapointInfo(idx, r.GetInt64(1), r.GetString(2), (DataType)r.GetInt32(3), r.GetInt64(4), r.GetInt64(5),
+                result.Add(new DatapointInfo(idx, r.GetInt64(1), r.GetString(2), (DataType)r.GetInt32(3), Math.Max(r.GetInt64(4), LiveLastTimestamp(idx)), r.GetInt64(5),
                     r.GetString(6), program, r.GetString(8), r.GetString(9), key, meta));
             }
         }
@@ -227,8 +241,9 @@ public sealed partial class TimeSeriesStore
     {
         using var db = OpenReader();
         using var cmd = db.CreateCommand();
-        cmd.CommandText = "SELECT coalesce(sum(count), 0) + (SELECT count(*) FROM head) + (SELECT count(*) FROM string_sample) FROM chunk";
-        return (long)cmd.ExecuteScalar()!;
+        cmd.CommandText = "SELECT coalesce(sum(count), 0) + (SELECT count(*) FROM string_sample) FROM chunk";
+        // Unsealed samples are in memory (and in the head log); during a seal a count may be off for a moment.
+        return (long)cmd.ExecuteScalar()! + Volatile.Read(ref _headSamples);
     }
 
     /// <summary>
@@ -247,7 +262,7 @@ public sealed partial class TimeSeriesStore
     public long DatabaseBytes()
     {
         long size = 0;
-        foreach (var f in new[] { _options.DatabaseFile, _options.DatabaseFile + "-wal" })
+        foreach (var f in new[] { _options.DatabaseFile, _options.DatabaseFile + "-wal", Path.Combine(_options.Path, HeadLog.HeadLogFile.FileName) })
         {
             var info = new FileInfo(f);
             if (info.Exists) size += info.Length;

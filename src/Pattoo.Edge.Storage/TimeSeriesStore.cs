@@ -1,18 +1,24 @@
+using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Storage.Encoding;
+using Pattoo.Edge.Storage.HeadLog;
 
 namespace Pattoo.Edge.Storage;
 
 /// <summary>
-/// The embedded time-series store: one SQLite file in WAL mode, one writer task fed by a
-/// bounded queue that commits many batches per transaction, readers on their own
-/// connections that never block it. Samples go first to an append-only head log (durable
-/// when <see cref="WriteAsync"/> completes) and are sealed every <see cref="StorageOptions.ChunkSpan"/>
-/// into one compressed chunk per series.
+/// The embedded time-series store: one SQLite file in WAL mode for the catalog and the sealed
+/// chunks, a head log file for samples not yet sealed, one writer task fed by a bounded queue,
+/// readers on their own connections that never block it. A commit appends the samples of
+/// every queued batch to the head log as one record; the log is synced (fdatasync) at once
+/// for a durable write (HTTP ingest, <see cref="WriteDurableAsync"/>), and at the latest every
+/// <see cref="StorageOptions.CommitInterval"/> for the pollers' writes, which do not wait for
+/// it. Every <see cref="StorageOptions.ChunkSpan"/> the heads are sealed into one compressed
+/// chunk per series.
 /// </summary>
 public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
 {
@@ -38,13 +44,22 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     private bool _pruning;
     private int _disposed;
     private readonly StorageLock _lock;
+    private readonly HeadLogFile _headLog;
+    private readonly ArrayBufferWriter<byte> _record = new(64 * 1024);
+    private readonly List<HeadSample> _recordSamples = new();
+    private readonly List<WriteRequest> _awaitingSync = new();
+    private long _lastSyncAt;
+    private SqliteTransaction? _tx;
     private long _failedWrites, _failedSamples;
     private bool _maintenanceFailing;
     private long _samplesWritten, _samplesRejected, _transactions, _chunksSealed;
 
     private enum Control { None, Seal, Prune }
 
-    private sealed record WriteRequest(SampleBatch Batch, TaskCompletionSource Done, Control Action = Control.None);
+    private sealed record WriteRequest(SampleBatch Batch, TaskCompletionSource Done, Control Action = Control.None, bool Durable = false);
+
+    /// <summary>The head log's size limit: past it the heads are sealed early (about 6 bytes a sample).</summary>
+    private long HeadLogBytes => Math.Max(32L * 1024 * 1024, (long)_options.MaxHeadSamples * 12);
 
     private TimeSeriesStore(StorageOptions options, TimeProvider clock)
     {
@@ -73,6 +88,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             Schema.Migrate(_db);
             _sql = new WriterStatements(_db);
             Load();
+            _headLog = OpenHeadLog();
         }
         catch (SqliteException e)
         {
@@ -88,7 +104,8 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             throw;
         }
         _nextPruneAt = Now;
-        Catalog = new CatalogStore(options, clock);
+        _lastSyncAt = Now;
+        Catalog = new CatalogStore(options, clock) { LiveLastTimestamp = LiveLastTimestamp };
         _queue = Channel.CreateBounded<WriteRequest>(new BoundedChannelOptions(QueueCapacity)
         {
             SingleReader = true,
@@ -109,14 +126,26 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
 
     private long Now => _clock.GetUtcNow().ToUnixTimeMilliseconds();
 
-    /// <inheritdoc />
-    public async Task WriteAsync(SampleBatch batch, CancellationToken cancellationToken)
+    /// <summary>
+    /// Stores the batch; completes once its samples are in the head log (they survive a killed
+    /// process at once, and a power cut from the next sync, at most <see cref="StorageOptions.CommitInterval"/>
+    /// later). What the pollers use: they do not wait for the disk.
+    /// </summary>
+    public Task WriteAsync(SampleBatch batch, CancellationToken cancellationToken) => Enqueue(batch, durable: false, cancellationToken);
+
+    /// <summary>
+    /// Stores the batch and completes once it is on the disk (fdatasync): what an HTTP ingest
+    /// answers 200 for. Concurrent callers share one sync.
+    /// </summary>
+    public Task WriteDurableAsync(SampleBatch batch, CancellationToken cancellationToken) => Enqueue(batch, durable: true, cancellationToken);
+
+    private async Task Enqueue(SampleBatch batch, bool durable, CancellationToken cancellationToken)
     {
         if (batch.Count == 0) return;
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         try
         {
-            await _queue.Writer.WriteAsync(new WriteRequest(batch, done), cancellationToken).ConfigureAwait(false);
+            await _queue.Writer.WriteAsync(new WriteRequest(batch, done, Durable: durable), cancellationToken).ConfigureAwait(false);
         }
         catch (ChannelClosedException)
         {
@@ -139,6 +168,9 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         _queue.Writer.TryComplete();
         try { await _writer.ConfigureAwait(false); }
         catch (Exception e) { Log.Error($"storage: writer stopped with an error: {e.Message}"); }
+        try { _headLog.Sync(); }
+        catch (IOException e) { Log.Warning($"storage: the head log could not be synced at shutdown ({e.Message}); what the pollers stored since the last sync may be lost on a power cut before the kernel writes it"); }
+        _headLog.Dispose();
         _sql.Dispose();
         try
         {
@@ -192,17 +224,69 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         }
         _headSamples = replayed;
         _headSince = Now;
-        if (replayed > 0) Log.Info($"storage: replayed {replayed} unsealed samples of {_seriesByIdx.Count} series from the head log");
+        if (replayed > 0) Log.Info($"storage: replayed {replayed} unsealed samples of {_seriesByIdx.Count} series from the head table of an earlier release");
     }
+
+    /// <summary>Opens the head log and replays the samples it holds that no chunk holds yet.</summary>
+    private HeadLogFile OpenHeadLog()
+    {
+        ulong sealedGeneration;
+        using (var cmd = _db.CreateCommand())
+        {
+            cmd.CommandText = "SELECT sealed_generation FROM head_log WHERE id = 1";
+            sealedGeneration = (ulong)(long)(cmd.ExecuteScalar() ?? 0L);
+        }
+        HeadLogFile log;
+        int replayed;
+        try
+        {
+            log = HeadLogFile.Open(_options.Path, HeadLogBytes, sealedGeneration, samples =>
+            {
+                foreach (var s in samples)
+                {
+                    if (!_seriesByIdx.TryGetValue(s.Idx, out var state) || s.Timestamp <= state.LastTimestamp) continue;
+                    state.Append(s.Timestamp, s.Value);
+                    state.LastTimestamp = state.PendingTimestamp = s.Timestamp;
+                    _headSamples++;
+                }
+            }, out replayed);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new StorageUnavailableException($"cannot open the head log in {_options.Path}: {SystemMessages.Describe(e)}", e);
+        }
+        if (replayed > 0) Log.Info($"storage: replayed {replayed} unsealed samples from {HeadLogFile.FileName} (generation {log.Generation})");
+        return log;
+    }
+
+    /// <summary>The newest sample time of a series as the writer knows it (the row's is written at seals).</summary>
+    private long LiveLastTimestamp(long idx) => _seriesByIdx.TryGetValue(idx, out var s) ? Volatile.Read(ref s.LastTimestamp) : 0;
 
     private async Task WriterLoop()
     {
         var pending = new List<WriteRequest>();
         var reader = _queue.Reader;
+        long interval = (long)_options.CommitInterval.TotalMilliseconds;
         while (true)
         {
             bool more;
-            try { more = await reader.WaitToReadAsync().ConfigureAwait(false); }
+            try
+            {
+                var wait = reader.WaitToReadAsync();
+                if (!wait.IsCompleted && _headLog.HasUnsynced)
+                {
+                    // Idle with the pollers' last samples not yet synced: sync when the interval is up.
+                    var next = wait.AsTask();
+                    long due = _lastSyncAt + interval - Now;
+                    if (due > 0) await Task.WhenAny(next, Task.Delay(TimeSpan.FromMilliseconds(due), _clock)).ConfigureAwait(false);
+                    if (!next.IsCompleted) SyncHeadLog();
+                    more = await next.ConfigureAwait(false);
+                }
+                else
+                {
+                    more = await wait.ConfigureAwait(false);
+                }
+            }
             catch (Exception) { more = false; }
             if (!more) break;
             int samples = 0;
@@ -218,7 +302,31 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
                 samples += req.Batch.Count;
             }
             if (pending.Count > 0) { Commit(pending); pending.Clear(); }
+            // One sync for every durable write queued meanwhile (group commit), or the pollers' due one.
+            if (_awaitingSync.Count > 0 || (_headLog.HasUnsynced && Now - _lastSyncAt >= interval)) SyncHeadLog();
             Maintain();
+        }
+        SyncHeadLog();
+    }
+
+    /// <summary>fdatasync of the head log; completes the durable writes waiting for it.</summary>
+    private void SyncHeadLog()
+    {
+        try
+        {
+            _headLog.Sync();
+            _lastSyncAt = Now;
+            foreach (var req in _awaitingSync) req.Done.TrySetResult();
+        }
+        catch (IOException e)
+        {
+            WriteFailed(_awaitingSync.Sum(r => r.Batch.Count), e);
+            var failure = new StorageUnavailableException($"storage write failed: {e.Message}", e);
+            foreach (var req in _awaitingSync) req.Done.TrySetException(failure);
+        }
+        finally
+        {
+            _awaitingSync.Clear();
         }
     }
 
@@ -244,17 +352,29 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         }
     }
 
+    /// <summary>The catalog transaction of this commit, begun when a new series or a string change needs one.</summary>
+    private void EnsureTransaction()
+    {
+        if (_tx is not null) return;
+        _tx = _db.BeginTransaction();
+        _sql.Bind(_tx);
+    }
+
+    /// <summary>
+    /// Accepts the samples of <paramref name="requests"/>: new series and string changes go to
+    /// SQLite (a transaction only when there are any), numeric samples to one head log record.
+    /// Non-durable requests complete here; durable ones wait for the next <see cref="SyncHeadLog"/>.
+    /// </summary>
     private void Commit(List<WriteRequest> requests)
     {
         var newSeries = new List<SeriesState>();
         var touched = new List<SeriesState>();
         var accepted = new List<(SeriesState, long, double)>();
         int rejected = 0;
-        SqliteTransaction? tx = null;
+        bool catalogCommitted = false;
+        _recordSamples.Clear();
         try
         {
-            tx = _db.BeginTransaction();
-            _sql.Bind(tx);
             long now = Now;
             foreach (var req in requests)
             {
@@ -273,35 +393,46 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
                         string text = s.Text ?? "";
                         if (text != state.PendingText)
                         {
+                            EnsureTransaction();
                             _sql.InsertString(state.Idx, s.TimestampMs, text);
                             state.PendingText = text;
                         }
                     }
                     else
                     {
-                        _sql.InsertHead(state.Idx, s.TimestampMs, s.Value);
+                        _recordSamples.Add(new HeadSample(state.Idx, s.TimestampMs, s.Value));
                         accepted.Add((state, s.TimestampMs, s.Value));
                     }
                 }
             }
-            foreach (var state in touched) _sql.UpdateLastTimestamp(state.Idx, state.PendingTimestamp);
-            tx.Commit();
+            if (_tx is not null)
+            {
+                _tx.Commit();
+                _tx.Dispose();
+                _tx = null;
+            }
+            catalogCommitted = true;
+            if (_recordSamples.Count > 0) AppendRecord();
         }
         catch (Exception e)
         {
-            try { tx?.Rollback(); } catch (Exception) { /* the failure below is what matters */ }
-            tx?.Dispose();
+            if (_tx is not null)
+            {
+                try { _tx.Rollback(); } catch (Exception) { /* the failure below is what matters */ }
+                _tx.Dispose();
+                _tx = null;
+            }
             foreach (var state in touched) { state.PendingTimestamp = state.LastTimestamp; state.PendingText = state.LastText; state.Touched = false; }
-            foreach (var state in newSeries) { Forget(state); }
+            // Series whose rows were rolled back are forgotten; committed ones stay (they exist, without samples).
+            if (!catalogCommitted) foreach (var state in newSeries) { Forget(state); }
             WriteFailed(requests.Sum(r => r.Batch.Count), e);
-            var failure = new StorageUnavailableException($"storage write failed: {e.Message}", e);
+            var failure = new StorageUnavailableException($"storage write failed: {SystemMessages.Describe(e)}", e);
             foreach (var req in requests) req.Done.TrySetException(failure);
             return;
         }
-        tx.Dispose();
         foreach (var state in touched)
         {
-            state.LastTimestamp = state.PendingTimestamp;
+            Volatile.Write(ref state.LastTimestamp, state.PendingTimestamp);
             state.LastText = state.PendingText;
             state.Touched = false;
         }
@@ -311,9 +442,29 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         Interlocked.Add(ref _samplesWritten, accepted.Count + (touched.Count > 0 ? CountStrings(requests) : 0));
         Interlocked.Add(ref _samplesRejected, rejected);
         Interlocked.Increment(ref _transactions);
-        foreach (var req in requests) req.Done.TrySetResult();
+        foreach (var req in requests)
+        {
+            if (req.Durable) _awaitingSync.Add(req);
+            else req.Done.TrySetResult();
+        }
         WriteSucceeded();
         if (rejected > 0) Log.Debug($"storage: dropped {rejected} duplicate or out-of-order samples");
+    }
+
+    /// <summary>Encodes this commit's numeric samples as one record and appends it; a full log is sealed first.</summary>
+    private void AppendRecord()
+    {
+        _record.ResetWrittenCount();
+        HeadRecord.Write(_record, _headLog.Generation, CollectionsMarshal.AsSpan(_recordSamples));
+        if (_record.WrittenCount > _headLog.Free)
+        {
+            // The heads in memory are sealed (this commit's samples are not in them yet) and
+            // the log starts over; the record is written in the new generation.
+            SealChunks();
+            _record.ResetWrittenCount();
+            HeadRecord.Write(_record, _headLog.Generation, CollectionsMarshal.AsSpan(_recordSamples));
+        }
+        _headLog.Append(_record.WrittenSpan);
     }
 
     /// <summary>
@@ -360,6 +511,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     private SeriesState Resolve(SeriesKey key, long now, List<SeriesState> created)
     {
         if (_seriesByChecksum.TryGetValue(key.Checksum, out var state)) return state;
+        EnsureTransaction();
         long idxAgent = AgentIndex(key.Agent, now);
         long idx = _sql.InsertDatapoint(idxAgent, key.Checksum, (int)key.DataType, key.PollingIntervalMs, now);
         string program = key.Agent.Program;
@@ -422,7 +574,11 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         }
     }
 
-    /// <summary>Writes every series' head as one chunk and empties the head log, in one transaction.</summary>
+    /// <summary>
+    /// Writes every series' head as one chunk, the rows' last timestamps and the sealed head log
+    /// generation in one transaction, then starts the head log over. A crash between the two
+    /// leaves a log whose generation the database already holds: it is not replayed.
+    /// </summary>
     private void SealChunks()
     {
         var sw = Stopwatch.StartNew();
@@ -434,15 +590,22 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             foreach (var state in _seriesByIdx.Values)
             {
                 var (ts, values, count) = state.HeadForSealing();
-                if (count == 0) continue;
-                byte[] data = ChunkEncoder.Encode(ts.AsSpan(0, count), values.AsSpan(0, count));
-                _sql.InsertChunk(state.Idx, ts[0], ts[count - 1], count, data);
-                sealedSeries.Add(state);
-                points += count;
+                if (count > 0)
+                {
+                    byte[] data = ChunkEncoder.Encode(ts.AsSpan(0, count), values.AsSpan(0, count));
+                    _sql.InsertChunk(state.Idx, ts[0], ts[count - 1], count, data);
+                    sealedSeries.Add(state);
+                    points += count;
+                }
+                if (state.LastTimestamp > state.PersistedTimestamp) _sql.UpdateLastTimestamp(state.Idx, state.LastTimestamp);
             }
-            _sql.ClearHead();
+            _sql.ClearHead(); // the head table of releases before the head log
+            _sql.SetSealedGeneration(_headLog.Generation);
             tx.Commit();
         }
+        foreach (var state in _seriesByIdx.Values) state.PersistedTimestamp = state.LastTimestamp;
+        _headLog.Restart();
+        _lastSyncAt = Now;
         foreach (var state in sealedSeries) state.ClearHead();
         _headSamples = 0;
         _headSince = Now;

@@ -6,13 +6,13 @@ namespace Pattoo.Edge.Storage;
 /// <summary>The writer's prepared statements, created once and re-bound per transaction.</summary>
 internal sealed class WriterStatements : IDisposable
 {
-    private readonly SqliteCommand _insertHead, _insertString, _updateLast, _upsertAgent, _upsertPair,
+    private readonly SqliteCommand _sealedGeneration, _insertString, _updateLast, _upsertAgent, _upsertPair,
         _insertDatapoint, _insertGlue, _insertChunk, _clearHead, _pruneChunks, _pruneStrings;
     private readonly SqliteCommand[] _all;
 
     public WriterStatements(SqliteConnection db)
     {
-        _insertHead = Make(db, "INSERT INTO head (idx_datapoint, ts, value) VALUES ($d, $t, $v)", "$d", "$t", "$v");
+        _sealedGeneration = Make(db, "UPDATE head_log SET sealed_generation = $g WHERE id = 1", "$g");
         _insertString = Make(db, "INSERT OR REPLACE INTO string_sample (idx_datapoint, ts, value) VALUES ($d, $t, $v)", "$d", "$t", "$v");
         _updateLast = Make(db, "UPDATE datapoint SET last_timestamp = $t WHERE idx_datapoint = $d", "$d", "$t");
         _upsertAgent = Make(db, """
@@ -43,7 +43,7 @@ internal sealed class WriterStatements : IDisposable
                 (SELECT s.idx_datapoint, s.ts FROM string_sample s WHERE s.ts < $cut AND EXISTS
                     (SELECT 1 FROM string_sample n WHERE n.idx_datapoint = s.idx_datapoint AND n.ts > s.ts) LIMIT $n)
             """, "$cut", "$n");
-        _all = [_insertHead, _insertString, _updateLast, _upsertAgent, _upsertPair, _insertDatapoint, _insertGlue, _insertChunk, _clearHead, _pruneChunks, _pruneStrings];
+        _all = [_sealedGeneration, _insertString, _updateLast, _upsertAgent, _upsertPair, _insertDatapoint, _insertGlue, _insertChunk, _clearHead, _pruneChunks, _pruneStrings];
     }
 
     private static SqliteCommand Make(SqliteConnection db, string sql, params string[] parameters)
@@ -59,11 +59,11 @@ internal sealed class WriterStatements : IDisposable
         foreach (var c in _all) c.Transaction = tx;
     }
 
-    public void InsertHead(long idx, long ts, double value)
+    /// <summary>Records that the head log's <paramref name="generation"/> is in chunks (same transaction as the chunks).</summary>
+    public void SetSealedGeneration(ulong generation)
     {
-        var p = _insertHead.Parameters;
-        p[0].Value = idx; p[1].Value = ts; p[2].Value = value;
-        _insertHead.ExecuteNonQuery();
+        _sealedGeneration.Parameters[0].Value = (long)generation;
+        _sealedGeneration.ExecuteNonQuery();
     }
 
     public void InsertString(long idx, long ts, string value)
