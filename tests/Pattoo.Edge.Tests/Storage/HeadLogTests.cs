@@ -181,3 +181,47 @@ public class HeadLogTests
         return into;
     }
 }
+
+/// <summary>A database written by the release before the head log (3a36005): chunks, plus samples in its head table.</summary>
+public class StorageUpgradeTests
+{
+    [Fact]
+    public async Task ADatabaseOfThePreviousReleaseOpensWithEverySample()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "pattoo-upgrade-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        File.Copy(Path.Combine(Pattoo.Edge.Tests.Support.RepoPaths.Root, "tests", "Pattoo.Edge.Tests", "Storage", "data", "release-3a36005.db"), Path.Combine(dir, "pattoo-edge.db"));
+        var options = new Pattoo.Edge.Storage.StorageOptions { Path = dir, Retention = TimeSpan.FromDays(36500) };
+        try
+        {
+            // 100 series x 110 samples (10 s apart): 10,000 sealed in chunks, 1,000 in the old head table.
+            var store = Pattoo.Edge.Storage.TimeSeriesStore.Open(options);
+            Assert.Equal(11_000, store.CountSamples());
+            var s5 = store.ListDatapoints().Single(d => d.Metadata.Any(m => m.Key == "series" && m.Value == "s5"));
+            var points = store.ReadRaw(s5.IdxDatapoint, long.MinValue, long.MaxValue);
+            Assert.Equal(Enumerable.Range(0, 110).Select(i => 5000 + i + 0.5), points.Values);
+            Assert.Equal(1_700_000_000_000 + 109 * 10_000, s5.LastTimestamp);
+            // The first seal empties the old table; the samples stay, now all in chunks.
+            await store.SealNowAsync();
+            await store.DisposeAsync();
+            store = Pattoo.Edge.Storage.TimeSeriesStore.Open(options);
+            Assert.Equal(11_000, store.CountSamples());
+            Assert.Equal(110, store.ReadRaw(s5.IdxDatapoint, long.MinValue, long.MaxValue).Count);
+            await store.DisposeAsync();
+            using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={options.DatabaseFile}");
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = "SELECT (SELECT count(*) FROM head), (SELECT sealed_generation FROM head_log), (SELECT max(last_timestamp) FROM datapoint)";
+            using var r = cmd.ExecuteReader();
+            Assert.True(r.Read());
+            Assert.Equal(0, r.GetInt64(0));
+            Assert.True(r.GetInt64(1) >= 1);
+            Assert.Equal(1_700_000_000_000 + 109 * 10_000, r.GetInt64(2));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(dir, true);
+        }
+    }
+}
