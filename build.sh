@@ -3,7 +3,8 @@
 #   ./build.sh run                 publish the AOT binary for this machine and run it on the embedded default config
 #   ./build.sh test                install test prerequisites, publish the binary once, run every test
 #   ./build.sh publish x64|arm64|all   cross-publish trimmed native-AOT binaries (fails on any trim/AOT warning from our code)
-#   ./build.sh bench               run the benchmarks (prints ratios against peers measured in the same run)
+#   ./build.sh bench [NAME]        run the benchmarks (prints ratios against peers measured in the same run);
+#                                  NAME: storage, flash (root: loop devices), chunks, appliance, api, snmp, modbus, bacnet, opcua
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -62,6 +63,10 @@ test_prereqs() {
   apt_install clang zlib1g-dev snmpd snmp socat chromium
   # Debian starts a system snmpd on port 161; the tests run their own on high ports.
   systemctl disable --now snmpd >/dev/null 2>&1 || true
+  npm_peers
+}
+
+npm_peers() { # the npm protocol peers (Modbus, BACnet, OPC UA servers) and playwright-core
   command -v npm >/dev/null || apt_install nodejs npm
   if [ ! -d tests/peers/node_modules ] || [ tests/peers/package-lock.json -nt tests/peers/node_modules ]; then
     log "installing test peers (npm ci in tests/peers)"
@@ -99,9 +104,10 @@ case "${1:-help}" in
     esac
     ;;
   bench)
-    apt_install prometheus-node-exporter victoria-metrics prometheus-snmp-exporter snmpd snmp socat
-    # The Debian package starts a system-wide exporter; the benchmark runs its own copy.
-    systemctl disable --now prometheus-node-exporter victoria-metrics prometheus-snmp-exporter snmpd >/dev/null 2>&1 || true
+    apt_install prometheus-node-exporter victoria-metrics prometheus-snmp-exporter snmpd snmp socat prometheus e2fsprogs util-linux
+    # The Debian packages start system-wide services; the benchmarks run their own copies.
+    systemctl disable --now prometheus prometheus-node-exporter victoria-metrics prometheus-snmp-exporter snmpd >/dev/null 2>&1 || true
+    npm_peers
     publish "$(host_arch)"
     export PATTOO_EDGE_BINARY=$ARTIFACTS/publish/linux-$(host_arch)/pattoo-edge
     dotnet run -c Release --project bench/Pattoo.Edge.Bench -- "${@:2}"

@@ -8,6 +8,7 @@ var output = Console.Out;
 switch (which)
 {
     case "storage": await StorageIngestBench.RunAsync(output); break;
+    case "flash": await FlashBench.RunAsync(output); break;
     case "chunks": Pattoo.Edge.Bench.ChunkCodec.ChunkCodecBench.Run(output); break;
     case "appliance": await ApplianceBench.RunAsync(output); break;
     case "api": await Pattoo.Edge.Bench.Api.IngestQueryBench.RunAsync(output); break;
@@ -19,6 +20,7 @@ switch (which)
     case "all":
         Pattoo.Edge.Bench.ChunkCodec.ChunkCodecBench.Run(output);
         await StorageIngestBench.RunAsync(output);
+        await FlashBench.RunAsync(output);
         await ApplianceBench.RunAsync(output);
         await Pattoo.Edge.Bench.Api.IngestQueryBench.RunAsync(output);
         await Pattoo.Edge.Bench.Modbus.ModbusBench.RunAsync(output);
@@ -27,7 +29,7 @@ switch (which)
         await Pattoo.Edge.Bench.OpcUa.OpcUaBench.RunAsync(output);
         break;
     default:
-        Console.Error.WriteLine("usage: Pattoo.Edge.Bench [all|storage|chunks|appliance|api|ingest-parse|snmp|modbus|bacnet|opcua]");
+        Console.Error.WriteLine("usage: Pattoo.Edge.Bench [all|storage|flash|chunks|appliance|api|ingest-parse|snmp|modbus|bacnet|opcua]");
         return 2;
 }
 return 0;

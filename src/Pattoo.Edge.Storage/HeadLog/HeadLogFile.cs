@@ -17,13 +17,19 @@ namespace Pattoo.Edge.Storage.HeadLog;
 /// fdatasync writes only the data pages), and a sync is one fdatasync for any number of commits.
 /// </para>
 /// <para>
+/// Records are copied into a shared memory map of the file rather than written with write():
+/// the kernel updates the file's mtime (an inode change, so an ext4 journal commit) on every
+/// write(), but through a map only when a clean page is first touched, about once per sync.
+/// A killed process loses nothing either way: the page cache has the bytes.
+/// </para>
+/// <para>
 /// Page 0 holds the generation; every record carries it. A seal commits the chunks together with
 /// the sealed generation in SQLite, then starts the next generation here: on start, a log whose
 /// generation SQLite already sealed is not replayed (the crash came between the two), and replay
 /// stops at the first record that is torn, of another generation or corrupt.
 /// </para>
 /// </summary>
-public sealed partial class HeadLogFile : IDisposable
+public sealed unsafe partial class HeadLogFile : IDisposable
 {
     public const string FileName = "head.log";
     private const int PageSize = 4096;
@@ -32,7 +38,9 @@ public sealed partial class HeadLogFile : IDisposable
 
     private readonly SafeFileHandle _file;
     private readonly long _maxBytes;
+    private readonly byte* _map;  // the whole file's range, mapped shared; pages past _zeroedTo are never touched
     private long _position;      // where the next record goes
+    private long _syncedTo;      // records before this are on the disk
     private long _zeroedTo;      // the file's length: bytes written once, so rewriting them changes no metadata
     private bool _dirty;
 
@@ -50,6 +58,13 @@ public sealed partial class HeadLogFile : IDisposable
         Path = path;
         _file = file;
         _maxBytes = maxBytes;
+        var map = MMap(IntPtr.Zero, (nuint)maxBytes, ProtRead | ProtWrite, MapShared, (int)file.DangerousGetHandle(), 0);
+        if (map == new IntPtr(-1))
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            throw new IOException($"cannot map {path}: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+        }
+        _map = (byte*)map;
     }
 
     /// <summary>
@@ -62,14 +77,23 @@ public sealed partial class HeadLogFile : IDisposable
     {
         var path = System.IO.Path.Combine(directory, FileName);
         var handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        var log = new HeadLogFile(path, handle, Math.Max(maxBytes, 4 * GrowStep));
+        HeadLogFile log;
+        try
+        {
+            log = new HeadLogFile(path, handle, Math.Max(maxBytes, 4 * GrowStep));
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
         try
         {
             replayed = log.Load(sealedGeneration, replay);
         }
         catch
         {
-            handle.Dispose();
+            log.Dispose();
             throw;
         }
         return log;
@@ -111,6 +135,7 @@ public sealed partial class HeadLogFile : IDisposable
             offset += n;
         }
         _position = offset;
+        _syncedTo = offset;
         return count;
     }
 
@@ -127,8 +152,9 @@ public sealed partial class HeadLogFile : IDisposable
         // (generations only grow, so it cannot); it is overwritten by the next append anyway.
         Generation = generation;
         _position = PageSize;
-        _dirty = true;
-        Sync();
+        if (FDataSync(_file) != 0) ThrowSyncError();
+        _syncedTo = _position;
+        _dirty = false;
     }
 
     /// <summary>Seals are committed in the database: the log starts over, empty, in the next generation.</summary>
@@ -144,7 +170,7 @@ public sealed partial class HeadLogFile : IDisposable
         if (record.Length > Free) throw new InvalidOperationException("the head log is full: seal it first");
         long end = _position + record.Length;
         if (end > _zeroedTo) ZeroFillTo(end);
-        RandomAccess.Write(_file, record, _position);
+        record.CopyTo(new Span<byte>(_map + _position, record.Length));
         _position = end;
         _dirty = true;
     }
@@ -161,22 +187,52 @@ public sealed partial class HeadLogFile : IDisposable
         RandomAccess.FlushToDisk(_file);
     }
 
-    /// <summary>Puts everything appended on the disk (fdatasync); a no-op when nothing changed.</summary>
+    /// <summary>Puts everything appended on the disk (msync of the new pages); a no-op when nothing changed.</summary>
     public void Sync()
     {
         if (!_dirty) return;
-        if (FDataSync(_file) != 0)
-        {
-            int errno = Marshal.GetLastPInvokeError();
-            throw new IOException($"cannot sync {Path}: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
-        }
+        long page = Environment.SystemPageSize;
+        long from = _syncedTo / page * page;
+        if (MSync((IntPtr)(_map + from), (nuint)(_position - from), MsSync) != 0) ThrowSyncError();
+        // Pages wholly written and synced are not touched again until the next generation:
+        // dropping them from this process's map keeps them out of its resident memory.
+        long done = _position / page * page;
+        if (done > from) MAdvise((IntPtr)(_map + from), (nuint)(done - from), MadvDontNeed);
+        _syncedTo = _position;
         _dirty = false;
+    }
+
+    private void ThrowSyncError()
+    {
+        int errno = Marshal.GetLastPInvokeError();
+        throw new IOException($"cannot sync {Path}: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
     }
 
     public bool HasUnsynced => _dirty;
 
-    public void Dispose() => _file.Dispose();
+    /// <summary>Bytes appended since the last sync.</summary>
+    public long UnsyncedBytes => _position - _syncedTo;
+
+    public void Dispose()
+    {
+        MUnmap((IntPtr)_map, (nuint)_maxBytes);
+        _file.Dispose();
+    }
+
+    private const int ProtRead = 1, ProtWrite = 2, MapShared = 1, MsSync = 4, MadvDontNeed = 4;
 
     [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
     private static partial int FDataSync(SafeFileHandle fd);
+
+    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
+    private static partial IntPtr MMap(IntPtr address, nuint length, int protection, int flags, int fd, long offset);
+
+    [LibraryImport("libc", EntryPoint = "msync", SetLastError = true)]
+    private static partial int MSync(IntPtr address, nuint length, int flags);
+
+    [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
+    private static partial int MAdvise(IntPtr address, nuint length, int advice);
+
+    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
+    private static partial int MUnmap(IntPtr address, nuint length);
 }
