@@ -15,10 +15,10 @@ public sealed record StorageOptions
     /// <summary>Seal chunks early once the head holds this many samples (bounds memory).</summary>
     public int MaxHeadSamples { get; init; } = 2_000_000;
     /// <summary>
-    /// How often the pollers' samples are synced to the disk (they do not wait for it). A power
-    /// cut loses at most this much of what the pollers stored; a killed process loses nothing,
-    /// and HTTP ingest is synced before it is answered. Longer saves flash: every sync writes
-    /// the last partly filled 4 KiB pages again.
+    /// How often the pollers' samples are written and synced to the disk (they do not wait for
+    /// it). A power cut or a killed process loses at most this much of what the pollers stored;
+    /// HTTP ingest is synced before it is answered and is never lost. Longer saves flash: every
+    /// sync costs a journal commit and rewrites the last partly filled 4 KiB page.
     /// </summary>
     public TimeSpan CommitInterval { get; init; } = TimeSpan.FromSeconds(10);
 

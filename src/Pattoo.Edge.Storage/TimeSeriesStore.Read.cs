@@ -41,18 +41,7 @@ public sealed partial class TimeSeriesStore
             var values = new List<double>();
             while (r.Read())
             {
-                ts.Clear();
-                values.Clear();
-                var blob = (byte[])r.GetValue(0);
-                try
-                {
-                    ChunkEncoder.Decode(blob, ts, values);
-                }
-                catch (ChunkFormatException e)
-                {
-                    Log.Error($"storage: datapoint {idxDatapoint}: skipping a corrupt chunk: {e.Message}");
-                    continue;
-                }
+                if (!TryDecodeChunk((byte[])r.GetValue(0), idxDatapoint, ts, values)) continue;
                 for (int i = 0; i < ts.Count; i++)
                 {
                     if (ts[i] < fromMs || ts[i] > toMs) continue;
@@ -69,6 +58,23 @@ public sealed partial class TimeSeriesStore
             result.Values.Add(headValues[i]);
         }
         return result;
+    }
+
+    /// <summary>Decodes a chunk into the (cleared) lists; a corrupt one is skipped, and logged when read for a datapoint's data.</summary>
+    private static bool TryDecodeChunk(byte[] blob, long? idxDatapoint, List<long> ts, List<double> values)
+    {
+        ts.Clear();
+        values.Clear();
+        try
+        {
+            ChunkEncoder.Decode(blob, ts, values);
+            return true;
+        }
+        catch (ChunkFormatException e)
+        {
+            if (idxDatapoint is { } idx) Log.Error($"storage: datapoint {idx}: skipping a corrupt chunk: {e.Message}");
+            return false;
+        }
     }
 
     /// <summary>
@@ -134,10 +140,7 @@ public sealed partial class TimeSeriesStore
             var values = new List<double>();
             while (r.Read())
             {
-                ts.Clear();
-                values.Clear();
-                try { ChunkEncoder.Decode((byte[])r.GetValue(1), ts, values); }
-                catch (ChunkFormatException) { continue; } // reported where it is read for data
+                if (!TryDecodeChunk((byte[])r.GetValue(1), null, ts, values)) continue;
                 long n = 0;
                 foreach (long t in ts) if (t >= sinceMs) n++;
                 Add(r.GetInt64(0), n);

@@ -134,9 +134,9 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     private long Now => _clock.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>
-    /// Stores the batch; completes once its samples are in the head log (they survive a killed
-    /// process at once, and a power cut from the next sync, at most <see cref="StorageOptions.CommitInterval"/>
-    /// later). What the pollers use: they do not wait for the disk.
+    /// Stores the batch; completes once its samples are accepted (readable at once, on the disk
+    /// at the next sync, at most <see cref="StorageOptions.CommitInterval"/> later). What the
+    /// pollers use: they do not wait for the disk.
     /// </summary>
     public Task WriteAsync(SampleBatch batch, CancellationToken cancellationToken) => Enqueue(batch, durable: false, cancellationToken);
 

@@ -11,16 +11,14 @@ namespace Pattoo.Edge.Storage.HeadLog;
 /// <para>
 /// Why a file of its own and not a table: a SQLite commit rewrites whole 4 KiB pages in the WAL
 /// and again at checkpoint, and an append that grows a file makes every fsync an ext4 journal
-/// commit too; 20 pollers committing every 10 s cost 823 bytes of flash per sample. Here a commit
-/// is one write() of its encoded samples (about 5 bytes each), the file is zero-filled ahead in
-/// 1 MiB steps and reused from the front after each seal (so syncing it changes no metadata and
-/// fdatasync writes only the data pages), and a sync is one fdatasync for any number of commits.
-/// </para>
-/// <para>
-/// Records are copied into a shared memory map of the file rather than written with write():
-/// the kernel updates the file's mtime (an inode change, so an ext4 journal commit) on every
-/// write(), but through a map only when a clean page is first touched, about once per sync.
-/// A killed process loses nothing either way: the page cache has the bytes.
+/// commit too; 20 pollers committing every 10 s cost 823 bytes of flash per sample. Here records
+/// (about 5 bytes a sample) are gathered in memory and written with one write() and one
+/// fdatasync per <see cref="Sync"/>: every write() changes the file's mtime, which costs an ext4
+/// journal commit of its own, so one write per sync instead of one per commit halves what a
+/// poll cycle costs. The file is zero-filled ahead in 1 MiB steps and reused from the front after
+/// each seal, so a sync changes no other metadata and fdatasync writes only the new pages.
+/// What is gathered and not yet synced is lost if the process dies: the store syncs at once for
+/// what must survive (HTTP ingest) and every commit interval for the rest.
 /// </para>
 /// <para>
 /// Page 0 holds the generation; every record carries it. A seal commits the chunks together with
@@ -29,7 +27,7 @@ namespace Pattoo.Edge.Storage.HeadLog;
 /// stops at the first record that is torn, of another generation or corrupt.
 /// </para>
 /// </summary>
-public sealed unsafe partial class HeadLogFile : IDisposable
+public sealed partial class HeadLogFile : IDisposable
 {
     public const string FileName = "head.log";
     private const int PageSize = 4096;
@@ -38,33 +36,25 @@ public sealed unsafe partial class HeadLogFile : IDisposable
 
     private readonly SafeFileHandle _file;
     private readonly long _maxBytes;
-    private readonly byte* _map;  // the whole file's range, mapped shared; pages past _zeroedTo are never touched
-    private long _position;      // where the next record goes
-    private long _syncedTo;      // records before this are on the disk
+    private readonly System.Buffers.ArrayBufferWriter<byte> _pending = new(64 * 1024); // records not yet written
+    private long _position;      // where the next record goes (after the pending ones)
     private long _zeroedTo;      // the file's length: bytes written once, so rewriting them changes no metadata
     private bool _dirty;
 
     public string Path { get; }
     public ulong Generation { get; private set; }
 
-    /// <summary>Bytes used by the current generation's records.</summary>
-    public long Used => _position - PageSize;
+    /// <summary>Bytes used by the current generation's records, pending ones included.</summary>
+    public long Used => _position + _pending.WrittenCount - PageSize;
 
     /// <summary>Room left before the log must be sealed and restarted.</summary>
-    public long Free => _maxBytes - _position;
+    public long Free => _maxBytes - _position - _pending.WrittenCount;
 
     private HeadLogFile(string path, SafeFileHandle file, long maxBytes)
     {
         Path = path;
         _file = file;
         _maxBytes = maxBytes;
-        var map = MMap(IntPtr.Zero, (nuint)maxBytes, ProtRead | ProtWrite, MapShared, (int)file.DangerousGetHandle(), 0);
-        if (map == new IntPtr(-1))
-        {
-            int errno = Marshal.GetLastPInvokeError();
-            throw new IOException($"cannot map {path}: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
-        }
-        _map = (byte*)map;
     }
 
     /// <summary>
@@ -77,23 +67,14 @@ public sealed unsafe partial class HeadLogFile : IDisposable
     {
         var path = System.IO.Path.Combine(directory, FileName);
         var handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        HeadLogFile log;
-        try
-        {
-            log = new HeadLogFile(path, handle, Math.Max(maxBytes, 4 * GrowStep));
-        }
-        catch
-        {
-            handle.Dispose();
-            throw;
-        }
+        var log = new HeadLogFile(path, handle, Math.Max(maxBytes, 4 * GrowStep));
         try
         {
             replayed = log.Load(sealedGeneration, replay);
         }
         catch
         {
-            log.Dispose();
+            handle.Dispose();
             throw;
         }
         return log;
@@ -135,7 +116,6 @@ public sealed unsafe partial class HeadLogFile : IDisposable
             offset += n;
         }
         _position = offset;
-        _syncedTo = offset;
         return count;
     }
 
@@ -152,27 +132,27 @@ public sealed unsafe partial class HeadLogFile : IDisposable
         // (generations only grow, so it cannot); it is overwritten by the next append anyway.
         Generation = generation;
         _position = PageSize;
-        if (FDataSync(_file) != 0) ThrowSyncError();
-        _syncedTo = _position;
-        _dirty = false;
+        _dirty = true;
+        Sync();
     }
 
-    /// <summary>Seals are committed in the database: the log starts over, empty, in the next generation.</summary>
-    public void Restart() => StartGeneration(Generation + 1);
-
     /// <summary>
-    /// Writes one encoded record (to the page cache: it survives a killed process at once, and
-    /// a power cut after <see cref="Sync"/>).
+    /// Seals are committed in the database: the log starts over, empty, in the next generation.
+    /// Records not yet written are dropped: their samples are in the sealed chunks.
     /// </summary>
+    public void Restart()
+    {
+        _pending.ResetWrittenCount();
+        StartGeneration(Generation + 1);
+    }
+
+    /// <summary>Takes one encoded record; it is written and synced by the next <see cref="Sync"/>.</summary>
     /// <exception cref="InvalidOperationException">the record does not fit; seal and restart first.</exception>
     public void Append(ReadOnlySpan<byte> record)
     {
         if (record.Length > Free) throw new InvalidOperationException("the head log is full: seal it first");
-        long end = _position + record.Length;
-        if (end > _zeroedTo) ZeroFillTo(end);
-        record.CopyTo(new Span<byte>(_map + _position, record.Length));
-        _position = end;
-        _dirty = true;
+        record.CopyTo(_pending.GetSpan(record.Length));
+        _pending.Advance(record.Length);
     }
 
     /// <summary>Writes zeros ahead of the records in 1 MiB steps, synced, so later syncs of these bytes change no file metadata.</summary>
@@ -187,52 +167,34 @@ public sealed unsafe partial class HeadLogFile : IDisposable
         RandomAccess.FlushToDisk(_file);
     }
 
-    /// <summary>Puts everything appended on the disk (msync of the new pages); a no-op when nothing changed.</summary>
+    /// <summary>Writes the pending records (one write) and puts them on the disk (fdatasync); a no-op when there are none.</summary>
     public void Sync()
     {
+        if (_pending.WrittenCount > 0)
+        {
+            long end = _position + _pending.WrittenCount;
+            if (end > _zeroedTo) ZeroFillTo(end);
+            RandomAccess.Write(_file, _pending.WrittenSpan, _position);
+            _position = end;
+            _pending.ResetWrittenCount();
+            _dirty = true;
+        }
         if (!_dirty) return;
-        long page = Environment.SystemPageSize;
-        long from = _syncedTo / page * page;
-        if (MSync((IntPtr)(_map + from), (nuint)(_position - from), MsSync) != 0) ThrowSyncError();
-        // Pages wholly written and synced are not touched again until the next generation:
-        // dropping them from this process's map keeps them out of its resident memory.
-        long done = _position / page * page;
-        if (done > from) MAdvise((IntPtr)(_map + from), (nuint)(done - from), MadvDontNeed);
-        _syncedTo = _position;
+        if (FDataSync(_file) != 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            throw new IOException($"cannot sync {Path}: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
+        }
         _dirty = false;
     }
 
-    private void ThrowSyncError()
-    {
-        int errno = Marshal.GetLastPInvokeError();
-        throw new IOException($"cannot sync {Path}: {Marshal.GetPInvokeErrorMessage(errno)}", errno);
-    }
+    public bool HasUnsynced => _dirty || _pending.WrittenCount > 0;
 
-    public bool HasUnsynced => _dirty;
+    /// <summary>Bytes taken since the last sync.</summary>
+    public long UnsyncedBytes => _pending.WrittenCount;
 
-    /// <summary>Bytes appended since the last sync.</summary>
-    public long UnsyncedBytes => _position - _syncedTo;
-
-    public void Dispose()
-    {
-        MUnmap((IntPtr)_map, (nuint)_maxBytes);
-        _file.Dispose();
-    }
-
-    private const int ProtRead = 1, ProtWrite = 2, MapShared = 1, MsSync = 4, MadvDontNeed = 4;
+    public void Dispose() => _file.Dispose();
 
     [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
     private static partial int FDataSync(SafeFileHandle fd);
-
-    [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
-    private static partial IntPtr MMap(IntPtr address, nuint length, int protection, int flags, int fd, long offset);
-
-    [LibraryImport("libc", EntryPoint = "msync", SetLastError = true)]
-    private static partial int MSync(IntPtr address, nuint length, int flags);
-
-    [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
-    private static partial int MAdvise(IntPtr address, nuint length, int advice);
-
-    [LibraryImport("libc", EntryPoint = "munmap", SetLastError = true)]
-    private static partial int MUnmap(IntPtr address, nuint length);
 }
