@@ -20,7 +20,7 @@ public sealed record StorageOptions
     /// HTTP ingest is synced before it is answered and is never lost. Longer saves flash: every
     /// sync costs a journal commit and rewrites the last partly filled 4 KiB page.
     /// </summary>
-    public TimeSpan CommitInterval { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan CommitInterval { get; init; } = TimeSpan.FromSeconds(30);
 
     public const string FileName = "pattoo-edge.db";
 
@@ -42,7 +42,7 @@ public sealed record StorageOptions
             Retention = s.GetDuration("retention", TimeSpan.FromDays(400), TimeSpan.FromHours(1), TimeSpan.FromDays(36500)),
             ChunkSpan = s.GetDuration("chunk_span", TimeSpan.FromHours(2), TimeSpan.FromMinutes(1), TimeSpan.FromDays(1)),
             MaxHeadSamples = (int)s.GetInteger("max_head_samples", 2_000_000, 10_000, 100_000_000),
-            CommitInterval = s.GetDuration("commit_interval", TimeSpan.FromSeconds(10), TimeSpan.Zero, TimeSpan.FromMinutes(10)),
+            CommitInterval = s.GetDuration("commit_interval", TimeSpan.FromSeconds(30), TimeSpan.Zero, TimeSpan.FromMinutes(10)),
         };
         if (o.Path.Length == 0) s.Error("path", "expected a directory, got an empty string");
         s.Finish();

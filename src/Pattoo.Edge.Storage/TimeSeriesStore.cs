@@ -25,13 +25,6 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     private const int QueueCapacity = 512;
     private const int MaxSamplesPerTransaction = 200_000;
     private const int PruneStepRows = 500;
-    /// <summary>
-    /// Durable writes of a few samples wait up to this long to share a sync: each sync writes
-    /// at least a 4 KiB page, so twenty small posts in ten seconds would otherwise cost twenty.
-    /// A write when none was synced for this long, or with 64 KiB waiting, is synced at once.
-    /// </summary>
-    private static readonly TimeSpan DurableWindow = TimeSpan.FromSeconds(1);
-    private const long SyncAtOnceBytes = 64 * 1024;
     private static readonly TimeSpan PruneEvery = TimeSpan.FromMinutes(10);
 
     private readonly StorageOptions _options;
@@ -280,12 +273,12 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             try
             {
                 var wait = reader.WaitToReadAsync();
-                if (!wait.IsCompleted && _headLog.HasUnsynced)
+                if (!wait.IsCompleted && (_headLog.HasUnsynced || _awaitingSync.Count > 0))
                 {
-                    // Idle with samples not yet synced: sync when the durable writes' window or the
-                    // pollers' interval is up, whichever comes first, unless new work comes sooner.
+                    // Idle with the pollers' samples not yet synced: sync when the interval is up,
+                    // unless new work comes sooner.
                     var next = wait.AsTask();
-                    long due = _lastSyncAt + (_awaitingSync.Count > 0 ? (long)DurableWindow.TotalMilliseconds : interval) - Now;
+                    long due = _awaitingSync.Count > 0 ? 0 : _lastSyncAt + interval - Now;
                     if (due > 0) await Task.WhenAny(next, Task.Delay(TimeSpan.FromMilliseconds(due), _clock)).ConfigureAwait(false);
                     if (!next.IsCompleted) SyncHeadLog();
                     more = await next.ConfigureAwait(false);
@@ -310,11 +303,9 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
                 samples += req.Batch.Count;
             }
             if (pending.Count > 0) { Commit(pending); pending.Clear(); }
-            // One sync for the durable writes queued meanwhile (group commit), or the pollers' due one.
-            long sinceSync = Now - _lastSyncAt;
-            if (_awaitingSync.Count > 0 ? sinceSync >= DurableWindow.TotalMilliseconds || _headLog.UnsyncedBytes >= SyncAtOnceBytes
-                                        : _headLog.HasUnsynced && sinceSync >= interval)
-                SyncHeadLog();
+            // One sync for every durable write queued meanwhile (group commit: the posts that
+            // arrive during a sync share the next one), or the pollers' due one.
+            if (_awaitingSync.Count > 0 || (_headLog.HasUnsynced && Now - _lastSyncAt >= interval)) SyncHeadLog();
             Maintain();
         }
         SyncHeadLog();

@@ -30,8 +30,6 @@ public class CrashTests
             path = "{dir}/data"
             retention = "36500d"
             max_head_samples = 10000
-            [log]
-            level = "warning"
             [linux]
             enabled = false
             """);

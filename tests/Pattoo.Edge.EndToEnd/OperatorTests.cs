@@ -182,10 +182,14 @@ public partial class OperatorTests
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
             var agent = Api.PattooAgentPayload.Sha256("disk");
             long t = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            int round = 0;
             async Task<int> Post()
             {
+                // New series every time: the catalog rows need new pages, which a full disk refuses
+                // (samples alone go to the head log, whose space is allocated ahead).
                 var payload = new Api.PattooAgentPayload(agent, "pattoo_agent_disk", "disk-host", 10_000);
-                for (int i = 0; i < 200; i++) payload.Add("disk-host", "value_" + i, 101, i * 1.5, t);
+                round++;
+                for (int i = 0; i < 200; i++) payload.Add("disk-host", $"value_{round}_{i}", 101, i * 1.5, t);
                 t += 10_000;
                 using var response = await http.PostAsync("/pattoo/api/v1/agent/receive/disk", new StringContent(payload.ToJson(t), System.Text.Encoding.UTF8, "application/json"));
                 return (int)response.StatusCode;

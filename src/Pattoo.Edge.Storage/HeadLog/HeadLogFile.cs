@@ -190,9 +190,6 @@ public sealed partial class HeadLogFile : IDisposable
 
     public bool HasUnsynced => _dirty || _pending.WrittenCount > 0;
 
-    /// <summary>Bytes taken since the last sync.</summary>
-    public long UnsyncedBytes => _pending.WrittenCount;
-
     public void Dispose() => _file.Dispose();
 
     [LibraryImport("libc", EntryPoint = "fdatasync", SetLastError = true)]
