@@ -56,8 +56,9 @@ public sealed class SampleBatch
 public interface ISampleSink
 {
     /// <summary>
-    /// Queues the batch and completes once it is durably committed. The caller may reuse
-    /// the batch after the task completes.
+    /// Queues the batch and completes once the store has accepted it (readable at once; on the
+    /// disk within the store's commit interval). The caller may reuse the batch after the task
+    /// completes.
     /// </summary>
     /// <exception cref="OperationCanceledException">the token was cancelled before the commit.</exception>
     /// <exception cref="StorageUnavailableException">the store is closed or failing.</exception>
