@@ -241,13 +241,9 @@ public sealed partial class TimeSeriesStore
 
     /// <summary>Samples stored: sealed in chunks plus the head.</summary>
     public long CountSamples()
-    {
-        using var db = OpenReader();
-        using var cmd = db.CreateCommand();
-        cmd.CommandText = "SELECT coalesce(sum(count), 0) + (SELECT count(*) FROM string_sample) FROM chunk";
-        // Unsealed samples are in memory (and in the head log); during a seal a count may be off for a moment.
-        return (long)cmd.ExecuteScalar()! + Volatile.Read(ref _headSamples);
-    }
+        // Kept by the writer: a count over the chunk table grew with the catalog and made the
+        // cheapest API request (the appliance's facts) cost 28 ms at 10,000 series.
+        => Interlocked.Read(ref _storedSamples) + Volatile.Read(ref _headSamples);
 
     /// <summary>
     /// Bytes of the database's pages that hold data: the file less its free pages (pages the head

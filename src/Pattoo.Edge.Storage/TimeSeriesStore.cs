@@ -39,6 +39,8 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     private readonly Task _writer;
     private readonly WriterStatements _sql;
     private int _headSamples;
+    /// <summary>Samples in chunks and string rows: counted once at open, then kept by seals, string inserts and pruning.</summary>
+    private long _storedSamples;
     private long _headSince;
     private long _nextPruneAt;
     private bool _pruning;
@@ -209,6 +211,11 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
                 if (_seriesByIdx.TryGetValue(r.GetInt64(0), out var s)) s.LastText = s.PendingText = r.GetString(1);
             }
         }
+        using (var cmd = _db.CreateCommand())
+        {
+            cmd.CommandText = "SELECT coalesce(sum(count), 0) + (SELECT count(*) FROM string_sample) FROM chunk";
+            _storedSamples = Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+        }
         // Replay the head log: samples acknowledged but not yet sealed into chunks.
         int replayed = 0;
         using (var cmd = _db.CreateCommand())
@@ -372,7 +379,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         var newSeries = new List<SeriesState>();
         var touched = new List<SeriesState>();
         var accepted = new List<(SeriesState, long, double)>();
-        int rejected = 0;
+        int rejected = 0, stringRows = 0;
         bool catalogCommitted = false;
         _recordSamples.Clear();
         try
@@ -398,6 +405,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
                             EnsureTransaction();
                             _sql.InsertString(state.Idx, s.TimestampMs, text);
                             state.PendingText = text;
+                            stringRows++;
                         }
                     }
                     else
@@ -427,6 +435,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             foreach (var state in touched) { state.PendingTimestamp = state.LastTimestamp; state.PendingText = state.LastText; state.Touched = false; }
             // Series whose rows were rolled back are forgotten; committed ones stay (they exist, without samples).
             if (!catalogCommitted) foreach (var state in newSeries) { Forget(state); }
+            else Interlocked.Add(ref _storedSamples, stringRows); // their rows are in
             WriteFailed(requests.Sum(r => r.Batch.Count), e);
             var failure = new StorageUnavailableException($"storage write failed: {SystemMessages.Describe(e)}", e);
             foreach (var req in requests) req.Done.TrySetException(failure);
@@ -441,6 +450,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         foreach (var (state, ts, value) in accepted) state.Append(ts, value);
         if (_headSamples == 0 && accepted.Count > 0) _headSince = Now;
         _headSamples += accepted.Count;
+        Interlocked.Add(ref _storedSamples, stringRows);
         Interlocked.Add(ref _samplesWritten, accepted.Count + (touched.Count > 0 ? CountStrings(requests) : 0));
         Interlocked.Add(ref _samplesRejected, rejected);
         Interlocked.Increment(ref _transactions);
@@ -609,6 +619,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         _headLog.Restart();
         _lastSyncAt = Now;
         foreach (var state in sealedSeries) state.ClearHead();
+        Interlocked.Add(ref _storedSamples, points);
         _headSamples = 0;
         _headSince = Now;
         Interlocked.Add(ref _chunksSealed, sealedSeries.Count);
@@ -622,8 +633,11 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         using (var tx = _db.BeginTransaction())
         {
             _sql.Bind(tx);
-            deleted = _sql.PruneChunks(cutoff, PruneStepRows) + _sql.PruneStrings(cutoff, PruneStepRows);
+            var (chunks, samples) = _sql.PruneChunks(cutoff, PruneStepRows);
+            int strings = _sql.PruneStrings(cutoff, PruneStepRows);
+            deleted = chunks + strings;
             tx.Commit();
+            Interlocked.Add(ref _storedSamples, -(samples + strings));
         }
         if (deleted > 0)
         {

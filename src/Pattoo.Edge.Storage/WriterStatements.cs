@@ -36,6 +36,7 @@ internal sealed class WriterStatements : IDisposable
         _pruneChunks = Make(db, """
             DELETE FROM chunk WHERE (idx_datapoint, ts_start) IN
                 (SELECT idx_datapoint, ts_start FROM chunk WHERE ts_end < $cut LIMIT $n)
+            RETURNING count
             """, "$cut", "$n");
         // Keep each string series' newest value however old: it is still the current value.
         _pruneStrings = Make(db, """
@@ -117,10 +118,19 @@ internal sealed class WriterStatements : IDisposable
 
     public void ClearHead() => _clearHead.ExecuteNonQuery();
 
-    public int PruneChunks(long cutoff, int rows)
+    /// <summary>Deletes up to <paramref name="rows"/> expired chunks; the chunks and the samples they held.</summary>
+    public (int Chunks, long Samples) PruneChunks(long cutoff, int rows)
     {
         _pruneChunks.Parameters[0].Value = cutoff; _pruneChunks.Parameters[1].Value = rows;
-        return _pruneChunks.ExecuteNonQuery();
+        int chunks = 0;
+        long samples = 0;
+        using var r = _pruneChunks.ExecuteReader();
+        while (r.Read())
+        {
+            chunks++;
+            samples += r.GetInt64(0);
+        }
+        return (chunks, samples);
     }
 
     public int PruneStrings(long cutoff, int rows)

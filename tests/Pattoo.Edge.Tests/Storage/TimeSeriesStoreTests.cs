@@ -198,6 +198,10 @@ public class TimeSeriesStoreTests
         await t.Store.SealNowAsync();
 
         await t.Store.PruneNowAsync();
+        // The count is kept by the writer (seals, string rows, pruning), and a reopen counts the same.
+        Assert.Equal(11, t.Store.CountSamples());
+        await t.ReopenAsync();
+        Assert.Equal(11, t.Store.CountSamples());
 
         var left = t.Store.ReadRaw(t.IdxOf(key), long.MinValue, long.MaxValue);
         Assert.Equal(Enumerable.Range(100, 10).Select(i => (double)i), left.Values);
