@@ -16,11 +16,13 @@ namespace Pattoo.Edge.Bench.Storage;
 /// acknowledged only once on the disk). After a warm-up, field 7 of
 /// /sys/block/loopN/stat (sectors written) is read before and after the window.
 /// Needs root (losetup, mount) and Debian's prometheus (./build.sh bench flash installs it).
-/// PATTOO_FLASH_SECONDS sets the window (default 300), PATTOO_FLASH_WARMUP the warm-up (60).
+/// PATTOO_FLASH_SECONDS sets the window (default 300), PATTOO_FLASH_WARMUP the warm-up (60),
+/// PATTOO_FLASH_SERIES the number of series (1,000).
 /// </summary>
 public static class FlashBench
 {
-    private const int Series = 1000;
+    /// <summary>PATTOO_FLASH_SERIES (default 1,000; a multiple of 20).</summary>
+    private static readonly int Series = int.TryParse(Environment.GetEnvironmentVariable("PATTOO_FLASH_SERIES"), out var n) && n >= 20 ? n / 20 * 20 : 1000;
     private const int StepSeconds = 10;
 
     public static async Task RunAsync(TextWriter output)
@@ -97,7 +99,7 @@ public static class FlashBench
                     // 20 posts of 50, spread over the step.
                     for (int p = 0; p < 20 && !stop.IsCancellationRequested; p++)
                     {
-                        var part = lines.AsSpan(p * 50, 50).ToArray();
+                        var part = lines.AsSpan(p * (Series / 20), Series / 20).ToArray();
                         if (await Post(http, twentyPort, part)) Interlocked.Add(ref twentyStored, part.Length);
                         try { await Task.Delay(TimeSpan.FromSeconds(StepSeconds / 20.0), stop.Token); } catch (OperationCanceledException) { }
                     }
