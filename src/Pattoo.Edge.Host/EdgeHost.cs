@@ -95,11 +95,12 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
             ?? throw new InvalidOperationException("english-names.csv is missing from this build");
         using var reader = new StreamReader(stream);
         var rows = new List<KeyTranslation>();
-        reader.ReadLine(); // header
+        reader.ReadLine(); // header: program,key,translation,units
         while (reader.ReadLine() is { } line)
         {
+            // pattoo-web looks up the datapoint's pattoo_key, which is "{program}_{key}".
             var parts = line.Split(',');
-            if (parts.Length == 3) rows.Add(new KeyTranslation("en", parts[0], parts[1], parts[2]));
+            if (parts.Length == 4) rows.Add(new KeyTranslation("en", $"{parts[0]}_{parts[1]}", parts[2], parts[3]));
         }
         return rows;
     }

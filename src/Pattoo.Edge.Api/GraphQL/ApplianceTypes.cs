@@ -78,9 +78,12 @@ public sealed class SeriesType : ObjectGraphType<SeriesRow>
 {
     private static PairXlateRow? Translation(IResolveFieldContext<SeriesRow> c)
     {
-        var language = c.GetArgument<string?>("language") ?? "en";
+        var language = (c.GetArgument<string?>("language") ?? "en").Trim().ToLowerInvariant();
         var group = c.Source.Agent?.IdxPairXlateGroup ?? 1;
-        return ((ApiUserContext)c.UserContext!).Catalog.Translation(group, language.Trim().ToLowerInvariant(), c.Source.Key);
+        var catalog = ((ApiUserContext)c.UserContext!).Catalog;
+        // pattoo's translations are keyed by the pattoo_key pair, "{program}_{key}"; a bare key is accepted too.
+        return (c.Source.Agent is { } agent ? catalog.Translation(group, language, $"{agent.AgentProgram}_{c.Source.Key}") : null)
+            ?? catalog.Translation(group, language, c.Source.Key);
     }
 
     public SeriesType()

@@ -59,10 +59,11 @@ public partial class PattooAnswersTests(ApiFixture api) : IClassFixture<ApiFixtu
               allAgentXlate { edges { node { agentProgram translation } } } }
             """);
         var keys = data.GetProperty("allPairXlate").GetProperty("edges").EnumerateArray().Select(e => e.GetProperty("node")).ToList();
-        var load = Assert.Single(keys, k => k.GetProperty("key").GetString() == "load_1");
+        // Keyed as pattoo-web looks them up: the pattoo_key pair, "{program}_{key}".
+        var load = Assert.Single(keys, k => k.GetProperty("key").GetString() == "linux_load_1");
         Assert.Equal("Load average (1 minute)", load.GetProperty("translation").GetString());
         Assert.Equal("1", load.GetProperty("idxPairXlateGroup").GetString());
-        Assert.Contains(keys, k => k.GetProperty("key").GetString() == "ifHCInOctets" && k.GetProperty("units").GetString() == "bytes");
+        Assert.Contains(keys, k => k.GetProperty("key").GetString() == "snmp_ifHCInOctets" && k.GetProperty("units").GetString() == "bytes");
         var programs = data.GetProperty("allAgentXlate").GetProperty("edges").EnumerateArray().Select(e => e.GetProperty("node").GetProperty("agentProgram").GetString()).ToList();
         Assert.Contains("linux", programs);
         Assert.Contains("modbus", programs);
@@ -80,6 +81,21 @@ public partial class PattooAnswersTests(ApiFixture api) : IClassFixture<ApiFixtu
         var idx = text.GetProperty("idxDatapoint").GetString();
         var values = await Data($"{{ allData(idxDatapoint: \"{idx}\") {{ edges {{ node {{ timestamp value }} }} }} }}");
         Assert.NotEmpty(values.GetProperty("allData").GetProperty("edges").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task ImportedKeyTranslationsNameSeriesInTheChosenLanguage()
+    {
+        // pattoo's CLI on the running box's database, then the names the dashboard shows.
+        var csv = Path.Combine(api.Dir, "keys.csv");
+        await File.WriteAllTextAsync(csv, "language,key,translation,units\nen,pattoo_agent_linux_autonomousd_load_average_01min,Load (1 min),procs\n");
+        var (code, _, stderr) = await EdgeProcess.RunAsync("import", "key_translation", "--filename", csv, "--config", Path.Combine(api.Dir, "edge.toml"));
+        Assert.True(code == 0, stderr);
+        var data = await Data("""{ series(key: "load_average_01min") { key name unit(language: "en") } fr: series(key: "load_average_01min") { name(language: "fr") } }""");
+        var s = Assert.Single(data.GetProperty("series").EnumerateArray());
+        Assert.Equal("Load (1 min)", s.GetProperty("name").GetString());
+        Assert.Equal("procs", s.GetProperty("unit").GetString());
+        Assert.Equal(JsonValueKind.Null, Assert.Single(data.GetProperty("fr").EnumerateArray()).GetProperty("name").ValueKind);
     }
 
     private async Task<JsonElement> Data(string query)

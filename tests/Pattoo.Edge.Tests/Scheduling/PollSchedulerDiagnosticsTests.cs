@@ -55,4 +55,26 @@ public sealed class PollSchedulerDiagnosticsTests
         Assert.True(a.Diagnostics.Single(d => d.Key == "polls").Value > before, "read when asked, not copied once");
         Assert.Empty(states.Single(s => s.Name == "b").Diagnostics);
     }
+
+    [Fact]
+    public async Task SamplesTodayStartFromWhatStorageHoldsForTheTarget()
+    {
+        // After a restart a target's "samples today" goes on from what the day already stored.
+        long? askedSince = null;
+        await using var scheduler = new PollScheduler(new CountingSink())
+        {
+            StoredSince = since =>
+            {
+                askedSince = since;
+                return new Dictionary<(string, string), long> { [("test", "a")] = 1234, [("other", "b")] = 99 };
+            },
+        };
+        await scheduler.ApplyAsync([new Target("a"), new Target("b")]);
+        var a = scheduler.States.Single(s => s.Name == "a");
+        var b = scheduler.States.Single(s => s.Name == "b");
+        Assert.True(a.SamplesToday >= 1234, $"{a.SamplesToday}");
+        Assert.Equal(0, b.SamplesToday); // ("test", "b") has nothing stored; ("other", "b") is another program
+        var midnight = new DateTimeOffset(DateTime.Now.Date, TimeZoneInfo.Local.GetUtcOffset(DateTime.Now.Date)).ToUnixTimeMilliseconds();
+        Assert.Equal(midnight, askedSince);
+    }
 }
