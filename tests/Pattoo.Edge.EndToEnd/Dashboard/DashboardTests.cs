@@ -217,6 +217,15 @@ public partial class DashboardTests(DashboardFixture f)
     }
 
     [Fact]
+    public async Task AxisLabelsAreCompactAndTinyValuesAreNotZero()
+    {
+        // 65,668,075 was cut to "000,000" on a narrow axis; a wrong Modbus byte order gives 1.39e-36.
+        var r = await f.Browse("formats");
+        Assert.Equal(["0", "1.39e-36", "0.5", "999", "1500", "12.3k", "65.7M", "2.5G", "-42k"], Strings(r.GetProperty("axis")));
+        Assert.Equal("1.390e-36", Strings(r.GetProperty("value"))[1]);
+    }
+
+    [Fact]
     public async Task GraphiQLsDocsPaneShowsTheSchema()
     {
         // The docs pane is built from the full introspection query, through the published binary.

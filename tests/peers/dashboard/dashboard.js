@@ -3,7 +3,7 @@
 // one JSON object with what it saw. Run by tests/Pattoo.Edge.EndToEnd/Dashboard/*.cs:
 //
 //   DASHBOARD_URL=http://127.0.0.1:PORT/ SCREENSHOT_DIR=DIR DASHBOARD_ARGS='{"...": ...}' \
-//     node dashboard.js overview|browse|chart|dense|favourite|graphiql
+//     node dashboard.js overview|browse|chart|dense|favourite|graphiql|formats
 //
 // Every scenario also reports console errors, failed requests and requests that left the box
 // (there must be none: the page may use nothing but the appliance). Exit code 0 with JSON on
@@ -212,6 +212,19 @@ const scenarios = {
     const fields = await page.$$eval(".doc-explorer-contents a.field-name", as => as.map(a => a.textContent.trim()));
     await shot(page, "graphiql-docs", DESKTOP);
     return { roots, fields };
+  },
+
+
+  // The chart's number formats, run in the page on the dashboard's own module (uPlot draws axes
+  // on a canvas, so the labels cannot be read from the DOM).
+  async formats(page) {
+    await page.goto(URL_, { waitUntil: "load" });
+    const values = [0, 1.39e-36, 0.5, 999, 1500, 12345, 65668075, 2.5e9, -42000];
+    return await page.evaluate(async (values) => {
+      const src = document.querySelector("script[type=module]").src;
+      const ui = await import(new URL("ui.js", src).href);
+      return { axis: values.map(v => ui.formatAxis(v)), value: values.map(v => ui.formatValue(v)) };
+    }, values);
   },
 
 };
