@@ -226,6 +226,15 @@ public partial class DashboardTests(DashboardFixture f)
     }
 
     [Fact]
+    public async Task ARecoveredTargetsOldErrorIsFoldedAway()
+    {
+        var r = await f.Browse("formats");
+        Assert.Equal("<span>connection refused<span class=\"muted\"> (3 min ago)</span></span>", r.GetProperty("failing").GetString());
+        Assert.Equal("<details class=\"recovered\"><summary>last error, 3 min ago</summary><span>connection refused</span></details>", r.GetProperty("recovered").GetString());
+        Assert.Equal("–", r.GetProperty("never").GetString());
+    }
+
+    [Fact]
     public async Task GraphiQLsDocsPaneShowsTheSchema()
     {
         // The docs pane is built from the full introspection query, through the published binary.

@@ -223,7 +223,16 @@ const scenarios = {
     return await page.evaluate(async (values) => {
       const src = document.querySelector("script[type=module]").src;
       const ui = await import(new URL("ui.js", src).href);
-      return { axis: values.map(v => ui.formatAxis(v)), value: values.map(v => ui.formatValue(v)) };
+      // A target's last error: in full while failing, folded and greyed once it recovered.
+      const overview = await import(new URL("overview.js", src).href);
+      const now = Date.now();
+      const cell = (p) => { const e = overview.lastError(p, now - 180_000, now); return typeof e === "string" ? e : e.outerHTML; };
+      return {
+        axis: values.map(v => ui.formatAxis(v)), value: values.map(v => ui.formatValue(v)),
+        failing: cell({ ok: false, lastError: "connection refused" }),
+        recovered: cell({ ok: true, lastError: "connection refused" }),
+        never: cell({ ok: true, lastError: null }),
+      };
     }, values);
   },
 

@@ -94,7 +94,7 @@ function fill(d, facts, pollers, agents) {
 // A failing target shows its error in full; one that has recovered shows only that it had
 // one and when (greyed), with the text a click away: an old error in red next to "OK" reads
 // as a fault that is still there.
-function lastError(p, errorAt, now) {
+export function lastError(p, errorAt, now) {
   if (!p.lastError) return "–";
   const ago = errorAt ? formatAgo(errorAt, now) : null;
   if (!p.ok) return h("span", null, p.lastError, ago ? h("span", { class: "muted" }, " (" + ago + ")") : null);
