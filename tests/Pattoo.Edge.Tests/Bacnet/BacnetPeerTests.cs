@@ -436,4 +436,33 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
         Assert.Equal(2, poller.TransportStatistics.Requests);
         Assert.Equal(1, poller.TransportStatistics.Retries);
     }
+
+    [Fact]
+    public async Task A_port_in_use_is_the_polls_failure_and_not_taken_for_a_silent_device()
+    {
+        // Another BACnet program holds the local port: the poll fails naming the bind, and the
+        // directed Who-Is probe does not first log "no I-Am ... (wrong instance?)".
+        int localPort = FreePorts.Udp();
+        using var occupant = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetwork, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        occupant.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, localPort));
+        var options = BacnetTestSupport.Bind(Config(localPort, $"address = \"127.0.0.1:{FreePorts.Udp()}\"\ndevice_instance = 424242", """
+              [[bacnet.devices.objects]]
+              object = "analog-input:0"
+              key = "t"
+            """));
+        var log = new StringWriter();
+        Log.Configure(TextWriter.Synchronized(log), journal: false);
+        try
+        {
+            await using var poller = Assert.Single(BacnetTestSupport.Pollers(options, new BacnetTransportRegistry()));
+            var e = await Assert.ThrowsAsync<BacnetTransportException>(() => PollerTestSupport.PollAsync(poller));
+            Assert.Contains("cannot bind", e.Message);
+            Assert.Contains("another BACnet program on this box? set bacnet.local_port", e.Message);
+        }
+        finally
+        {
+            Log.Configure(Console.Error, journal: false);
+        }
+        Assert.DoesNotContain("device_instance 424242 (wrong instance?)", log.ToString());
+    }
 }
