@@ -18,6 +18,16 @@ public sealed class ApiUserContext : Dictionary<string, object?>
 
     public CatalogSnapshot Catalog => _catalog ??= Appliance.Store.Catalog.Snapshot();
 
+    private Dictionary<long, (long Timestamp, double? Value, string? Text)?>? _latest;
+
+    /// <summary>A series' latest value, read once per request however many fields ask for it.</summary>
+    public (long Timestamp, double? Value, string? Text)? Latest(long idxDatapoint)
+    {
+        _latest ??= new();
+        if (!_latest.TryGetValue(idxDatapoint, out var latest)) _latest[idxDatapoint] = latest = Appliance.Store.Latest(idxDatapoint);
+        return latest;
+    }
+
     /// <summary>After a mutation the next read must see it.</summary>
     public void Invalidate() => _catalog = null;
 }

@@ -107,9 +107,9 @@ public sealed class SeriesType : ObjectGraphType<SeriesRow>
             .Argument<StringGraphType>("language", "A language code such as \"en\"; default en")
             .Resolve(c => Translation(c) is { Translation.Length: > 0 } x ? x.Translation : null);
         Field<FloatGraphType>("lastValue").Description("The latest value: a gauge's last sample, a counter's last per-second rate; null for strings and when nothing is stored")
-            .Resolve(c => ((ApiUserContext)c.UserContext!).Appliance.Store.Latest(c.Source.Datapoint.IdxDatapoint)?.Value);
+            .Resolve(c => ((ApiUserContext)c.UserContext!).Latest(c.Source.Datapoint.IdxDatapoint)?.Value);
         Field<StringGraphType>("lastText").Description("The latest text of a string series")
-            .Resolve(c => ((ApiUserContext)c.UserContext!).Appliance.Store.Latest(c.Source.Datapoint.IdxDatapoint)?.Text);
+            .Resolve(c => ((ApiUserContext)c.UserContext!).Latest(c.Source.Datapoint.IdxDatapoint)?.Text);
     }
 }
 
