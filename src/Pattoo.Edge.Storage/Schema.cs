@@ -158,6 +158,49 @@ internal static class Schema
         );
         INSERT INTO head_log (id, sealed_generation) VALUES (1, 0);
         """,
+        // 4: a catalog version the API caches its catalog snapshot by: every change to a catalog
+        // table bumps it (from this process or the command line's), the sealing writer's
+        // last_timestamp updates do not.
+        """
+        CREATE TABLE catalog_version (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            version INTEGER NOT NULL
+        );
+        INSERT INTO catalog_version (id, version) VALUES (1, 1);
+        CREATE TRIGGER agent_insert_version AFTER INSERT ON agent BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER agent_update_version AFTER UPDATE ON agent BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER agent_delete_version AFTER DELETE ON agent BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER pair_insert_version AFTER INSERT ON pair BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER pair_update_version AFTER UPDATE ON pair BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER pair_delete_version AFTER DELETE ON pair BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER glue_insert_version AFTER INSERT ON glue BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER glue_update_version AFTER UPDATE ON glue BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER glue_delete_version AFTER DELETE ON glue BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER language_insert_version AFTER INSERT ON language BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER language_update_version AFTER UPDATE ON language BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER language_delete_version AFTER DELETE ON language BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER pair_xlate_group_insert_version AFTER INSERT ON pair_xlate_group BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER pair_xlate_group_update_version AFTER UPDATE ON pair_xlate_group BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER pair_xlate_group_delete_version AFTER DELETE ON pair_xlate_group BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER pair_xlate_insert_version AFTER INSERT ON pair_xlate BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER pair_xlate_update_version AFTER UPDATE ON pair_xlate BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER pair_xlate_delete_version AFTER DELETE ON pair_xlate BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER agent_xlate_insert_version AFTER INSERT ON agent_xlate BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER agent_xlate_update_version AFTER UPDATE ON agent_xlate BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER agent_xlate_delete_version AFTER DELETE ON agent_xlate BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER chart_insert_version AFTER INSERT ON chart BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER chart_update_version AFTER UPDATE ON chart BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER chart_delete_version AFTER DELETE ON chart BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER chart_datapoint_insert_version AFTER INSERT ON chart_datapoint BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER chart_datapoint_update_version AFTER UPDATE ON chart_datapoint BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER chart_datapoint_delete_version AFTER DELETE ON chart_datapoint BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER favorite_insert_version AFTER INSERT ON favorite BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER favorite_update_version AFTER UPDATE ON favorite BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER favorite_delete_version AFTER DELETE ON favorite BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER datapoint_insert_version AFTER INSERT ON datapoint BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER datapoint_update_version AFTER UPDATE OF idx_agent, checksum, data_type, polling_interval, enabled, ts_modified ON datapoint BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        CREATE TRIGGER datapoint_delete_version AFTER DELETE ON datapoint BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
+        """,
     };
 
     public static int LatestVersion => Migrations.Length;

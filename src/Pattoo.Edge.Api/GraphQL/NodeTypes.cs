@@ -149,9 +149,9 @@ public sealed class AgentType : NodeType<AgentRow>
 {
     public AgentType() : base(Specs.Agent)
     {
-        Field<PairXlateGroupType>("pairXlateGroup").Resolve(c => Ctx(c).Catalog.PairXlateGroups.FirstOrDefault(g => g.IdxPairXlateGroup == c.Source.IdxPairXlateGroup));
+        Field<PairXlateGroupType>("pairXlateGroup").Resolve(c => Ctx(c).Catalog.PairXlateGroup(c.Source.IdxPairXlateGroup));
         Connections.Add<AgentRow, DataPointType, DatapointRow>(this, "datapointAgent", Specs.Datapoint,
-            c => Ctx(c).Catalog.Datapoints.Where(d => d.IdxAgent == c.Source.IdxAgent));
+            c => Ctx(c).Catalog.DatapointsOfAgent(c.Source.IdxAgent));
     }
 }
 
@@ -163,7 +163,7 @@ public sealed class DataPointType : NodeType<DatapointRow>
         Connections.Add<DatapointRow, GlueType, GlueRow>(this, "glueDatapoint", Specs.Glue, c => Ctx(c).Catalog.GlueOf(c.Source.IdxDatapoint));
         Connections.Add<DatapointRow, DataGraphType, DataRow>(this, "dataChecksum", Specs.Data, c => DataRows(Ctx(c), c.Source.IdxDatapoint));
         Connections.Add<DatapointRow, ChartDataPointType, ChartDatapointRow>(this, "chartDatapointDatapoint", Specs.ChartDatapoint,
-            c => Ctx(c).Catalog.ChartDatapoints.Where(x => x.IdxDatapoint == c.Source.IdxDatapoint));
+            c => Ctx(c).Catalog.ChartDatapointsOfDatapoint(c.Source.IdxDatapoint));
     }
 
     /// <summary>Stored samples of a datapoint as pattoo's Data rows (counters raw, as pattoo stores them).</summary>
@@ -184,7 +184,7 @@ public sealed class PairType : NodeType<PairRow>
 {
     public PairType() : base(Specs.Pair)
     {
-        Connections.Add<PairRow, GlueType, GlueRow>(this, "gluePair", Specs.Glue, c => Ctx(c).Catalog.Glue.Where(g => g.IdxPair == c.Source.IdxPair));
+        Connections.Add<PairRow, GlueType, GlueRow>(this, "gluePair", Specs.Glue, c => Ctx(c).Catalog.GlueOfPair(c.Source.IdxPair));
     }
 }
 
@@ -210,9 +210,9 @@ public sealed class LanguageType : NodeType<LanguageRow>
     public LanguageType() : base(Specs.Language)
     {
         Connections.Add<LanguageRow, PairXlateType, PairXlateRow>(this, "pairXlateLanguage", Specs.PairXlate,
-            c => Ctx(c).Catalog.PairXlates.Where(x => x.IdxLanguage == c.Source.IdxLanguage));
+            c => Ctx(c).Catalog.PairXlatesOfLanguage(c.Source.IdxLanguage));
         Connections.Add<LanguageRow, AgentXlateType, AgentXlateRow>(this, "agentXlateLanguage", Specs.AgentXlate,
-            c => Ctx(c).Catalog.AgentXlates.Where(x => x.IdxLanguage == c.Source.IdxLanguage));
+            c => Ctx(c).Catalog.AgentXlatesOfLanguage(c.Source.IdxLanguage));
     }
 }
 
@@ -221,9 +221,9 @@ public sealed class PairXlateGroupType : NodeType<PairXlateGroupRow>
     public PairXlateGroupType() : base(Specs.PairXlateGroup)
     {
         Connections.Add<PairXlateGroupRow, PairXlateType, PairXlateRow>(this, "pairXlatePairXlateGroup", Specs.PairXlate,
-            c => Ctx(c).Catalog.PairXlates.Where(x => x.IdxPairXlateGroup == c.Source.IdxPairXlateGroup));
+            c => Ctx(c).Catalog.PairXlatesOfGroup(c.Source.IdxPairXlateGroup));
         Connections.Add<PairXlateGroupRow, AgentType, AgentRow>(this, "agentPairXlateGroup", Specs.Agent,
-            c => Ctx(c).Catalog.Agents.Where(x => x.IdxPairXlateGroup == c.Source.IdxPairXlateGroup));
+            c => Ctx(c).Catalog.AgentsOfGroup(c.Source.IdxPairXlateGroup));
     }
 }
 
@@ -233,8 +233,8 @@ public sealed class PairXlateType : NodeType<PairXlateRow>
     {
         // pattoo-web asks for `description`, the older name of `translation`.
         Field<StringGraphType>("description").Resolve(c => c.Source.Translation);
-        Field<PairXlateGroupType>("pairXlateGroup").Resolve(c => Ctx(c).Catalog.PairXlateGroups.FirstOrDefault(g => g.IdxPairXlateGroup == c.Source.IdxPairXlateGroup));
-        Field<LanguageType>("language").Resolve(c => Ctx(c).Catalog.Languages.FirstOrDefault(l => l.IdxLanguage == c.Source.IdxLanguage));
+        Field<PairXlateGroupType>("pairXlateGroup").Resolve(c => Ctx(c).Catalog.PairXlateGroup(c.Source.IdxPairXlateGroup));
+        Field<LanguageType>("language").Resolve(c => Ctx(c).Catalog.Language(c.Source.IdxLanguage));
     }
 }
 
@@ -242,7 +242,7 @@ public sealed class AgentXlateType : NodeType<AgentXlateRow>
 {
     public AgentXlateType() : base(Specs.AgentXlate)
     {
-        Field<LanguageType>("language").Resolve(c => Ctx(c).Catalog.Languages.FirstOrDefault(l => l.IdxLanguage == c.Source.IdxLanguage));
+        Field<LanguageType>("language").Resolve(c => Ctx(c).Catalog.Language(c.Source.IdxLanguage));
     }
 }
 
@@ -251,9 +251,9 @@ public sealed class ChartType : NodeType<ChartRow>
     public ChartType() : base(Specs.Chart)
     {
         Connections.Add<ChartRow, ChartDataPointType, ChartDatapointRow>(this, "chartDatapointChart", Specs.ChartDatapoint,
-            c => Ctx(c).Catalog.ChartDatapoints.Where(x => x.IdxChart == c.Source.IdxChart));
+            c => Ctx(c).Catalog.ChartDatapointsOfChart(c.Source.IdxChart));
         Connections.Add<ChartRow, FavoriteType, FavoriteRow>(this, "favoriteChart", Specs.Favorite,
-            c => Ctx(c).Catalog.Favorites.Where(x => x.IdxChart == c.Source.IdxChart));
+            c => Ctx(c).Catalog.FavoritesOfChart(c.Source.IdxChart));
     }
 }
 
@@ -262,7 +262,7 @@ public sealed class ChartDataPointType : NodeType<ChartDatapointRow>
     public ChartDataPointType() : base(Specs.ChartDatapoint)
     {
         Field<DataPointType>("datapoint").Resolve(c => Ctx(c).Catalog.Datapoint(c.Source.IdxDatapoint));
-        Field<ChartType>("chart").Resolve(c => Ctx(c).Catalog.Charts.FirstOrDefault(x => x.IdxChart == c.Source.IdxChart));
+        Field<ChartType>("chart").Resolve(c => Ctx(c).Catalog.Chart(c.Source.IdxChart));
     }
 }
 
@@ -270,6 +270,6 @@ public sealed class FavoriteType : NodeType<FavoriteRow>
 {
     public FavoriteType() : base(Specs.Favorite)
     {
-        Field<ChartType>("chart").Resolve(c => Ctx(c).Catalog.Charts.FirstOrDefault(x => x.IdxChart == c.Source.IdxChart));
+        Field<ChartType>("chart").Resolve(c => Ctx(c).Catalog.Chart(c.Source.IdxChart));
     }
 }

@@ -20,29 +20,29 @@ public sealed class QueryType : ObjectGraphType
         Name = "Query";
         Field<NodeInterface>("node").Argument<NonNullGraphType<IdGraphType>>("id").Resolve(c => Node(Ctx(c), c.GetArgument<string>("id")!));
 
-        Single<AgentType, AgentRow>("agent", Specs.Agent, (ctx, key) => Find(ctx.Catalog.Agents, key, r => r.IdxAgent));
+        Single<AgentType, AgentRow>("agent", Specs.Agent, (ctx, key) => Find(ctx.Catalog.Agent, key));
         Connections.Add<object?, AgentType, AgentRow>(this, "allAgent", Specs.Agent, c => Ctx(c).Catalog.Agents);
-        Single<DataPointType, DatapointRow>("datapoint", Specs.Datapoint, (ctx, key) => Find(ctx.Catalog.Datapoints, key, r => r.IdxDatapoint));
+        Single<DataPointType, DatapointRow>("datapoint", Specs.Datapoint, (ctx, key) => Find(ctx.Catalog.Datapoint, key));
         Connections.Add<object?, DataPointType, DatapointRow>(this, "allDatapoints", Specs.Datapoint, c => Ctx(c).Catalog.Datapoints);
-        Single<PairType, PairRow>("pair", Specs.Pair, (ctx, key) => Find(ctx.Catalog.Pairs, key, r => r.IdxPair));
+        Single<PairType, PairRow>("pair", Specs.Pair, (ctx, key) => Find(ctx.Catalog.Pair, key));
         Connections.Add<object?, PairType, PairRow>(this, "allPairs", Specs.Pair, c => Ctx(c).Catalog.Pairs);
-        Single<GlueType, GlueRow>("glue", Specs.Glue, (ctx, key) => ctx.Catalog.Glue.FirstOrDefault(g => Specs.Glue.Key(g) == key));
+        Single<GlueType, GlueRow>("glue", Specs.Glue, (ctx, key) => GlueByKey(ctx.Catalog, key));
         Connections.Add<object?, GlueType, GlueRow>(this, "allGlues", Specs.Glue, c => Ctx(c).Catalog.Glue);
         Single<DataGraphType, DataRow>("data", Specs.Data, (ctx, key) => DataByKey(ctx, key));
         Connections.Add<object?, DataGraphType, DataRow>(this, "allData", Specs.Data, AllData);
-        Single<LanguageType, LanguageRow>("language", Specs.Language, (ctx, key) => Find(ctx.Catalog.Languages, key, r => r.IdxLanguage));
+        Single<LanguageType, LanguageRow>("language", Specs.Language, (ctx, key) => Find(ctx.Catalog.Language, key));
         Connections.Add<object?, LanguageType, LanguageRow>(this, "allLanguage", Specs.Language, c => Ctx(c).Catalog.Languages);
-        Single<PairXlateGroupType, PairXlateGroupRow>("pairXlateGroup", Specs.PairXlateGroup, (ctx, key) => Find(ctx.Catalog.PairXlateGroups, key, r => r.IdxPairXlateGroup));
+        Single<PairXlateGroupType, PairXlateGroupRow>("pairXlateGroup", Specs.PairXlateGroup, (ctx, key) => Find(ctx.Catalog.PairXlateGroup, key));
         Connections.Add<object?, PairXlateGroupType, PairXlateGroupRow>(this, "allPairXlateGroup", Specs.PairXlateGroup, c => Ctx(c).Catalog.PairXlateGroups);
-        Single<PairXlateType, PairXlateRow>("pairXlate", Specs.PairXlate, (ctx, key) => Find(ctx.Catalog.PairXlates, key, r => r.IdxPairXlate));
+        Single<PairXlateType, PairXlateRow>("pairXlate", Specs.PairXlate, (ctx, key) => Find(ctx.Catalog.PairXlate, key));
         Connections.Add<object?, PairXlateType, PairXlateRow>(this, "allPairXlate", Specs.PairXlate, c => Ctx(c).Catalog.PairXlates);
-        Single<AgentXlateType, AgentXlateRow>("agentXlate", Specs.AgentXlate, (ctx, key) => Find(ctx.Catalog.AgentXlates, key, r => r.IdxAgentXlate));
+        Single<AgentXlateType, AgentXlateRow>("agentXlate", Specs.AgentXlate, (ctx, key) => Find(ctx.Catalog.AgentXlate, key));
         Connections.Add<object?, AgentXlateType, AgentXlateRow>(this, "allAgentXlate", Specs.AgentXlate, c => Ctx(c).Catalog.AgentXlates);
-        Single<ChartType, ChartRow>("chart", Specs.Chart, (ctx, key) => Find(ctx.Catalog.Charts, key, r => r.IdxChart));
+        Single<ChartType, ChartRow>("chart", Specs.Chart, (ctx, key) => Find(ctx.Catalog.Chart, key));
         Connections.Add<object?, ChartType, ChartRow>(this, "allChart", Specs.Chart, c => Ctx(c).Catalog.Charts);
-        Single<ChartDataPointType, ChartDatapointRow>("chartDatapoint", Specs.ChartDatapoint, (ctx, key) => Find(ctx.Catalog.ChartDatapoints, key, r => r.IdxChartDatapoint));
+        Single<ChartDataPointType, ChartDatapointRow>("chartDatapoint", Specs.ChartDatapoint, (ctx, key) => Find(ctx.Catalog.ChartDatapoint, key));
         Connections.Add<object?, ChartDataPointType, ChartDatapointRow>(this, "allChartDatapoint", Specs.ChartDatapoint, c => Ctx(c).Catalog.ChartDatapoints);
-        Single<FavoriteType, FavoriteRow>("favorite", Specs.Favorite, (ctx, key) => Find(ctx.Catalog.Favorites, key, r => r.IdxFavorite));
+        Single<FavoriteType, FavoriteRow>("favorite", Specs.Favorite, (ctx, key) => Find(ctx.Catalog.Favorite, key));
         Connections.Add<object?, FavoriteType, FavoriteRow>(this, "allFavorite", Specs.Favorite, c => Ctx(c).Catalog.Favorites);
 
         Field<NonNullGraphType<ApplianceType>>("appliance").Description("This box").Resolve(c => Appliance(Ctx(c)));
@@ -77,8 +77,8 @@ public sealed class QueryType : ObjectGraphType
         });
     }
 
-    private static TRow? Find<TRow>(List<TRow> rows, string key, Func<TRow, long> idx) where TRow : class
-        => long.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out long n) ? rows.FirstOrDefault(r => idx(r) == n) : null;
+    private static TRow? Find<TRow>(Func<long, TRow?> byIdx, string key) where TRow : class
+        => long.TryParse(key, NumberStyles.None, CultureInfo.InvariantCulture, out long n) ? byIdx(n) : null;
 
     private static object? Node(ApiUserContext ctx, string id)
     {
@@ -86,20 +86,29 @@ public sealed class QueryType : ObjectGraphType
         var c = ctx.Catalog;
         return type switch
         {
-            "Agent" => Find(c.Agents, key, r => r.IdxAgent),
-            "DataPoint" => Find(c.Datapoints, key, r => r.IdxDatapoint),
-            "Pair" => Find(c.Pairs, key, r => r.IdxPair),
-            "Glue" => c.Glue.FirstOrDefault(g => Specs.Glue.Key(g) == key),
+            "Agent" => Find(c.Agent, key),
+            "DataPoint" => Find(c.Datapoint, key),
+            "Pair" => Find(c.Pair, key),
+            "Glue" => GlueByKey(c, key),
             "Data" => DataByKey(ctx, key),
-            "Language" => Find(c.Languages, key, r => r.IdxLanguage),
-            "PairXlateGroup" => Find(c.PairXlateGroups, key, r => r.IdxPairXlateGroup),
-            "PairXlate" => Find(c.PairXlates, key, r => r.IdxPairXlate),
-            "AgentXlate" => Find(c.AgentXlates, key, r => r.IdxAgentXlate),
-            "Chart" => Find(c.Charts, key, r => r.IdxChart),
-            "ChartDataPoint" => Find(c.ChartDatapoints, key, r => r.IdxChartDatapoint),
-            "Favorite" => Find(c.Favorites, key, r => r.IdxFavorite),
+            "Language" => Find(c.Language, key),
+            "PairXlateGroup" => Find(c.PairXlateGroup, key),
+            "PairXlate" => Find(c.PairXlate, key),
+            "AgentXlate" => Find(c.AgentXlate, key),
+            "Chart" => Find(c.Chart, key),
+            "ChartDataPoint" => Find(c.ChartDatapoint, key),
+            "Favorite" => Find(c.Favorite, key),
             _ => throw new ExecutionError($"node: unknown type \"{type}\" in id \"{id}\""),
         };
+    }
+
+    private static GlueRow? GlueByKey(CatalogSnapshot catalog, string key)
+    {
+        // pattoo's key is a Python tuple: "(idx_pair, idx_datapoint)".
+        var parts = key.Trim('(', ')').Split(',', StringSplitOptions.TrimEntries);
+        if (parts.Length != 2 || !long.TryParse(parts[0], NumberStyles.None, CultureInfo.InvariantCulture, out long pair)
+            || !long.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out long datapoint)) return null;
+        return catalog.GlueOf(datapoint).FirstOrDefault(g => g.IdxPair == pair);
     }
 
     private static DataRow? DataByKey(ApiUserContext ctx, string key)
@@ -142,12 +151,16 @@ public sealed class QueryType : ObjectGraphType
         string? idx = c.GetArgument<string?>("idxDatapoint");
         int first = c.GetArgument<int?>("first") ?? 10_000;
         var result = new List<SeriesRow>();
-        foreach (var d in catalog.Datapoints)
+        IEnumerable<DatapointRow> candidates = catalog.Datapoints;
+        if (idx is not null)
+            candidates = long.TryParse(idx, NumberStyles.None, CultureInfo.InvariantCulture, out long n) && catalog.Datapoint(n) is { } one ? [one] : [];
+        foreach (var d in candidates)
         {
-            if (idx is not null && Ids.Text(d.IdxDatapoint) != idx) continue;
+            // The agent's fields first: they cost no allocation, the key and labels do.
+            var agent = catalog.Agent(d.IdxAgent);
+            if (program is not null && agent?.AgentProgram != program) continue;
+            if (target is not null && agent?.AgentPolledTarget != target) continue;
             var row = Describe(catalog, d);
-            if (program is not null && row.Agent?.AgentProgram != program) continue;
-            if (target is not null && row.Agent?.AgentPolledTarget != target) continue;
             if (key is not null && row.Key != key) continue;
             if (!string.IsNullOrEmpty(search) && !Matches(row, search)) continue;
             result.Add(row);
