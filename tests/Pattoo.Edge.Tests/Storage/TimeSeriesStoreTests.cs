@@ -134,7 +134,7 @@ public class TimeSeriesStoreTests
         {
             db.Open();
             using var cmd = db.CreateCommand();
-            cmd.CommandText = "PRAGMA user_version = 3";
+            cmd.CommandText = "PRAGMA user_version = 4";
             cmd.ExecuteNonQuery();
         }
         SqliteConnection.ClearAllPools();
