@@ -9,6 +9,7 @@ switch (which)
 {
     case "storage": await StorageIngestBench.RunAsync(output); break;
     case "flash": await FlashBench.RunAsync(output); break;
+    case "scale": await ScaleBench.RunAsync(output); break;
     case "chunks": Pattoo.Edge.Bench.ChunkCodec.ChunkCodecBench.Run(output); break;
     case "appliance": await ApplianceBench.RunAsync(output); break;
     case "api": await Pattoo.Edge.Bench.Api.IngestQueryBench.RunAsync(output); break;
@@ -21,6 +22,7 @@ switch (which)
         Pattoo.Edge.Bench.ChunkCodec.ChunkCodecBench.Run(output);
         await StorageIngestBench.RunAsync(output);
         await FlashBench.RunAsync(output);
+        await ScaleBench.RunAsync(output);
         await ApplianceBench.RunAsync(output);
         await Pattoo.Edge.Bench.Api.IngestQueryBench.RunAsync(output);
         await Pattoo.Edge.Bench.Modbus.ModbusBench.RunAsync(output);
@@ -29,7 +31,7 @@ switch (which)
         await Pattoo.Edge.Bench.OpcUa.OpcUaBench.RunAsync(output);
         break;
     default:
-        Console.Error.WriteLine("usage: Pattoo.Edge.Bench [all|storage|flash|chunks|appliance|api|ingest-parse|snmp|modbus|bacnet|opcua]");
+        Console.Error.WriteLine("usage: Pattoo.Edge.Bench [all|storage|flash|scale|chunks|appliance|api|ingest-parse|snmp|modbus|bacnet|opcua]");
         return 2;
 }
 return 0;

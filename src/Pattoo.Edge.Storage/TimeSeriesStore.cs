@@ -273,27 +273,28 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     {
         var pending = new List<WriteRequest>();
         var reader = _queue.Reader;
-        long interval = (long)_options.CommitInterval.TotalMilliseconds;
+        Task<bool>? next = null;
         while (true)
         {
             bool more;
             try
             {
-                var wait = reader.WaitToReadAsync();
-                if (!wait.IsCompleted && (_headLog.HasUnsynced || _awaitingSync.Count > 0))
+                next ??= reader.WaitToReadAsync().AsTask();
+                // Idle: sync the pollers' samples, seal the heads and prune when each is due,
+                // unless new work comes sooner. A box whose writes stopped still seals its heads.
+                while (!next.IsCompleted)
                 {
-                    // Idle with the pollers' samples not yet synced: sync when the interval is up,
-                    // unless new work comes sooner.
-                    var next = wait.AsTask();
-                    long due = _awaitingSync.Count > 0 ? 0 : _lastSyncAt + interval - Now;
+                    long due = IdleWorkDueIn();
                     if (due > 0) await Task.WhenAny(next, Task.Delay(TimeSpan.FromMilliseconds(due), _clock)).ConfigureAwait(false);
-                    if (!next.IsCompleted) SyncHeadLog();
-                    more = await next.ConfigureAwait(false);
+                    if (next.IsCompleted || IdleWorkDueIn() > 0) continue;
+                    bool sync = _awaitingSync.Count > 0 || (_headLog.HasUnsynced && Now - _lastSyncAt >= CommitIntervalMs);
+                    if (sync) SyncHeadLog();
+                    Maintain();
+                    // Failing maintenance (a full disk) is retried every few seconds, not in a busy loop.
+                    if (_maintenanceFailing) _idleRetryAt = Now + 5_000;
                 }
-                else
-                {
-                    more = await wait.ConfigureAwait(false);
-                }
+                more = await next.ConfigureAwait(false);
+                next = null;
             }
             catch (Exception) { more = false; }
             if (!more) break;
@@ -312,10 +313,24 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             if (pending.Count > 0) { Commit(pending); pending.Clear(); }
             // One sync for every durable write queued meanwhile (group commit: the posts that
             // arrive during a sync share the next one), or the pollers' due one.
-            if (_awaitingSync.Count > 0 || (_headLog.HasUnsynced && Now - _lastSyncAt >= interval)) SyncHeadLog();
+            if (_awaitingSync.Count > 0 || (_headLog.HasUnsynced && Now - _lastSyncAt >= CommitIntervalMs)) SyncHeadLog();
             Maintain();
         }
         SyncHeadLog();
+    }
+
+    private long CommitIntervalMs => (long)_options.CommitInterval.TotalMilliseconds;
+    private long _idleRetryAt;
+
+    /// <summary>Milliseconds until the writer has work of its own: a sync, a seal or a prune step (0 = now).</summary>
+    private long IdleWorkDueIn()
+    {
+        long now = Now;
+        long sync = _awaitingSync.Count > 0 ? now : _headLog.HasUnsynced ? _lastSyncAt + CommitIntervalMs : long.MaxValue;
+        long maintenance = _pruning ? now : _nextPruneAt;
+        if (_headSamples > 0) maintenance = Math.Min(maintenance, _headSince + (long)_options.ChunkSpan.TotalMilliseconds);
+        long due = Math.Min(sync, Math.Max(maintenance, _idleRetryAt));
+        return Math.Max(0, due - now);
     }
 
     /// <summary>fdatasync of the head log; completes the durable writes waiting for it.</summary>

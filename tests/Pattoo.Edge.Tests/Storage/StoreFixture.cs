@@ -6,10 +6,10 @@ namespace Pattoo.Edge.Tests.Storage;
 /// <summary>A store in a fresh temporary directory, deleted afterwards.</summary>
 public sealed class TempStore : IAsyncDisposable
 {
-    public TempStore(TimeSpan? retention = null, int maxHeadSamples = 2_000_000)
+    public TempStore(TimeSpan? retention = null, int maxHeadSamples = 2_000_000, TimeSpan? chunkSpan = null)
     {
         Directory = Path.Combine(Path.GetTempPath(), "pattoo-edge-test-" + Guid.NewGuid().ToString("N"));
-        Options = new StorageOptions { Path = Directory, Retention = retention ?? TimeSpan.FromDays(400), MaxHeadSamples = maxHeadSamples };
+        Options = new StorageOptions { Path = Directory, Retention = retention ?? TimeSpan.FromDays(400), MaxHeadSamples = maxHeadSamples, ChunkSpan = chunkSpan ?? TimeSpan.FromHours(2) };
         Store = TimeSeriesStore.Open(Options);
     }
 

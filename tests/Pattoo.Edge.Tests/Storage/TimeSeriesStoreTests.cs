@@ -42,6 +42,22 @@ public class TimeSeriesStoreTests
     }
 
     [Fact]
+    public async Task AnIdleStoreSealsItsHeadWhenTheChunkSpanIsUp()
+    {
+        // Sealing once ran only after a write: a box whose ingest stopped kept its head (and its memory) for good.
+        await using var t = new TempStore(chunkSpan: TimeSpan.FromMilliseconds(300));
+        var batch = new SampleBatch();
+        batch.Add(TempStore.Key("temperature"), T0, 21.5);
+        await t.Store.WriteAsync(batch, default);
+        Assert.Equal(1, t.Store.Statistics.HeadSamples);
+        var until = DateTime.UtcNow.AddSeconds(10);
+        while (t.Store.Statistics.HeadSamples > 0 && DateTime.UtcNow < until) await Task.Delay(50);
+        Assert.Equal(0, t.Store.Statistics.HeadSamples);
+        Assert.Equal(1, t.Store.Statistics.ChunksSealed);
+        Assert.Equal(21.5, t.Store.ReadRaw(t.IdxOf(TempStore.Key("temperature")), T0, T0).Values.Single());
+    }
+
+    [Fact]
     public async Task SealedChunksReadLikeTheHeadAndSurviveRestart()
     {
         await using var t = new TempStore();
