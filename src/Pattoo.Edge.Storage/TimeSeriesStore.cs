@@ -614,9 +614,11 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         using (var tx = _db.BeginTransaction())
         {
             _sql.Bind(tx);
+            var ts = new long[4096];
+            var values = new double[4096];
             foreach (var state in _seriesByIdx.Values)
             {
-                var (ts, values, count) = state.HeadForSealing();
+                int count = state.HeadCount == 0 ? 0 : state.HeadForSealing(ref ts, ref values);
                 if (count > 0)
                 {
                     byte[] data = ChunkEncoder.Encode(ts.AsSpan(0, count), values.AsSpan(0, count));
