@@ -23,7 +23,7 @@ namespace Pattoo.Edge.Bench.Storage;
 /// <item>bytes on disk per sample (du) once both have settled: the heads sealed, VictoriaMetrics flushed and merged.</item>
 /// </list>
 /// Runs with exact 10 s timestamps, then with 0-250 ms jitter (a poller's read jitter);
-/// PATTOO_SCALE_JITTER=0 or 1 runs one of them.
+/// PATTOO_SCALE_JITTER=0 or 1 runs one of them; PATTOO_BENCH_KEEP=1 keeps the data directories.
 /// </summary>
 public static class ScaleBench
 {
@@ -92,7 +92,7 @@ public static class ScaleBench
             output.WriteLine($"pattoo-edge       {{ appliance {{ name }} }} p50 {P(cheap, 50):F2} ms p99 {P(cheap, 99):F2} ms; on the empty store p50 {P(emptyCheap, 50):F2} ms p99 {P(emptyCheap, 99):F2} ms: {P(cheap, 50) / P(emptyCheap, 50):F2}x");
             string idx = await DayIndex(http, edge);
             long from = end - (DayPoints - 1) * StepMs;
-            var day = await Latencies(() => Graphql(http, edge, $"{{ timeseries(idxDatapoint: \"{idx}\", from: {from}, to: {end}, maxPoints: 1440) {{ points {{ timestamp value }} }} }}", "\"points\":[{"));
+            var day = await Latencies(() => Graphql(http, edge, $"{{ timeseries(idxDatapoint: \"{idx}\", from: {from}, to: {end}, maxPoints: 1440) {{ timestamps values }} }}", "\"values\":["));
             string dayLine = $"pattoo-edge       24 h of one series as 1,440 points: p50 {P(day, 50):F2} ms p99 {P(day, 99):F2} ms";
             if (vm is not null)
             {
@@ -114,7 +114,10 @@ public static class ScaleBench
             await WaitSealed(http, edge);
             long edgeDisk = await SettledDiskUsage(Path.Combine(edge.Dir, "data"));
             long stored = samples + DayPoints;
-            string sizeLine = $"bytes on disk per sample (du, settled): pattoo-edge {edgeDisk / (double)stored:F2}";
+            // The head log is reused from the front after every seal: its size is the largest head's, a constant, not a cost per sample.
+            var files = Directory.GetFiles(Path.Combine(edge.Dir, "data")).ToDictionary(f => Path.GetFileName(f)!, BenchProcess.DiskUsage);
+            long headLog = files.GetValueOrDefault("head.log");
+            string sizeLine = $"bytes on disk per sample (du, settled): pattoo-edge {edgeDisk / (double)stored:F2} ({string.Join(", ", files.Where(f => f.Value > 0).Select(f => $"{f.Key} {f.Value / 1048576.0:F1} MiB"))}; without the head log {(edgeDisk - headLog) / (double)stored:F2})";
             if (vm is not null)
             {
                 (await http.GetAsync($"http://127.0.0.1:{vm.Port}/internal/force_flush")).Dispose();
@@ -131,7 +134,8 @@ public static class ScaleBench
                 try { p.Kill(); await p.WaitForExitAsync(); } catch (InvalidOperationException) { }
                 p.Dispose();
             }
-            try { Directory.Delete(dir, true); } catch (IOException) { }
+            if (Environment.GetEnvironmentVariable("PATTOO_BENCH_KEEP") == "1") output.WriteLine($"kept {dir} (PATTOO_BENCH_KEEP=1)");
+            else try { Directory.Delete(dir, true); } catch (IOException) { }
         }
     }
 

@@ -152,13 +152,17 @@ export function render(main, params) {
     const fields = state.ids.map((id, i) =>
       `s${i}: timeseries(idxDatapoint: ${str(id)}, from: ${Math.floor(from)}, to: ${Math.floor(to)}, maxPoints: ${maxPoints}) {
         bucketMs series { idxDatapoint key agentProgram agentPolledTarget dataType counter pollingInterval ${translated()} labels { key value } }
-        points { timestamp value } texts { timestamp value } }`);
+        timestamps values texts { timestamp value } }`);
     status.textContent = "Loading…";
     try {
       const [d, uPlot] = await Promise.all([gql("{ " + fields.join("\n") + " }", undefined, controller.signal), loadUPlot()]);
       if (stopped) return;
       showError("");
-      const series = state.ids.map((id, i) => d["s" + i] ? { id, ...d["s" + i] } : { id, missing: true });
+      // Points come as two columns (a third of the server's time of point objects).
+      const series = state.ids.map((id, i) => {
+        const s = d["s" + i];
+        return s ? { id, ...s, points: s.timestamps.map((timestamp, k) => ({ timestamp, value: s.values[k] })) } : { id, missing: true };
+      });
       last = { from, to, maxPoints, series };
       draw(uPlot);
     } catch (e) {
