@@ -201,6 +201,27 @@ internal static class Schema
         CREATE TRIGGER datapoint_update_version AFTER UPDATE OF idx_agent, checksum, data_type, polling_interval, enabled, ts_modified ON datapoint BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
         CREATE TRIGGER datapoint_delete_version AFTER DELETE ON datapoint BEGIN UPDATE catalog_version SET version = version + 1 WHERE id = 1; END;
         """,
+        // 5: chunks in a rowid table, appended in the order they are sealed. Keyed by
+        // (datapoint, start), each seal inserted a chunk per series between the chunks of the
+        // series before and after it, splitting pages: they were half empty (7.1 of 14.7 MB of
+        // chunk pages unused at 10,000 series). Appended at the end, pages fill; the series
+        // lookup is a small index beside them.
+        """
+        CREATE TABLE chunk_by_seal (
+            id INTEGER PRIMARY KEY,
+            idx_datapoint INTEGER NOT NULL,
+            ts_start INTEGER NOT NULL,
+            ts_end INTEGER NOT NULL,
+            count INTEGER NOT NULL,
+            data BLOB NOT NULL
+        );
+        INSERT INTO chunk_by_seal (idx_datapoint, ts_start, ts_end, count, data)
+            SELECT idx_datapoint, ts_start, ts_end, count, data FROM chunk ORDER BY ts_end, idx_datapoint;
+        DROP TABLE chunk;
+        ALTER TABLE chunk_by_seal RENAME TO chunk;
+        CREATE UNIQUE INDEX chunk_series ON chunk(idx_datapoint, ts_start);
+        CREATE INDEX chunk_end ON chunk(ts_end);
+        """,
     };
 
     public static int LatestVersion => Migrations.Length;

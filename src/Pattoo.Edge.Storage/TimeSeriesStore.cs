@@ -635,6 +635,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         }
         foreach (var state in _seriesByIdx.Values) state.PersistedTimestamp = state.LastTimestamp;
         _headLog.Restart();
+        TruncateWal();
         _lastSyncAt = Now;
         foreach (var state in sealedSeries) state.ClearHead();
         Interlocked.Add(ref _storedSamples, points);
@@ -642,6 +643,27 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         _headSince = Now;
         Interlocked.Add(ref _chunksSealed, sealedSeries.Count);
         Log.Info($"storage: sealed {points} samples of {sealedSeries.Count} series into chunks in {sw.ElapsedMilliseconds} ms");
+    }
+
+    /// <summary>
+    /// After a seal the WAL holds its megabytes until the next seal's first write: they are
+    /// copied into the database now and the WAL emptied. A reader in the way (waited for at most
+    /// 100 ms) leaves it to the next seal; the checkpoint would copy the same pages anyway.
+    /// </summary>
+    private void TruncateWal()
+    {
+        try
+        {
+            Exec("PRAGMA busy_timeout = 100; PRAGMA wal_checkpoint(TRUNCATE);");
+        }
+        catch (SqliteException e)
+        {
+            Log.Debug($"storage: the WAL was not emptied after the seal ({e.Message}); the next seal tries again");
+        }
+        finally
+        {
+            Exec("PRAGMA busy_timeout = 5000;");
+        }
     }
 
     /// <summary>Deletes one step of expired chunks; true while more remain.</summary>

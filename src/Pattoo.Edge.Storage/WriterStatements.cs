@@ -34,8 +34,8 @@ internal sealed class WriterStatements : IDisposable
         _insertChunk = Make(db, "INSERT OR REPLACE INTO chunk (idx_datapoint, ts_start, ts_end, count, data) VALUES ($d, $s, $e, $n, $b)", "$d", "$s", "$e", "$n", "$b");
         _clearHead = Make(db, "DELETE FROM head");
         _pruneChunks = Make(db, """
-            DELETE FROM chunk WHERE (idx_datapoint, ts_start) IN
-                (SELECT idx_datapoint, ts_start FROM chunk WHERE ts_end < $cut LIMIT $n)
+            DELETE FROM chunk WHERE id IN
+                (SELECT id FROM chunk WHERE ts_end < $cut LIMIT $n)
             RETURNING count
             """, "$cut", "$n");
         // Keep each string series' newest value however old: it is still the current value.

@@ -150,7 +150,7 @@ public class TimeSeriesStoreTests
         {
             db.Open();
             using var cmd = db.CreateCommand();
-            cmd.CommandText = "PRAGMA user_version = 4";
+            cmd.CommandText = "PRAGMA user_version = 5";
             cmd.ExecuteNonQuery();
         }
         SqliteConnection.ClearAllPools();
