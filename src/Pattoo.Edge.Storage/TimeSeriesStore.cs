@@ -264,6 +264,8 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             throw new StorageUnavailableException($"cannot open the head log in {_options.Path}: {SystemMessages.Describe(e)}", e);
         }
         if (replayed > 0) Log.Info($"storage: replayed {replayed} unsealed samples from {HeadLogFile.FileName} (generation {log.Generation})");
+        // The replay's read buffers are garbage now; a big head's would keep the heap large until the GC next needs room.
+        if (replayed >= 100_000) HeapTrim.Soon();
         return log;
     }
 

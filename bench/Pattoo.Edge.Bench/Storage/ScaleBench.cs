@@ -82,6 +82,7 @@ public static class ScaleBench
             // 1 min from the start, and the restart begins it anew).
             edge = await RestartEdge(binary, edge, http);
             await Graphql(http, edge, "{ appliance { sampleCount } }");
+            await Task.Delay(3000); // the store trims the heap a second after replaying a big head
             double rss = BenchProcess.StatusMiB(edge.Process.Id, "VmRSS"), hwm = BenchProcess.StatusMiB(edge.Process.Id, "VmHWM");
             long head = await HeadSamples(http, edge);
             output.WriteLine($"pattoo-edge       after a restart with {head:N0} samples in the head: VmRSS {rss:F1} MiB, VmHWM {hwm:F1} MiB" +
