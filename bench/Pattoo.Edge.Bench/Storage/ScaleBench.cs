@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Data.Sqlite;
 
 namespace Pattoo.Edge.Bench.Storage;
 
@@ -126,6 +127,16 @@ public static class ScaleBench
                 sizeLine += $", VictoriaMetrics {vmDisk / (double)stored:F2}: {edgeDisk / (double)vmDisk:F2}x";
             }
             output.WriteLine(sizeLine);
+            // What grows with time: the samples' own bytes. Per series (catalog, VictoriaMetrics'
+            // indexdb) and reused (head log) bytes are constants an hour of data makes look large.
+            var (chunkPages, chunkPayload) = ChunkBytes(Path.Combine(edge.Dir, "data", "pattoo-edge.db"));
+            string growLine = $"bytes per sample that grow with time: pattoo-edge chunk pages {chunkPages / (double)stored:F2} (the encoded chunks alone {chunkPayload / (double)stored:F2})";
+            if (vm is not null)
+            {
+                long vmData = BenchProcess.DiskUsage(Path.Combine(vm.Dir, "data"));
+                growLine += $", VictoriaMetrics data/ {vmData / (double)stored:F2} (indexdb/ {BenchProcess.DiskUsage(Path.Combine(vm.Dir, "indexdb")) / 1048576.0:F1} MiB): {chunkPages / (double)vmData:F2}x";
+            }
+            output.WriteLine(growLine);
         }
         finally
         {
@@ -329,6 +340,19 @@ public static class ScaleBench
         using var doc = JsonDocument.Parse(await http.GetStringAsync(url));
         var result = doc.RootElement.GetProperty("data").GetProperty("result");
         return result.GetArrayLength() == 0 ? 0 : long.Parse(result[0].GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>Pages of the chunk table and its indexes, and the bytes of the chunks themselves (SQLite's dbstat, read-only).</summary>
+    private static (long Pages, long Payload) ChunkBytes(string database)
+    {
+        using var db = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
+        db.Open();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = "SELECT sum(length(data)) FROM chunk";
+        long payload = (long)cmd.ExecuteScalar()!;
+        cmd.CommandText = "SELECT sum(pgsize) FROM dbstat WHERE name IN ('chunk', 'chunk_series', 'chunk_end')";
+        try { return ((long)cmd.ExecuteScalar()!, payload); }
+        catch (SqliteException) { return (-1, payload); } // a SQLite built without dbstat
     }
 
     /// <summary>Waits until the heads are sealed (chunk_span 1 min after the restart).</summary>
