@@ -53,6 +53,13 @@ public sealed class SeriesKey
     /// <summary>The stored datapoint's checksum: its identity across restarts and agents.</summary>
     public string Checksum { get; }
 
+    /// <summary>
+    /// Where a store keeps this series, set by the store the first time it sees the key: a key
+    /// used again (pollers and the import caches keep theirs) then costs no lookup by checksum.
+    /// Only the store's writer reads and writes it, and it checks the slot is its own.
+    /// </summary>
+    public object? StoreSlot { get; set; }
+
     public override string ToString() => $"{Agent.Program}/{Agent.PolledTarget}/{Key}";
 }
 

@@ -22,6 +22,10 @@ internal sealed class SeriesState(long idx, DataType type, long lastTimestamp)
     public string? LastText;
     public string? PendingText;
     public bool Touched;
+    /// <summary>The store this state belongs to (a SeriesKey's slot is checked against it).</summary>
+    public object? Owner;
+    /// <summary>Rolled back with its catalog rows: a key's slot pointing here is stale.</summary>
+    public bool Forgotten;
 
     /// <summary>
     /// Points per in-memory segment. The head keeps its points compressed with the chunk codec

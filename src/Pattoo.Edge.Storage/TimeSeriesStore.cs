@@ -50,6 +50,8 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     private readonly ArrayBufferWriter<byte> _record = new(64 * 1024);
     private readonly List<HeadSample> _recordSamples = new();
     private readonly List<WriteRequest> _awaitingSync = new();
+    private readonly List<SeriesState> _commitNewSeries = new(), _commitTouched = new();
+    private readonly List<(SeriesState, long, double)> _commitAccepted = new();
     private long _lastSyncAt;
     private SqliteTransaction? _tx;
     private long _failedWrites, _failedSamples;
@@ -198,7 +200,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             using var r = cmd.ExecuteReader();
             while (r.Read())
             {
-                var state = new SeriesState(r.GetInt64(0), (DataType)r.GetInt32(2), r.GetInt64(3));
+                var state = new SeriesState(r.GetInt64(0), (DataType)r.GetInt32(2), r.GetInt64(3)) { Owner = this };
                 _seriesByChecksum[r.GetString(1)] = state;
                 _seriesByIdx[state.Idx] = state;
             }
@@ -394,9 +396,13 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     /// </summary>
     private void Commit(List<WriteRequest> requests)
     {
-        var newSeries = new List<SeriesState>();
-        var touched = new List<SeriesState>();
-        var accepted = new List<(SeriesState, long, double)>();
+        // Reused between commits (the writer is one thread): a 100,000-sample commit grew these anew each time.
+        var newSeries = _commitNewSeries;
+        var touched = _commitTouched;
+        var accepted = _commitAccepted;
+        newSeries.Clear();
+        touched.Clear();
+        accepted.Clear();
         int rejected = 0, stringRows = 0;
         bool catalogCommitted = false;
         _recordSamples.Clear();
@@ -528,6 +534,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
 
     private void Forget(SeriesState state)
     {
+        state.Forgotten = true;
         foreach (var kv in _seriesByChecksum)
         {
             if (ReferenceEquals(kv.Value, state)) { _seriesByChecksum.Remove(kv.Key); break; }
@@ -540,7 +547,12 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
 
     private SeriesState Resolve(SeriesKey key, long now, List<SeriesState> created)
     {
-        if (_seriesByChecksum.TryGetValue(key.Checksum, out var state)) return state;
+        if (key.StoreSlot is SeriesState known && ReferenceEquals(known.Owner, this) && !known.Forgotten) return known;
+        if (_seriesByChecksum.TryGetValue(key.Checksum, out var state))
+        {
+            key.StoreSlot = state;
+            return state;
+        }
         EnsureTransaction();
         long idxAgent = AgentIndex(key.Agent, now);
         long idx = _sql.InsertDatapoint(idxAgent, key.Checksum, (int)key.DataType, key.PollingIntervalMs, now);
@@ -548,7 +560,8 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         _sql.InsertGlue(idx, PairIndex("pattoo_key", $"{program}_{key.Key}", now));
         foreach (var (name, value) in key.Metadata)
             _sql.InsertGlue(idx, PairIndex($"{program}_{name}", value, now));
-        state = new SeriesState(idx, key.DataType, long.MinValue);
+        state = new SeriesState(idx, key.DataType, long.MinValue) { Owner = this };
+        key.StoreSlot = state;
         _seriesByChecksum[key.Checksum] = state;
         _seriesByIdx[idx] = state;
         created.Add(state);

@@ -255,6 +255,35 @@ public class PrometheusImportTests
         => PrometheusImportOptions.FromQuery("gw-1", pairs.Select(p => new KeyValuePair<string, string?>(p.Item1, p.Item2)));
 
     [Fact]
+    public void RepeatedSeriesBytesReadFromTheCacheGiveTheSameSeriesAndStillNameEveryProblem()
+    {
+        // A unique program keeps this test's cache to itself (the cache is shared per option set).
+        var options = Query(("program", "cache-" + Guid.NewGuid().ToString("N")));
+        const string body = "# TYPE req counter\nreq{code=\"200\",path=\"/a}b\\\"c\"} 5 1749999990000\n# TYPE lat histogram\nlat_bucket{le=\"0.5\"} 1 1749999990000\nlat_bucket{le=\"+Inf\"} 2 1749999990000\nlat_count 2 1749999990000\nlat_sum 0.7 1749999990000\n";
+        var first = Import(body, options).Batch.Items.ToArray().Select(x => x.Series).ToList();
+        var second = Import(body.Replace("1749999990000", "1749999995000"), options).Batch.Items.ToArray().Select(x => x.Series).ToList();
+        Assert.Equal(5, second.Count);
+        for (int i = 0; i < first.Count; i++) Assert.Same(first[i], second[i]);
+        Assert.Equal("/a}b\"c", second[0].Metadata.Single(m => m.Key == "path").Value);
+        Assert.Equal(DataType.Counter64, second[0].DataType);
+
+        // The same bytes under another type are another series, not the cached one.
+        var gauge = Import("# TYPE req gauge\nreq{code=\"200\",path=\"/a}b\\\"c\"} 5 1749999996000\n", options).Batch.Items[0].Series;
+        Assert.Equal(DataType.Float, gauge.DataType);
+        Assert.NotEqual(second[0].Checksum, gauge.Checksum);
+        // ... and under other options (another program) too.
+        var other = Import("req{code=\"200\",path=\"/a}b\\\"c\"} 5 1749999996000\n", Query(("program", "cache-other-" + Guid.NewGuid().ToString("N")))).Batch.Items[0].Series;
+        Assert.NotEqual(gauge.Checksum, other.Checksum);
+
+        // Cached series are still checked: repeats without a later time, bad values after the labels.
+        Assert.Equal("line 2: req repeats the series of line 1 without a later timestamp",
+            Refused("req{code=\"200\",path=\"/a}b\\\"c\"} 5 1749999997000\nreq{code=\"200\",path=\"/a}b\\\"c\"} 6 1749999997000\n", options).Message);
+        Assert.Contains("line 1: \"x\" is not a number", Refused("req{code=\"200\",path=\"/a}b\\\"c\"} x\n", options).Message);
+        // Bytes that only look like a cached series up to a point are read label by label.
+        Assert.Contains("appears twice", Refused("req{code=\"200\",code=\"200\"} 1\n", options).Message);
+    }
+
+    [Fact]
     public void JobAndInstanceNameTheAgentAndTargetAndLeaveTheLabels()
     {
         var (result, batch) = Import("node_load1{job=\"node\",instance=\"pi-3:9100\",zone=\"b\",area=\"a\"} 0.25\n");
