@@ -129,12 +129,12 @@ public static class ScaleBench
             output.WriteLine(sizeLine);
             // What grows with time: the samples' own bytes. Per series (catalog, VictoriaMetrics'
             // indexdb) and reused (head log) bytes are constants an hour of data makes look large.
-            var (chunkPages, chunkPayload) = ChunkBytes(Path.Combine(edge.Dir, "data", "pattoo-edge.db"));
-            string growLine = $"bytes per sample that grow with time: pattoo-edge chunk pages {chunkPages / (double)stored:F2} (the encoded chunks alone {chunkPayload / (double)stored:F2})";
+            long chunkBytes = ChunkBytes(Path.Combine(edge.Dir, "data", "pattoo-edge.db"));
+            string growLine = $"bytes per sample that grow with time: pattoo-edge's encoded chunks {chunkBytes / (double)stored:F2} (plus SQLite's page and row overhead)";
             if (vm is not null)
             {
                 long vmData = BenchProcess.DiskUsage(Path.Combine(vm.Dir, "data"));
-                growLine += $", VictoriaMetrics data/ {vmData / (double)stored:F2} (indexdb/ {BenchProcess.DiskUsage(Path.Combine(vm.Dir, "indexdb")) / 1048576.0:F1} MiB): {chunkPages / (double)vmData:F2}x";
+                growLine += $", VictoriaMetrics data/ {vmData / (double)stored:F2} (indexdb/ {BenchProcess.DiskUsage(Path.Combine(vm.Dir, "indexdb")) / 1048576.0:F1} MiB): {chunkBytes / (double)vmData:F2}x";
             }
             output.WriteLine(growLine);
         }
@@ -342,17 +342,14 @@ public static class ScaleBench
         return result.GetArrayLength() == 0 ? 0 : long.Parse(result[0].GetProperty("value")[1].GetString()!, CultureInfo.InvariantCulture);
     }
 
-    /// <summary>Pages of the chunk table and its indexes, and the bytes of the chunks themselves (SQLite's dbstat, read-only).</summary>
-    private static (long Pages, long Payload) ChunkBytes(string database)
+    /// <summary>The bytes of the encoded chunks (read-only; the SQLite linked in has no dbstat for the pages).</summary>
+    private static long ChunkBytes(string database)
     {
         using var db = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False");
         db.Open();
         using var cmd = db.CreateCommand();
         cmd.CommandText = "SELECT sum(length(data)) FROM chunk";
-        long payload = (long)cmd.ExecuteScalar()!;
-        cmd.CommandText = "SELECT sum(pgsize) FROM dbstat WHERE name IN ('chunk', 'chunk_series', 'chunk_end')";
-        try { return ((long)cmd.ExecuteScalar()!, payload); }
-        catch (SqliteException) { return (-1, payload); } // a SQLite built without dbstat
+        return (long)cmd.ExecuteScalar()!;
     }
 
     /// <summary>Waits until the heads are sealed (chunk_span 1 min after the restart).</summary>
