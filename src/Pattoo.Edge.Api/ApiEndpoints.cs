@@ -141,7 +141,8 @@ public sealed class ApiEndpoints
         var body = await ReadBody(c, _state.Api.MaxBody, "api.max_body", gzip: true).ConfigureAwait(false);
         if (body is null) return;
         long receivedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var batch = new SampleBatch(256);
+        // A sample a line at most: sized once instead of grown (and copied) by doubling.
+        var batch = new SampleBatch(Math.Min(PrometheusText.MaxSamples, body.Value.Span.Count((byte)'\n') + 1));
         PrometheusText.Result result;
         try
         {
@@ -247,6 +248,9 @@ public sealed class ApiEndpoints
                 }
                 if (read == 0) break;
                 buffer.Advance(read);
+                // All the announced bytes are in: one more read would only grow the full buffer
+                // (a copy of the whole body) to learn what Kestrel already enforces.
+                if (inflater is null && buffer.WrittenCount == c.Request.ContentLength) break;
                 if (buffer.WrittenCount > max)
                 {
                     await Json(c, 413, w => w.WriteString("error", $"{what} is larger than {setting} ({max} bytes)")).ConfigureAwait(false);

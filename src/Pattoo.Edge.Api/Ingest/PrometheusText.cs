@@ -66,6 +66,8 @@ public ref struct PrometheusTextReader
     private byte[] _bytes;
     private char[] _chars;
     private readonly RawSeriesCache? _known;
+    private readonly Dictionary<byte[], (string Name, string Family, PrometheusMetricType Type, PrometheusSampleRole Role)> _names;
+    private readonly Dictionary<byte[], (string Name, string Family, PrometheusMetricType Type, PrometheusSampleRole Role)>.AlternateLookup<ReadOnlySpan<byte>> _namesByBytes;
     private int _rawStart, _rawLength, _lineStart;
 
     /// <param name="utf8">the text</param>
@@ -76,6 +78,8 @@ public ref struct PrometheusTextReader
     public PrometheusTextReader(ReadOnlySpan<byte> utf8, RawSeriesCache? known = null)
     {
         _known = known;
+        _names = new(RawSeriesCache.BytesComparer.Instance);
+        _namesByBytes = _names.GetAlternateLookup<ReadOnlySpan<byte>>();
         _text = utf8.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? utf8[3..] : utf8; // a byte order mark from an editor
         _types = new(StringComparer.Ordinal);
         _typesBySpan = _types.GetAlternateLookup<ReadOnlySpan<char>>();
@@ -208,9 +212,18 @@ public ref struct PrometheusTextReader
         var nameBytes = line[start..i];
         if (i < line.Length && !IsBlank(line[i]) && line[i] != '{')
             throw Error($"unexpected character \"{CharAt(line, i)}\" after the metric name \"{Show(nameBytes)}\"");
-        string name = Intern(nameBytes);
-        ResolveFamily(name);
-        _sampleNames.TryAdd(name, Line);
+        if (_namesByBytes.TryGetValue(nameBytes, out var known))
+        {
+            (Name, Family, Type, Role) = known;
+        }
+        else
+        {
+            string name = Intern(nameBytes);
+            ResolveFamily(name);
+            _sampleNames.TryAdd(name, Line);
+            // Safe to remember: a # TYPE line that would change this name's family now fails (it comes after its sample).
+            if (_names.Count < MaxInterned) _names[nameBytes.ToArray()] = (Name, Family, Type, Role);
+        }
 
         _labels.Clear();
         int nameStart = start;
@@ -795,7 +808,7 @@ public sealed class RawSeriesCache
         return buffer.AsSpan(0, raw.Length + 1);
     }
 
-    private sealed class BytesComparer : IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
+    internal sealed class BytesComparer : IEqualityComparer<byte[]>, IAlternateEqualityComparer<ReadOnlySpan<byte>, byte[]>
     {
         public static readonly BytesComparer Instance = new();
         public bool Equals(byte[]? x, byte[]? y) => x.AsSpan().SequenceEqual(y);
