@@ -222,6 +222,22 @@ internal static class Schema
         CREATE UNIQUE INDEX chunk_series ON chunk(idx_datapoint, ts_start);
         CREATE INDEX chunk_end ON chunk(ts_end);
         """,
+        // 6: rollups: per series, 5-minute and hourly buckets (min, max, sum, count, last;
+        // counters as per-second rates) written with the chunks at every seal and kept for
+        // storage.rollup_retention, so a year charts from ~105,000 buckets instead of 3 million samples.
+        """
+        CREATE TABLE rollup (
+            id INTEGER PRIMARY KEY,
+            idx_datapoint INTEGER NOT NULL,
+            level INTEGER NOT NULL,
+            ts_start INTEGER NOT NULL,
+            ts_end INTEGER NOT NULL,
+            count INTEGER NOT NULL,
+            data BLOB NOT NULL
+        );
+        CREATE INDEX rollup_series ON rollup(idx_datapoint, level, ts_start);
+        CREATE INDEX rollup_end ON rollup(ts_end);
+        """,
     };
 
     public static int LatestVersion => Migrations.Length;

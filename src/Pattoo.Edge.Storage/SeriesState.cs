@@ -24,6 +24,9 @@ internal sealed class SeriesState(long idx, DataType type, long lastTimestamp)
     public bool Touched;
     /// <summary>The store this state belongs to (a SeriesKey's slot is checked against it).</summary>
     public object? Owner;
+    /// <summary>The newest sealed sample (a counter's first rate in the next seal's rollups needs it); unknown after a restart.</summary>
+    public long SealedTimestamp = long.MinValue;
+    public double SealedValue;
     /// <summary>Rolled back with its catalog rows: a key's slot pointing here is stale.</summary>
     public bool Forgotten;
 

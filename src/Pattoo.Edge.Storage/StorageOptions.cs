@@ -10,6 +10,11 @@ public sealed record StorageOptions
     public string Path { get; init; } = DefaultPath();
     /// <summary>Samples older than this are pruned in the background.</summary>
     public TimeSpan Retention { get; init; } = TimeSpan.FromDays(400);
+    /// <summary>
+    /// How long the 5-minute and hourly rollups are kept (charts of long ranges read them); raw
+    /// samples follow <see cref="Retention"/>.
+    /// </summary>
+    public TimeSpan RollupRetention { get; init; } = TimeSpan.FromDays(1826);
     /// <summary>How long samples stay in the uncompressed head before being sealed into chunks.</summary>
     public TimeSpan ChunkSpan { get; init; } = TimeSpan.FromHours(2);
     /// <summary>Seal chunks early once the head holds this many samples (bounds memory).</summary>
@@ -40,6 +45,7 @@ public sealed record StorageOptions
         {
             Path = s.GetString("path", DefaultPath()),
             Retention = s.GetDuration("retention", TimeSpan.FromDays(400), TimeSpan.FromHours(1), TimeSpan.FromDays(36500)),
+            RollupRetention = s.GetDuration("rollup_retention", TimeSpan.FromDays(1826), TimeSpan.FromHours(1), TimeSpan.FromDays(36500)),
             ChunkSpan = s.GetDuration("chunk_span", TimeSpan.FromHours(2), TimeSpan.FromMinutes(1), TimeSpan.FromDays(1)),
             MaxHeadSamples = (int)s.GetInteger("max_head_samples", 2_000_000, 10_000, 100_000_000),
             CommitInterval = s.GetDuration("commit_interval", TimeSpan.FromSeconds(30), TimeSpan.Zero, TimeSpan.FromMinutes(10)),

@@ -60,6 +60,110 @@ public sealed partial class TimeSeriesStore
         return result;
     }
 
+    /// <summary>
+    /// A numeric series over [from, to] in buckets of <paramref name="level"/> (one of
+    /// <see cref="RollupLevels"/>), oldest first, a counter's as per-second rates: the rollups
+    /// written at each seal, then the head summarised the same way; a sealed range older than the
+    /// first rollup (written before rollups existed) is summarised from its chunks. Null when
+    /// the series has no rollups of that level yet (read the raw points instead).
+    /// </summary>
+    public List<RollupBucket>? ReadRollups(long idxDatapoint, long fromMs, long toMs, long level)
+    {
+        // A seal moves points from the head into rollups: a read that overlaps one could count
+        // them twice or not at all, so it is read again (the sequence is odd while sealing).
+        for (int attempt = 0; ; attempt++)
+        {
+            long before = Volatile.Read(ref _sealSequence);
+            var result = ReadRollupsOnce(idxDatapoint, fromMs, toMs, level);
+            if ((before & 1) == 0 && Volatile.Read(ref _sealSequence) == before) return result;
+            if (attempt == 20) return result; // sealing for a long time: a chart may be slightly off for this once
+            Thread.Sleep(5);
+        }
+    }
+
+    private List<RollupBucket>? ReadRollupsOnce(long idxDatapoint, long fromMs, long toMs, long level)
+    {
+        if (!_seriesByIdx.TryGetValue(idxDatapoint, out var state) || state.Type == DataType.String) return null;
+        var headTs = new List<long>();
+        var headValues = new List<double>();
+        state.CopyHead(long.MinValue, toMs, headTs, headValues);
+        long sealedTs = state.SealedTimestamp;
+        double sealedValue = state.SealedValue;
+        var buckets = new List<RollupBucket>();
+        long firstRollup;
+        using (var db = OpenReader())
+        {
+            using (var cmd = db.CreateCommand())
+            {
+                cmd.CommandText = "SELECT min(ts_start) FROM rollup WHERE idx_datapoint = $d AND level = $l";
+                cmd.Parameters.AddWithValue("$d", idxDatapoint);
+                cmd.Parameters.AddWithValue("$l", level);
+                if (cmd.ExecuteScalar() is not long first) return null;
+                firstRollup = first;
+            }
+            using (var cmd = db.CreateCommand())
+            {
+                cmd.CommandText = "SELECT data FROM rollup WHERE idx_datapoint = $d AND level = $l AND ts_end >= $from AND ts_start <= $to ORDER BY ts_start";
+                cmd.Parameters.AddWithValue("$d", idxDatapoint);
+                cmd.Parameters.AddWithValue("$l", level);
+                cmd.Parameters.AddWithValue("$from", fromMs - level);
+                cmd.Parameters.AddWithValue("$to", toMs);
+                using var r = cmd.ExecuteReader();
+                var block = new List<RollupBucket>();
+                while (r.Read())
+                {
+                    block.Clear();
+                    try { RollupBlock.Decode((byte[])r.GetValue(0), block); }
+                    catch (ChunkFormatException e)
+                    {
+                        Log.Error($"storage: datapoint {idxDatapoint}: skipping a corrupt rollup block: {e.Message}");
+                        continue;
+                    }
+                    foreach (var b in block) if (b.Start + level > fromMs && b.Start <= toMs) buckets.Add(b);
+                }
+            }
+        }
+        var older = new List<RollupBucket>();
+        if (fromMs < firstRollup)
+        {
+            // Sealed before this release wrote rollups: summarise the chunks.
+            var raw = ReadValues(idxDatapoint, state.Type.IsCounter() ? fromMs - level : fromMs, Math.Min(toMs, firstRollup - 1));
+            int skip = 0;
+            while (skip < raw.Count && raw.Timestamps[skip] < fromMs) skip++;
+            RollupBlock.Summarise(raw.Timestamps.ToArray().AsSpan(skip), raw.Values.ToArray().AsSpan(skip), level, older);
+        }
+        var head = new List<RollupBucket>();
+        if (headTs.Count > 0)
+        {
+            var points = new SeriesPoints();
+            if (state.Type.IsCounter() && sealedTs != long.MinValue && sealedTs < headTs[0]) { points.Timestamps.Add(sealedTs); points.Values.Add(sealedValue); }
+            points.Timestamps.AddRange(headTs);
+            points.Values.AddRange(headValues);
+            if (state.Type.IsCounter()) points = CounterRates.FromRaw(points, state.Type);
+            int skip = 0;
+            while (skip < points.Count && points.Timestamps[skip] < fromMs) skip++;
+            RollupBlock.Summarise(points.Timestamps.ToArray().AsSpan(skip), points.Values.ToArray().AsSpan(skip), level, head);
+        }
+        return MergeByStart([.. older, .. buckets, .. head]);
+    }
+
+    /// <summary>Buckets sorted by start, those of equal start (a bucket a seal cut in two) merged.</summary>
+    private static List<RollupBucket> MergeByStart(List<RollupBucket> buckets)
+    {
+        var merged = new List<RollupBucket>(buckets.Count);
+        // Stable: of equal starts the later part comes later (its last is the bucket's last).
+        foreach (var b in buckets.OrderBy(static b => b.Start))
+        {
+            if (merged.Count > 0 && merged[^1].Start == b.Start)
+            {
+                var m = merged[^1];
+                merged[^1] = new RollupBucket(m.Start, Math.Min(m.Min, b.Min), Math.Max(m.Max, b.Max), m.Sum + b.Sum, m.Count + b.Count, b.Last);
+            }
+            else merged.Add(b);
+        }
+        return merged;
+    }
+
     /// <summary>Decodes a chunk into the (cleared) lists; a corrupt one is skipped, and logged when read for a datapoint's data.</summary>
     private static bool TryDecodeChunk(byte[] blob, long? idxDatapoint, List<long> ts, List<double> values)
     {
@@ -279,18 +383,27 @@ public static class CounterRates
         double modulus = type.CounterModulus();
         for (int i = 1; i < raw.Count; i++)
         {
-            double seconds = (raw.Timestamps[i] - raw.Timestamps[i - 1]) / 1000.0;
-            if (seconds <= 0) continue;
-            double delta = raw.Values[i] - raw.Values[i - 1];
-            if (delta < 0)
-            {
-                double wrapped = delta + modulus;
-                if (wrapped < 0 || wrapped > modulus / 2) continue; // a reset, not a wrap
-                delta = wrapped;
-            }
+            if (!TryRate(raw.Timestamps[i - 1], raw.Values[i - 1], raw.Timestamps[i], raw.Values[i], modulus, out double rate)) continue;
             result.Timestamps.Add(raw.Timestamps[i]);
-            result.Values.Add(delta / seconds);
+            result.Values.Add(rate);
         }
         return result;
+    }
+
+    /// <summary>The per-second rate between two samples; false for a reset (or no time between them).</summary>
+    public static bool TryRate(long t0, double v0, long t1, double v1, double modulus, out double rate)
+    {
+        rate = 0;
+        double seconds = (t1 - t0) / 1000.0;
+        if (seconds <= 0) return false;
+        double delta = v1 - v0;
+        if (delta < 0)
+        {
+            double wrapped = delta + modulus;
+            if (wrapped < 0 || wrapped > modulus / 2) return false; // a reset, not a wrap
+            delta = wrapped;
+        }
+        rate = delta / seconds;
+        return true;
     }
 }

@@ -617,12 +617,22 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         }
     }
 
+    /// <summary>Odd while a seal moves points from the heads into chunks and rollups (readers of rollups retry across one).</summary>
+    private long _sealSequence;
+
     /// <summary>
-    /// Writes every series' head as one chunk, the rows' last timestamps and the sealed head log
-    /// generation in one transaction, then starts the head log over. A crash between the two
-    /// leaves a log whose generation the database already holds: it is not replayed.
+    /// Writes every series' head as one chunk (and its rollups), the rows' last timestamps and
+    /// the sealed head log generation in one transaction, then starts the head log over. A crash
+    /// between the two leaves a log whose generation the database already holds: it is not replayed.
     /// </summary>
     private void SealChunks()
+    {
+        Interlocked.Increment(ref _sealSequence);
+        try { SealChunksInner(); }
+        finally { Interlocked.Increment(ref _sealSequence); }
+    }
+
+    private void SealChunksInner()
     {
         var sw = Stopwatch.StartNew();
         var sealedSeries = new List<SeriesState>();
@@ -639,6 +649,9 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
                 {
                     byte[] data = ChunkEncoder.Encode(ts.AsSpan(0, count), values.AsSpan(0, count));
                     _sql.InsertChunk(state.Idx, ts[0], ts[count - 1], count, data);
+                    WriteRollups(state, ts.AsSpan(0, count), values.AsSpan(0, count));
+                    state.SealedTimestamp = ts[count - 1];
+                    state.SealedValue = values[count - 1];
                     sealedSeries.Add(state);
                     points += count;
                 }
@@ -658,6 +671,49 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         _headSince = Now;
         Interlocked.Add(ref _chunksSealed, sealedSeries.Count);
         Log.Info($"storage: sealed {points} samples of {sealedSeries.Count} series into chunks in {sw.ElapsedMilliseconds} ms");
+    }
+
+    /// <summary>The rollup levels written at every seal: 5 minutes and an hour (ms).</summary>
+    public static readonly long[] RollupLevels = [300_000, 3_600_000];
+    private readonly List<RollupBucket> _rollupBuckets = new();
+    private readonly List<long> _rollupTs = new();
+    private readonly List<double> _rollupValues = new();
+
+    /// <summary>
+    /// The series' sealed points as rollup buckets of every level (a counter's as per-second
+    /// rates), in the seal's transaction. A bucket the seal cuts in two is written in both
+    /// blocks' parts; readers merge buckets of the same start.
+    /// </summary>
+    private void WriteRollups(SeriesState state, ReadOnlySpan<long> ts, ReadOnlySpan<double> values)
+    {
+        if (state.Type.IsCounter())
+        {
+            _rollupTs.Clear();
+            _rollupValues.Clear();
+            double modulus = state.Type.CounterModulus();
+            long prevTs = state.SealedTimestamp;
+            double prev = state.SealedValue;
+            for (int i = 0; i < ts.Length; i++)
+            {
+                if (prevTs != long.MinValue && CounterRates.TryRate(prevTs, prev, ts[i], values[i], modulus, out double rate))
+                {
+                    _rollupTs.Add(ts[i]);
+                    _rollupValues.Add(rate);
+                }
+                prevTs = ts[i];
+                prev = values[i];
+            }
+            ts = CollectionsMarshal.AsSpan(_rollupTs);
+            values = CollectionsMarshal.AsSpan(_rollupValues);
+        }
+        foreach (long level in RollupLevels)
+        {
+            if (ts.IsEmpty) break;
+            _rollupBuckets.Clear();
+            RollupBlock.Summarise(ts, values, level, _rollupBuckets);
+            var buckets = CollectionsMarshal.AsSpan(_rollupBuckets);
+            _sql.InsertRollup(state.Idx, level, buckets[0].Start, buckets[^1].Start, buckets.Length, RollupBlock.Encode(buckets));
+        }
     }
 
     /// <summary>
@@ -690,7 +746,8 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             _sql.Bind(tx);
             var (chunks, samples) = _sql.PruneChunks(cutoff, PruneStepRows);
             int strings = _sql.PruneStrings(cutoff, PruneStepRows);
-            deleted = chunks + strings;
+            int rollups = _sql.PruneRollups(Now - (long)_options.RollupRetention.TotalMilliseconds, PruneStepRows);
+            deleted = chunks + strings + rollups;
             tx.Commit();
             Interlocked.Add(ref _storedSamples, -(samples + strings));
         }

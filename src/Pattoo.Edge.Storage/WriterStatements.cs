@@ -7,7 +7,7 @@ namespace Pattoo.Edge.Storage;
 internal sealed class WriterStatements : IDisposable
 {
     private readonly SqliteCommand _sealedGeneration, _insertString, _updateLast, _upsertAgent, _upsertPair,
-        _insertDatapoint, _insertGlue, _insertChunk, _clearHead, _pruneChunks, _pruneStrings;
+        _insertDatapoint, _insertGlue, _insertChunk, _clearHead, _pruneChunks, _pruneStrings, _insertRollup, _pruneRollups;
     private readonly SqliteCommand[] _all;
 
     public WriterStatements(SqliteConnection db)
@@ -44,7 +44,9 @@ internal sealed class WriterStatements : IDisposable
                 (SELECT s.idx_datapoint, s.ts FROM string_sample s WHERE s.ts < $cut AND EXISTS
                     (SELECT 1 FROM string_sample n WHERE n.idx_datapoint = s.idx_datapoint AND n.ts > s.ts) LIMIT $n)
             """, "$cut", "$n");
-        _all = [_sealedGeneration, _insertString, _updateLast, _upsertAgent, _upsertPair, _insertDatapoint, _insertGlue, _insertChunk, _clearHead, _pruneChunks, _pruneStrings];
+        _insertRollup = Make(db, "INSERT INTO rollup (idx_datapoint, level, ts_start, ts_end, count, data) VALUES ($d, $l, $s, $e, $n, $b)", "$d", "$l", "$s", "$e", "$n", "$b");
+        _pruneRollups = Make(db, "DELETE FROM rollup WHERE id IN (SELECT id FROM rollup WHERE ts_end < $cut LIMIT $n)", "$cut", "$n");
+        _all = [_sealedGeneration, _insertString, _updateLast, _upsertAgent, _upsertPair, _insertDatapoint, _insertGlue, _insertChunk, _clearHead, _pruneChunks, _pruneStrings, _insertRollup, _pruneRollups];
     }
 
     private static SqliteCommand Make(SqliteConnection db, string sql, params string[] parameters)
@@ -114,6 +116,20 @@ internal sealed class WriterStatements : IDisposable
         var p = _insertChunk.Parameters;
         p[0].Value = idx; p[1].Value = start; p[2].Value = end; p[3].Value = count; p[4].Value = data;
         _insertChunk.ExecuteNonQuery();
+    }
+
+    public void InsertRollup(long idx, long level, long start, long end, int count, byte[] data)
+    {
+        var p = _insertRollup.Parameters;
+        p[0].Value = idx; p[1].Value = level; p[2].Value = start; p[3].Value = end; p[4].Value = count; p[5].Value = data;
+        _insertRollup.ExecuteNonQuery();
+    }
+
+    /// <summary>Deletes up to <paramref name="rows"/> rollup blocks whose last bucket starts before <paramref name="cutoff"/>.</summary>
+    public int PruneRollups(long cutoff, int rows)
+    {
+        _pruneRollups.Parameters[0].Value = cutoff; _pruneRollups.Parameters[1].Value = rows;
+        return _pruneRollups.ExecuteNonQuery();
     }
 
     public void ClearHead() => _clearHead.ExecuteNonQuery();

@@ -114,8 +114,10 @@ public static class ScaleBench
 
             // Size once settled: the heads sealed into chunks, VictoriaMetrics' parts flushed and merged.
             await WaitSealed(http, edge);
-            long edgeDisk = await SettledDiskUsage(Path.Combine(edge.Dir, "data"));
             long stored = samples + DayPoints;
+            await YearChart(output, http, edge, vm, end);
+            long edgeDisk = await SettledDiskUsage(Path.Combine(edge.Dir, "data"));
+            stored += YearPoints;
             // The head log is reused from the front after every seal: its size is the largest head's, a constant, not a cost per sample.
             var files = Directory.GetFiles(Path.Combine(edge.Dir, "data")).ToDictionary(f => Path.GetFileName(f)!, BenchProcess.DiskUsage);
             long headLog = files.GetValueOrDefault("head.log");
@@ -149,6 +151,56 @@ public static class ScaleBench
             if (Environment.GetEnvironmentVariable("PATTOO_BENCH_KEEP") == "1") output.WriteLine($"kept {dir} (PATTOO_BENCH_KEEP=1)");
             else try { Directory.Delete(dir, true); } catch (IOException) { }
         }
+    }
+
+    private const int YearPoints = 365 * 8_640;
+
+    /// <summary>
+    /// One year of one series at 10 s (3,153,600 points), posted oldest first to both, then
+    /// charted at 1,000 points over the whole year (the store reads its rollups).
+    /// </summary>
+    private static async Task YearChart(TextWriter output, HttpClient http, Peer edge, Peer? vm, long end)
+    {
+        long start = end - (YearPoints - 1) * StepMs;
+        var bodies = new List<byte[]>();
+        var sb = new StringBuilder(8 << 20);
+        var rng = new Random(365);
+        double x = 20;
+        for (int i = 0; i < YearPoints; i++)
+        {
+            if (i % 100_000 == 0)
+            {
+                if (sb.Length > 0) bodies.Add(Encoding.UTF8.GetBytes(sb.ToString()));
+                sb.Clear().Append("# TYPE scale_year gauge\n");
+            }
+            x = Math.Round(x + (rng.NextDouble() - 0.5), 1);
+            sb.Append("scale_year{device=\"d0\"} ").Append(x.ToString("R", CultureInfo.InvariantCulture)).Append(' ').Append(start + i * StepMs).Append('\n');
+        }
+        bodies.Add(Encoding.UTF8.GetBytes(sb.ToString()));
+        foreach (var peer in vm is null ? [edge] : new[] { edge, vm })
+        {
+            foreach (var body in bodies)
+            {
+                using var content = new ByteArrayContent(body);
+                content.Headers.ContentType = new("text/plain");
+                using var r = await http.PostAsync($"http://127.0.0.1:{peer.Port}/api/v1/import/prometheus", content);
+                if (!r.IsSuccessStatusCode) throw new InvalidOperationException($"{peer.Name} answered {(int)r.StatusCode}: {await r.Content.ReadAsStringAsync()}");
+            }
+        }
+        await WaitSealed(http, edge);
+        using var doc = JsonDocument.Parse(await Graphql(http, edge, "{ series(key: \"scale_year\") { idxDatapoint } }"));
+        string idx = doc.RootElement.GetProperty("data").GetProperty("series")[0].GetProperty("idxDatapoint").GetString()!;
+        var year = await Latencies(() => Graphql(http, edge, $"{{ timeseries(idxDatapoint: \"{idx}\", from: {start}, to: {end}, maxPoints: 1000) {{ timestamps values }} }}", "\"values\":["), 50);
+        string line = $"pattoo-edge       a year of one series ({YearPoints:N0} points) as 1,000 points: p50 {P(year, 50):F2} ms p99 {P(year, 99):F2} ms";
+        if (vm is not null)
+        {
+            (await http.GetAsync($"http://127.0.0.1:{vm.Port}/internal/force_flush")).Dispose();
+            long step = (end - start) / 1000 / 1000 + 1;
+            string url = $"http://127.0.0.1:{vm.Port}/api/v1/query_range?query={Uri.EscapeDataString($"avg_over_time(scale_year[{step}s])")}&start={start / 1000}&end={end / 1000}&step={step}s";
+            var vmYear = await Latencies(async () => { var t = await http.GetStringAsync(url); Require(t, "\"values\":[[", "VictoriaMetrics query_range"); }, 50);
+            line += $"; VictoriaMetrics query_range step {step} s: p50 {P(vmYear, 50):F2} ms p99 {P(vmYear, 99):F2} ms";
+        }
+        output.WriteLine(line);
     }
 
     /// <summary>

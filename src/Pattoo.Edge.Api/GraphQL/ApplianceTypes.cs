@@ -3,6 +3,7 @@ using GraphQL.Types;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Pollers;
 using Pattoo.Edge.Storage;
+using Pattoo.Edge.Storage.Encoding;
 
 namespace Pattoo.Edge.Api.GraphQL;
 
@@ -165,6 +166,49 @@ public sealed class TextPointType : ObjectGraphType<(long Timestamp, string Valu
 /// <summary>Downsampling into fixed buckets (pure, so tests can pin it).</summary>
 public static class Downsampler
 {
+    /// <summary>Ranges up to this long are charted from the raw samples, exactly; longer ones from rollups.</summary>
+    public const long RawRangeMs = 3 * 86_400_000L;
+
+    /// <summary>The coarsest rollup level that still gives every bucket of the request at least one rollup bucket; 0 = read raw.</summary>
+    public static long RollupLevelFor(long from, long to, int maxPoints)
+    {
+        if (to - from <= RawRangeMs) return 0;
+        long bucketMs = Math.Max(1, (to - from + maxPoints) / maxPoints);
+        long level = 0;
+        foreach (long l in TimeSeriesStore.RollupLevels) if (l <= bucketMs) level = Math.Max(level, l);
+        return level;
+    }
+
+    /// <summary>
+    /// Rollup buckets into at most <paramref name="maxPoints"/> buckets of the request, each
+    /// taking the rollup buckets that start in it: min, max and count exact, avg = sum / count.
+    /// </summary>
+    public static List<PointRow> FromRollups(List<RollupBucket> rollups, long from, long to, int maxPoints, string aggregate, out long bucketMs)
+    {
+        bucketMs = Math.Max(1, (to - from + maxPoints) / maxPoints);
+        var result = new List<PointRow>();
+        int at = 0;
+        while (at < rollups.Count)
+        {
+            long k = Math.Max(0, (rollups[at].Start - from) / bucketMs);
+            long end = from + (k + 1) * bucketMs;
+            double min = double.MaxValue, max = double.MinValue, sum = 0, last = 0;
+            long n = 0;
+            while (at < rollups.Count && rollups[at].Start < end)
+            {
+                var b = rollups[at++];
+                min = Math.Min(min, b.Min);
+                max = Math.Max(max, b.Max);
+                sum += b.Sum;
+                n += b.Count;
+                last = b.Last;
+            }
+            double value = aggregate switch { "min" => min, "max" => max, "last" => last, _ => sum / n };
+            result.Add(new PointRow(from + k * bucketMs, value, min, max, (int)Math.Min(int.MaxValue, n)));
+        }
+        return result;
+    }
+
     public static List<PointRow> Bucket(SeriesPoints points, long from, long to, int maxPoints, string aggregate, out long bucketMs)
     {
         var result = new List<PointRow>();

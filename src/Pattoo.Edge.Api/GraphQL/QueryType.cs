@@ -200,6 +200,13 @@ public sealed class QueryType : ObjectGraphType
         var series = Describe(ctx.Catalog, d);
         if (d.DataType == Common.DataType.String)
             return new TimeseriesResult(series, from, to, aggregate, 0, [], ctx.Appliance.Store.ReadStrings(idx, from, to));
+        // Long ranges come from the rollups: a year is ~105,000 five-minute buckets, not 3 million samples.
+        long level = Downsampler.RollupLevelFor(from, to, maxPoints);
+        if (level > 0 && ctx.Appliance.Store.ReadRollups(idx, from, to, level) is { } rollups)
+        {
+            var summary = Downsampler.FromRollups(rollups, from, to, maxPoints, aggregate, out long rollupBucket);
+            return new TimeseriesResult(series, from, to, aggregate, rollupBucket, summary, []);
+        }
         // A counter's first rate needs the sample before the range.
         long readFrom = d.DataType.IsCounter() ? from - Math.Max(d.PollingInterval * 2, 1000) : from;
         var values = ctx.Appliance.Store.ReadValues(idx, readFrom, to);

@@ -1,0 +1,104 @@
+using Pattoo.Edge.Common;
+using Pattoo.Edge.Storage;
+using Pattoo.Edge.Storage.Encoding;
+
+namespace Pattoo.Edge.Tests.Storage;
+
+/// <summary>Rollups: the block codec, what a seal writes, how reads merge them with the head, and their own retention.</summary>
+public class RollupTests
+{
+    private const long Minute = 60_000, FiveMinutes = 300_000, Hour = 3_600_000;
+
+    [Fact]
+    public void BlocksRoundTripAndCorruptOnesAreNamedNeverACrash()
+    {
+        var buckets = new List<RollupBucket>();
+        for (int i = 0; i < 300; i++) buckets.Add(new(1_700_000_100_000 + i * FiveMinutes, i * 0.1, i * 0.1 + 2.5, i * 3.3, 5 + i % 3, -0.0));
+        byte[] block = RollupBlock.Encode(buckets.ToArray());
+        var back = new List<RollupBucket>();
+        Assert.Equal(300, RollupBlock.Decode(block, back));
+        Assert.Equal(buckets, back);
+
+        var rng = new Random(7);
+        for (int i = 0; i < 2000; i++)
+        {
+            var bad = (byte[])block.Clone();
+            if (i % 3 == 0) bad = bad[..rng.Next(bad.Length)];
+            else bad[rng.Next(bad.Length)] ^= (byte)(1 << rng.Next(8));
+            var into = new List<RollupBucket>();
+            try { RollupBlock.Decode(bad, into); }
+            catch (ChunkFormatException) { Assert.Empty(into); }
+        }
+    }
+
+    [Fact]
+    public void SummariseAlignsBucketsToTheLevel()
+    {
+        var buckets = new List<RollupBucket>();
+        RollupBlock.Summarise([299_999, 300_000, 300_001, 900_000], [1, 2, 4, 8], FiveMinutes, buckets);
+        Assert.Equal([new(0, 1, 1, 1, 1, 1), new(300_000, 2, 4, 6, 2, 4), new(900_000, 8, 8, 8, 1, 8)], buckets);
+    }
+
+    [Fact]
+    public async Task SealsWriteRollupsThatReadLikeTheRawPointsAcrossCutBucketsAndTheHead()
+    {
+        await using var t = new TempStore();
+        var gauge = TempStore.Key("temperature");
+        var counter = TempStore.Key("bytes", DataType.Counter64);
+        long t0 = 1_700_000_000_000 / Hour * Hour + 7_000; // not on a bucket boundary
+        var rng = new Random(3);
+        double g = 20, c = 1_000;
+        const int points = 4 * 24 * 60; // four days a minute apart
+        for (int i = 0; i < points; i++)
+        {
+            var batch = new SampleBatch(2);
+            g = Math.Round(g + rng.NextDouble() - 0.5, 1);
+            c += rng.Next(0, 5000);
+            batch.Add(gauge, t0 + i * Minute, g);
+            batch.Add(counter, t0 + i * Minute, c);
+            await t.Store.WriteAsync(batch, default);
+            // Seals at odd moments cut buckets in two; the last day stays in the head.
+            if (i % 997 == 500 && i < 3 * 24 * 60) await t.Store.SealNowAsync();
+        }
+        long from = t0, to = t0 + (points - 1) * Minute;
+        foreach (var key in new[] { gauge, counter })
+        {
+            long idx = t.IdxOf(key);
+            foreach (long level in TimeSeriesStore.RollupLevels)
+            {
+                var rollups = t.Store.ReadRollups(idx, from, to, level);
+                Assert.NotNull(rollups);
+                var raw = t.Store.ReadValues(idx, from, to);
+                var expected = new List<RollupBucket>();
+                RollupBlock.Summarise(raw.Timestamps.ToArray(), raw.Values.ToArray(), level, expected);
+                Assert.Equal(expected.Count, rollups.Count);
+                for (int i = 0; i < expected.Count; i++)
+                {
+                    var (e, a) = (expected[i], rollups[i]);
+                    Assert.Equal((e.Start, e.Min, e.Max, e.Count, e.Last), (a.Start, a.Min, a.Max, a.Count, a.Last));
+                    Assert.Equal(e.Sum, a.Sum, 6);
+                }
+            }
+        }
+    }
+
+    [Fact]
+    public async Task RollupsOutliveTheRawSamplesByTheirOwnRetention()
+    {
+        await using var t = new TempStore(retention: TimeSpan.FromDays(2), rollupRetention: TimeSpan.FromDays(30));
+        var key = TempStore.Key("temperature");
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        long t0 = now - 10 * 86_400_000L;
+        var batch = new SampleBatch();
+        for (int i = 0; i < 240; i++) batch.Add(key, t0 + i * Minute, i);
+        await t.Store.WriteAsync(batch, default);
+        await t.Store.SealNowAsync();
+        await t.Store.PruneNowAsync();
+        long idx = t.IdxOf(key);
+        Assert.Equal(0, t.Store.ReadRaw(idx, t0, now).Count);
+        var rollups = t.Store.ReadRollups(idx, t0, now, FiveMinutes)!;
+        Assert.Equal(240, rollups.Sum(b => b.Count));
+        Assert.Equal(239, rollups[^1].Last);
+        Assert.Equal(240, t.Store.ReadRollups(idx, t0, now, Hour)!.Sum(b => b.Count));
+    }
+}
