@@ -92,13 +92,13 @@ public sealed class ApiEndpoints
         if (!await MayWrite(c).ConfigureAwait(false)) return;
         using var slot = await Enter(c, _ingest).ConfigureAwait(false);
         if (slot is null) return;
-        var body = await ReadBody(c, _state.Api.MaxBody, "api.max_body").ConfigureAwait(false);
+        using var body = await ReadBody(c, _state.Api.MaxBody, "api.max_body").ConfigureAwait(false);
         if (body is null) return;
         var batch = new SampleBatch(256);
         PattooPayload.Result result;
         try
         {
-            result = PattooPayload.Parse(body.Value.Span, batch);
+            result = PattooPayload.Parse(body.Span, batch);
         }
         catch (PayloadException e)
         {
@@ -138,23 +138,31 @@ public sealed class ApiEndpoints
         }
         using var slot = await Enter(c, _ingest).ConfigureAwait(false);
         if (slot is null) return;
-        var body = await ReadBody(c, _state.Api.MaxBody, "api.max_body", gzip: true).ConfigureAwait(false);
+        using var body = await ReadBody(c, _state.Api.MaxBody, "api.max_body", gzip: true).ConfigureAwait(false);
         if (body is null) return;
         long receivedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         // A sample a line at most: sized once instead of grown (and copied) by doubling.
-        var batch = new SampleBatch(Math.Min(PrometheusText.MaxSamples, body.Value.Span.Count((byte)'\n') + 1));
+        var batch = SampleBatch.Rent(Math.Min(PrometheusText.MaxSamples, body.Span.Count((byte)'\n') + 1));
         PrometheusText.Result result;
         try
         {
-            result = PrometheusText.Import(body.Value.Span, options, receivedAt, batch);
+            try
+            {
+                result = PrometheusText.Import(body.Span, options, receivedAt, batch);
+            }
+            catch (PrometheusTextException e)
+            {
+                Log.Warning($"ingest: refused a Prometheus import from {c.Connection.RemoteIpAddress}: {e.Message}");
+                await Json(c, 400, w => w.WriteString("error", e.Message)).ConfigureAwait(false);
+                return;
+            }
+            if (!await Store(c, batch).ConfigureAwait(false)) return;
         }
-        catch (PrometheusTextException e)
+        finally
         {
-            Log.Warning($"ingest: refused a Prometheus import from {c.Connection.RemoteIpAddress}: {e.Message}");
-            await Json(c, 400, w => w.WriteString("error", e.Message)).ConfigureAwait(false);
-            return;
+            // The store is done with the samples once Store returns (or was never given them).
+            batch.Release();
         }
-        if (!await Store(c, batch).ConfigureAwait(false)) return;
         if (Log.IsEnabled(LogLevel.Debug)) Log.Debug($"ingest: {result.Stored} Prometheus samples from {c.Connection.RemoteIpAddress}, {result.Skipped} NaN or infinite skipped");
         await Json(c, 200, w =>
         {
@@ -204,7 +212,8 @@ public sealed class ApiEndpoints
     /// chunks. With <paramref name="gzip"/>, a <c>Content-Encoding: gzip</c> body is inflated,
     /// and the inflated body is held to the same limit; other encodings get 415.
     /// </summary>
-    private static async Task<ReadOnlyMemory<byte>?> ReadBody(HttpContext c, long max, string setting, bool gzip = false)
+    /// <summary>The request body in a pooled buffer (dispose it), or null once an error is answered.</summary>
+    private static async Task<PooledBody?> ReadBody(HttpContext c, long max, string setting, bool gzip = false)
     {
         if (c.Request.ContentLength > max)
         {
@@ -224,41 +233,49 @@ public sealed class ApiEndpoints
         }
         await using (inflater)
         {
-            var buffer = new ArrayBufferWriter<byte>(c.Request.ContentLength is { } n and > 0 ? (int)n : 16 * 1024);
-            string what = inflater is null ? "the body" : "the inflated body";
-            while (true)
+            var buffer = new PooledBody(c.Request.ContentLength is { } n and > 0 ? (int)n : 16 * 1024);
+            bool done = false;
+            try
             {
-                // Never ask for more than one byte past the limit: the buffer stays within it.
-                var memory = buffer.GetMemory((int)Math.Min(64 * 1024, max + 1 - buffer.WrittenCount));
-                int read;
-                try
+                string what = inflater is null ? "the body" : "the inflated body";
+                while (true)
                 {
-                    read = await stream.ReadAsync(memory[..(int)Math.Min(memory.Length, max + 1 - buffer.WrittenCount)], c.RequestAborted).ConfigureAwait(false);
+                    // Never ask for more than one byte past the limit: the buffer stays within it.
+                    var memory = buffer.GetMemory((int)Math.Min(64 * 1024, max + 1 - buffer.Length));
+                    int read;
+                    try
+                    {
+                        read = await stream.ReadAsync(memory[..(int)Math.Min(memory.Length, max + 1 - buffer.Length)], c.RequestAborted).ConfigureAwait(false);
+                    }
+                    catch (InvalidDataException e) when (inflater is not null)
+                    {
+                        await Json(c, 400, w => w.WriteString("error", $"the body is not valid gzip: {e.Message}")).ConfigureAwait(false);
+                        return null;
+                    }
+                    catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+                    {
+                        // Kestrel's own backstop (a chunked body past every limit of ours).
+                        await Json(c, 413, w => w.WriteString("error", $"{what} is larger than {setting} ({max} bytes)")).ConfigureAwait(false);
+                        return null;
+                    }
+                    if (read == 0) break;
+                    buffer.Advance(read);
+                    // All the announced bytes are in: one more read would only grow the full buffer
+                    // (a copy of the whole body) to learn what Kestrel already enforces.
+                    if (inflater is null && buffer.Length == c.Request.ContentLength) break;
+                    if (buffer.Length > max)
+                    {
+                        await Json(c, 413, w => w.WriteString("error", $"{what} is larger than {setting} ({max} bytes)")).ConfigureAwait(false);
+                        return null;
+                    }
                 }
-                catch (InvalidDataException e) when (inflater is not null)
-                {
-                    await Json(c, 400, w => w.WriteString("error", $"the body is not valid gzip: {e.Message}")).ConfigureAwait(false);
-                    return null;
-                }
-                catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
-                {
-                    // Kestrel's own backstop (a chunked body past every limit of ours).
-                    await Json(c, 413, w => w.WriteString("error", $"{what} is larger than {setting} ({max} bytes)")).ConfigureAwait(false);
-                    return null;
-                }
-                if (read == 0) break;
-                buffer.Advance(read);
-                // All the announced bytes are in: one more read would only grow the full buffer
-                // (a copy of the whole body) to learn what Kestrel already enforces.
-                if (inflater is null && buffer.WrittenCount == c.Request.ContentLength) break;
-                if (buffer.WrittenCount > max)
-                {
-                    await Json(c, 413, w => w.WriteString("error", $"{what} is larger than {setting} ({max} bytes)")).ConfigureAwait(false);
-                    return null;
-                }
+                done = true;
+                return buffer;
             }
-            if (buffer.Capacity >= HeapTrim.LargeBytes) c.Response.OnCompleted(static () => { HeapTrim.Soon(); return Task.CompletedTask; });
-            return buffer.WrittenMemory;
+            finally
+            {
+                if (!done) buffer.Dispose();
+            }
         }
     }
 
@@ -300,15 +317,15 @@ public sealed class ApiEndpoints
     private async Task<GraphQLRequest?> FromBody(HttpContext c)
     {
         var type = c.Request.ContentType ?? "";
-        var body = await ReadBody(c, _state.Api.MaxQueryBytes, "api.max_query_bytes").ConfigureAwait(false);
+        using var body = await ReadBody(c, _state.Api.MaxQueryBytes, "api.max_query_bytes").ConfigureAwait(false);
         if (body is null) return null;
         if (type.StartsWith("application/graphql", StringComparison.OrdinalIgnoreCase) && !type.StartsWith("application/graphql-response", StringComparison.OrdinalIgnoreCase))
-            return new GraphQLRequest { Query = Encoding.UTF8.GetString(body.Value.Span) };
+            return new GraphQLRequest { Query = Encoding.UTF8.GetString(body.Span) };
         if (!type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
             throw new InvalidOperationException($"Content-Type must be application/json, got \"{type}\"");
-        if (body.Value.Span.TrimStart(" \t\r\n"u8) is [(byte)'[', ..])
+        if (body.Span.TrimStart(" \t\r\n"u8) is [(byte)'[', ..])
             throw new InvalidOperationException("batched requests (a JSON array) are not supported; send one request object, {\"query\": \"...\"}, per POST");
-        return GraphQL.Serializer.Deserialize<GraphQLRequest>(Encoding.UTF8.GetString(body.Value.Span))
+        return GraphQL.Serializer.Deserialize<GraphQLRequest>(Encoding.UTF8.GetString(body.Span))
             ?? throw new InvalidOperationException("the body is null");
     }
 

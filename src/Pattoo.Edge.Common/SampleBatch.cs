@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Pattoo.Edge.Common;
 
 /// <summary>One sample: a series, a time (Unix ms) and a numeric value or a string.</summary>
@@ -10,8 +12,31 @@ public readonly record struct Sample(SeriesKey Series, long TimestampMs, double 
 public sealed class SampleBatch
 {
     private Sample[] _items;
+    private readonly bool _pooled;
 
     public SampleBatch(int capacity = 64) => _items = new Sample[Math.Max(4, capacity)];
+
+    private SampleBatch(Sample[] items)
+    {
+        _items = items;
+        _pooled = true;
+    }
+
+    /// <summary>
+    /// A batch whose array is rented from the shared pool, for large one-off batches (an ingest
+    /// request of 100,000 samples is a 3 MB array): <see cref="Release"/> gives it back once the
+    /// store has taken the samples.
+    /// </summary>
+    public static SampleBatch Rent(int capacity) => new(ArrayPool<Sample>.Shared.Rent(Math.Max(4, capacity)));
+
+    /// <summary>Returns a rented array to the pool (cleared); the batch is empty and unusable afterwards.</summary>
+    public void Release()
+    {
+        if (!_pooled || _items.Length == 0) return;
+        ArrayPool<Sample>.Shared.Return(_items, clearArray: true);
+        _items = [];
+        Count = 0;
+    }
 
     public int Count { get; private set; }
 
@@ -45,9 +70,23 @@ public sealed class SampleBatch
         Count = 0;
     }
 
+    private void Grow()
+    {
+        if (!_pooled)
+        {
+            Array.Resize(ref _items, Math.Max(4, _items.Length * 2));
+            return;
+        }
+        if (_items.Length == 0) throw new InvalidOperationException("the batch was released");
+        var bigger = ArrayPool<Sample>.Shared.Rent(_items.Length * 2);
+        _items.AsSpan(0, Count).CopyTo(bigger);
+        ArrayPool<Sample>.Shared.Return(_items, clearArray: true);
+        _items = bigger;
+    }
+
     private void Push(in Sample s)
     {
-        if (Count == _items.Length) Array.Resize(ref _items, _items.Length * 2);
+        if (Count == _items.Length) Grow();
         _items[Count++] = s;
     }
 }
