@@ -269,6 +269,7 @@ public sealed class ApiEndpoints
                         return null;
                     }
                 }
+                if (!buffer.Pooled) c.Response.OnCompleted(static () => { HeapTrim.Soon(); return Task.CompletedTask; });
                 done = true;
                 return buffer;
             }

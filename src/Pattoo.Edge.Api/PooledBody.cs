@@ -3,33 +3,47 @@ using System.Buffers;
 namespace Pattoo.Edge.Api;
 
 /// <summary>
-/// A request body in an array rented from the shared pool; <see cref="Dispose"/> gives it back.
-/// Ingest posts of 100,000 samples are megabytes each: fresh arrays for every one cost a
-/// large-object allocation, its page faults and a collection to get rid of it.
+/// A request body, read into an array rented from the shared pool when its length is announced
+/// and fits <see cref="PoolLimit"/>; <see cref="Dispose"/> gives it back. Ingest posts of
+/// 100,000 samples are megabytes each: a fresh array for every one costs a large-object
+/// allocation, its page faults and a collection to get rid of it. A body that grows past its
+/// first array (no Content-Length, gzip, a hostile client) gets arrays of its own, which the heap
+/// trim hands back to the kernel; a pool would keep every size it passed through.
 /// </summary>
 internal sealed class PooledBody : IDisposable
 {
-    private byte[] _array;
+    /// <summary>Largest array taken from (and kept by) the pool: a 100,000-sample post fits.</summary>
+    public const int PoolLimit = 16 * 1024 * 1024;
 
-    public PooledBody(int initialBytes) => _array = ArrayPool<byte>.Shared.Rent(Math.Max(256, initialBytes));
+    private byte[] _array;
+    private bool _rented;
+
+    public PooledBody(int initialBytes)
+    {
+        initialBytes = Math.Max(256, initialBytes);
+        _rented = initialBytes <= PoolLimit;
+        _array = _rented ? ArrayPool<byte>.Shared.Rent(initialBytes) : GC.AllocateUninitializedArray<byte>(initialBytes);
+    }
+
+    /// <summary>False once the body is in an array of its own: the caller should trim the heap after the request.</summary>
+    public bool Pooled => _rented;
 
     /// <summary>Bytes read so far.</summary>
     public int Length { get; private set; }
-
-    public int Capacity => _array.Length;
 
     public ReadOnlyMemory<byte> Memory => _array.AsMemory(0, Length);
 
     public ReadOnlySpan<byte> Span => _array.AsSpan(0, Length);
 
-    /// <summary>Room for at least <paramref name="sizeHint"/> more bytes (grown by doubling, the old array returned).</summary>
+    /// <summary>Room for at least <paramref name="sizeHint"/> more bytes (grown by doubling into an array of its own).</summary>
     public Memory<byte> GetMemory(int sizeHint)
     {
         if (_array.Length - Length < sizeHint)
         {
-            var bigger = ArrayPool<byte>.Shared.Rent((int)Math.Min(Array.MaxLength, Math.Max((long)_array.Length * 2, (long)Length + sizeHint)));
+            var bigger = GC.AllocateUninitializedArray<byte>((int)Math.Min(Array.MaxLength, Math.Max((long)_array.Length * 2, (long)Length + sizeHint)));
             _array.AsSpan(0, Length).CopyTo(bigger);
-            ArrayPool<byte>.Shared.Return(_array);
+            if (_rented) ArrayPool<byte>.Shared.Return(_array);
+            _rented = false;
             _array = bigger;
         }
         return _array.AsMemory(Length);
@@ -39,8 +53,8 @@ internal sealed class PooledBody : IDisposable
 
     public void Dispose()
     {
-        if (_array.Length == 0) return;
-        ArrayPool<byte>.Shared.Return(_array);
+        if (_rented) ArrayPool<byte>.Shared.Return(_array);
+        _rented = false;
         _array = [];
         Length = 0;
     }
