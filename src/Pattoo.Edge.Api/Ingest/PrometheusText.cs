@@ -66,6 +66,9 @@ public ref struct PrometheusTextReader
     private byte[] _bytes;
     private char[] _chars;
     private readonly RawSeriesCache? _known;
+    private readonly Dictionary<byte[], PrometheusSeriesEntry> _entries;
+    private readonly Dictionary<byte[], PrometheusSeriesEntry>.AlternateLookup<ReadOnlySpan<byte>> _entriesBySpan;
+    private byte[]? _entryKey;
     private readonly Dictionary<byte[], (string Name, string Family, PrometheusMetricType Type, PrometheusSampleRole Role)> _names;
     private readonly Dictionary<byte[], (string Name, string Family, PrometheusMetricType Type, PrometheusSampleRole Role)>.AlternateLookup<ReadOnlySpan<byte>> _namesByBytes;
     private int _rawStart, _rawLength, _lineStart;
@@ -79,6 +82,9 @@ public ref struct PrometheusTextReader
     {
         _known = known;
         _names = new(RawSeriesCache.BytesComparer.Instance);
+        _entries = new(RawSeriesCache.BytesComparer.Instance);
+        _entriesBySpan = _entries.GetAlternateLookup<ReadOnlySpan<byte>>();
+        Entry = null;
         _namesByBytes = _names.GetAlternateLookup<ReadOnlySpan<byte>>();
         _text = utf8.StartsWith((ReadOnlySpan<byte>)[0xEF, 0xBB, 0xBF]) ? utf8[3..] : utf8; // a byte order mark from an editor
         _types = new(StringComparer.Ordinal);
@@ -111,6 +117,8 @@ public ref struct PrometheusTextReader
     /// constructor; <see cref="Labels"/> is then empty (not read).
     /// </summary>
     public SeriesKey? KnownSeries { get; private set; }
+    /// <summary>The sample's series in this body: shared by every line of the same name{labels} (set after a successful <see cref="Read"/>).</summary>
+    public PrometheusSeriesEntry? Entry { get; private set; }
     /// <summary>The sample's <c>name{labels}</c> as written; valid until the next <see cref="Read"/>.</summary>
     public readonly ReadOnlySpan<byte> RawSeries => _text.Slice(_rawStart, _rawLength);
     /// <summary>What besides the raw bytes decides a series: the sample's role and its family's type.</summary>
@@ -212,39 +220,29 @@ public ref struct PrometheusTextReader
         var nameBytes = line[start..i];
         if (i < line.Length && !IsBlank(line[i]) && line[i] != '{')
             throw Error($"unexpected character \"{CharAt(line, i)}\" after the metric name \"{Show(nameBytes)}\"");
-        if (_namesByBytes.TryGetValue(nameBytes, out var known))
-        {
-            (Name, Family, Type, Role) = known;
-        }
-        else
-        {
-            string name = Intern(nameBytes);
-            ResolveFamily(name);
-            _sampleNames.TryAdd(name, Line);
-            // Safe to remember: a # TYPE line that would change this name's family now fails (it comes after its sample).
-            if (_names.Count < MaxInterned) _names[nameBytes.ToArray()] = (Name, Family, Type, Role);
-        }
-
-        _labels.Clear();
         int nameStart = start;
+        _labels.Clear();
         i = SkipBlanks(line, i);
         bool hasLabels = i < line.Length && line[i] == '{';
         int rawEnd = hasLabels ? LabelsEnd(line, i + 1) : i;
         KnownSeries = null;
+        _rawLength = 0;
         if (rawEnd > 0)
         {
             _rawStart = _lineStart + nameStart;
             _rawLength = rawEnd - nameStart;
-            if (_known is not null && _known.TryGet(RawSeries, RawSeriesTag, out var series))
+            // The same name{labels} earlier in this body: one lookup instead of resolving the
+            // name, looking the series up and checking it again.
+            if (_entriesBySpan.TryGetValue(RawSeries, out var seen) && seen.Series is not null)
             {
-                KnownSeries = series;
+                Entry = seen;
+                (Name, Family, Type, Role) = (seen.Name, seen.Family, seen.Type, seen.Role);
+                KnownSeries = seen.Series;
                 hasLabels = false;
                 i = rawEnd;
             }
         }
-        else _rawLength = 0;
-        if (hasLabels) i = ReadLabels(line, i + 1);
-
+        if (KnownSeries is null) NewEntry(line, nameBytes, ref i, ref hasLabels, rawEnd);
         i = SkipBlanks(line, i);
         start = i;
         i = TokenEnd(line, i);
@@ -268,6 +266,51 @@ public ref struct PrometheusTextReader
         if (KnownSeries is not null) return; // its labels were checked when it was first read
         if (Role == PrometheusSampleRole.Bucket) RequireNumericLabel("le", "histogram bucket");
         else if (Role == PrometheusSampleRole.Quantile) RequireNumericLabel("quantile", "summary quantile");
+    }
+
+    /// <summary>
+    /// A name{labels} not yet seen in this body: the name resolved (memoised by its bytes),
+    /// the series looked up in the cache of earlier bodies, else the labels read; the entry
+    /// that later lines of the same bytes find.
+    /// </summary>
+    private void NewEntry(ReadOnlySpan<byte> line, ReadOnlySpan<byte> nameBytes, ref int i, ref bool hasLabels, int rawEnd)
+    {
+        if (_namesByBytes.TryGetValue(nameBytes, out var known))
+        {
+            (Name, Family, Type, Role) = known;
+        }
+        else
+        {
+            string name = Intern(nameBytes);
+            ResolveFamily(name);
+            _sampleNames.TryAdd(name, Line);
+            // Safe to remember: a # TYPE line that would change this name's family now fails (it comes after its sample).
+            if (_names.Count < MaxInterned) _names[nameBytes.ToArray()] = (Name, Family, Type, Role);
+        }
+        if (rawEnd > 0 && _known is not null && _known.TryGet(RawSeries, RawSeriesTag, out var series))
+        {
+            KnownSeries = series;
+            hasLabels = false;
+            i = rawEnd;
+        }
+        if (hasLabels) i = ReadLabels(line, i + 1);
+        Entry = new PrometheusSeriesEntry(Name, Family, Type, Role) { Series = KnownSeries };
+        if (rawEnd > 0 && _entries.Count < MaxInterned)
+        {
+            _entryKey = RawSeries.ToArray();
+            _entries[_entryKey] = Entry;
+        }
+        else _entryKey = null;
+    }
+
+    /// <summary>
+    /// The current sample's bytes spell a series another entry of this body already holds (its
+    /// labels in another order, say): they share that entry, so repeats are caught across spellings.
+    /// </summary>
+    public void ShareEntry(PrometheusSeriesEntry other)
+    {
+        if (_entryKey is not null) _entries[_entryKey] = other;
+        Entry = other;
     }
 
     /// <summary>
@@ -628,7 +671,7 @@ public static class PrometheusText
         var reader = new PrometheusTextReader(utf8, known);
         var labels = new List<KeyValuePair<string, string>>(16);
         // SeriesKeys are shared (cached by identity), so a series is one object: compare references.
-        var lastOfSeries = new Dictionary<SeriesKey, (int Line, long Timestamp)>(Math.Min(MaxSamples, utf8.Length / 40 + 16), ReferenceEqualityComparer.Instance);
+        var bySeries = new Dictionary<SeriesKey, PrometheusSeriesEntry>(ReferenceEqualityComparer.Instance);
         var key = new KeyText();
         int stored = 0, skipped = 0, samples = 0;
         while (reader.Read())
@@ -657,31 +700,50 @@ public static class PrometheusText
             if (type.IsCounter() && value < 0)
                 throw new PrometheusTextException(line, $"{reader.Name} is a counter and cannot be negative, got {value.ToString(CultureInfo.InvariantCulture)}");
 
-            var series = reader.KnownSeries;
-            if (series is null)
+            var entry = reader.Entry!;
+            if (!entry.Registered)
             {
-                // Labels: extra labels replace those of the same name; empty values mean "no label";
-                // job and instance say who collected the sample and from where.
-                labels.Clear();
-                string? program = null, target = null;
-                foreach (var l in reader.Labels)
+                entry.Series ??= SeriesOf(ref reader, options, key, labels, type, known);
+                if (bySeries.TryGetValue(entry.Series, out var same))
                 {
-                    if (!IsExtra(options, l.Key)) Place(l, labels, ref program, ref target);
+                    reader.ShareEntry(same);
+                    entry = same;
                 }
-                foreach (var l in options.ExtraLabels) Place(l, labels, ref program, ref target);
-                program ??= options.Program;
-                target ??= options.Target ?? options.ApplianceName;
-                labels.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key));
-                series = Series(key, options, program, target, reader.Name, type, labels);
-                if (!reader.RawSeries.IsEmpty) known.Add(reader.RawSeries, reader.RawSeriesTag, series);
+                else
+                {
+                    entry.Registered = true;
+                    bySeries[entry.Series] = entry;
+                }
             }
-            if (lastOfSeries.TryGetValue(series, out var before) && timestamp <= before.Timestamp)
-                throw new PrometheusTextException(line, $"{reader.Name} repeats the series of line {before.Line} without a later timestamp");
-            lastOfSeries[series] = (line, timestamp);
-            batch.Add(series, timestamp, value);
+            if (timestamp <= entry.LastTimestamp)
+                throw new PrometheusTextException(line, $"{reader.Name} repeats the series of line {entry.LastLine} without a later timestamp");
+            entry.LastLine = line;
+            entry.LastTimestamp = timestamp;
+            batch.Add(entry.Series!, timestamp, value);
             stored++;
         }
         return new Result(stored, skipped);
+    }
+
+    /// <summary>The series of a sample read label by label (its first line in the body, and not in the cache).</summary>
+    private static SeriesKey SeriesOf(ref PrometheusTextReader reader, PrometheusImportOptions options, KeyText key, List<KeyValuePair<string, string>> labels, DataType type, RawSeriesCache known)
+    {
+        if (reader.KnownSeries is { } cached) return cached;
+        // Labels: extra labels replace those of the same name; empty values mean "no label";
+        // job and instance say who collected the sample and from where.
+        labels.Clear();
+        string? program = null, target = null;
+        foreach (var l in reader.Labels)
+        {
+            if (!IsExtra(options, l.Key)) Place(l, labels, ref program, ref target);
+        }
+        foreach (var l in options.ExtraLabels) Place(l, labels, ref program, ref target);
+        program ??= options.Program;
+        target ??= options.Target ?? options.ApplianceName;
+        labels.Sort(static (a, b) => string.CompareOrdinal(a.Key, b.Key));
+        var series = Series(key, options, program, target, reader.Name, type, labels);
+        if (!reader.RawSeries.IsEmpty) known.Add(reader.RawSeries, reader.RawSeriesTag, series);
+        return series;
     }
 
     private static bool IsExtra(PrometheusImportOptions options, string label)
@@ -822,4 +884,21 @@ public sealed class RawSeriesCache
         }
         public byte[] Create(ReadOnlySpan<byte> alternate) => alternate.ToArray();
     }
+}
+
+/// <summary>
+/// One series as it appears in one body: the name's family, the series once known, and the
+/// line and time of its latest sample (a repeat must be later).
+/// </summary>
+public sealed class PrometheusSeriesEntry(string name, string family, PrometheusMetricType type, PrometheusSampleRole role)
+{
+    public string Name { get; } = name;
+    public string Family { get; } = family;
+    public PrometheusMetricType Type { get; } = type;
+    public PrometheusSampleRole Role { get; } = role;
+    public SeriesKey? Series { get; set; }
+    /// <summary>Entered in the body's by-series table (an entry of another spelling may own the series).</summary>
+    public bool Registered { get; set; }
+    public int LastLine { get; set; }
+    public long LastTimestamp { get; set; } = long.MinValue;
 }

@@ -279,6 +279,13 @@ public class PrometheusImportTests
         Assert.Equal("line 2: req repeats the series of line 1 without a later timestamp",
             Refused("req{code=\"200\",path=\"/a}b\\\"c\"} 5 1749999997000\nreq{code=\"200\",path=\"/a}b\\\"c\"} 6 1749999997000\n", options).Message);
         Assert.Contains("line 1: \"x\" is not a number", Refused("req{code=\"200\",path=\"/a}b\\\"c\"} x\n", options).Message);
+        // Another spelling of the same series (labels in another order) is the same series.
+        Assert.Equal("line 2: req repeats the series of line 1 without a later timestamp",
+            Refused("req{path=\"x\",code=\"200\"} 5 1749999997000\nreq{code=\"200\",path=\"x\"} 6 1749999997000\n", options).Message);
+        // A line skipped for its NaN leaves no half-made series behind for the same bytes later.
+        var afterNaN = Import("m{a=\"1\"} NaN 1749999997000\nm{a=\"1\"} 5 1749999998000\n", options);
+        Assert.Equal(new PrometheusText.Result(1, 1), afterNaN.Result);
+        Assert.Equal("1", afterNaN.Batch.Items[0].Series.Metadata.Single(m => m.Key == "a").Value);
         // Bytes that only look like a cached series up to a point are read label by label.
         Assert.Contains("appears twice", Refused("req{code=\"200\",code=\"200\"} 1\n", options).Message);
     }
