@@ -33,11 +33,11 @@ public static class IngestQueryBench
         long start = end - (Points - 1) * StepMs;
         var values = MakeValues();
 
-        int edgePort = FreePort();
+        int edgePort = BenchProcess.FreePort();
         File.WriteAllText(Path.Combine(dir, "edge.toml"), $"[server]\nlisten = \"127.0.0.1:{edgePort}\"\n[storage]\npath = \"{dir}/edge\"\n[api]\nmax_body = 268435456\n[log]\nlevel = \"warning\"\n[linux]\nenabled = false\n");
-        using var edge = Start(binary, ["run", "--config", Path.Combine(dir, "edge.toml")], dir);
+        using var edge = BenchProcess.Start(binary, ["run", "--config", Path.Combine(dir, "edge.toml")], dir);
         using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(5) };
-        await WaitHttp(http, $"http://127.0.0.1:{edgePort}/api/v1/health");
+        await BenchProcess.WaitHttp(http, $"http://127.0.0.1:{edgePort}/api/v1/health");
         // Each poster owns a quarter of the series and sends them in time order: the store keeps
         // only samples newer than their series' newest, so two posters racing on one series would
         // lose samples (and flatter the rate).
@@ -52,11 +52,11 @@ public static class IngestQueryBench
         bool vm = File.Exists(VictoriaMetrics);
         double vmRate = double.NaN;
         Process? vmProcess = null;
-        int vmPort = FreePort();
+        int vmPort = BenchProcess.FreePort();
         if (vm)
         {
-            vmProcess = Start(VictoriaMetrics, [$"-httpListenAddr=127.0.0.1:{vmPort}", $"-storageDataPath={dir}/vm", "-retentionPeriod=100y", "-search.latencyOffset=0s", "-loggerLevel=ERROR"], dir);
-            await WaitHttp(http, $"http://127.0.0.1:{vmPort}/health");
+            vmProcess = BenchProcess.Start(VictoriaMetrics, [$"-httpListenAddr=127.0.0.1:{vmPort}", $"-storageDataPath={dir}/vm", "-retentionPeriod=100y", "-search.latencyOffset=0s", "-loggerLevel=ERROR"], dir);
+            await BenchProcess.WaitHttp(http, $"http://127.0.0.1:{vmPort}/health");
             var lines = BuildVmImport(values, start);
             vmRate = Series * Points / await PostAll(http, $"http://127.0.0.1:{vmPort}/api/v1/import", lines.Select(l => (IReadOnlyList<string>)[l]), null, "VictoriaMetrics import");
             await http.GetAsync($"http://127.0.0.1:{vmPort}/internal/force_flush");
@@ -299,37 +299,6 @@ public static class IngestQueryBench
     {
         var sorted = v.Order().ToList();
         return sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(percentile / 100.0 * sorted.Count) - 1)];
-    }
-
-    private static Process Start(string file, string[] args, string dir)
-    {
-        var psi = new ProcessStartInfo(file) { WorkingDirectory = dir, RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        var p = Process.Start(psi)!;
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginErrorReadLine();
-        p.BeginOutputReadLine();
-        return p;
-    }
-
-    private static async Task WaitHttp(HttpClient http, string url)
-    {
-        var until = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < until)
-        {
-            try { using var r = await http.GetAsync(url); if (r.IsSuccessStatusCode) return; }
-            catch (HttpRequestException) { }
-            await Task.Delay(50);
-        }
-        throw new TimeoutException($"{url} did not answer within 30 s");
-    }
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 }
 

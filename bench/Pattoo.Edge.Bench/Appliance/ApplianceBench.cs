@@ -31,7 +31,7 @@ public static class ApplianceBench
         var ours = new List<double>();
         for (int i = 0; i < 5; i++)
         {
-            int port = FreePort();
+            int port = BenchProcess.FreePort();
             var config = WriteConfig(dir, port, $"run{i}");
             ours.Add(await TimeToReady(binary, ["run", "--config", config], port, "/api/v1/health", dir, keep: false));
         }
@@ -39,7 +39,7 @@ public static class ApplianceBench
         var fromRoot = new List<double>();
         for (int i = 0; i < 5; i++)
         {
-            int port = FreePort();
+            int port = BenchProcess.FreePort();
             var config = WriteConfig(dir, port, $"root{i}");
             fromRoot.Add(await TimeToReady(binary, ["run", "--config", config], port, "/api/v1/health", "/", keep: false));
         }
@@ -48,7 +48,7 @@ public static class ApplianceBench
         {
             for (int i = 0; i < 5; i++)
             {
-                int port = FreePort();
+                int port = BenchProcess.FreePort();
                 theirs.Add(await TimeToReady(NodeExporter, [$"--web.listen-address=127.0.0.1:{port}"], port, "/metrics", dir, keep: false));
             }
         }
@@ -63,9 +63,9 @@ public static class ApplianceBench
 
         // Idle memory: both running at once, each polled as it would be (pattoo-edge polls itself every 10 s;
         // node_exporter is scraped every 10 s, as Prometheus would).
-        int p1 = FreePort(), p2 = FreePort();
-        using var a = Start(binary, ["run", "--config", WriteConfig(dir, p1, "idle")], dir);
-        using var b = peer ? Start(NodeExporter, [$"--web.listen-address=127.0.0.1:{p2}"], dir) : null;
+        int p1 = BenchProcess.FreePort(), p2 = BenchProcess.FreePort();
+        using var a = BenchProcess.Start(binary, ["run", "--config", WriteConfig(dir, p1, "idle")], dir);
+        using var b = peer ? BenchProcess.Start(NodeExporter, [$"--web.listen-address=127.0.0.1:{p2}"], dir) : null;
         using var http = new HttpClient();
         var until = DateTime.UtcNow.AddSeconds(idle);
         while (DateTime.UtcNow < until)
@@ -94,23 +94,11 @@ public static class ApplianceBench
         return file;
     }
 
-    private static Process Start(string file, string[] args, string dir)
-    {
-        var psi = new ProcessStartInfo(file) { WorkingDirectory = dir, RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        var p = Process.Start(psi)!;
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginErrorReadLine();
-        p.BeginOutputReadLine();
-        return p;
-    }
-
     private static async Task<double> TimeToReady(string file, string[] args, int port, string path, string dir, bool keep)
     {
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(1) };
         var sw = Stopwatch.StartNew();
-        using var p = Start(file, args, dir);
+        using var p = BenchProcess.Start(file, args, dir);
         while (sw.Elapsed < TimeSpan.FromSeconds(20))
         {
             try
@@ -142,12 +130,5 @@ public static class ApplianceBench
     {
         v.Sort();
         return v[v.Count / 2];
-    }
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 }

@@ -23,7 +23,7 @@ public static class ModbusBench
     {
         string root = FindRoot();
         string peers = Path.Combine(root, "tests", "peers");
-        int port = FreePort();
+        int port = BenchProcess.FreePort();
         using var server = StartNode(peers, ["modbus/peer.js", "tcp", port.ToString(CultureInfo.InvariantCulture)]);
         await WaitReadyAsync(server);
         try
@@ -107,13 +107,6 @@ public static class ModbusBench
             if (line == "READY") return;
         }
         throw new InvalidOperationException("the Modbus peer did not start: " + await p.StandardError.ReadToEndAsync());
-    }
-
-    private static int FreePort()
-    {
-        using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)s.LocalEndPoint!).Port;
     }
 
     private static string FindRoot()

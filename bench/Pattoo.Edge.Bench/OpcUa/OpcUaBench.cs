@@ -45,7 +45,7 @@ public static class OpcUaBench
         string root = FindRoot();
         string peers = Path.Combine(root, "tests", "peers");
         string scratch = Directory.CreateTempSubdirectory("pattoo-opcua-bench-").FullName;
-        int port = FreePort();
+        int port = BenchProcess.FreePort();
         string endpoint = $"opc.tcp://127.0.0.1:{port}";
         using var server = StartNode(peers, [Path.Combine("opcua", "server.js"), "--port", port.ToString(CultureInfo.InvariantCulture),
             "--pki", Path.Combine(scratch, "server-pki"), "--bench", Nodes.ToString(CultureInfo.InvariantCulture)], stdin: true);
@@ -216,13 +216,6 @@ public static class OpcUaBench
             }
         }
         lock (stderr) throw new InvalidOperationException("the OPC UA server did not start: " + stderr);
-    }
-
-    private static int FreePort()
-    {
-        using var s = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)s.LocalEndPoint!).Port;
     }
 
     private static string FindRoot()

@@ -51,10 +51,10 @@ public static class FlashBench
             disks.AddRange([prom, one, twenty, pollers]);
 
             var data = new SeriesData(Series, seed: 42);
-            int exporterPort = FreePort();
+            int exporterPort = BenchProcess.FreePort();
             var exporter = ServeMetricsAsync(exporterPort, data, stop.Token);
 
-            int promPort = FreePort();
+            int promPort = BenchProcess.FreePort();
             var promConfig = Path.Combine(root, "prometheus.yml");
             await File.WriteAllTextAsync(promConfig, $"""
                 global:
@@ -64,13 +64,13 @@ public static class FlashBench
                     static_configs:
                       - targets: ["127.0.0.1:{exporterPort}"]
                 """);
-            processes.Add(Start(prometheus, [$"--config.file={promConfig}", $"--storage.tsdb.path={prom.Mount}/tsdb", $"--web.listen-address=127.0.0.1:{promPort}"], root));
+            processes.Add(BenchProcess.Start(prometheus, [$"--config.file={promConfig}", $"--storage.tsdb.path={prom.Mount}/tsdb", $"--web.listen-address=127.0.0.1:{promPort}"], root));
 
-            int onePort = FreePort(), twentyPort = FreePort(), pollersPort = FreePort(), modbusPort = FreePort();
-            processes.Add(Start(binary, ["run", "--config", await EdgeConfig(root, "one", onePort, one.Mount)], root));
-            processes.Add(Start(binary, ["run", "--config", await EdgeConfig(root, "twenty", twentyPort, twenty.Mount)], root));
+            int onePort = BenchProcess.FreePort(), twentyPort = BenchProcess.FreePort(), pollersPort = BenchProcess.FreePort(), modbusPort = BenchProcess.FreePort();
+            processes.Add(BenchProcess.Start(binary, ["run", "--config", await EdgeConfig(root, "one", onePort, one.Mount)], root));
+            processes.Add(BenchProcess.Start(binary, ["run", "--config", await EdgeConfig(root, "twenty", twentyPort, twenty.Mount)], root));
             var peer = Path.Combine(RepoRoot(), "tests", "peers", "modbus", "peer.js");
-            processes.Add(Start("node", [peer, "tcp", modbusPort.ToString(CultureInfo.InvariantCulture)], Path.GetDirectoryName(peer)!));
+            processes.Add(BenchProcess.Start("node", [peer, "tcp", modbusPort.ToString(CultureInfo.InvariantCulture)], Path.GetDirectoryName(peer)!));
             var devices = new StringBuilder();
             for (int d = 1; d <= 20; d++)
             {
@@ -78,7 +78,7 @@ public static class FlashBench
                 for (int r = 0; r < Series / 20; r++)
                     devices.Append(CultureInfo.InvariantCulture, $"[[modbus.devices.values]]\nkey = \"r{r}\"\ntable = \"holding\"\naddress = {r}\ntype = \"uint16\"\n");
             }
-            processes.Add(Start(binary, ["run", "--config", await EdgeConfig(root, "pollers", pollersPort, pollers.Mount, devices.ToString())], root));
+            processes.Add(BenchProcess.Start(binary, ["run", "--config", await EdgeConfig(root, "pollers", pollersPort, pollers.Mount, devices.ToString())], root));
             using var http = new HttpClient();
             await WaitForHttp(http, $"http://127.0.0.1:{onePort}/api/v1/health");
             await WaitForHttp(http, $"http://127.0.0.1:{twentyPort}/api/v1/health");
@@ -280,25 +280,6 @@ public static class FlashBench
             await Task.Delay(100);
         }
         throw new TimeoutException($"{url} did not answer within 30 s");
-    }
-
-    private static Process Start(string file, string[] args, string dir)
-    {
-        var psi = new ProcessStartInfo(file) { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        var p = Process.Start(psi)!;
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        return p;
-    }
-
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
     }
 
     /// <summary>A 2 GiB sparse image with a fresh ext4, on a loop device of its own, mounted.</summary>
