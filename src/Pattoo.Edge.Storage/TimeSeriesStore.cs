@@ -674,7 +674,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     }
 
     /// <summary>The rollup levels written at every seal: 5 minutes and an hour (ms).</summary>
-    public static readonly long[] RollupLevels = [300_000, 3_600_000];
+    public static readonly IReadOnlyList<long> RollupLevels = [300_000, 3_600_000];
     private readonly List<RollupBucket> _rollupBuckets = new();
     private readonly List<long> _rollupTs = new();
     private readonly List<double> _rollupValues = new();
