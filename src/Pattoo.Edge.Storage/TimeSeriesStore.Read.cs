@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Microsoft.Data.Sqlite;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Storage.Encoding;
@@ -130,7 +131,7 @@ public sealed partial class TimeSeriesStore
             var raw = ReadValues(idxDatapoint, state.Type.IsCounter() ? fromMs - level : fromMs, Math.Min(toMs, firstRollup - 1));
             int skip = 0;
             while (skip < raw.Count && raw.Timestamps[skip] < fromMs) skip++;
-            RollupBlock.Summarise(raw.Timestamps.ToArray().AsSpan(skip), raw.Values.ToArray().AsSpan(skip), level, older);
+            RollupBlock.Summarise(CollectionsMarshal.AsSpan(raw.Timestamps)[skip..], CollectionsMarshal.AsSpan(raw.Values)[skip..], level, older);
         }
         var head = new List<RollupBucket>();
         if (headTs.Count > 0)
@@ -142,7 +143,7 @@ public sealed partial class TimeSeriesStore
             if (state.Type.IsCounter()) points = CounterRates.FromRaw(points, state.Type);
             int skip = 0;
             while (skip < points.Count && points.Timestamps[skip] < fromMs) skip++;
-            RollupBlock.Summarise(points.Timestamps.ToArray().AsSpan(skip), points.Values.ToArray().AsSpan(skip), level, head);
+            RollupBlock.Summarise(CollectionsMarshal.AsSpan(points.Timestamps)[skip..], CollectionsMarshal.AsSpan(points.Values)[skip..], level, head);
         }
         return MergeByStart([.. older, .. buckets, .. head]);
     }

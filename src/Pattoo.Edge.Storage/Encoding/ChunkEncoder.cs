@@ -276,7 +276,7 @@ public static class ChunkEncoder
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static int Width(ulong z) => 64 - BitOperations.LeadingZeroCount(z);
 
-    private static int VarintLength(ulong v) => Math.Max(1, (Width(v) + 6) / 7);
+    internal static int VarintLength(ulong v) => Math.Max(1, (Width(v) + 6) / 7);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void WriteBucketed(ref BitWriter w, BucketCode[] codes, ulong z)
@@ -599,7 +599,7 @@ public static class ChunkEncoder
         return new Header(flags, scale, (int)count, firstTs, lastTs, firstDelta, firstInt, firstBits, pos);
     }
 
-    private static ulong ReadVarint(ReadOnlySpan<byte> data, ref int pos, string field)
+    internal static ulong ReadVarint(ReadOnlySpan<byte> data, ref int pos, string field)
     {
         int start = pos;
         ulong result = 0;

@@ -35,15 +35,15 @@ public static class RollupBlock
             }
             chunks[c] = ChunkEncoder.Encode(c == 0 ? starts : indexes, column);
         }
-        int size = 1 + VarintLength((ulong)buckets.Length);
-        foreach (var chunk in chunks) size += VarintLength((ulong)chunk.Length) + chunk.Length;
+        int size = 1 + ChunkEncoder.VarintLength((ulong)buckets.Length);
+        foreach (var chunk in chunks) size += ChunkEncoder.VarintLength((ulong)chunk.Length) + chunk.Length;
         var result = new byte[size];
         int at = 0;
         result[at++] = Version;
-        at += WriteVarint(result.AsSpan(at), (ulong)buckets.Length);
+        at += HeadLog.HeadRecord.WriteVarint(result.AsSpan(at), (ulong)buckets.Length);
         foreach (var chunk in chunks)
         {
-            at += WriteVarint(result.AsSpan(at), (ulong)chunk.Length);
+            at += HeadLog.HeadRecord.WriteVarint(result.AsSpan(at), (ulong)chunk.Length);
             chunk.CopyTo(result, at);
             at += chunk.Length;
         }
@@ -57,7 +57,7 @@ public static class RollupBlock
         if (block.IsEmpty) Fail("the rollup block is empty", 0);
         if (block[0] != Version) Fail($"unknown rollup block version byte 0x{block[0]:x2}", 0);
         int at = 1;
-        ulong n = ReadVarint(block, ref at, "bucket count");
+        ulong n = ChunkEncoder.ReadVarint(block, ref at, "bucket count");
         // Each column chunk holds at least a byte per bucket after the first: a corrupt count cannot drive a big allocation.
         if (n == 0 || n > (ulong)block.Length * 8 + 1) Fail($"bucket count {n} does not fit a block of {block.Length} bytes", 1);
         int count = (int)n;
@@ -67,7 +67,7 @@ public static class RollupBlock
         for (int c = 0; c < Columns; c++)
         {
             int lengthAt = at;
-            ulong length = ReadVarint(block, ref at, "column length");
+            ulong length = ChunkEncoder.ReadVarint(block, ref at, "column length");
             if (length > (ulong)(block.Length - at)) Fail($"column {c} claims {length} bytes, {block.Length - at} are left", lengthAt);
             var chunk = block.Slice(at, (int)length);
             if (ChunkEncoder.PeekCount(chunk) != count) Fail($"column {c} holds {ChunkEncoder.PeekCount(chunk)} buckets, the block {count}", at);
@@ -122,34 +122,4 @@ public static class RollupBlock
 
     /// <summary>A corrupt block: what, and at which byte.</summary>
     private static void Fail(string message, int byteOffset) => ChunkFormatException.Throw(message, byteOffset * 8L);
-
-    private static int VarintLength(ulong v)
-    {
-        int n = 1;
-        while (v >= 0x80) { v >>= 7; n++; }
-        return n;
-    }
-
-    private static int WriteVarint(Span<byte> to, ulong v)
-    {
-        int n = 0;
-        while (v >= 0x80) { to[n++] = (byte)(v | 0x80); v >>= 7; }
-        to[n++] = (byte)v;
-        return n;
-    }
-
-    private static ulong ReadVarint(ReadOnlySpan<byte> data, ref int at, string field)
-    {
-        ulong v = 0;
-        int start = at;
-        for (int shift = 0; shift < 64; shift += 7)
-        {
-            if (at >= data.Length) Fail($"the {field} ends early", start);
-            byte b = data[at++];
-            v |= (ulong)(b & 0x7F) << shift;
-            if ((b & 0x80) == 0) return v;
-        }
-        Fail($"the {field} is longer than a 64-bit varint", start);
-        return 0;
-    }
 }

@@ -123,7 +123,7 @@ public static class HeadRecord
     private static ulong ZigZag(long v) => (ulong)((v << 1) ^ (v >> 63));
     private static long UnZigZag(ulong v) => (long)(v >> 1) ^ -(long)(v & 1);
 
-    private static int WriteVarint(Span<byte> span, ulong v)
+    internal static int WriteVarint(Span<byte> span, ulong v)
     {
         int n = 0;
         while (v >= 0x80)
