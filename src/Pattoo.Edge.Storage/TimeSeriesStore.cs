@@ -706,11 +706,12 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             ts = CollectionsMarshal.AsSpan(_rollupTs);
             values = CollectionsMarshal.AsSpan(_rollupValues);
         }
+        int decimals = ChunkEncoder.DecimalScale(values);
         foreach (long level in RollupLevels)
         {
             if (ts.IsEmpty) break;
             _rollupBuckets.Clear();
-            RollupBlock.Summarise(ts, values, level, _rollupBuckets);
+            RollupBlock.Summarise(ts, values, level, _rollupBuckets, decimals);
             var buckets = CollectionsMarshal.AsSpan(_rollupBuckets);
             _sql.InsertRollup(state.Idx, level, buckets[0].Start, buckets[^1].Start, buckets.Length, RollupBlock.Encode(buckets));
         }

@@ -49,6 +49,7 @@
 // first takes at least 2 bits, point 1 at least 1), the decoded timestamps must rise and end at
 // t0 + range, and the chunk must end exactly after the padding; any violation is a ChunkFormatException.
 
+using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -62,7 +63,14 @@ namespace Pattoo.Edge.Storage.Encoding;
 public static class ChunkEncoder
 {
     /// <summary>The format version written in the high nibble of the first byte.</summary>
-    public const int FormatVersion = 1;
+    public const int FormatVersion = 2;
+
+    /// <summary>
+    /// The most points a version 2 chunk may hold when its tables let every field take 0 bits (a
+    /// constant series at exact intervals): the size then bounds nothing, so this does, against a
+    /// corrupt count that would make a reader allocate without limit.
+    /// </summary>
+    public const int MaxPointsWithoutBits = 65_536;
 
     /// <summary>Largest decimal scale the integer codec uses (values n / 10^15).</summary>
     public const int MaxScale = 15;
@@ -119,56 +127,121 @@ public static class ChunkEncoder
             }
         }
 
-        ValuePlan plan = ChooseValueCodec(values);
-        long streamBits = TimestampBits(timestampsMs) + plan.Bits;
-
-        long t0 = timestampsMs[0];
-        int headerBytes = 1 + (plan.Scale > 0 ? 1 : 0) + VarintLength((ulong)count) + VarintLength(ZigZag(t0));
-        if (count >= 2)
-        {
-            headerBytes += VarintLength(unchecked((ulong)(timestampsMs[count - 1] - t0)));
-            headerBytes += VarintLength(unchecked((ulong)(timestampsMs[1] - t0)));
-        }
-        headerBytes += plan.Xor ? 8 : VarintLength(ZigZag(plan.FirstInt));
-        long total = headerBytes + ((streamBits + 7) >> 3);
-        if (total > Array.MaxLength) throw new ArgumentException("The chunk would exceed the largest array.", nameof(values));
-
-        byte[] output = new byte[total];
-        var w = new BitWriter(output);
+        long[]? rented = null;
         try
         {
-            int flags = (plan.Xor ? FlagXor : 0) | (plan.Dod ? FlagDod : 0) | (plan.Scale > 0 ? FlagScaled : 0);
-            w.WriteByte((byte)((FormatVersion << 4) | flags));
-            if (plan.Scale > 0) w.WriteByte((byte)plan.Scale);
-            w.WriteVarint((ulong)count);
-            w.WriteVarint(ZigZag(t0));
+            // Version 2's streams: the timestamps' delta-of-delta and the integer values' deltas and
+            // their changes (when the values are integers or short decimals).
+            int streamLength = Math.Max(count - 1, 0);
+            rented = ArrayPool<long>.Shared.Rent(3 * streamLength + 1);
+            Span<long> tsDods = rented.AsSpan(0, Math.Max(count - 2, 0));
+            Span<long> deltas = rented.AsSpan(streamLength, streamLength);
+            Span<long> dods = rented.AsSpan(2 * streamLength, streamLength);
+            for (int i = 2; i < count; i++) tsDods[i - 2] = unchecked((timestampsMs[i] - timestampsMs[i - 1]) - (timestampsMs[i - 1] - timestampsMs[i - 2]));
+
+            ValuePlan plan = ChooseValueCodec(values, deltas, dods);
+            var v2 = new ValuePlan { Xor = true, Bits = plan.XorBits, Scale = 0 };
+            BucketTable tsTable = default;
+            long tsBits2 = 0;
+            int tables = 0;
+            if (count >= 3)
+            {
+                tsTable = BucketTable.Choose(tsDods, out tsBits2);
+                tables += tsTable.HeaderBytes;
+            }
+            BucketTable valueTable = default;
+            if (plan.IntScale >= 0 && count >= 2)
+            {
+                var deltaTable = BucketTable.Choose(deltas, out long deltaBits);
+                var dodTable = BucketTable.Choose(dods, out long dodBits);
+                bool useDod = dodBits + 8L * dodTable.HeaderBytes < deltaBits + 8L * deltaTable.HeaderBytes;
+                valueTable = useDod ? dodTable : deltaTable;
+                long intBits = useDod ? dodBits : deltaBits;
+                long intTotal = intBits + 8L * (valueTable.HeaderBytes + VarintLength(ZigZag(plan.FirstInt)) + (plan.IntScale > 0 ? 1 : 0));
+                if (intTotal <= plan.XorBits + 64)
+                {
+                    v2 = new ValuePlan { Xor = false, Dod = useDod, Scale = plan.IntScale, FirstInt = plan.FirstInt, Bits = intBits };
+                    tables += valueTable.HeaderBytes;
+                }
+            }
+
+            long t0 = timestampsMs[0];
+            int commonBytes = 1 + VarintLength((ulong)count) + VarintLength(ZigZag(t0));
             if (count >= 2)
             {
-                w.WriteVarint(unchecked((ulong)(timestampsMs[count - 1] - t0)));
-                w.WriteVarint(unchecked((ulong)(timestampsMs[1] - t0)));
+                commonBytes += VarintLength(unchecked((ulong)(timestampsMs[count - 1] - t0)));
+                commonBytes += VarintLength(unchecked((ulong)(timestampsMs[1] - t0)));
             }
-            if (plan.Xor)
+            long total1 = commonBytes + ValueHeaderBytes(plan) + ((TimestampBits(timestampsMs) + plan.Bits + 7) >> 3);
+            long total2 = commonBytes + ValueHeaderBytes(v2) + tables + ((tsBits2 + v2.Bits + 7) >> 3);
+            // A version 2 chunk whose fields can all take 0 bits is bounded in length (see MaxPointsWithoutBits).
+            int minBits2 = (count >= 3 ? tsTable.MinBits : 0) + (v2.Xor ? 1 : valueTable.MinBits);
+            bool useV2 = total2 < total1 && (minBits2 > 0 || count <= MaxPointsWithoutBits);
+            long total = useV2 ? total2 : total1;
+            if (total > Array.MaxLength) throw new ArgumentException("The chunk would exceed the largest array.", nameof(values));
+            if (useV2) plan = v2;
+
+            byte[] output = new byte[total];
+            var w = new BitWriter(output);
+            try
             {
-                w.WriteBits((ulong)BitConverter.DoubleToInt64Bits(values[0]), 64);
-                WriteXorStream(ref w, timestampsMs, values);
+                int flags = (plan.Xor ? FlagXor : 0) | (plan.Dod ? FlagDod : 0) | (plan.Scale > 0 ? FlagScaled : 0);
+                w.WriteByte((byte)(((useV2 ? FormatVersion : 1) << 4) | flags));
+                if (plan.Scale > 0) w.WriteByte((byte)plan.Scale);
+                w.WriteVarint((ulong)count);
+                w.WriteVarint(ZigZag(t0));
+                if (count >= 2)
+                {
+                    w.WriteVarint(unchecked((ulong)(timestampsMs[count - 1] - t0)));
+                    w.WriteVarint(unchecked((ulong)(timestampsMs[1] - t0)));
+                }
+                if (plan.Xor) w.WriteBits((ulong)BitConverter.DoubleToInt64Bits(values[0]), 64);
+                else w.WriteVarint(ZigZag(plan.FirstInt));
+                if (useV2)
+                {
+                    if (count >= 3) tsTable.WriteHeader(ref w);
+                    if (!plan.Xor) valueTable.WriteHeader(ref w);
+                    if (plan.Xor) WriteXorStream(ref w, timestampsMs, values, true, tsTable, tsDods);
+                    else WriteTabled(ref w, tsTable, tsDods, valueTable, plan.Dod ? dods : deltas);
+                }
+                else if (plan.Xor)
+                {
+                    WriteXorStream(ref w, timestampsMs, values, false, default, default);
+                }
+                else
+                {
+                    WriteIntStream(ref w, timestampsMs, values, plan.Scale, plan.Dod);
+                }
+                int written = w.Complete().Length;
+                if (!w.IsOnInitialBuffer || written != output.Length)
+                {
+                    throw new InvalidOperationException(
+                        $"Chunk size mismatch: planned {output.Length} bytes, wrote {written}.");
+                }
             }
-            else
+            finally
             {
-                w.WriteVarint(ZigZag(plan.FirstInt));
-                WriteIntStream(ref w, timestampsMs, values, plan.Scale, plan.Dod);
+                w.Dispose();
             }
-            int written = w.Complete().Length;
-            if (!w.IsOnInitialBuffer || written != output.Length)
-            {
-                throw new InvalidOperationException(
-                    $"Chunk size mismatch: planned {output.Length} bytes, wrote {written}.");
-            }
+            return output;
         }
         finally
         {
-            w.Dispose();
+            if (rented is not null) ArrayPool<long>.Shared.Return(rented);
         }
-        return output;
+    }
+
+    private static int ValueHeaderBytes(in ValuePlan plan) =>
+        plan.Xor ? 8 : (plan.Scale > 0 ? 1 : 0) + VarintLength(ZigZag(plan.FirstInt));
+
+    /// <summary>Version 2's integer stream: each point's timestamp field (from point 2) and value field, through the chunk's tables.</summary>
+    private static void WriteTabled(ref BitWriter w, in BucketTable tsTable, ReadOnlySpan<long> tsDods, in BucketTable valueTable, ReadOnlySpan<long> valueFields)
+    {
+        for (int i = 1; i <= valueFields.Length; i++)
+        {
+            if (i >= 2) tsTable.Write(ref w, tsDods[i - 2]);
+            valueTable.Write(ref w, valueFields[i - 1]);
+        }
     }
 
     /// <summary>
@@ -323,20 +396,25 @@ public static class ChunkEncoder
         public int Scale;
         public long FirstInt;
         public long Bits;
+        /// <summary>The XOR codec's bits, whichever codec is chosen.</summary>
+        public long XorBits;
+        /// <summary>The decimal scale every value has, or -1 when the integer codec cannot hold them.</summary>
+        public int IntScale;
     }
 
     /// <summary>
-    /// Picks the value codec: the integer codec (delta or delta-of-delta, whichever is smaller) if every
+    /// Picks version 1's value codec: the integer codec (delta or delta-of-delta, whichever is smaller) if every
     /// value is n / 10^k for one k in 0..15 with |n| &lt; 2^53 and comes back bit-exactly, unless Gorilla
-    /// XOR would be smaller; otherwise XOR.
+    /// XOR would be smaller; otherwise XOR. Fills <paramref name="deltas"/> and <paramref name="dods"/>
+    /// (n[i] - n[i-1] and its change, for i = 1 .. N-1) when the integer codec can hold the values.
     /// </summary>
-    private static ValuePlan ChooseValueCodec(ReadOnlySpan<double> values)
+    private static ValuePlan ChooseValueCodec(ReadOnlySpan<double> values, Span<long> deltas, Span<long> dods)
     {
-        var plan = new ValuePlan { Xor = true, Bits = XorBits(values) };
+        long xorBits = XorBits(values);
+        var plan = new ValuePlan { Xor = true, Bits = xorBits, XorBits = xorBits, IntScale = -1 };
         int scale = FindScale(values);
         if (scale < 0) return plan;
 
-        // Exact bit counts of both integer variants; n is recomputed rather than stored (no allocation).
         BucketCode[] codes = IntCodes;
         double div = Pow10[scale];
         long deltaBits = 0, dodBits = 0;
@@ -350,13 +428,17 @@ public static class ChunkEncoder
             }
             else
             {
-                long delta = n - prevN;
+                long delta = unchecked(n - prevN);
+                long dod = unchecked(delta - prevDelta);
+                deltas[i - 1] = delta;
+                dods[i - 1] = dod;
                 deltaBits += codes[Width(ZigZag(delta))].TotalBits;
-                dodBits += codes[Width(ZigZag(delta - prevDelta))].TotalBits;
+                dodBits += codes[Width(ZigZag(dod))].TotalBits;
                 prevDelta = delta;
             }
             prevN = n;
         }
+        plan.IntScale = scale;
         long intBits = Math.Min(deltaBits, dodBits);
         // Compare whole chunk sizes: the integer codec's first value is a varint, XOR's is 8 bytes.
         long intTotal = intBits + 8L * (VarintLength(ZigZag(plan.FirstInt)) + (scale > 0 ? 1 : 0));
@@ -370,6 +452,9 @@ public static class ChunkEncoder
         }
         return plan;
     }
+
+    /// <summary>The fewest decimals (0..15) every value has as an exact n / 10^decimals with |n| &lt; 2^53, or -1.</summary>
+    public static int DecimalScale(ReadOnlySpan<double> values) => FindScale(values);
 
     /// <summary>The smallest decimal scale at which every value is an exact n / 10^scale, or -1.</summary>
     private static int FindScale(ReadOnlySpan<double> values)
@@ -471,13 +556,14 @@ public static class ChunkEncoder
         return bits;
     }
 
-    private static void WriteXorStream(ref BitWriter w, ReadOnlySpan<long> ts, ReadOnlySpan<double> values)
+    private static void WriteXorStream(ref BitWriter w, ReadOnlySpan<long> ts, ReadOnlySpan<double> values, bool tabled, in BucketTable tsTable, ReadOnlySpan<long> tsDods)
     {
         int lead = 0, length = 64;
         ulong prev = (ulong)BitConverter.DoubleToInt64Bits(values[0]);
         for (int i = 1; i < values.Length; i++)
         {
-            WriteTimestamp(ref w, ts, i);
+            if (!tabled) WriteTimestamp(ref w, ts, i);
+            else if (i >= 2) tsTable.Write(ref w, tsDods[i - 2]);
             ulong cur = (ulong)BitConverter.DoubleToInt64Bits(values[i]);
             ulong x = cur ^ prev;
             switch (XorStep(x, ref lead, ref length, out _))
@@ -511,10 +597,16 @@ public static class ChunkEncoder
         public readonly long FirstInt;    // integer codec
         public readonly ulong FirstBits;  // XOR codec
         public readonly int StreamStart;  // byte offset of the bit stream
+        public readonly bool Tabled;      // version 2: the fields use the chunk's own bucket tables
+        public readonly BucketTable TsTable;
+        public readonly BucketTable ValueTable;
 
         public Header(int flags, int scale, int count, long firstTs, long lastTs, long firstDelta,
-            long firstInt, ulong firstBits, int streamStart)
+            long firstInt, ulong firstBits, int streamStart, bool tabled = false, BucketTable tsTable = default, BucketTable valueTable = default)
         {
+            Tabled = tabled;
+            TsTable = tsTable;
+            ValueTable = valueTable;
             Flags = flags;
             Scale = scale;
             Count = count;
@@ -532,7 +624,7 @@ public static class ChunkEncoder
         if (chunk.IsEmpty) ChunkFormatException.Throw("empty chunk: no header byte", 0);
         int b0 = chunk[0];
         int version = b0 >> 4, flags = b0 & 0x0F;
-        if (version != FormatVersion) ChunkFormatException.Throw($"unsupported chunk format version {version} (header byte 0x{b0:X2}); this build reads version {FormatVersion}", 0);
+        if (version != 1 && version != 2) ChunkFormatException.Throw($"unsupported chunk format version {version} (header byte 0x{b0:X2}); this build reads versions 1 and 2", 0);
         if ((flags & FlagReserved) != 0) ChunkFormatException.Throw($"reserved flag bit set in header byte 0x{b0:X2}", 4);
         if ((flags & FlagXor) != 0 && (flags & (FlagDod | FlagScaled)) != 0)
         {
@@ -588,8 +680,29 @@ public static class ChunkEncoder
             if (firstInt < NegativeZero || firstInt > IntMax) ChunkFormatException.Throw($"first value {firstInt} is outside [-2^53, 2^53-1]", valuePos * 8L);
         }
 
+        BucketTable tsTable = default, valueTable = default;
+        long streamBits;
+        if (version == 2)
+        {
+            if (count >= 3) tsTable = BucketTable.Read(chunk, ref pos, "timestamp");
+            if ((flags & FlagXor) == 0 && count >= 2) valueTable = BucketTable.Read(chunk, ref pos, "value");
+            // Each field takes at least its table's narrowest code; fields that can take 0 bits bound the count instead.
+            long tsMin = count >= 3 ? tsTable.MinBits : 0, valueMin = (flags & FlagXor) != 0 ? 1 : count >= 2 ? valueTable.MinBits : 0;
+            streamBits = (chunk.Length - (long)pos) * 8;
+            long minBits2 = count >= 2 ? ((long)count - 1) * valueMin + ((long)count - 2) * tsMin : 0;
+            if (minBits2 > streamBits)
+            {
+                ChunkFormatException.Throw($"point count {count} needs at least {minBits2} bits but only {streamBits} follow the header", countPos * 8L);
+            }
+            if (tsMin + valueMin == 0 && count > MaxPointsWithoutBits)
+            {
+                ChunkFormatException.Throw($"point count {count} is more than the {MaxPointsWithoutBits} a chunk of 0-bit fields may hold", countPos * 8L);
+            }
+            return new Header(flags, scale, (int)count, firstTs, lastTs, firstDelta, firstInt, firstBits, pos, true, tsTable, valueTable);
+        }
+
         // Every point after the first takes at least 2 bits (point 1 at least 1): bound the count by the size.
-        long streamBits = (chunk.Length - (long)pos) * 8;
+        streamBits = (chunk.Length - (long)pos) * 8;
         long minBits = 2 * (long)count - 3;
         if (count >= 2 && minBits > streamBits)
         {
@@ -658,9 +771,9 @@ public static class ChunkEncoder
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static long NextTimestamp(ref BitReader r, ref long t, ref long delta, int i)
+    private static long NextTimestamp(ref BitReader r, ref long t, ref long delta, int i, in Header h)
     {
-        long dod = ReadBucketed(ref r, TsPayload, TsPrefixLength, TsLastBucket);
+        long dod = h.Tabled ? h.TsTable.Read(ref r) : ReadBucketed(ref r, TsPayload, TsPrefixLength, TsLastBucket);
         long next;
         unchecked
         {
@@ -689,7 +802,7 @@ public static class ChunkEncoder
         ts[1] = t;
         for (int i = 1; ; )
         {
-            long v = ReadBucketed(ref r, IntPayload, IntPrefixLength, IntLastBucket);
+            long v = h.Tabled ? h.ValueTable.Read(ref r) : ReadBucketed(ref r, IntPayload, IntPrefixLength, IntLastBucket);
             unchecked
             {
                 if (dod) nDelta += v;
@@ -700,7 +813,7 @@ public static class ChunkEncoder
             if ((ulong)(n + IntMax) > (ulong)(2 * IntMax)) value = OutOfRangeInt(i, n, r.Position);
             values[i] = value;
             if (++i >= ts.Length) break;
-            ts[i] = NextTimestamp(ref r, ref t, ref tDelta, i);
+            ts[i] = NextTimestamp(ref r, ref t, ref tDelta, i, in h);
         }
     }
 
@@ -754,7 +867,7 @@ public static class ChunkEncoder
             }
             values[i] = BitConverter.UInt64BitsToDouble(bits);
             if (++i >= ts.Length) break;
-            ts[i] = NextTimestamp(ref r, ref t, ref tDelta, i);
+            ts[i] = NextTimestamp(ref r, ref t, ref tDelta, i, in h);
         }
     }
 

@@ -16,7 +16,8 @@ namespace Pattoo.Edge.Storage.HeadLog;
 /// fdatasync per <see cref="Sync"/>: every write() changes the file's mtime, which costs an ext4
 /// journal commit of its own, so one write per sync instead of one per commit halves what a
 /// poll cycle costs. The file is zero-filled ahead in 1 MiB steps and reused from the front after
-/// each seal, so a sync changes no other metadata and fdatasync writes only the new pages.
+/// each seal, so a sync changes no other metadata and fdatasync writes only the new pages; a seal
+/// cuts it back to the room the sealed generation used, so a burst's room is given back.
 /// What is gathered and not yet synced is lost if the process dies: the store syncs at once for
 /// what must survive (HTTP ingest) and every commit interval for the rest.
 /// </para>
@@ -142,8 +143,25 @@ public sealed partial class HeadLogFile : IDisposable
     /// </summary>
     public void Restart()
     {
+        long used = _position + _pending.WrittenCount;
         _pending.ResetWrittenCount();
         StartGeneration(Generation + 1);
+        KeepRoomFor(used);
+    }
+
+    /// <summary>
+    /// Gives back what the log holds beyond what the sealed generation used (in 1 MiB steps, at
+    /// least one): the next generation most likely needs as much, so a steady box zero-fills
+    /// nothing, while the room a burst took (an import, a backlog) does not stay on the disk.
+    /// The shortened length need not be synced: a longer file after a crash holds only records
+    /// of older generations, which are not replayed.
+    /// </summary>
+    private void KeepRoomFor(long used)
+    {
+        long keep = Math.Max(GrowStep, (used + GrowStep - 1) / GrowStep * GrowStep);
+        if (_zeroedTo <= keep) return;
+        RandomAccess.SetLength(_file, keep);
+        _zeroedTo = keep;
     }
 
     /// <summary>Takes one encoded record; it is written and synced by the next <see cref="Sync"/>.</summary>

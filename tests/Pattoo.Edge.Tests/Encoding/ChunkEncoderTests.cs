@@ -117,25 +117,59 @@ public sealed class ChunkEncoderTests
     [Fact]
     public void XorChunk_HasPinnedBytes()
     {
-        // 4 points, negative first timestamp, +Infinity forces the XOR codec. Every field:
-        //   11                       header: version 1, flag XOR
+        // 4 points, negative first timestamp, +Infinity forces the XOR codec. Version 2, every field:
+        //   21                       header: version 2, flag XOR
         //   04                       count 4
         //   09                       zigzag(-5) = 9
         //   1F                       range 26 - (-5) = 31
         //   0A                       first delta 10
         //   40 00 00 00 00 00 00 00  first value 2.0, IEEE bits big-endian
-        //   bit stream (58 bits + 6 padding zeros):
+        //   00 02                    timestamp table: one bucket, zigzag form; 2 bits wide
+        //   bit stream (40 bits):
         //     0                                  point 1 value: same as before
-        //     10 000000010                       point 2 timestamp: dod +1 -> zigzag 2
+        //     10                                 point 2 timestamp: dod +1 -> zigzag 2 (no code: one bucket)
         //     11 00010 001010 1111111111         point 2 value: x = 2.0 ^ +Inf = 0x3FF0..., new window:
         //                                        2 leading zeros, 10 meaningful bits, the bits
-        //     10 000000001                       point 3 timestamp: dod -1 -> zigzag 1
+        //     01                                 point 3 timestamp: dod -1 -> zigzag 1
         //     10 1111111111                      point 3 value: same x, reuses the window
-        //   = 40 2C 45 7F F0 06 FF C0
+        //   = 58 8A FF DB FF
         long[] ts = [-5, 5, 16, 26];
         double[] values = [2.0, 2.0, double.PositiveInfinity, 2.0];
         byte[] chunk = RoundTrip(ts, values);
-        Assert.Equal("1104091F0A4000000000000000402C457FF006FFC0", Hex(chunk));
+        Assert.Equal("2104091F0A4000000000000000" + "0002" + "588AFFDBFF", Hex(chunk));
+
+        // The same points in version 1, as releases before version 2 wrote them, still decode:
+        //   11 04 09 1F 0A, the first value, then '0', '10'+000000010, '11 00010 001010 1111111111',
+        //   '10'+000000001, '10 1111111111' (the fixed timestamp buckets of version 1).
+        AssertDecodes("1104091F0A4000000000000000402C457FF006FFC0", ts, values);
+    }
+
+    [Fact]
+    public void TabledIntegerChunk_HasPinnedBytes()
+    {
+        // A counter read every 10 s exactly, rising 0..15 a step. Version 2, every field:
+        //   20          header: version 2, flags 0 (integer codec, delta, no scale)
+        //   10          count 16
+        //   00          zigzag(t0 = 0)
+        //   F0 93 09    range 150000
+        //   90 4E       first delta 10000
+        //   C8 01       first value zigzag(100) = 200
+        //   00 00       timestamp table: one bucket, zigzag form, 0 bits (every dod is 0: no bits at all)
+        //   04 04 00    value table: one bucket, offset form, 4 bits, offset zigzag(0)
+        //   bit stream: the 15 deltas 3, 7, 0, 15, 1, 5, 9, 2, 8, 4, 6, 11, 13, 10, 12 in 4 bits each, 4 padding zeros
+        // Version 1 would spend 7 bits on each delta but the 0 (bucket '10' + 5 bits of zigzag) and 1 bit on each timestamp.
+        long[] ts = Regular(16, 0);
+        double[] values = [100, 103, 110, 110, 125, 126, 131, 140, 142, 150, 154, 160, 171, 184, 194, 206];
+        byte[] chunk = RoundTrip(ts, values);
+        Assert.Equal("201000F09309904EC801" + "0000" + "040400" + "370F1592846BDAC0", Hex(chunk));
+    }
+
+    private static void AssertDecodes(string hex, long[] ts, double[] values)
+    {
+        var dts = new List<long>();
+        var dvs = new List<double>();
+        Assert.Equal(ts.Length, ChunkEncoder.Decode(Convert.FromHexString(hex), dts, dvs));
+        AssertSame(ts, values, dts.ToArray(), dvs.ToArray());
     }
 
     [Fact]
@@ -510,7 +544,8 @@ public sealed class ChunkEncoderTests
     [Fact]
     public void DecodeIntoLists_LeavesListsUnchangedOnCorruptInput()
     {
-        byte[] chunk = ChunkEncoder.Encode(Regular(100), Enumerable.Range(0, 100).Select(i => i * 1.5).ToArray());
+        var rng = new Random(3);
+        byte[] chunk = ChunkEncoder.Encode(Jittered(rng, 100), Enumerable.Range(0, 100).Select(_ => rng.NextDouble()).ToArray());
         chunk[^1] ^= 0x01; // corrupt the end of the bit stream
         var ts = new List<long> { 1, 2, 3 };
         var vs = new List<double> { 4 };
@@ -574,7 +609,14 @@ public sealed class ChunkEncoderTests
         {
             { "", "empty" },
             { "00", "version 0" },
-            { "20", "version 2" },
+            { "30", "version 3" },
+            { "20" + "03" + "00" + "05" + "01" + "00", "timestamp bucket table is missing" },
+            { "20" + "03" + "00" + "05" + "01" + "00" + "08", "reserved bits" },
+            { "20" + "03" + "00" + "05" + "01" + "00" + "0041", "more than 64" },
+            { "20" + "03" + "00" + "05" + "01" + "00" + "0100", "truncated in the timestamp bucket table" },
+            { "20" + "03" + "00" + "05" + "01" + "00" + "0400", "truncated in the timestamp offset" },
+            { "20" + "03" + "00" + "05" + "01" + "00" + "0000", "value bucket table is missing" },
+            { "20" + "03" + "00" + "05" + "01" + "00" + "0000" + "0001", "needs at least" },  // 2 value fields of 1 bit, no stream
             { "F0", "version 15" },
             { "00" + "04D00FABEA01904E0A40A8907608", "version 0" },
             { "18" + "01" + "00" + "00", "reserved" },
@@ -665,13 +707,34 @@ public sealed class ChunkEncoderTests
     [Fact]
     public void CountLargerThanTheBitsAllow_IsRejectedBeforeDecoding()
     {
-        byte[] chunk = ChunkEncoder.Encode(Regular(100), new double[100]);
+        // Values 0, 1, 0, 1 ...: every value field takes 2 bits (zigzag 1 or 2 in the one 2-bit bucket).
+        byte[] chunk = ChunkEncoder.Encode(Regular(100), Enumerable.Range(0, 100).Select(i => (double)(i % 2)).ToArray());
+        Assert.Equal(2, chunk[0] >> 4);
         // The count is the varint after the header byte: 100 = 0x64. Claim 127 points instead.
         Assert.Equal(0x64, chunk[1]);
         chunk[1] = 0x7F;
         var e = AssertMalformed(chunk);
         Assert.Contains("needs at least", e.Message, StringComparison.Ordinal);
         Assert.Throws<ChunkFormatException>(() => ChunkEncoder.PeekCount(chunk));
+    }
+
+    [Fact]
+    public void ZeroBitChunks_AreBoundedInLength()
+    {
+        // A constant series at exact intervals takes 0 bits a point: nothing in the size bounds the
+        // count, so MaxPointsWithoutBits does (a corrupt count must not drive a huge allocation).
+        byte[] chunk = ChunkEncoder.Encode(Regular(100), Enumerable.Repeat(7.0, 100).ToArray());
+        Assert.Equal(2, chunk[0] >> 4);
+        Assert.True(chunk.Length < 20, $"{chunk.Length} bytes");
+        byte[] forged = [chunk[0], 0x81, 0x80, 0x04, .. chunk.AsSpan(2)]; // count 65,537
+        var e = AssertMalformed(forged);
+        Assert.Contains("65536", e.Message, StringComparison.Ordinal);
+        // The encoder keeps such a series longer than the bound in version 1 (1 bit a field).
+        int n = ChunkEncoder.MaxPointsWithoutBits + 1;
+        byte[] longConstant = RoundTrip(Regular(n), Enumerable.Repeat(7.0, n).ToArray());
+        Assert.Equal(1, longConstant[0] >> 4);
+        byte[] atTheBound = RoundTrip(Regular(n - 1), Enumerable.Repeat(7.0, n - 1).ToArray());
+        Assert.Equal(2, atTheBound[0] >> 4);
     }
 
     [Fact]

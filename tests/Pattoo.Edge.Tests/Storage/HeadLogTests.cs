@@ -165,6 +165,39 @@ public class HeadLogTests
         }
     }
 
+    [Fact]
+    public void ASealGivesBackTheRoomABurstTookAndKeepsWhatASteadyGenerationUses()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "pattoo-headlog-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        string path = Path.Combine(dir, HeadLogFile.FileName);
+        try
+        {
+            using var log = HeadLogFile.Open(dir, 64 << 20, 0, _ => { }, out _);
+            // A burst: about 3.5 MiB of records in one generation.
+            while (log.Used < 3_500_000) { Append(log, 1, 10_000); log.Sync(); }
+            Assert.Equal(4L << 20, new FileInfo(path).Length);
+            log.Restart(); // the sealed generation used 3.5 MiB: the next most likely needs as much
+            Assert.Equal(4L << 20, new FileInfo(path).Length);
+            Append(log, 1, 1000);
+            log.Sync();
+            log.Restart(); // a small generation: the burst's room goes back to the file system
+            Assert.Equal(1L << 20, new FileInfo(path).Length);
+            // Steady generations reuse the room they keep: the file neither grows nor shrinks.
+            for (int g = 0; g < 3; g++)
+            {
+                Append(log, 1, 1000);
+                log.Sync();
+                log.Restart();
+                Assert.Equal(1L << 20, new FileInfo(path).Length);
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
     private static void Append(HeadLogFile log, long firstIdx, int count)
     {
         var buffer = new ArrayBufferWriter<byte>();

@@ -40,6 +40,38 @@ public class RollupTests
     }
 
     [Fact]
+    public void SumsOfShortDecimalsStayShortDecimalsAndTheBlockSmall()
+    {
+        // A gauge at 0.1 resolution: float sums drift (0.1 + 0.2 = 0.30000000000000004) and would
+        // take the XOR codec's 64 bits; rounded to the values' decimals they take a few.
+        var rng = new Random(7);
+        var ts = new long[2880];
+        var values = new double[ts.Length];
+        double x = 20;
+        for (int i = 0; i < ts.Length; i++)
+        {
+            ts[i] = 1_700_000_000_000 + i * 10_000L;
+            x = Math.Round(x + Math.Round(rng.NextDouble() - 0.5, 1), 1);
+            values[i] = x;
+        }
+        int decimals = ChunkEncoder.DecimalScale(values);
+        Assert.Equal(1, decimals);
+        var drifting = new List<RollupBucket>();
+        var rounded = new List<RollupBucket>();
+        RollupBlock.Summarise(ts, values, 300_000, drifting);
+        RollupBlock.Summarise(ts, values, 300_000, rounded, decimals);
+        Assert.Equal(drifting.Count, rounded.Count);
+        for (int i = 0; i < rounded.Count; i++)
+        {
+            Assert.Equal(drifting[i].Sum, rounded[i].Sum, 1e-9);
+            Assert.Equal(Math.Round(rounded[i].Sum, 1), rounded[i].Sum);
+        }
+        Assert.Contains(drifting, b => b.Sum != Math.Round(b.Sum, 1));
+        int small = RollupBlock.Encode(rounded.ToArray()).Length, large = RollupBlock.Encode(drifting.ToArray()).Length;
+        Assert.True(small * 2 < large, $"{small} bytes rounded, {large} drifting");
+    }
+
+    [Fact]
     public async Task SealsWriteRollupsThatReadLikeTheRawPointsAcrossCutBucketsAndTheHead()
     {
         await using var t = new TempStore();
