@@ -199,29 +199,28 @@ internal struct BucketTable
         if (_hasOffset) w.WriteVarint(ZigZag(_offset));
     }
 
+    /// <summary>The field's number before its bucket: zigzag(x), or x - offset in the offset form.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public readonly void Write(ref BitWriter w, long x)
+    public readonly ulong Transform(long x) => _hasOffset ? unchecked((ulong)(x - _offset)) : ZigZag(x);
+
+    /// <summary>
+    /// Fills <paramref name="codes"/> (65 entries, by the bit width of a transformed number) with
+    /// the code of the narrowest bucket that holds that width; widths no bucket holds get none
+    /// (the encoder never writes them: the widest bucket is the stream's widest number).
+    /// </summary>
+    public readonly void FillCodes(Span<ChunkEncoder.BucketCode> codes)
     {
-        ulong u = _hasOffset ? unchecked((ulong)(x - _offset)) : ZigZag(x);
-        int width = Bits(u);
-        // The narrowest bucket that holds u; ties cannot occur (the encoder's widths are distinct).
-        int pick = -1, pickWidth = 65;
-        for (int j = 0; j < _count; j++)
+        for (int width = 0; width <= 64; width++)
         {
-            int bw = Width(j);
-            if (bw >= width && bw < pickWidth) { pick = j; pickWidth = bw; }
-        }
-        if (pick < 0) throw new InvalidOperationException($"value {x} does not fit the chunk's bucket table");
-        int pre = PrefixLength(pick);
-        ulong prefix = pick < _count - 1 ? ((1UL << pick) - 1) << 1 : (1UL << pick) - 1;
-        if (pre + pickWidth <= 64)
-        {
-            w.WriteBits((prefix << pickWidth) | u, pre + pickWidth);
-        }
-        else
-        {
-            w.WriteBits(prefix, pre);
-            w.WriteBits(u, pickWidth);
+            int pick = -1, pickWidth = 65;
+            for (int j = 0; j < _count; j++)
+            {
+                int bw = Width(j);
+                if (bw >= width && bw < pickWidth) { pick = j; pickWidth = bw; }
+            }
+            if (pick < 0) { codes[width] = new ChunkEncoder.BucketCode(0, 64, 64); continue; }
+            ulong prefix = pick < _count - 1 ? ((1UL << pick) - 1) << 1 : (1UL << pick) - 1;
+            codes[width] = new ChunkEncoder.BucketCode(prefix, PrefixLength(pick), pickWidth);
         }
     }
 

@@ -237,10 +237,14 @@ public static class ChunkEncoder
     /// <summary>Version 2's integer stream: each point's timestamp field (from point 2) and value field, through the chunk's tables.</summary>
     private static void WriteTabled(ref BitWriter w, in BucketTable tsTable, ReadOnlySpan<long> tsDods, in BucketTable valueTable, ReadOnlySpan<long> valueFields)
     {
+        Span<BucketCode> tsCodes = stackalloc BucketCode[65];
+        Span<BucketCode> valueCodes = stackalloc BucketCode[65];
+        if (tsDods.Length > 0) tsTable.FillCodes(tsCodes);
+        valueTable.FillCodes(valueCodes);
         for (int i = 1; i <= valueFields.Length; i++)
         {
-            if (i >= 2) tsTable.Write(ref w, tsDods[i - 2]);
-            valueTable.Write(ref w, valueFields[i - 1]);
+            if (i >= 2) WriteBucketed(ref w, tsCodes, tsTable.Transform(tsDods[i - 2]));
+            WriteBucketed(ref w, valueCodes, valueTable.Transform(valueFields[i - 1]));
         }
     }
 
@@ -309,7 +313,7 @@ public static class ChunkEncoder
 
     // ------------------------------------------------------------------ encoding
 
-    private readonly struct BucketCode
+    internal readonly struct BucketCode
     {
         public readonly ulong Prefix;      // prefix bits, right-aligned
         public readonly byte PrefixLength;
@@ -352,7 +356,7 @@ public static class ChunkEncoder
     internal static int VarintLength(ulong v) => Math.Max(1, (Width(v) + 6) / 7);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void WriteBucketed(ref BitWriter w, BucketCode[] codes, ulong z)
+    internal static void WriteBucketed(ref BitWriter w, scoped ReadOnlySpan<BucketCode> codes, ulong z)
     {
         BucketCode c = codes[Width(z)];
         if (c.PayloadLength + c.PrefixLength <= 64)
@@ -559,11 +563,13 @@ public static class ChunkEncoder
     private static void WriteXorStream(ref BitWriter w, ReadOnlySpan<long> ts, ReadOnlySpan<double> values, bool tabled, in BucketTable tsTable, ReadOnlySpan<long> tsDods)
     {
         int lead = 0, length = 64;
+        Span<BucketCode> tsCodes = stackalloc BucketCode[65];
+        if (tabled && tsDods.Length > 0) tsTable.FillCodes(tsCodes);
         ulong prev = (ulong)BitConverter.DoubleToInt64Bits(values[0]);
         for (int i = 1; i < values.Length; i++)
         {
             if (!tabled) WriteTimestamp(ref w, ts, i);
-            else if (i >= 2) tsTable.Write(ref w, tsDods[i - 2]);
+            else if (i >= 2) WriteBucketed(ref w, tsCodes, tsTable.Transform(tsDods[i - 2]));
             ulong cur = (ulong)BitConverter.DoubleToInt64Bits(values[i]);
             ulong x = cur ^ prev;
             switch (XorStep(x, ref lead, ref length, out _))
