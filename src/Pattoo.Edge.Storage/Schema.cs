@@ -238,6 +238,14 @@ internal static class Schema
         CREATE INDEX rollup_series ON rollup(idx_datapoint, level, ts_start);
         CREATE INDEX rollup_end ON rollup(ts_end);
         """,
+        // 7: 5-minute rollups are written as raw samples are pruned, for the time chunks no longer
+        // cover (a chart summarises the chunks it still has). Those version 6 wrote at seals cover
+        // samples still in chunks: they go, or a chart would count those samples twice.
+        """
+        DELETE FROM rollup WHERE level = 300000 AND EXISTS
+            (SELECT 1 FROM chunk c WHERE c.idx_datapoint = rollup.idx_datapoint
+                AND c.ts_end >= rollup.ts_start AND c.ts_start < rollup.ts_end + 300000);
+        """,
     };
 
     public static int LatestVersion => Migrations.Length;

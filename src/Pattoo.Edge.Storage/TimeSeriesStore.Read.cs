@@ -63,10 +63,11 @@ public sealed partial class TimeSeriesStore
 
     /// <summary>
     /// A numeric series over [from, to] in buckets of <paramref name="level"/> (one of
-    /// <see cref="RollupLevels"/>), oldest first, a counter's as per-second rates: the rollups
-    /// written at each seal, then the head summarised the same way; a sealed range older than the
-    /// first rollup (written before rollups existed) is summarised from its chunks. Null when
-    /// the series has no rollups of that level yet (read the raw points instead).
+    /// <see cref="RollupLevels"/>), oldest first, a counter's as per-second rates. Hourly: the
+    /// rollups written at each seal, then the head summarised the same way; a sealed range older
+    /// than the first rollup (written before rollups existed) is summarised from its chunks; null
+    /// when the series has no hourly rollups yet (read the raw points instead). 5-minute: the
+    /// blocks of pruned time, then the samples still stored, summarised.
     /// </summary>
     public List<RollupBucket>? ReadRollups(long idxDatapoint, long fromMs, long toMs, long level)
     {
@@ -85,6 +86,7 @@ public sealed partial class TimeSeriesStore
     private List<RollupBucket>? ReadRollupsOnce(long idxDatapoint, long fromMs, long toMs, long level)
     {
         if (!_seriesByIdx.TryGetValue(idxDatapoint, out var state) || state.Type == DataType.String) return null;
+        if (level == FiveMinuteLevel) return ReadFiveMinutesOnce(idxDatapoint, state, fromMs, toMs);
         var headTs = new List<long>();
         var headValues = new List<double>();
         state.CopyHead(long.MinValue, toMs, headTs, headValues);
@@ -102,27 +104,7 @@ public sealed partial class TimeSeriesStore
                 if (cmd.ExecuteScalar() is not long first) return null;
                 firstRollup = first;
             }
-            using (var cmd = db.CreateCommand())
-            {
-                cmd.CommandText = "SELECT data FROM rollup WHERE idx_datapoint = $d AND level = $l AND ts_end >= $from AND ts_start <= $to ORDER BY ts_start";
-                cmd.Parameters.AddWithValue("$d", idxDatapoint);
-                cmd.Parameters.AddWithValue("$l", level);
-                cmd.Parameters.AddWithValue("$from", fromMs - level);
-                cmd.Parameters.AddWithValue("$to", toMs);
-                using var r = cmd.ExecuteReader();
-                var block = new List<RollupBucket>();
-                while (r.Read())
-                {
-                    block.Clear();
-                    try { RollupBlock.Decode((byte[])r.GetValue(0), block); }
-                    catch (ChunkFormatException e)
-                    {
-                        Log.Error($"storage: datapoint {idxDatapoint}: skipping a corrupt rollup block: {e.Message}");
-                        continue;
-                    }
-                    foreach (var b in block) if (b.Start + level > fromMs && b.Start <= toMs) buckets.Add(b);
-                }
-            }
+            ReadRollupBlocks(db, idxDatapoint, level, fromMs, toMs, buckets);
         }
         var older = new List<RollupBucket>();
         if (fromMs < firstRollup)
@@ -146,6 +128,47 @@ public sealed partial class TimeSeriesStore
             RollupBlock.Summarise(CollectionsMarshal.AsSpan(points.Timestamps)[skip..], CollectionsMarshal.AsSpan(points.Values)[skip..], level, head);
         }
         return MergeByStart([.. older, .. buckets, .. head]);
+    }
+
+    /// <summary>
+    /// 5-minute buckets: the blocks written for pruned time, then every sample still stored
+    /// (chunks and head) summarised the same way. A prune step writes the blocks and deletes the
+    /// chunks in one transaction, so each sample is in exactly one of the two.
+    /// </summary>
+    private List<RollupBucket> ReadFiveMinutesOnce(long idxDatapoint, SeriesState state, long fromMs, long toMs)
+    {
+        var buckets = new List<RollupBucket>();
+        using (var db = OpenReader())
+            ReadRollupBlocks(db, idxDatapoint, FiveMinuteLevel, fromMs, toMs, buckets);
+        var raw = ReadValues(idxDatapoint, state.Type.IsCounter() ? fromMs - FiveMinuteLevel : fromMs, toMs);
+        int skip = 0;
+        while (skip < raw.Count && raw.Timestamps[skip] < fromMs) skip++;
+        RollupBlock.Summarise(CollectionsMarshal.AsSpan(raw.Timestamps)[skip..], CollectionsMarshal.AsSpan(raw.Values)[skip..], FiveMinuteLevel, buckets);
+        return MergeByStart(buckets);
+    }
+
+    /// <summary>Appends the buckets of the series' blocks of <paramref name="level"/> that fall in [from, to]; corrupt blocks are logged and skipped.</summary>
+    private static void ReadRollupBlocks(Microsoft.Data.Sqlite.SqliteConnection db, long idxDatapoint, long level, long fromMs, long toMs, List<RollupBucket> buckets)
+    {
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = "SELECT data FROM rollup WHERE idx_datapoint = $d AND level = $l AND ts_end >= $from AND ts_start <= $to ORDER BY ts_start";
+        cmd.Parameters.AddWithValue("$d", idxDatapoint);
+        cmd.Parameters.AddWithValue("$l", level);
+        cmd.Parameters.AddWithValue("$from", fromMs - level);
+        cmd.Parameters.AddWithValue("$to", toMs);
+        using var r = cmd.ExecuteReader();
+        var block = new List<RollupBucket>();
+        while (r.Read())
+        {
+            block.Clear();
+            try { RollupBlock.Decode((byte[])r.GetValue(0), block); }
+            catch (ChunkFormatException e)
+            {
+                Log.Error($"storage: datapoint {idxDatapoint}: skipping a corrupt rollup block: {e.Message}");
+                continue;
+            }
+            foreach (var b in block) if (b.Start + level > fromMs && b.Start <= toMs) buckets.Add(b);
+        }
     }
 
     /// <summary>Buckets sorted by start, those of equal start (a bucket a seal cut in two) merged.</summary>

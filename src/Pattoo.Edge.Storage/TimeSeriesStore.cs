@@ -617,7 +617,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         }
     }
 
-    /// <summary>Odd while a seal moves points from the heads into chunks and rollups (readers of rollups retry across one).</summary>
+    /// <summary>Odd while a seal moves points from the heads into chunks and rollups, or a prune step from chunks into 5-minute rollups (readers of rollups retry across one).</summary>
     private long _sealSequence;
 
     /// <summary>
@@ -673,26 +673,43 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         Log.Info($"storage: sealed {points} samples of {sealedSeries.Count} series into chunks in {sw.ElapsedMilliseconds} ms");
     }
 
-    /// <summary>The rollup levels written at every seal: 5 minutes and an hour (ms).</summary>
-    public static readonly IReadOnlyList<long> RollupLevels = [300_000, 3_600_000];
+    /// <summary>The rollup levels (ms): 5 minutes and an hour.</summary>
+    public static readonly IReadOnlyList<long> RollupLevels = [FiveMinuteLevel, HourLevel];
+
+    /// <summary>
+    /// Written as raw samples are pruned, for the time they no longer cover: while the raw samples
+    /// are kept, a chart reads them (summarised the same way) instead, so the level costs no disk
+    /// during storage.retention; a chart of 5-minute buckets reads at most the ~42 days hourly
+    /// buckets cannot fill (a few ms of decoding).
+    /// </summary>
+    public const long FiveMinuteLevel = 300_000;
+
+    /// <summary>Written at every seal, beside the chunks: a year charts from 8,760 buckets.</summary>
+    public const long HourLevel = 3_600_000;
+
     private readonly List<RollupBucket> _rollupBuckets = new();
     private readonly List<long> _rollupTs = new();
     private readonly List<double> _rollupValues = new();
 
     /// <summary>
-    /// The series' sealed points as rollup buckets of every level (a counter's as per-second
-    /// rates), in the seal's transaction. A bucket the seal cuts in two is written in both
-    /// blocks' parts; readers merge buckets of the same start.
+    /// The series' sealed points as hourly rollup buckets (a counter's as per-second rates), in
+    /// the seal's transaction. A bucket the seal cuts in two is written in both blocks' parts;
+    /// readers merge buckets of the same start.
     /// </summary>
-    private void WriteRollups(SeriesState state, ReadOnlySpan<long> ts, ReadOnlySpan<double> values)
+    private void WriteRollups(SeriesState state, ReadOnlySpan<long> ts, ReadOnlySpan<double> values) =>
+        WriteRollupBlock(state.Idx, state.Type, HourLevel, ts, values, state.SealedTimestamp, state.SealedValue);
+
+    /// <summary>
+    /// One rollup block of <paramref name="level"/> from a series' points; a counter's become
+    /// rates, the first from the point before them (<paramref name="prevTs"/> long.MinValue: none).
+    /// </summary>
+    private void WriteRollupBlock(long idx, DataType type, long level, ReadOnlySpan<long> ts, ReadOnlySpan<double> values, long prevTs, double prev)
     {
-        if (state.Type.IsCounter())
+        if (type.IsCounter())
         {
             _rollupTs.Clear();
             _rollupValues.Clear();
-            double modulus = state.Type.CounterModulus();
-            long prevTs = state.SealedTimestamp;
-            double prev = state.SealedValue;
+            double modulus = type.CounterModulus();
             for (int i = 0; i < ts.Length; i++)
             {
                 if (prevTs != long.MinValue && CounterRates.TryRate(prevTs, prev, ts[i], values[i], modulus, out double rate))
@@ -706,16 +723,49 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             ts = CollectionsMarshal.AsSpan(_rollupTs);
             values = CollectionsMarshal.AsSpan(_rollupValues);
         }
-        int decimals = ChunkEncoder.DecimalScale(values);
-        foreach (long level in RollupLevels)
+        if (ts.IsEmpty) return;
+        _rollupBuckets.Clear();
+        RollupBlock.Summarise(ts, values, level, _rollupBuckets, ChunkEncoder.DecimalScale(values));
+        var buckets = CollectionsMarshal.AsSpan(_rollupBuckets);
+        _sql.InsertRollup(idx, level, buckets[0].Start, buckets[^1].Start, buckets.Length, RollupBlock.Encode(buckets));
+    }
+
+    private readonly List<long> _pruneTs = new();
+    private readonly List<double> _pruneValues = new();
+
+    /// <summary>
+    /// The pruned chunks' points as 5-minute rollups, one block per series, when rollups are kept
+    /// longer than raw samples: so every sample ends up summarised exactly once, either still in
+    /// a chunk or in a 5-minute block. A counter's rate across the edge of a prune step is not
+    /// counted (one rate of thousands).
+    /// </summary>
+    private void SummarisePruned(List<PrunedChunk> pruned)
+    {
+        foreach (var series in pruned.GroupBy(static c => c.Idx))
         {
-            if (ts.IsEmpty) break;
-            _rollupBuckets.Clear();
-            RollupBlock.Summarise(ts, values, level, _rollupBuckets, decimals);
-            var buckets = CollectionsMarshal.AsSpan(_rollupBuckets);
-            _sql.InsertRollup(state.Idx, level, buckets[0].Start, buckets[^1].Start, buckets.Length, RollupBlock.Encode(buckets));
+            if (!_seriesByIdx.TryGetValue(series.Key, out var state) || state.Type == DataType.String) continue;
+            _pruneTs.Clear();
+            _pruneValues.Clear();
+            foreach (var chunk in series.OrderBy(static c => c.Start))
+            {
+                if (!TryDecodeChunk(chunk.Data, series.Key, _scratchTs, _scratchValues)) continue;
+                // Chunks of one series do not overlap unless a backfill sealed older points later: keep time order.
+                if (_pruneTs.Count > 0 && _scratchTs[0] <= _pruneTs[^1])
+                {
+                    WriteRollupBlock(series.Key, state.Type, FiveMinuteLevel, CollectionsMarshal.AsSpan(_pruneTs), CollectionsMarshal.AsSpan(_pruneValues), long.MinValue, 0);
+                    _pruneTs.Clear();
+                    _pruneValues.Clear();
+                }
+                _pruneTs.AddRange(_scratchTs);
+                _pruneValues.AddRange(_scratchValues);
+            }
+            if (_pruneTs.Count > 0)
+                WriteRollupBlock(series.Key, state.Type, FiveMinuteLevel, CollectionsMarshal.AsSpan(_pruneTs), CollectionsMarshal.AsSpan(_pruneValues), long.MinValue, 0);
         }
     }
+
+    private readonly List<long> _scratchTs = new();
+    private readonly List<double> _scratchValues = new();
 
     /// <summary>
     /// After a seal the WAL holds its megabytes until the next seal's first write: they are
@@ -738,19 +788,36 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         }
     }
 
+    private readonly List<PrunedChunk> _prunedChunks = new();
+
     /// <summary>Deletes one step of expired chunks; true while more remain.</summary>
     private bool PruneStep(long cutoff)
     {
         int deleted;
-        using (var tx = _db.BeginTransaction())
+        bool movesPoints = false;
+        _prunedChunks.Clear();
+        try
         {
+            using var tx = _db.BeginTransaction();
             _sql.Bind(tx);
-            var (chunks, samples) = _sql.PruneChunks(cutoff, PruneStepRows);
+            bool keepFiveMinutes = _options.RollupRetention > _options.Retention;
+            var (chunks, samples) = _sql.PruneChunks(cutoff, PruneStepRows, keepFiveMinutes ? _prunedChunks : null);
+            if (_prunedChunks.Count > 0)
+            {
+                movesPoints = true;
+                Interlocked.Increment(ref _sealSequence); // readers of 5-minute rollups retry across the commit
+                SummarisePruned(_prunedChunks);
+                _prunedChunks.Clear();
+            }
             int strings = _sql.PruneStrings(cutoff, PruneStepRows);
             int rollups = _sql.PruneRollups(Now - (long)_options.RollupRetention.TotalMilliseconds, PruneStepRows);
             deleted = chunks + strings + rollups;
             tx.Commit();
             Interlocked.Add(ref _storedSamples, -(samples + strings));
+        }
+        finally
+        {
+            if (movesPoints) Interlocked.Increment(ref _sealSequence);
         }
         if (deleted > 0)
         {

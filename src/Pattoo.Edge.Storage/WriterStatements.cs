@@ -36,7 +36,7 @@ internal sealed class WriterStatements : IDisposable
         _pruneChunks = Make(db, """
             DELETE FROM chunk WHERE id IN
                 (SELECT id FROM chunk WHERE ts_end < $cut LIMIT $n)
-            RETURNING count
+            RETURNING count, idx_datapoint, ts_start, data
             """, "$cut", "$n");
         // Keep each string series' newest value however old: it is still the current value.
         _pruneStrings = Make(db, """
@@ -134,8 +134,11 @@ internal sealed class WriterStatements : IDisposable
 
     public void ClearHead() => _clearHead.ExecuteNonQuery();
 
-    /// <summary>Deletes up to <paramref name="rows"/> expired chunks; the chunks and the samples they held.</summary>
-    public (int Chunks, long Samples) PruneChunks(long cutoff, int rows)
+    /// <summary>
+    /// Deletes up to <paramref name="rows"/> expired chunks; the chunks and the samples they held.
+    /// The deleted chunks go to <paramref name="deleted"/> when given (to be summarised).
+    /// </summary>
+    public (int Chunks, long Samples) PruneChunks(long cutoff, int rows, List<PrunedChunk>? deleted)
     {
         _pruneChunks.Parameters[0].Value = cutoff; _pruneChunks.Parameters[1].Value = rows;
         int chunks = 0;
@@ -145,6 +148,7 @@ internal sealed class WriterStatements : IDisposable
         {
             chunks++;
             samples += r.GetInt64(0);
+            deleted?.Add(new PrunedChunk(r.GetInt64(1), r.GetInt64(2), (byte[])r.GetValue(3)));
         }
         return (chunks, samples);
     }
@@ -160,3 +164,6 @@ internal sealed class WriterStatements : IDisposable
         foreach (var c in _all) c.Dispose();
     }
 }
+
+/// <summary>A chunk a prune step deleted: its series, first timestamp and encoded points.</summary>
+internal readonly record struct PrunedChunk(long Idx, long Start, byte[] Data);

@@ -125,12 +125,78 @@ public class RollupTests
         for (int i = 0; i < 240; i++) batch.Add(key, t0 + i * Minute, i);
         await t.Store.WriteAsync(batch, default);
         await t.Store.SealNowAsync();
-        await t.Store.PruneNowAsync();
         long idx = t.IdxOf(key);
+        // While the chunks hold the samples, the 5-minute level costs no disk: charts summarise the chunks.
+        Assert.Equal(0, CountBlocks(t, FiveMinutes));
+        Assert.Equal(1, CountBlocks(t, Hour));
+        var fromChunks = t.Store.ReadRollups(idx, t0, now, FiveMinutes)!;
+        await t.Store.PruneNowAsync();
         Assert.Equal(0, t.Store.ReadRaw(idx, t0, now).Count);
+        Assert.Equal(1, CountBlocks(t, FiveMinutes));
         var rollups = t.Store.ReadRollups(idx, t0, now, FiveMinutes)!;
         Assert.Equal(240, rollups.Sum(b => b.Count));
         Assert.Equal(239, rollups[^1].Last);
+        Assert.Equal(fromChunks, rollups);
         Assert.Equal(240, t.Store.ReadRollups(idx, t0, now, Hour)!.Sum(b => b.Count));
+    }
+
+    [Fact]
+    public async Task FiveMinuteRollupsAreNotWrittenWhenTheyWouldNotOutliveTheSamples()
+    {
+        await using var t = new TempStore(retention: TimeSpan.FromDays(2), rollupRetention: TimeSpan.FromDays(2));
+        var key = TempStore.Key("temperature");
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var batch = new SampleBatch();
+        for (int i = 0; i < 240; i++) batch.Add(key, now - 10 * 86_400_000L + i * Minute, i);
+        await t.Store.WriteAsync(batch, default);
+        await t.Store.SealNowAsync();
+        await t.Store.PruneNowAsync();
+        Assert.Equal(0, CountBlocks(t, FiveMinutes));
+    }
+
+    [Fact]
+    public async Task UpgradingFromVersion6DropsTheFiveMinuteBlocksItsSealsWroteBesideTheChunks()
+    {
+        await using var t = new TempStore();
+        var key = TempStore.Key("temperature");
+        long t0 = 1_700_000_000_000;
+        var batch = new SampleBatch();
+        for (int i = 0; i < 120; i++) batch.Add(key, t0 + i * Minute, i % 7);
+        await t.Store.WriteAsync(batch, default);
+        await t.Store.SealNowAsync();
+        long idx = t.IdxOf(key);
+        var expected = t.Store.ReadRollups(idx, t0, t0 + 120 * Minute, FiveMinutes)!;
+        // What version 6 left: 5-minute blocks of the sealed samples (these overlap the chunk),
+        // and one of pruned time (before any chunk), which stays.
+        var sealedBuckets = new List<RollupBucket>();
+        RollupBlock.Summarise(Enumerable.Range(0, 120).Select(i => t0 + i * Minute).ToArray(), Enumerable.Range(0, 120).Select(i => (double)(i % 7)).ToArray(), FiveMinutes, sealedBuckets);
+        RollupBucket[] older = [new RollupBucket(t0 - 2 * Hour, 1, 3, 10, 5, 2)];
+        await t.Store.DisposeAsync();
+        using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(t.Directory, "pattoo-edge.db")};Pooling=False"))
+        {
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = "INSERT INTO rollup (idx_datapoint, level, ts_start, ts_end, count, data) VALUES ($d, 300000, $s, $e, $n, $b), ($d, 300000, $os, $os, 1, $ob); PRAGMA user_version = 6;";
+            cmd.Parameters.AddWithValue("$d", idx);
+            cmd.Parameters.AddWithValue("$s", sealedBuckets[0].Start);
+            cmd.Parameters.AddWithValue("$e", sealedBuckets[^1].Start);
+            cmd.Parameters.AddWithValue("$n", sealedBuckets.Count);
+            cmd.Parameters.AddWithValue("$b", RollupBlock.Encode(sealedBuckets.ToArray()));
+            cmd.Parameters.AddWithValue("$os", older[0].Start);
+            cmd.Parameters.AddWithValue("$ob", RollupBlock.Encode(older));
+            cmd.ExecuteNonQuery();
+        }
+        await t.ReopenAsync();
+        Assert.Equal(1, CountBlocks(t, FiveMinutes));
+        var after = t.Store.ReadRollups(idx, t0 - 3 * Hour, t0 + 120 * Minute, FiveMinutes)!;
+        Assert.Equal([older[0], .. expected], after);
+    }
+
+    private static long CountBlocks(TempStore t, long level)
+    {
+        using var db = t.Store.OpenReader();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = $"SELECT count(*) FROM rollup WHERE level = {level}";
+        return (long)cmd.ExecuteScalar()!;
     }
 }
