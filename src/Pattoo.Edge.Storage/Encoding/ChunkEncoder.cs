@@ -1,4 +1,9 @@
-// Compressed chunk format, version 1 (see README.md beside this file for the reasoning and measurements).
+// Compressed chunk format, versions 1 and 2 (see README.md beside this file for the reasoning and measurements).
+//
+// Version 2 is version 1 with per-chunk bucket tables (BucketTable.cs): after the first value come a
+// table for the timestamp fields (N >= 3) and one for the integer value fields (integer codec, N >= 2),
+// and the fields use them instead of the fixed buckets below. The encoder writes whichever version is
+// smaller; the decoder reads both. Version 1:
 //
 // A chunk holds N >= 1 points (timestamp in Unix ms, float64 value) of one series. Timestamps are
 // strictly increasing; any long is allowed (negative ones too), differences use 64-bit wrap-around
