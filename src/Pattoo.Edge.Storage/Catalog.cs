@@ -164,7 +164,7 @@ public sealed class CatalogSnapshot
         Read(db, tx, "SELECT idx_agent, agent_id, agent_polled_target, agent_program, agent_hostname, idx_pair_xlate_group, enabled, ts_created, ts_modified FROM agent ORDER BY idx_agent",
             r => c._agents.Add(new(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetInt64(5), r.GetInt64(6) != 0, r.GetInt64(7), r.GetInt64(8))));
         Read(db, tx, "SELECT idx_datapoint, idx_agent, checksum, data_type, last_timestamp, polling_interval, enabled, ts_created, ts_modified FROM datapoint ORDER BY idx_datapoint",
-            r => c._datapoints.Add(new(r.GetInt64(0), r.GetInt64(1), r.GetString(2), (DataType)r.GetInt32(3), r.GetInt64(4), r.GetInt64(5), r.GetInt64(6) != 0, r.GetInt64(7), r.GetInt64(8)) { Live = live }));
+            r => c._datapoints.Add(new(r.GetInt64(0), r.GetInt64(1), DatapointChecksum.FromDb(r, 2), (DataType)r.GetInt32(3), r.GetInt64(4), r.GetInt64(5), r.GetInt64(6) != 0, r.GetInt64(7), r.GetInt64(8)) { Live = live }));
         Read(db, tx, "SELECT idx_pair, key, value, ts_created FROM pair ORDER BY idx_pair",
             r => c._pairs.Add(new(r.GetInt64(0), r.GetString(1), r.GetString(2), r.GetInt64(3))));
         Read(db, tx, "SELECT idx_datapoint, idx_pair FROM glue ORDER BY idx_datapoint, idx_pair",

@@ -246,6 +246,12 @@ internal static class Schema
             (SELECT 1 FROM chunk c WHERE c.idx_datapoint = rollup.idx_datapoint
                 AND c.ts_end >= rollup.ts_start AND c.ts_start < rollup.ts_end + 300000);
         """,
+        // 8: checksums that are lowercase hex (pattoo's: 128 digits of SHA-512) kept as the 64
+        // bytes they spell, in the row and in the unique index: 128 bytes less a series, a third
+        // of the catalog (DatapointChecksum; the column's TEXT affinity never converts a blob).
+        $"""
+        UPDATE datapoint SET checksum = unhex(checksum) WHERE typeof(checksum) = 'text' AND {DatapointChecksum.LowerHexSql};
+        """,
     };
 
     public static int LatestVersion => Migrations.Length;

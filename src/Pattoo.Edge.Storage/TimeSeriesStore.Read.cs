@@ -360,7 +360,7 @@ public sealed partial class TimeSeriesStore
                         else meta.Add(new(k.StartsWith(prefix, StringComparison.Ordinal) ? k[prefix.Length..] : k, v));
                     }
                 }
-                result.Add(new DatapointInfo(idx, r.GetInt64(1), r.GetString(2), (DataType)r.GetInt32(3), Math.Max(r.GetInt64(4), LiveLastTimestamp(idx)), r.GetInt64(5),
+                result.Add(new DatapointInfo(idx, r.GetInt64(1), DatapointChecksum.FromDb(r, 2), (DataType)r.GetInt32(3), Math.Max(r.GetInt64(4), LiveLastTimestamp(idx)), r.GetInt64(5),
                     r.GetString(6), program, r.GetString(8), r.GetString(9), key, meta));
             }
         }

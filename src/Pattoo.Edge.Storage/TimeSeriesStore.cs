@@ -201,7 +201,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             while (r.Read())
             {
                 var state = new SeriesState(r.GetInt64(0), (DataType)r.GetInt32(2), r.GetInt64(3)) { Owner = this };
-                _seriesByChecksum[r.GetString(1)] = state;
+                _seriesByChecksum[DatapointChecksum.FromDb(r, 1)] = state;
                 _seriesByIdx[state.Idx] = state;
             }
         }
@@ -491,14 +491,14 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     private void AppendRecord()
     {
         _record.ResetWrittenCount();
-        HeadRecord.Write(_record, _headLog.Generation, CollectionsMarshal.AsSpan(_recordSamples));
+        HeadRecord.Write(_record, _headLog.Generation, CollectionsMarshal.AsSpan(_recordSamples), _headLog.Context);
         if (_record.WrittenCount > _headLog.Free)
         {
             // The heads in memory are sealed (this commit's samples are not in them yet) and
             // the log starts over; the record is written in the new generation.
             SealChunks();
             _record.ResetWrittenCount();
-            HeadRecord.Write(_record, _headLog.Generation, CollectionsMarshal.AsSpan(_recordSamples));
+            HeadRecord.Write(_record, _headLog.Generation, CollectionsMarshal.AsSpan(_recordSamples), _headLog.Context);
         }
         _headLog.Append(_record.WrittenSpan);
     }

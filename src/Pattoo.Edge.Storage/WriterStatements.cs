@@ -100,7 +100,7 @@ internal sealed class WriterStatements : IDisposable
     public long InsertDatapoint(long idxAgent, string checksum, int dataType, long interval, long now)
     {
         var p = _insertDatapoint.Parameters;
-        p[0].Value = idxAgent; p[1].Value = checksum; p[2].Value = dataType; p[3].Value = interval; p[4].Value = now;
+        p[0].Value = idxAgent; p[1].Value = DatapointChecksum.ToDb(checksum); p[2].Value = dataType; p[3].Value = interval; p[4].Value = now;
         return (long)_insertDatapoint.ExecuteScalar()!;
     }
 

@@ -12,7 +12,7 @@ namespace Pattoo.Edge.Storage.HeadLog;
 /// Why a file of its own and not a table: a SQLite commit rewrites whole 4 KiB pages in the WAL
 /// and again at checkpoint, and an append that grows a file makes every fsync an ext4 journal
 /// commit too; 20 pollers committing every 10 s cost 823 bytes of flash per sample. Here records
-/// (about 5 bytes a sample) are gathered in memory and written with one write() and one
+/// (about 2 bytes a sample) are gathered in memory and written with one write() and one
 /// fdatasync per <see cref="Sync"/>: every write() changes the file's mtime, which costs an ext4
 /// journal commit of its own, so one write per sync instead of one per commit halves what a
 /// poll cycle costs. The file is zero-filled ahead in 1 MiB steps and reused from the front after
@@ -33,7 +33,9 @@ public sealed partial class HeadLogFile : IDisposable
     public const string FileName = "head.log";
     private const int PageSize = 4096;
     private const long GrowStep = 1024 * 1024;
-    private static ReadOnlySpan<byte> Magic => "PEHEAD01"u8;
+    private static ReadOnlySpan<byte> Magic => "PEHEAD02"u8;
+    /// <summary>A generation of version 1 records (releases before version 2): still replayed, and continued in version 1.</summary>
+    private static ReadOnlySpan<byte> MagicVersion1 => "PEHEAD01"u8;
 
     private readonly SafeFileHandle _file;
     private readonly long _maxBytes;
@@ -44,6 +46,12 @@ public sealed partial class HeadLogFile : IDisposable
 
     public string Path { get; }
     public ulong Generation { get; private set; }
+
+    /// <summary>
+    /// What the current generation's records are coded against (version 2), or null for a
+    /// version 1 generation left by an older release: pass it to <see cref="HeadRecord.Write"/>.
+    /// </summary>
+    public HeadRecordContext? Context { get; private set; } = new();
 
     /// <summary>Bytes used by the current generation's records, pending ones included.</summary>
     public long Used => _position + _pending.WrittenCount - PageSize;
@@ -87,7 +95,8 @@ public sealed partial class HeadLogFile : IDisposable
         _zeroedTo = length;
         Span<byte> page = stackalloc byte[PageSize];
         ulong generation = 0;
-        if (length >= PageSize && RandomAccess.Read(_file, page, 0) == PageSize && page[..8].SequenceEqual(Magic))
+        bool version1 = false;
+        if (length >= PageSize && RandomAccess.Read(_file, page, 0) == PageSize && (page[..8].SequenceEqual(Magic) || (version1 = page[..8].SequenceEqual(MagicVersion1))))
             generation = BinaryPrimitives.ReadUInt64LittleEndian(page[8..]);
         if (generation == 0 || generation <= sealedGeneration)
         {
@@ -96,6 +105,7 @@ public sealed partial class HeadLogFile : IDisposable
             return 0;
         }
         Generation = generation;
+        Context = version1 ? null : new HeadRecordContext();
         long offset = PageSize;
         int count = 0;
         var buffer = new byte[64 * 1024];
@@ -109,7 +119,7 @@ public sealed partial class HeadLogFile : IDisposable
             if (BinaryPrimitives.ReadUInt64LittleEndian(header[4..]) != generation) break;
             if (buffer.Length < size) buffer = new byte[size];
             if (RandomAccess.Read(_file, buffer.AsSpan(0, (int)size), offset) < size) break;
-            int n = HeadRecord.TryRead(buffer.AsSpan(0, (int)size), generation, samples);
+            int n = HeadRecord.TryRead(buffer.AsSpan(0, (int)size), generation, samples, Context);
             if (n == 0) break;
             replay(samples);
             count += samples.Count;
@@ -127,6 +137,7 @@ public sealed partial class HeadLogFile : IDisposable
         page.Clear();
         Magic.CopyTo(page);
         BinaryPrimitives.WriteUInt64LittleEndian(page[8..], generation);
+        Context = new HeadRecordContext();
         RandomAccess.Write(_file, page, 0);
         if (_zeroedTo < PageSize) _zeroedTo = PageSize;
         // The first record slot must not hold a record of this generation left from long ago

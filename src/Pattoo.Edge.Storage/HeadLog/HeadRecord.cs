@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 
 namespace Pattoo.Edge.Storage.HeadLog;
 
@@ -18,6 +19,17 @@ public readonly record struct HeadSample(long Idx, long Timestamp, double Value)
 ///          with scale 0-2 and |mantissa| &lt; 2^50 (integers, counters, gauges to 0.01),
 ///          else varint 3 and the 8 bytes of the double, little-endian
 /// </code>
+/// That is version 1. Version 2 (a generation whose first page says <c>PEHEAD02</c>) codes each
+/// sample against the one before it in the record and against its series' previous value in the
+/// generation (<see cref="HeadRecordContext"/>), which halves what a poll writes:
+/// <code>
+/// payload: varint count, then per sample a byte 00vvvtii and what it calls for
+///   ii   0: idx = previous idx + 1;  1: varint zigzag(idx - previous idx) follows
+///   t    0: the previous sample's timestamp;  1: varint zigzag(ts - previous ts) follows
+///   vvv  0: the series' previous value in this generation
+///        1-3: varint zigzag(m - m') follows, value = m / 10^(vvv-1), m' the previous value's mantissa at that scale
+///        4: the value as in version 1 (varint (zigzag(mantissa) &lt;&lt; 2 | scale), or 3 and 8 bytes)
+/// </code>
 /// A record whose length, generation or checksum does not match ends the log: that is where a
 /// write was torn by a crash, or where the previous generation's bytes begin.
 /// </summary>
@@ -29,22 +41,49 @@ public static class HeadRecord
 
     private static readonly double[] Scales = [1, 10, 100];
 
-    /// <summary>Appends one record of <paramref name="samples"/> to <paramref name="output"/>.</summary>
-    public static void Write(IBufferWriter<byte> output, ulong generation, ReadOnlySpan<HeadSample> samples)
+    /// <summary>
+    /// Appends one record of <paramref name="samples"/> to <paramref name="output"/>: version 2
+    /// against <paramref name="context"/> (which it updates), or version 1 without one.
+    /// </summary>
+    public static void Write(IBufferWriter<byte> output, ulong generation, ReadOnlySpan<HeadSample> samples, HeadRecordContext? context = null)
     {
-        // Worst case per sample: 10 + 10 + 1 + 8 bytes.
-        int max = HeaderSize + 10 + samples.Length * 29;
+        // Worst case per sample: 1 + 10 + 10 + 1 + 8 bytes.
+        int max = HeaderSize + 10 + samples.Length * 30;
         var span = output.GetSpan(max);
         int at = HeaderSize;
         at += WriteVarint(span[at..], (ulong)samples.Length);
         long previousIdx = 0, previousTs = 0;
         foreach (ref readonly var s in samples)
         {
-            at += WriteVarint(span[at..], ZigZag(s.Idx - previousIdx));
-            at += WriteVarint(span[at..], ZigZag(s.Timestamp - previousTs));
+            if (context is null)
+            {
+                at += WriteVarint(span[at..], ZigZag(s.Idx - previousIdx));
+                at += WriteVarint(span[at..], ZigZag(s.Timestamp - previousTs));
+                at += WriteValue(span[at..], s.Value);
+            }
+            else
+            {
+                int head = at++;
+                int flags = 0;
+                if (s.Idx != previousIdx + 1) { flags |= 1; at += WriteVarint(span[at..], ZigZag(s.Idx - previousIdx)); }
+                if (s.Timestamp != previousTs) { flags |= 4; at += WriteVarint(span[at..], ZigZag(s.Timestamp - previousTs)); }
+                ref double last = ref CollectionsMarshal.GetValueRefOrAddDefault(context.LastValues, s.Idx, out bool known);
+                int valueMode = 4;
+                if (known && BitConverter.DoubleToInt64Bits(last) == BitConverter.DoubleToInt64Bits(s.Value))
+                {
+                    valueMode = 0;
+                }
+                else if (known && TryMantissa(s.Value, out long m, out int scale) && TryMantissaAt(last, scale, out long previous))
+                {
+                    valueMode = 1 + scale;
+                    at += WriteVarint(span[at..], ZigZag(m - previous));
+                }
+                if (valueMode == 4) at += WriteValue(span[at..], s.Value);
+                last = s.Value;
+                span[head] = (byte)(flags | valueMode << 3);
+            }
             previousIdx = s.Idx;
             previousTs = s.Timestamp;
-            at += WriteValue(span[at..], s.Value);
         }
         int payload = at - HeaderSize;
         BinaryPrimitives.WriteUInt32LittleEndian(span, (uint)payload);
@@ -58,7 +97,8 @@ public static class HeadRecord
     /// <paramref name="generation"/> and intact; its samples go to <paramref name="into"/>.
     /// </summary>
     /// <returns>The record's length in bytes, or 0 where the log ends.</returns>
-    public static int TryRead(ReadOnlySpan<byte> data, ulong generation, List<HeadSample> into)
+    /// <remarks>Version 2 records need the <paramref name="context"/> their generation was written with (it is updated).</remarks>
+    public static int TryRead(ReadOnlySpan<byte> data, ulong generation, List<HeadSample> into, HeadRecordContext? context = null)
     {
         if (data.Length < HeaderSize) return 0;
         uint payload = BinaryPrimitives.ReadUInt32LittleEndian(data);
@@ -67,8 +107,9 @@ public static class HeadRecord
         var body = data.Slice(HeaderSize, (int)payload);
         if (BinaryPrimitives.ReadUInt32LittleEndian(data[12..]) != Checksum(data.Slice(4, 8), body)) return 0;
         int start = into.Count;
-        if (!TryDecode(body, into))
+        if (context is null ? !TryDecode(body, into) : !TryDecode(body, into, context))
         {
+            context?.Undo();
             // Intact checksum, impossible contents: a bug or a collision. Treated as the end.
             into.RemoveRange(start, into.Count - start);
             return 0;
@@ -102,6 +143,86 @@ public static class HeadRecord
             into.Add(new HeadSample(idx, ts, value));
         }
         return at == body.Length;
+    }
+
+    private static bool TryDecode(ReadOnlySpan<byte> body, List<HeadSample> into, HeadRecordContext context)
+    {
+        int at = 0;
+        context.BeginRecord();
+        if (!TryReadVarint(body, ref at, out ulong count) || count > (ulong)body.Length) return false;
+        long idx = 0, ts = 0;
+        for (ulong i = 0; i < count; i++)
+        {
+            if (at >= body.Length) return false;
+            int head = body[at++];
+            if ((head & 0xC2) != 0) return false;
+            if ((head & 1) == 0) idx++;
+            else if (TryReadVarint(body, ref at, out ulong dIdx)) idx += UnZigZag(dIdx);
+            else return false;
+            if ((head & 4) != 0)
+            {
+                if (!TryReadVarint(body, ref at, out ulong dTs)) return false;
+                ts += UnZigZag(dTs);
+            }
+            int valueMode = head >> 3;
+            ref double last = ref CollectionsMarshal.GetValueRefOrAddDefault(context.LastValues, idx, out bool known);
+            context.Touched(idx, known, last);
+            double value;
+            if (valueMode == 0)
+            {
+                if (!known) return false;
+                value = last;
+            }
+            else if (valueMode <= 3)
+            {
+                if (!known || !TryMantissaAt(last, valueMode - 1, out long previous) || !TryReadVarint(body, ref at, out ulong delta)) return false;
+                value = unchecked(previous + UnZigZag(delta)) / Scales[valueMode - 1];
+            }
+            else if (valueMode == 4)
+            {
+                if (!TryReadValue(body, ref at, out value)) return false;
+            }
+            else return false;
+            last = value;
+            into.Add(new HeadSample(idx, ts, value));
+        }
+        return at == body.Length;
+    }
+
+    private static bool TryReadValue(ReadOnlySpan<byte> body, ref int at, out double value)
+    {
+        value = 0;
+        if (!TryReadVarint(body, ref at, out ulong v)) return false;
+        int scale = (int)(v & 3);
+        if (scale == 3)
+        {
+            if (v != 3 || body.Length - at < 8) return false;
+            value = BinaryPrimitives.ReadDoubleLittleEndian(body[at..]);
+            at += 8;
+            return true;
+        }
+        value = UnZigZag(v >> 2) / Scales[scale];
+        return true;
+    }
+
+    /// <summary>The value as mantissa / 10^scale (scale 0-2, the smallest), exactly, as <see cref="WriteValue"/> codes it.</summary>
+    private static bool TryMantissa(double value, out long mantissa, out int scale)
+    {
+        for (scale = 0; scale < 3; scale++)
+            if (TryMantissaAt(value, scale, out mantissa)) return true;
+        mantissa = 0;
+        return false;
+    }
+
+    /// <summary>The value as mantissa / 10^scale at this scale, if that gives back exactly the same double.</summary>
+    private static bool TryMantissaAt(double value, int scale, out long mantissa)
+    {
+        mantissa = 0;
+        double scaled = value * Scales[scale];
+        if (!(Math.Abs(scaled) < (1L << 50)) || scaled != Math.Round(scaled)) return false;
+        mantissa = (long)scaled;
+        // Only when decoding gives back exactly the same double (0.1 * 10 / 10 and the like).
+        return BitConverter.DoubleToInt64Bits(mantissa / Scales[scale]) == BitConverter.DoubleToInt64Bits(value);
     }
 
     private static int WriteValue(Span<byte> span, double value)
@@ -151,6 +272,35 @@ public static class HeadRecord
     /// <summary>CRC-32C (Castagnoli) of the generation and the payload.</summary>
     public static uint Checksum(ReadOnlySpan<byte> generation, ReadOnlySpan<byte> payload)
         => ~Crc32C.Update(Crc32C.Update(0xFFFFFFFF, generation), payload);
+}
+
+/// <summary>
+/// What version 2 records are coded against: each series' latest value in the generation. The
+/// writer and the replay each keep one per generation, fed the same records in the same order.
+/// </summary>
+public sealed class HeadRecordContext
+{
+    internal Dictionary<long, double> LastValues { get; } = new();
+
+    // What a record being read changed, so that a record that turns out malformed changes nothing.
+    private readonly List<(long Idx, bool Known, double Last)> _undo = new();
+
+    public void Clear() => LastValues.Clear();
+
+    internal void BeginRecord() => _undo.Clear();
+
+    internal void Touched(long idx, bool known, double last) => _undo.Add((idx, known, last));
+
+    internal void Undo()
+    {
+        for (int i = _undo.Count - 1; i >= 0; i--)
+        {
+            var (idx, known, last) = _undo[i];
+            if (known) LastValues[idx] = last;
+            else LastValues.Remove(idx);
+        }
+        _undo.Clear();
+    }
 }
 
 /// <summary>CRC-32C in software, 8 bytes a step (the framework's hashing package is not part of the runtime).</summary>
