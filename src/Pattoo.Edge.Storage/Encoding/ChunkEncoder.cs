@@ -77,6 +77,9 @@ public static class ChunkEncoder
     /// </summary>
     public const int MaxPointsWithoutBits = 65_536;
 
+    /// <summary>The most scratch longs an encode borrows from the shared pool (above that it allocates).</summary>
+    private const int PooledScratch = 1 << 16;
+
     /// <summary>Largest decimal scale the integer codec uses (values n / 10^15).</summary>
     public const int MaxScale = 15;
 
@@ -132,16 +135,21 @@ public static class ChunkEncoder
             }
         }
 
-        long[]? rented = null;
+        long[]? rented = null, largeScratch = null;
         try
         {
             // Version 2's streams: the timestamps' delta-of-delta and the integer values' deltas and
             // their changes (when the values are integers or short decimals).
             int streamLength = Math.Max(count - 1, 0);
-            rented = ArrayPool<long>.Shared.Rent(3 * streamLength + 1);
-            Span<long> tsDods = rented.AsSpan(0, Math.Max(count - 2, 0));
-            Span<long> deltas = rented.AsSpan(streamLength, streamLength);
-            Span<long> dods = rented.AsSpan(2 * streamLength, streamLength);
+            // Chunks of a usual seal (hundreds of points) borrow; a chunk of an import (a million
+            // points) allocates, so that the pool does not keep its tens of megabytes for good.
+            int scratch = 3 * streamLength + 1;
+            if (scratch <= PooledScratch) rented = ArrayPool<long>.Shared.Rent(scratch);
+            else largeScratch = new long[scratch];
+            long[] streams = rented ?? largeScratch!;
+            Span<long> tsDods = streams.AsSpan(0, Math.Max(count - 2, 0));
+            Span<long> deltas = streams.AsSpan(streamLength, streamLength);
+            Span<long> dods = streams.AsSpan(2 * streamLength, streamLength);
             for (int i = 2; i < count; i++) tsDods[i - 2] = unchecked((timestampsMs[i] - timestampsMs[i - 1]) - (timestampsMs[i - 1] - timestampsMs[i - 2]));
 
             ValuePlan plan = ChooseValueCodec(values, deltas, dods);

@@ -109,7 +109,9 @@ public static class HeadRecord
         int start = into.Count;
         if (context is null ? !TryDecode(body, into) : !TryDecode(body, into, context))
         {
-            context?.Undo();
+            // Whatever it changed of the context is forgotten with the rest: coded against a
+            // cleared context, the records that follow give each series' value in full first.
+            context?.Clear();
             // Intact checksum, impossible contents: a bug or a collision. Treated as the end.
             into.RemoveRange(start, into.Count - start);
             return 0;
@@ -148,7 +150,6 @@ public static class HeadRecord
     private static bool TryDecode(ReadOnlySpan<byte> body, List<HeadSample> into, HeadRecordContext context)
     {
         int at = 0;
-        context.BeginRecord();
         if (!TryReadVarint(body, ref at, out ulong count) || count > (ulong)body.Length) return false;
         long idx = 0, ts = 0;
         for (ulong i = 0; i < count; i++)
@@ -166,7 +167,6 @@ public static class HeadRecord
             }
             int valueMode = head >> 3;
             ref double last = ref CollectionsMarshal.GetValueRefOrAddDefault(context.LastValues, idx, out bool known);
-            context.Touched(idx, known, last);
             double value;
             if (valueMode == 0)
             {
@@ -282,25 +282,11 @@ public sealed class HeadRecordContext
 {
     internal Dictionary<long, double> LastValues { get; } = new();
 
-    // What a record being read changed, so that a record that turns out malformed changes nothing.
-    private readonly List<(long Idx, bool Known, double Last)> _undo = new();
-
+    /// <summary>
+    /// Forgets every value. Safe at any point: a writer with a cleared context codes each series'
+    /// next value in full, so a reader that knows more is never asked for what it lacks.
+    /// </summary>
     public void Clear() => LastValues.Clear();
-
-    internal void BeginRecord() => _undo.Clear();
-
-    internal void Touched(long idx, bool known, double last) => _undo.Add((idx, known, last));
-
-    internal void Undo()
-    {
-        for (int i = _undo.Count - 1; i >= 0; i--)
-        {
-            var (idx, known, last) = _undo[i];
-            if (known) LastValues[idx] = last;
-            else LastValues.Remove(idx);
-        }
-        _undo.Clear();
-    }
 }
 
 /// <summary>CRC-32C in software, 8 bytes a step (the framework's hashing package is not part of the runtime).</summary>
