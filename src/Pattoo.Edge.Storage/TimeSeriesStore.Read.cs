@@ -67,7 +67,8 @@ public sealed partial class TimeSeriesStore
     /// rollups written at each seal, then the head summarised the same way; a sealed range older
     /// than the first rollup (written before rollups existed) is summarised from its chunks; null
     /// when the series has no hourly rollups yet (read the raw points instead). 5-minute: the
-    /// blocks of pruned time, then the samples still stored, summarised.
+    /// blocks of pruned time, then the samples still stored, summarised; null when the range
+    /// holds no block (read the raw points instead).
     /// </summary>
     public List<RollupBucket>? ReadRollups(long idxDatapoint, long fromMs, long toMs, long level)
     {
@@ -133,13 +134,16 @@ public sealed partial class TimeSeriesStore
     /// <summary>
     /// 5-minute buckets: the blocks written for pruned time, then every sample still stored
     /// (chunks and head) summarised the same way. A prune step writes the blocks and deletes the
-    /// chunks in one transaction, so each sample is in exactly one of the two.
+    /// chunks in one transaction, so each sample is in exactly one of the two. Null when no block
+    /// falls in the range: the raw samples are all there is, read them (a sparse series then
+    /// charts every sample, as it always did).
     /// </summary>
-    private List<RollupBucket> ReadFiveMinutesOnce(long idxDatapoint, SeriesState state, long fromMs, long toMs)
+    private List<RollupBucket>? ReadFiveMinutesOnce(long idxDatapoint, SeriesState state, long fromMs, long toMs)
     {
         var buckets = new List<RollupBucket>();
         using (var db = OpenReader())
             ReadRollupBlocks(db, idxDatapoint, FiveMinuteLevel, fromMs, toMs, buckets);
+        if (buckets.Count == 0) return null;
         var raw = ReadValues(idxDatapoint, state.Type.IsCounter() ? fromMs - FiveMinuteLevel : fromMs, toMs);
         int skip = 0;
         while (skip < raw.Count && raw.Timestamps[skip] < fromMs) skip++;

@@ -267,12 +267,9 @@ internal struct BucketTable
         return _hasOffset ? unchecked(_offset + (long)u) : UnZigZag(u);
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong ZigZag(long x) => (ulong)((x << 1) ^ (x >> 63));
+    private static ulong ZigZag(long x) => ChunkEncoder.ZigZag(x);
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static long UnZigZag(ulong z) => (long)(z >> 1) ^ -(long)(z & 1);
+    private static long UnZigZag(ulong z) => ChunkEncoder.UnZigZag(z);
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Bits(ulong u) => 64 - BitOperations.LeadingZeroCount(u);
+    private static int Bits(ulong u) => ChunkEncoder.Width(u);
 }

@@ -358,13 +358,14 @@ public static class ChunkEncoder
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static ulong ZigZag(long x) => (ulong)((x << 1) ^ (x >> 63));
+    internal static ulong ZigZag(long x) => (ulong)((x << 1) ^ (x >> 63));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static long UnZigZag(ulong z) => (long)(z >> 1) ^ -(long)(z & 1);
+    internal static long UnZigZag(ulong z) => (long)(z >> 1) ^ -(long)(z & 1);
 
+    /// <summary>Bits needed for <paramref name="z"/> (0 for 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static int Width(ulong z) => 64 - BitOperations.LeadingZeroCount(z);
+    internal static int Width(ulong z) => 64 - BitOperations.LeadingZeroCount(z);
 
     internal static int VarintLength(ulong v) => Math.Max(1, (Width(v) + 6) / 7);
 

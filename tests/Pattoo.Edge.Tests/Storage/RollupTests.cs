@@ -77,7 +77,7 @@ public class RollupTests
         await using var t = new TempStore();
         var gauge = TempStore.Key("temperature");
         var counter = TempStore.Key("bytes", DataType.Counter64);
-        long t0 = 1_700_000_000_000 / Hour * Hour + 7_000; // not on a bucket boundary
+        long t0 = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / Hour * Hour - 5 * 86_400_000L + 7_000; // not on a bucket boundary, within the retention
         var rng = new Random(3);
         double g = 20, c = 1_000;
         const int points = 4 * 24 * 60; // four days a minute apart
@@ -96,7 +96,9 @@ public class RollupTests
         foreach (var key in new[] { gauge, counter })
         {
             long idx = t.IdxOf(key);
-            foreach (long level in TimeSeriesStore.RollupLevels)
+            // No sample has been pruned: there are no 5-minute blocks, and charts read the raw samples.
+            Assert.Null(t.Store.ReadRollups(idx, from, to, TimeSeriesStore.FiveMinuteLevel));
+            foreach (long level in new[] { TimeSeriesStore.HourLevel })
             {
                 var rollups = t.Store.ReadRollups(idx, from, to, level);
                 Assert.NotNull(rollups);
@@ -129,7 +131,10 @@ public class RollupTests
         // While the chunks hold the samples, the 5-minute level costs no disk: charts summarise the chunks.
         Assert.Equal(0, CountBlocks(t, FiveMinutes));
         Assert.Equal(1, CountBlocks(t, Hour));
-        var fromChunks = t.Store.ReadRollups(idx, t0, now, FiveMinutes)!;
+        Assert.Null(t.Store.ReadRollups(idx, t0, now, FiveMinutes)); // charts read the raw samples
+        var raw = t.Store.ReadValues(idx, t0, now);
+        var fromChunks = new List<RollupBucket>();
+        RollupBlock.Summarise(raw.Timestamps.ToArray(), raw.Values.ToArray(), FiveMinutes, fromChunks);
         await t.Store.PruneNowAsync();
         Assert.Equal(0, t.Store.ReadRaw(idx, t0, now).Count);
         Assert.Equal(1, CountBlocks(t, FiveMinutes));
@@ -159,13 +164,16 @@ public class RollupTests
     {
         await using var t = new TempStore();
         var key = TempStore.Key("temperature");
-        long t0 = 1_700_000_000_000;
+        long t0 = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / Hour * Hour - 5 * Hour; // within the retention: nothing is pruned meanwhile
         var batch = new SampleBatch();
         for (int i = 0; i < 120; i++) batch.Add(key, t0 + i * Minute, i % 7);
         await t.Store.WriteAsync(batch, default);
         await t.Store.SealNowAsync();
         long idx = t.IdxOf(key);
-        var expected = t.Store.ReadRollups(idx, t0, t0 + 120 * Minute, FiveMinutes)!;
+        Assert.Null(t.Store.ReadRollups(idx, t0, t0 + 120 * Minute, FiveMinutes));
+        var raw = t.Store.ReadValues(idx, t0, t0 + 120 * Minute);
+        var expected = new List<RollupBucket>();
+        RollupBlock.Summarise(raw.Timestamps.ToArray(), raw.Values.ToArray(), FiveMinutes, expected);
         // What version 6 left: 5-minute blocks of the sealed samples (these overlap the chunk),
         // and one of pruned time (before any chunk), which stays.
         var sealedBuckets = new List<RollupBucket>();
