@@ -56,7 +56,7 @@ internal sealed class SeriesState(long idx, DataType type, long lastTimestamp)
             _tailCount++;
             if (_tailCount == SegmentPoints)
             {
-                (_segments ??= new()).Add(ChunkEncoder.Encode(_tailTs, _tailValues));
+                (_segments ??= new()).Add(ChunkEncoder.Encode(_tailTs, _tailValues, fitTables: false)); // version 1: fast; the seal fits tables
                 _tailCount = 0;
             }
             _count++;

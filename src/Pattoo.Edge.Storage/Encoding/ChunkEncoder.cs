@@ -116,7 +116,9 @@ public static class ChunkEncoder
     /// Allocates only the returned array.
     /// </summary>
     /// <exception cref="ArgumentException">Empty input, different lengths, or timestamps not strictly increasing.</exception>
-    public static byte[] Encode(ReadOnlySpan<long> timestampsMs, ReadOnlySpan<double> values)
+    /// <param name="fitTables">false: write version 1 without trying version 2's tables, for
+    /// short-lived chunks where encoding time matters more than a few bytes (the head's segments).</param>
+    public static byte[] Encode(ReadOnlySpan<long> timestampsMs, ReadOnlySpan<double> values, bool fitTables = true)
     {
         int count = timestampsMs.Length;
         if (count == 0) throw new ArgumentException("A chunk needs at least one point.", nameof(timestampsMs));
@@ -157,13 +159,13 @@ public static class ChunkEncoder
             BucketTable tsTable = default;
             long tsBits2 = 0;
             int tables = 0;
-            if (count >= 3)
+            if (count >= 3 && fitTables)
             {
                 tsTable = BucketTable.Choose(tsDods, out tsBits2);
                 tables += tsTable.HeaderBytes;
             }
             BucketTable valueTable = default;
-            if (plan.IntScale >= 0 && count >= 2)
+            if (plan.IntScale >= 0 && count >= 2 && fitTables)
             {
                 var deltaTable = BucketTable.Choose(deltas, out long deltaBits);
                 var dodTable = BucketTable.Choose(dods, out long dodBits);
@@ -189,7 +191,7 @@ public static class ChunkEncoder
             long total2 = commonBytes + ValueHeaderBytes(v2) + tables + ((tsBits2 + v2.Bits + 7) >> 3);
             // A version 2 chunk whose fields can all take 0 bits is bounded in length (see MaxPointsWithoutBits).
             int minBits2 = (count >= 3 ? tsTable.MinBits : 0) + (v2.Xor ? 1 : valueTable.MinBits);
-            bool useV2 = total2 < total1 && (minBits2 > 0 || count <= MaxPointsWithoutBits);
+            bool useV2 = fitTables && total2 < total1 && (minBits2 > 0 || count <= MaxPointsWithoutBits);
             long total = useV2 ? total2 : total1;
             if (total > Array.MaxLength) throw new ArgumentException("The chunk would exceed the largest array.", nameof(values));
             if (useV2) plan = v2;

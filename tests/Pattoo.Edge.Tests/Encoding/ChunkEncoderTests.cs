@@ -164,6 +164,17 @@ public sealed class ChunkEncoderTests
         Assert.Equal("201000F09309904EC801" + "0000" + "040400" + "370F1592846BDAC0", Hex(chunk));
     }
 
+    [Fact]
+    public void WithoutFittingTablesTheEncoderWritesVersion1()
+    {
+        long[] ts = Regular(16, 0);
+        double[] values = [100, 103, 110, 110, 125, 126, 131, 140, 142, 150, 154, 160, 171, 184, 194, 206];
+        byte[] fitted = ChunkEncoder.Encode(ts, values);
+        byte[] fast = ChunkEncoder.Encode(ts, values, fitTables: false);
+        Assert.Equal((2, 1), (fitted[0] >> 4, fast[0] >> 4));
+        AssertDecodes(Hex(fast), ts, values);
+    }
+
     private static void AssertDecodes(string hex, long[] ts, double[] values)
     {
         var dts = new List<long>();
