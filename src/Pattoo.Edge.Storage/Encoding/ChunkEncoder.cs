@@ -152,7 +152,7 @@ public static class ChunkEncoder
             Span<long> tsDods = streams.AsSpan(0, Math.Max(count - 2, 0));
             Span<long> deltas = streams.AsSpan(streamLength, streamLength);
             Span<long> dods = streams.AsSpan(2 * streamLength, streamLength);
-            for (int i = 2; i < count; i++) tsDods[i - 2] = unchecked((timestampsMs[i] - timestampsMs[i - 1]) - (timestampsMs[i - 1] - timestampsMs[i - 2]));
+            for (int i = 2; i < count && fitTables; i++) tsDods[i - 2] = unchecked((timestampsMs[i] - timestampsMs[i - 1]) - (timestampsMs[i - 1] - timestampsMs[i - 2]));
 
             ValuePlan plan = ChooseValueCodec(values, deltas, dods);
             var v2 = new ValuePlan { Xor = true, Bits = plan.XorBits, Scale = 0 };

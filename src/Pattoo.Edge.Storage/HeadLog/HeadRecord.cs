@@ -126,22 +126,10 @@ public static class HeadRecord
         long idx = 0, ts = 0;
         for (ulong i = 0; i < count; i++)
         {
-            if (!TryReadVarint(body, ref at, out ulong dIdx) || !TryReadVarint(body, ref at, out ulong dTs) || !TryReadVarint(body, ref at, out ulong v))
+            if (!TryReadVarint(body, ref at, out ulong dIdx) || !TryReadVarint(body, ref at, out ulong dTs) || !TryReadValue(body, ref at, out double value))
                 return false;
             idx += UnZigZag(dIdx);
             ts += UnZigZag(dTs);
-            double value;
-            int scale = (int)(v & 3);
-            if (scale == 3)
-            {
-                if (v != 3 || body.Length - at < 8) return false;
-                value = BinaryPrimitives.ReadDoubleLittleEndian(body[at..]);
-                at += 8;
-            }
-            else
-            {
-                value = UnZigZag(v >> 2) / Scales[scale];
-            }
             into.Add(new HeadSample(idx, ts, value));
         }
         return at == body.Length;
@@ -227,22 +215,15 @@ public static class HeadRecord
 
     private static int WriteValue(Span<byte> span, double value)
     {
-        for (int scale = 0; scale < 3; scale++)
-        {
-            double scaled = value * Scales[scale];
-            if (Math.Abs(scaled) >= (1L << 50) || scaled != Math.Round(scaled)) continue;
-            long mantissa = (long)scaled;
-            // Only when decoding gives back exactly the same double (0.1 * 10 / 10 and the like).
-            if (mantissa / Scales[scale] != value || (value == 0 && double.IsNegative(value))) continue;
+        if (TryMantissa(value, out long mantissa, out int scale))
             return WriteVarint(span, (ZigZag(mantissa) << 2) | (uint)scale);
-        }
         span[0] = 3;
         BinaryPrimitives.WriteDoubleLittleEndian(span[1..], value);
         return 9;
     }
 
-    private static ulong ZigZag(long v) => (ulong)((v << 1) ^ (v >> 63));
-    private static long UnZigZag(ulong v) => (long)(v >> 1) ^ -(long)(v & 1);
+    private static ulong ZigZag(long v) => Encoding.ChunkEncoder.ZigZag(v);
+    private static long UnZigZag(ulong v) => Encoding.ChunkEncoder.UnZigZag(v);
 
     internal static int WriteVarint(Span<byte> span, ulong v)
     {
