@@ -471,7 +471,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             state.LastText = state.PendingText;
             state.Touched = false;
         }
-        foreach (var (state, ts, value) in accepted) state.Append(ts, value);
+        AppendToHeads(accepted);
         if (_headSamples == 0 && accepted.Count > 0) _headSince = Now;
         _headSamples += accepted.Count;
         Interlocked.Add(ref _storedSamples, stringRows);
@@ -485,6 +485,36 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         }
         WriteSucceeded();
         if (rejected > 0) Log.Debug($"storage: dropped {rejected} duplicate or out-of-order samples");
+    }
+
+    /// <summary>Commits of at least this many samples append to the heads on two threads.</summary>
+    private const int ParallelAppendSamples = 20_000;
+
+    /// <summary>
+    /// The commit's samples into their series' heads. A large commit (an import body) is split
+    /// by series between this thread and one other, each appending its series' samples in
+    /// order: the poster waits for this, and the writer's single thread was the import's limit
+    /// while the other core waited too.
+    /// </summary>
+    private static void AppendToHeads(List<(SeriesState State, long Ts, double Value)> accepted)
+    {
+        if (accepted.Count < ParallelAppendSamples || Environment.ProcessorCount < 2)
+        {
+            foreach (var (state, ts, value) in CollectionsMarshal.AsSpan(accepted)) state.Append(ts, value);
+            return;
+        }
+        var odd = Task.Run(() => AppendPart(accepted, 1));
+        AppendPart(accepted, 0);
+        odd.GetAwaiter().GetResult();
+
+        // A hash, not the id's parity: posters may own series by id order (every other one).
+        static long Half(long idx) => (long)((ulong)idx * 0x9E3779B97F4A7C15UL >> 63);
+
+        static void AppendPart(List<(SeriesState State, long Ts, double Value)> accepted, long parity)
+        {
+            foreach (var (state, ts, value) in CollectionsMarshal.AsSpan(accepted))
+                if (Half(state.Idx) == parity) state.Append(ts, value);
+        }
     }
 
     /// <summary>Encodes this commit's numeric samples as one record and appends it; a full log is sealed first.</summary>

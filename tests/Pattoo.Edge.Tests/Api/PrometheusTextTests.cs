@@ -93,6 +93,56 @@ public class PrometheusTextReaderTests
     }
 
     [Fact]
+    public void PlainDecimalsParseToTheSameDoubleAsTheGeneralParser()
+    {
+        var random = new Random(15);
+        var buffer = new byte[40];
+        for (int n = 0; n < 200_000; n++)
+        {
+            // Up to 17 digits (past the fast path's 15) with the point anywhere or nowhere, signs, leading zeros.
+            int digits = random.Next(1, 18), point = random.Next(-1, digits + 1);
+            var text = new System.Text.StringBuilder();
+            if (random.Next(4) == 0) text.Append(random.Next(2) == 0 ? '-' : '+');
+            for (int d = 0; d < digits; d++)
+            {
+                if (d == point) text.Append('.');
+                text.Append((char)('0' + random.Next(10)));
+            }
+            if (point == digits) text.Append('.');
+            string s = text.ToString();
+            int length = System.Text.Encoding.ASCII.GetBytes(s, buffer);
+            Assert.True(PrometheusTextReader.TryParseFloat(buffer.AsSpan(0, length), out double parsed), s);
+            double expected = double.Parse(s, System.Globalization.CultureInfo.InvariantCulture);
+            Assert.True(BitConverter.DoubleToInt64Bits(expected) == BitConverter.DoubleToInt64Bits(parsed), $"{s}: {parsed:R} vs {expected:R}");
+        }
+        foreach (var bad in new[] { "", "-", "+", ".", "1.2.3", "1-2", "--1", "1e", "0x10" })
+            Assert.False(PrometheusTextReader.TryParseFloat(System.Text.Encoding.ASCII.GetBytes(bad), out _), bad);
+    }
+
+    [Theory]
+    [InlineData("0", 0L)]
+    [InlineData("-5", -5L)]
+    [InlineData("+5", 5L)]
+    [InlineData("1733500000000", 1733500000000L)]
+    [InlineData("999999999999999999", 999999999999999999L)]
+    [InlineData("9223372036854775807", long.MaxValue)]
+    [InlineData("-9223372036854775808", long.MinValue)]
+    public void TimestampsParseAsIntegers(string text, long expected)
+    {
+        Assert.True(PrometheusTextReader.TryParseMilliseconds(System.Text.Encoding.ASCII.GetBytes(text), out long parsed));
+        Assert.Equal(expected, parsed);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("-")]
+    [InlineData("1.5")]
+    [InlineData("12a")]
+    [InlineData("9223372036854775808")]
+    public void TimestampsThatAreNotIntegersAreRefused(string text)
+        => Assert.False(PrometheusTextReader.TryParseMilliseconds(System.Text.Encoding.ASCII.GetBytes(text), out _));
+
+    [Fact]
     public void TimestampsMayBeNegativeOrSignedForTheReader()
     {
         Assert.Equal(-5, Assert.Single(ReadAll("m 1 -5")).TimestampMs);
