@@ -666,27 +666,24 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     {
         var sw = Stopwatch.StartNew();
         var sealedSeries = new List<SeriesState>();
+        foreach (var state in _seriesByIdx.Values) if (state.HeadCount > 0) sealedSeries.Add(state);
+        var heads = EncodeHeads(sealedSeries);
         int points = 0;
         using (var tx = _db.BeginTransaction())
         {
             _sql.Bind(tx);
-            var ts = new long[4096];
-            var values = new double[4096];
-            foreach (var state in _seriesByIdx.Values)
+            for (int i = 0; i < heads.Length; i++)
             {
-                int count = state.HeadCount == 0 ? 0 : state.HeadForSealing(ref ts, ref values);
-                if (count > 0)
-                {
-                    byte[] data = ChunkEncoder.Encode(ts.AsSpan(0, count), values.AsSpan(0, count));
-                    _sql.InsertChunk(state.Idx, ts[0], ts[count - 1], count, data);
-                    WriteRollups(state, ts.AsSpan(0, count), values.AsSpan(0, count));
-                    state.SealedTimestamp = ts[count - 1];
-                    state.SealedValue = values[count - 1];
-                    sealedSeries.Add(state);
-                    points += count;
-                }
-                if (state.LastTimestamp > state.PersistedTimestamp) _sql.UpdateLastTimestamp(state.Idx, state.LastTimestamp);
+                ref readonly var head = ref heads[i];
+                var state = sealedSeries[i];
+                _sql.InsertChunk(state.Idx, head.First, head.Last, head.Count, head.Chunk);
+                if (head.Rollup is { } rollup) _sql.InsertRollup(state.Idx, HourLevel, rollup.Start, rollup.End, rollup.Count, rollup.Data);
+                state.SealedTimestamp = head.Last;
+                state.SealedValue = head.LastValue;
+                points += head.Count;
             }
+            foreach (var state in _seriesByIdx.Values)
+                if (state.LastTimestamp > state.PersistedTimestamp) _sql.UpdateLastTimestamp(state.Idx, state.LastTimestamp);
             _sql.ClearHead(); // the head table of releases before the head log
             _sql.SetSealedGeneration(_headLog.Generation);
             tx.Commit();
@@ -703,6 +700,47 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         Log.Info($"storage: sealed {points} samples of {sealedSeries.Count} series into chunks in {sw.ElapsedMilliseconds} ms");
     }
 
+    /// <summary>A series' head encoded for its seal: the chunk and the hourly rollup block (none for a counter's first sample).</summary>
+    private readonly record struct SealedHead(int Count, long First, long Last, double LastValue, byte[] Chunk, EncodedRollup? Rollup);
+
+    /// <summary>Seals of fewer series encode on the writer's thread alone.</summary>
+    private const int ParallelSealSeries = 256;
+
+    /// <summary>
+    /// The heads of <paramref name="series"/> encoded as chunks and hourly rollups. Encoding is
+    /// most of a seal and each series' is its own, so a large seal encodes on two threads (the
+    /// writer is blocked meanwhile: nothing appends to the heads); the rows are written in order after.
+    /// </summary>
+    private static SealedHead[] EncodeHeads(List<SeriesState> series)
+    {
+        var heads = new SealedHead[series.Count];
+        if (series.Count < ParallelSealSeries || Environment.ProcessorCount < 2)
+        {
+            EncodePart(series, heads, 0, 1);
+            return heads;
+        }
+        var odd = Task.Run(() => EncodePart(series, heads, 1, 2));
+        EncodePart(series, heads, 0, 2);
+        odd.GetAwaiter().GetResult();
+        return heads;
+
+        static void EncodePart(List<SeriesState> series, SealedHead[] heads, int first, int step)
+        {
+            var ts = new long[4096];
+            var values = new double[4096];
+            var rollups = new RollupEncoder();
+            for (int i = first; i < series.Count; i += step)
+            {
+                var state = series[i];
+                int count = state.HeadForSealing(ref ts, ref values);
+                var headTs = ts.AsSpan(0, count);
+                var headValues = values.AsSpan(0, count);
+                heads[i] = new SealedHead(count, ts[0], ts[count - 1], values[count - 1], ChunkEncoder.Encode(headTs, headValues),
+                    rollups.Encode(state.Type, HourLevel, headTs, headValues, state.SealedTimestamp, state.SealedValue));
+            }
+        }
+    }
+
     /// <summary>The rollup levels (ms): 5 minutes and an hour.</summary>
     public static readonly IReadOnlyList<long> RollupLevels = [FiveMinuteLevel, HourLevel];
 
@@ -717,47 +755,13 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     /// <summary>Written at every seal, beside the chunks: a year charts from 8,760 buckets.</summary>
     public const long HourLevel = 3_600_000;
 
-    private readonly List<RollupBucket> _rollupBuckets = new();
-    private readonly List<long> _rollupTs = new();
-    private readonly List<double> _rollupValues = new();
+    private readonly RollupEncoder _rollupEncoder = new();
 
-    /// <summary>
-    /// The series' sealed points as hourly rollup buckets (a counter's as per-second rates), in
-    /// the seal's transaction. A bucket the seal cuts in two is written in both blocks' parts;
-    /// readers merge buckets of the same start.
-    /// </summary>
-    private void WriteRollups(SeriesState state, ReadOnlySpan<long> ts, ReadOnlySpan<double> values) =>
-        WriteRollupBlock(state.Idx, state.Type, HourLevel, ts, values, state.SealedTimestamp, state.SealedValue);
-
-    /// <summary>
-    /// One rollup block of <paramref name="level"/> from a series' points; a counter's become
-    /// rates, the first from the point before them (<paramref name="prevTs"/> long.MinValue: none).
-    /// </summary>
+    /// <summary>One rollup block of <paramref name="level"/> from a series' points, in the open transaction (see <see cref="RollupEncoder.Encode"/>).</summary>
     private void WriteRollupBlock(long idx, DataType type, long level, ReadOnlySpan<long> ts, ReadOnlySpan<double> values, long prevTs, double prev)
     {
-        if (type.IsCounter())
-        {
-            _rollupTs.Clear();
-            _rollupValues.Clear();
-            double modulus = type.CounterModulus();
-            for (int i = 0; i < ts.Length; i++)
-            {
-                if (prevTs != long.MinValue && CounterRates.TryRate(prevTs, prev, ts[i], values[i], modulus, out double rate))
-                {
-                    _rollupTs.Add(ts[i]);
-                    _rollupValues.Add(rate);
-                }
-                prevTs = ts[i];
-                prev = values[i];
-            }
-            ts = CollectionsMarshal.AsSpan(_rollupTs);
-            values = CollectionsMarshal.AsSpan(_rollupValues);
-        }
-        if (ts.IsEmpty) return;
-        _rollupBuckets.Clear();
-        RollupBlock.Summarise(ts, values, level, _rollupBuckets, ChunkEncoder.DecimalScale(values));
-        var buckets = CollectionsMarshal.AsSpan(_rollupBuckets);
-        _sql.InsertRollup(idx, level, buckets[0].Start, buckets[^1].Start, buckets.Length, RollupBlock.Encode(buckets));
+        if (_rollupEncoder.Encode(type, level, ts, values, prevTs, prev) is { } rollup)
+            _sql.InsertRollup(idx, level, rollup.Start, rollup.End, rollup.Count, rollup.Data);
     }
 
     private readonly List<long> _pruneTs = new();
