@@ -252,6 +252,16 @@ internal static class Schema
         $"""
         UPDATE datapoint SET checksum = unhex(checksum) WHERE typeof(checksum) = 'text' AND {DatapointChecksum.LowerHexSql};
         """,
+        // 9: day blocks. A day's chunks (12 at the default 2 h span) and hourly rollup blocks of a
+        // series are merged into one of each once the day is over: fewer rows and index entries,
+        // longer blocks that compress better. Days are compacted in order; this is how far.
+        """
+        CREATE TABLE IF NOT EXISTS compaction (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            day_end INTEGER NOT NULL
+        );
+        INSERT OR IGNORE INTO compaction (id, day_end) VALUES (1, 0);
+        """,
     };
 
     public static int LatestVersion => Migrations.Length;

@@ -58,7 +58,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     private bool _maintenanceFailing;
     private long _samplesWritten, _samplesRejected, _transactions, _chunksSealed;
 
-    private enum Control { None, Seal, Prune }
+    private enum Control { None, Seal, Prune, Compact }
 
     private sealed record WriteRequest(SampleBatch Batch, TaskCompletionSource Done, Control Action = Control.None, bool Durable = false);
 
@@ -109,6 +109,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             throw;
         }
         _nextPruneAt = Now;
+        _nextCompactionCheck = Now;
         _lastSyncAt = Now;
         Catalog = new CatalogStore(options, clock) { LiveLastTimestamp = LiveLastTimestamp };
         _queue = Channel.CreateBounded<WriteRequest>(new BoundedChannelOptions(QueueCapacity)
@@ -164,7 +165,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     public StoreStatistics Statistics => new(
         Interlocked.Read(ref _samplesWritten), Interlocked.Read(ref _samplesRejected),
         Interlocked.Read(ref _transactions), Interlocked.Read(ref _chunksSealed),
-        Volatile.Read(ref _headSamples), _seriesByIdx.Count);
+        Volatile.Read(ref _headSamples), _seriesByIdx.Count, Interlocked.Read(ref _chunksCompacted));
 
     /// <summary>Stops accepting writes, commits everything queued and closes the file.</summary>
     public async ValueTask DisposeAsync()
@@ -332,7 +333,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     {
         long now = Now;
         long sync = _awaitingSync.Count > 0 ? now : _headLog.HasUnsynced ? _lastSyncAt + CommitIntervalMs : long.MaxValue;
-        long maintenance = _pruning ? now : _nextPruneAt;
+        long maintenance = _pruning || _compactDay >= 0 ? now : Math.Min(_nextPruneAt, _nextCompactionCheck);
         if (_headSamples > 0) maintenance = Math.Min(maintenance, _headSince + (long)_options.ChunkSpan.TotalMilliseconds);
         long due = Math.Min(sync, Math.Max(maintenance, _idleRetryAt));
         return Math.Max(0, due - now);
@@ -366,6 +367,10 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             if (req.Action == Control.Seal)
             {
                 if (_headSamples > 0) SealChunks();
+            }
+            else if (req.Action == Control.Compact)
+            {
+                while (CompactStep(Now)) { }
             }
             else
             {
@@ -633,6 +638,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
                 _pruning = PruneStep(now - (long)_options.Retention.TotalMilliseconds);
                 worked = true;
             }
+            else if (CompactionDue(now) && CompactStep(now)) worked = true;
             if (worked && _maintenanceFailing)
             {
                 Log.Info("storage: maintenance works again");
@@ -865,6 +871,9 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     /// <summary>Prunes everything older than the retention now (CLI and tests); normally a step every turn.</summary>
     public Task PruneNowAsync() => ControlAsync(Control.Prune);
 
+    /// <summary>Compacts every day that is over into day blocks now (tests); normally a step between commits.</summary>
+    public Task CompactNowAsync() => ControlAsync(Control.Compact);
+
     /// <summary>Seals every head into chunks now (CLI and tests); normally done every chunk span.</summary>
     public Task SealNowAsync() => ControlAsync(Control.Seal);
 
@@ -891,4 +900,4 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     }
 }
 
-public readonly record struct StoreStatistics(long SamplesWritten, long SamplesRejected, long Transactions, long ChunksSealed, int HeadSamples, int Series);
+public readonly record struct StoreStatistics(long SamplesWritten, long SamplesRejected, long Transactions, long ChunksSealed, int HeadSamples, int Series, long ChunksCompacted);

@@ -7,7 +7,8 @@ namespace Pattoo.Edge.Storage;
 internal sealed class WriterStatements : IDisposable
 {
     private readonly SqliteCommand _sealedGeneration, _insertString, _updateLast, _upsertAgent, _upsertPair,
-        _insertDatapoint, _insertGlue, _insertChunk, _clearHead, _pruneChunks, _pruneStrings, _insertRollup, _pruneRollups;
+        _insertDatapoint, _insertGlue, _insertChunk, _clearHead, _pruneChunks, _pruneStrings, _insertRollup, _pruneRollups,
+        _dayChunks, _dayRollups, _deleteChunk, _deleteRollup, _compactedThrough, _setCompactedThrough, _oldestChunkEnd;
     private readonly SqliteCommand[] _all;
 
     public WriterStatements(SqliteConnection db)
@@ -46,7 +47,15 @@ internal sealed class WriterStatements : IDisposable
             """, "$cut", "$n");
         _insertRollup = Make(db, "INSERT INTO rollup (idx_datapoint, level, ts_start, ts_end, count, data) VALUES ($d, $l, $s, $e, $n, $b)", "$d", "$l", "$s", "$e", "$n", "$b");
         _pruneRollups = Make(db, "DELETE FROM rollup WHERE id IN (SELECT id FROM rollup WHERE ts_end < $cut LIMIT $n)", "$cut", "$n");
-        _all = [_sealedGeneration, _insertString, _updateLast, _upsertAgent, _upsertPair, _insertDatapoint, _insertGlue, _insertChunk, _clearHead, _pruneChunks, _pruneStrings, _insertRollup, _pruneRollups];
+        _dayChunks = Make(db, "SELECT id, ts_start, ts_end, data FROM chunk WHERE idx_datapoint = $d AND ts_start >= $from AND ts_start < $to ORDER BY ts_start", "$d", "$from", "$to");
+        _dayRollups = Make(db, "SELECT id, ts_end, data FROM rollup WHERE idx_datapoint = $d AND level = $l AND ts_start >= $from AND ts_start < $to ORDER BY ts_start, id", "$d", "$l", "$from", "$to");
+        _deleteChunk = Make(db, "DELETE FROM chunk WHERE id = $id", "$id");
+        _deleteRollup = Make(db, "DELETE FROM rollup WHERE id = $id", "$id");
+        _compactedThrough = Make(db, "SELECT day_end FROM compaction WHERE id = 1");
+        _setCompactedThrough = Make(db, "UPDATE compaction SET day_end = $e WHERE id = 1", "$e");
+        _oldestChunkEnd = Make(db, "SELECT min(ts_end) FROM chunk WHERE ts_end >= $from", "$from");
+        _all = [_sealedGeneration, _insertString, _updateLast, _upsertAgent, _upsertPair, _insertDatapoint, _insertGlue, _insertChunk, _clearHead, _pruneChunks, _pruneStrings, _insertRollup, _pruneRollups,
+            _dayChunks, _dayRollups, _deleteChunk, _deleteRollup, _compactedThrough, _setCompactedThrough, _oldestChunkEnd];
     }
 
     private static SqliteCommand Make(SqliteConnection db, string sql, params string[] parameters)
@@ -153,6 +162,54 @@ internal sealed class WriterStatements : IDisposable
         return (chunks, samples);
     }
 
+    /// <summary>A series' chunks that start in [from, to), oldest first.</summary>
+    public void DayChunks(long idx, long from, long to, List<StoredBlock> blocks)
+    {
+        blocks.Clear();
+        var p = _dayChunks.Parameters;
+        p[0].Value = idx; p[1].Value = from; p[2].Value = to;
+        using var r = _dayChunks.ExecuteReader();
+        while (r.Read()) blocks.Add(new StoredBlock(r.GetInt64(0), r.GetInt64(1), r.GetInt64(2), (byte[])r.GetValue(3)));
+    }
+
+    /// <summary>A series' rollup blocks of <paramref name="level"/> that start in [from, to), oldest first.</summary>
+    public void DayRollups(long idx, long level, long from, long to, List<StoredBlock> blocks)
+    {
+        blocks.Clear();
+        var p = _dayRollups.Parameters;
+        p[0].Value = idx; p[1].Value = level; p[2].Value = from; p[3].Value = to;
+        using var r = _dayRollups.ExecuteReader();
+        while (r.Read()) blocks.Add(new StoredBlock(r.GetInt64(0), 0, r.GetInt64(1), (byte[])r.GetValue(2)));
+    }
+
+    public void DeleteChunk(long id)
+    {
+        _deleteChunk.Parameters[0].Value = id;
+        _deleteChunk.ExecuteNonQuery();
+    }
+
+    public void DeleteRollup(long id)
+    {
+        _deleteRollup.Parameters[0].Value = id;
+        _deleteRollup.ExecuteNonQuery();
+    }
+
+    /// <summary>The end (Unix ms) of the last day compacted; 0 before the first.</summary>
+    public long CompactedThrough() => Convert.ToInt64(_compactedThrough.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+
+    public void SetCompactedThrough(long dayEnd)
+    {
+        _setCompactedThrough.Parameters[0].Value = dayEnd;
+        _setCompactedThrough.ExecuteNonQuery();
+    }
+
+    /// <summary>The earliest end of a chunk at or after <paramref name="from"/>; null when there are none.</summary>
+    public long? OldestChunkEnd(long from)
+    {
+        _oldestChunkEnd.Parameters[0].Value = from;
+        return _oldestChunkEnd.ExecuteScalar() is long end ? end : null;
+    }
+
     public int PruneStrings(long cutoff, int rows)
     {
         _pruneStrings.Parameters[0].Value = cutoff; _pruneStrings.Parameters[1].Value = rows;
@@ -167,3 +224,6 @@ internal sealed class WriterStatements : IDisposable
 
 /// <summary>A chunk a prune step deleted: its series, first timestamp and encoded points.</summary>
 internal readonly record struct PrunedChunk(long Idx, long Start, byte[] Data);
+
+/// <summary>A chunk or rollup row as compaction reads it: its id, range and encoded block.</summary>
+internal readonly record struct StoredBlock(long Id, long Start, long End, byte[] Data);

@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Runtime.InteropServices;
+using Pattoo.Edge.Common;
+using Pattoo.Edge.Storage.Encoding;
+
+namespace Pattoo.Edge.Storage;
+
+/// <summary>
+/// Day blocks: once a UTC day is over (and its last head sealed), each series' chunks that
+/// start and end in it become one chunk, and its hourly rollup blocks one block. At the default
+/// 2 h chunk span that is 12 rows of each into one: the rows' and index entries' bytes go, and
+/// the longer block compresses better (its header, its tables, its first value once a day).
+/// Days are compacted oldest first, a few hundred series per transaction between commits, so
+/// ingest never waits long; a crash mid-day redoes the day, and a series already compacted has
+/// nothing left to merge.
+/// </summary>
+public sealed partial class TimeSeriesStore
+{
+    private const long DayMs = 86_400_000;
+
+    /// <summary>Series compacted per transaction: a few hundred ms on a Pi at most.</summary>
+    private const int CompactStepSeries = 200;
+
+    /// <summary>A block is not grown past this many points (a day at 100 ms is 864,000).</summary>
+    private const int MaxCompactedPoints = 1_000_000;
+
+    /// <summary>The day being compacted (its start, Unix ms), or -1 when none is due.</summary>
+    private long _compactDay = -1;
+
+    /// <summary>Series of the day already done (ids in ascending order).</summary>
+    private long _compactAfterIdx;
+
+    /// <summary>When to look again for a day to compact (Unix ms).</summary>
+    private long _nextCompactionCheck;
+
+    private readonly List<StoredBlock> _compactBlocks = new();
+    private readonly List<RollupBucket> _compactBuckets = new();
+    private readonly List<long> _compactTs = new();
+    private readonly List<double> _compactValues = new();
+    private long _chunksCompacted, _compactionSteps;
+    private readonly Stopwatch _compactionTime = new();
+    private int _compactDayChunksBefore, _compactDayChunksAfter;
+
+    private bool CompactionDue(long now) => _compactDay >= 0 || now >= _nextCompactionCheck;
+
+    /// <summary>
+    /// One step of compaction: the next <see cref="CompactStepSeries"/> series of the current day
+    /// in one transaction; false when there was nothing to do (no day is over yet).
+    /// </summary>
+    private bool CompactStep(long now)
+    {
+        if (_compactDay < 0 && !StartCompactionDay(now)) return false;
+        long dayStart = _compactDay, dayEnd = dayStart + DayMs;
+        var ids = new List<long>(CompactStepSeries);
+        foreach (long idx in _seriesByIdx.Keys)
+        {
+            if (idx > _compactAfterIdx) ids.Add(idx);
+        }
+        ids.Sort();
+        bool lastStep = ids.Count <= CompactStepSeries;
+        if (!lastStep) ids.RemoveRange(CompactStepSeries, ids.Count - CompactStepSeries);
+        _compactionTime.Start();
+        Interlocked.Increment(ref _sealSequence); // readers of rollups retry across the commit
+        try
+        {
+            using var tx = _db.BeginTransaction();
+            _sql.Bind(tx);
+            foreach (long idx in ids)
+            {
+                if (!_seriesByIdx.TryGetValue(idx, out var state) || state.Type == DataType.String) continue;
+                CompactChunks(idx, dayStart, dayEnd);
+                CompactRollups(idx, dayStart, dayEnd);
+            }
+            if (lastStep) _sql.SetCompactedThrough(dayEnd);
+            tx.Commit();
+        }
+        finally
+        {
+            Interlocked.Increment(ref _sealSequence);
+            _compactionTime.Stop();
+        }
+        Interlocked.Increment(ref _compactionSteps);
+        _compactAfterIdx = ids.Count > 0 ? ids[^1] : long.MaxValue;
+        if (lastStep)
+        {
+            if (_compactDayChunksBefore > 0)
+                Log.Info($"storage: compacted {DateTimeOffset.FromUnixTimeMilliseconds(dayStart).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}: {_compactDayChunksBefore} chunks into {_compactDayChunksAfter} day blocks in {_compactionTime.ElapsedMilliseconds} ms");
+            _compactDay = -1;
+        }
+        return true;
+    }
+
+    /// <summary>Picks the oldest day not compacted yet, if it is over and its heads are sealed.</summary>
+    private bool StartCompactionDay(long now)
+    {
+        long through;
+        long? oldestEnd;
+        using (var tx = _db.BeginTransaction(deferred: true))
+        {
+            _sql.Bind(tx);
+            through = _sql.CompactedThrough();
+            // Days without chunks (the box was off) are skipped, not walked one by one.
+            oldestEnd = _sql.OldestChunkEnd(through);
+            tx.Commit();
+        }
+        if (oldestEnd is not { } oldest)
+        {
+            _nextCompactionCheck = now + (long)_options.ChunkSpan.TotalMilliseconds;
+            return false;
+        }
+        long day = Math.Max(through, oldest - Mod(oldest, DayMs));
+        // Over, and every head that could hold its samples sealed: a chunk span after its end, and a margin.
+        long ready = day + DayMs + (long)_options.ChunkSpan.TotalMilliseconds + 60_000;
+        if (now < ready)
+        {
+            _nextCompactionCheck = ready;
+            return false;
+        }
+        _compactDay = day;
+        _compactAfterIdx = long.MinValue;
+        _compactDayChunksBefore = _compactDayChunksAfter = 0;
+        _compactionTime.Reset();
+        return true;
+    }
+
+    private static long Mod(long a, long b) => ((a % b) + b) % b;
+
+    /// <summary>The series' chunks that lie wholly in the day, merged into one (a chunk across midnight stays as it is).</summary>
+    private void CompactChunks(long idx, long dayStart, long dayEnd)
+    {
+        _sql.DayChunks(idx, dayStart, dayEnd, _compactBlocks);
+        for (int i = _compactBlocks.Count - 1; i >= 0; i--)
+        {
+            if (_compactBlocks[i].End >= dayEnd) _compactBlocks.RemoveAt(i);
+        }
+        if (_compactBlocks.Count < 2) return;
+        _compactTs.Clear();
+        _compactValues.Clear();
+        bool ordered = true;
+        foreach (var block in _compactBlocks)
+        {
+            if (!TryDecodeChunk(block.Data, idx, _scratchTs, _scratchValues)) return; // left as it is; logged
+            if (_compactTs.Count + _scratchTs.Count > MaxCompactedPoints) return;
+            if (_compactTs.Count > 0 && _scratchTs.Count > 0 && _scratchTs[0] <= _compactTs[^1]) ordered = false;
+            _compactTs.AddRange(_scratchTs);
+            _compactValues.AddRange(_scratchValues);
+        }
+        if (!ordered) SortKeepingFirst(_compactTs, _compactValues);
+        if (_compactTs.Count == 0) return;
+        var ts = CollectionsMarshal.AsSpan(_compactTs);
+        var values = CollectionsMarshal.AsSpan(_compactValues);
+        byte[] data = ChunkEncoder.Encode(ts, values);
+        foreach (var block in _compactBlocks) _sql.DeleteChunk(block.Id);
+        _sql.InsertChunk(idx, ts[0], ts[^1], ts.Length, data);
+        _compactDayChunksBefore += _compactBlocks.Count;
+        _compactDayChunksAfter++;
+        Interlocked.Add(ref _chunksCompacted, _compactBlocks.Count);
+    }
+
+    /// <summary>The series' hourly rollup blocks of the day, merged into one (buckets a seal cut in two joined).</summary>
+    private void CompactRollups(long idx, long dayStart, long dayEnd)
+    {
+        _sql.DayRollups(idx, HourLevel, dayStart, dayEnd, _compactBlocks);
+        if (_compactBlocks.Count < 2) return;
+        _compactBuckets.Clear();
+        var block = new List<RollupBucket>();
+        foreach (var b in _compactBlocks)
+        {
+            block.Clear();
+            try { RollupBlock.Decode(b.Data, block); }
+            catch (ChunkFormatException e)
+            {
+                Log.Error($"storage: datapoint {idx}: a corrupt rollup block is left as it is: {e.Message}");
+                return;
+            }
+            _compactBuckets.AddRange(block);
+        }
+        var merged = MergeByStart(_compactBuckets);
+        var buckets = CollectionsMarshal.AsSpan(merged);
+        foreach (var b in _compactBlocks) _sql.DeleteRollup(b.Id);
+        _sql.InsertRollup(idx, HourLevel, buckets[0].Start, buckets[^1].Start, buckets.Length, RollupBlock.Encode(buckets));
+    }
+
+    /// <summary>Points of overlapping chunks (a backfill sealed after newer points) in time order; of equal times the first sealed stays, as at ingest.</summary>
+    internal static void SortKeepingFirst(List<long> ts, List<double> values)
+    {
+        var order = new int[ts.Count];
+        for (int i = 0; i < order.Length; i++) order[i] = i;
+        var keys = ts.ToArray();
+        // Array.Sort is not stable: of equal times, the smallest position (the first sealed) is kept below.
+        Array.Sort(keys, order);
+        var sortedValues = values.ToArray();
+        ts.Clear();
+        values.Clear();
+        int k = 0;
+        while (k < order.Length)
+        {
+            int first = k;
+            int smallest = order[k];
+            while (k + 1 < order.Length && keys[k + 1] == keys[first]) { k++; smallest = Math.Min(smallest, order[k]); }
+            ts.Add(keys[first]);
+            values.Add(sortedValues[smallest]);
+            k++;
+        }
+    }
+}

@@ -1,0 +1,101 @@
+using Pattoo.Edge.Common;
+using Pattoo.Edge.Storage;
+using Pattoo.Edge.Storage.Encoding;
+
+namespace Pattoo.Edge.Tests.Storage;
+
+/// <summary>Day blocks: a day that is over becomes one chunk and one hourly rollup block per series, and reads the same.</summary>
+public class CompactionTests
+{
+    private const long Minute = 60_000, Hour = 3_600_000, Day = 86_400_000;
+
+    [Fact]
+    public async Task PastDaysBecomeOneBlockPerSeriesAndReadTheSameBeforeAndAfterARestart()
+    {
+        await using var t = new TempStore();
+        var gauge = TempStore.Key("temperature");
+        var counter = TempStore.Key("bytes", DataType.Counter64);
+        long today = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / Day * Day;
+        long t0 = today - 3 * Day + 5_000;
+        var rng = new Random(9);
+        double g = 20, c = 1_000;
+        int points = (int)((DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - t0) / Minute) - 1;
+        for (int i = 0; i < points; i++)
+        {
+            var batch = new SampleBatch(2);
+            g = Math.Round(g + rng.NextDouble() - 0.5, 1);
+            c += rng.Next(0, 5000);
+            batch.Add(gauge, t0 + i * Minute, g);
+            batch.Add(counter, t0 + i * Minute, c);
+            await t.Store.WriteAsync(batch, default);
+            // Seals every 7 h: most chunks lie within a day, some across midnight.
+            if (i % 420 == 419) await t.Store.SealNowAsync();
+        }
+        await t.Store.SealNowAsync();
+        await t.Store.CompactNowAsync(); // whatever the writer had not compacted yet between the writes
+        long from = t0, to = t0 + points * Minute;
+        var expected = new Dictionary<long, (SeriesPoints Raw, List<RollupBucket> Hourly)>();
+        foreach (var key in new[] { gauge, counter })
+        {
+            long idx = t.IdxOf(key);
+            var raw = t.Store.ReadRaw(idx, from, to);
+            Assert.Equal(points, raw.Count);
+            // What the rollups must say: the raw points summarised (counters as rates).
+            var values = t.Store.ReadValues(idx, from, to);
+            var hourly = new List<RollupBucket>();
+            RollupBlock.Summarise(values.Timestamps.ToArray(), values.Values.ToArray(), Hour, hourly);
+            expected[idx] = (raw, hourly);
+        }
+
+        for (int pass = 0; pass < 2; pass++)
+        {
+            foreach (var (idx, (raw, hourly)) in expected)
+            {
+                var back = t.Store.ReadRaw(idx, from, to);
+                Assert.Equal(raw.Timestamps, back.Timestamps);
+                Assert.Equal(raw.Values, back.Values);
+                var rollups = t.Store.ReadRollups(idx, from, to, Hour)!;
+                Assert.Equal(hourly.Count, rollups.Count);
+                for (int i = 0; i < hourly.Count; i++)
+                {
+                    var (e, a) = (hourly[i], rollups[i]);
+                    Assert.Equal((e.Start, e.Min, e.Max, e.Count, e.Last), (a.Start, a.Min, a.Max, a.Count, a.Last));
+                    Assert.Equal(e.Sum, a.Sum, 6);
+                }
+                // Each day that is over: one chunk within it (a chunk across midnight stays apart) and one hourly block.
+                for (long day = today - 3 * Day; day < today; day += Day)
+                {
+                    Assert.Equal(1, Count(t, $"SELECT count(*) FROM chunk WHERE idx_datapoint = {idx} AND ts_start >= {day} AND ts_end < {day + Day}"));
+                    Assert.Equal(1, Count(t, $"SELECT count(*) FROM rollup WHERE idx_datapoint = {idx} AND level = {Hour} AND ts_start >= {day} AND ts_start < {day + Day}"));
+                }
+                // Today is not over: its chunks stay as sealed.
+                Assert.True(Count(t, $"SELECT count(*) FROM chunk WHERE idx_datapoint = {idx} AND ts_start >= {today}") >= 1);
+            }
+            Assert.Equal("ok", Scalar(t, "PRAGMA integrity_check"));
+            await t.ReopenAsync();
+            await t.Store.CompactNowAsync();
+            Assert.Equal(0, t.Store.Statistics.ChunksCompacted); // done once, remembered
+        }
+        Assert.True(Count(t, "SELECT day_end FROM compaction") >= today - Day);
+    }
+
+    [Fact]
+    public void OverlappingChunksMergeInTimeOrderKeepingTheFirstSealedOfEqualTimes()
+    {
+        var ts = new List<long> { 10, 20, 30, 15, 20, 40 };
+        var values = new List<double> { 1, 2, 3, 4, 5, 6 };
+        TimeSeriesStore.SortKeepingFirst(ts, values);
+        Assert.Equal([10L, 15, 20, 30, 40], ts);
+        Assert.Equal([1.0, 4, 2, 3, 6], values);
+    }
+
+    private static long Count(TempStore t, string sql) => (long)Scalar(t, sql);
+
+    private static object Scalar(TempStore t, string sql)
+    {
+        using var db = t.Store.OpenReader();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = sql;
+        return cmd.ExecuteScalar()!;
+    }
+}
