@@ -84,6 +84,8 @@ public sealed partial class TimeSeriesStore
         _compactAfterIdx = ids.Count > 0 ? ids[^1] : long.MaxValue;
         if (lastStep)
         {
+            // The merged rows' old pages go back to the file system, as after pruning.
+            if (_compactDayChunksBefore > 0) Exec("PRAGMA incremental_vacuum;");
             if (_compactDayChunksBefore > 0)
                 Log.Info($"storage: compacted {DateTimeOffset.FromUnixTimeMilliseconds(dayStart).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}: {_compactDayChunksBefore} chunks into {_compactDayChunksAfter} day blocks in {_compactionTime.ElapsedMilliseconds} ms");
             _compactDay = -1;

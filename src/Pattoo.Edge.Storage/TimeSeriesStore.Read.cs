@@ -38,17 +38,32 @@ public sealed partial class TimeSeriesStore
             cmd.Parameters.AddWithValue("$from", fromMs);
             cmd.Parameters.AddWithValue("$to", toMs);
             using var r = cmd.ExecuteReader();
-            var ts = new List<long>();
-            var values = new List<double>();
+            // Decoded straight into the result and cut to the range in place: copying through
+            // scratch lists grew both by doubling, past the large object heap's threshold at a
+            // day of 10 s samples, and the full collections that cost showed as the p99.
+            var ts = result.Timestamps;
+            var values = result.Values;
             while (r.Read())
             {
-                if (!TryDecodeChunk((byte[])r.GetValue(0), idxDatapoint, ts, values)) continue;
-                for (int i = 0; i < ts.Count; i++)
+                int start = ts.Count;
+                try { ChunkEncoder.Decode((byte[])r.GetValue(0), ts, values); }
+                catch (ChunkFormatException e) // the lists are left as they were
                 {
-                    if (ts[i] < fromMs || ts[i] > toMs) continue;
-                    result.Timestamps.Add(ts[i]);
-                    result.Values.Add(values[i]);
+                    Log.Error($"storage: datapoint {idxDatapoint}: skipping a corrupt chunk: {e.Message}");
+                    continue;
                 }
+                var spanTs = CollectionsMarshal.AsSpan(ts);
+                var spanValues = CollectionsMarshal.AsSpan(values);
+                int kept = start;
+                for (int i = start; i < spanTs.Length; i++)
+                {
+                    if (spanTs[i] < fromMs || spanTs[i] > toMs) continue;
+                    spanTs[kept] = spanTs[i];
+                    spanValues[kept] = spanValues[i];
+                    kept++;
+                }
+                CollectionsMarshal.SetCount(ts, kept);
+                CollectionsMarshal.SetCount(values, kept);
             }
         }
         long last = result.Count > 0 ? result.Timestamps[^1] : long.MinValue;

@@ -682,7 +682,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             {
                 ref readonly var head = ref heads[i];
                 var state = sealedSeries[i];
-                _sql.InsertChunk(state.Idx, head.First, head.Last, head.Count, head.Chunk);
+                foreach (var chunk in head.Chunks) _sql.InsertChunk(state.Idx, chunk.First, chunk.Last, chunk.Count, chunk.Data);
                 if (head.Rollup is { } rollup) _sql.InsertRollup(state.Idx, HourLevel, rollup.Start, rollup.End, rollup.Count, rollup.Data);
                 state.SealedTimestamp = head.Last;
                 state.SealedValue = head.LastValue;
@@ -706,8 +706,10 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         Log.Info($"storage: sealed {points} samples of {sealedSeries.Count} series into chunks in {sw.ElapsedMilliseconds} ms");
     }
 
-    /// <summary>A series' head encoded for its seal: the chunk and the hourly rollup block (none for a counter's first sample).</summary>
-    private readonly record struct SealedHead(int Count, long First, long Last, double LastValue, byte[] Chunk, EncodedRollup? Rollup);
+    /// <summary>A series' head encoded for its seal: its chunks (one per UTC day it spans) and the hourly rollup block (none for a counter's first sample).</summary>
+    private readonly record struct SealedHead(int Count, long Last, double LastValue, SealedChunk[] Chunks, EncodedRollup? Rollup);
+
+    private readonly record struct SealedChunk(long First, long Last, int Count, byte[] Data);
 
     /// <summary>Seals of fewer series encode on the writer's thread alone.</summary>
     private const int ParallelSealSeries = 256;
@@ -741,10 +743,34 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
                 int count = state.HeadForSealing(ref ts, ref values);
                 var headTs = ts.AsSpan(0, count);
                 var headValues = values.AsSpan(0, count);
-                heads[i] = new SealedHead(count, ts[0], ts[count - 1], values[count - 1], ChunkEncoder.Encode(headTs, headValues),
+                heads[i] = new SealedHead(count, ts[count - 1], values[count - 1], EncodeByDay(headTs, headValues),
                     rollups.Encode(state.Type, HourLevel, headTs, headValues, state.SealedTimestamp, state.SealedValue));
             }
         }
+    }
+
+    /// <summary>
+    /// A head's points as one chunk per UTC day they span: a box's heads span a chunk span (one
+    /// or two days), but an import or a backlog can span a year, and a chart of one day of it
+    /// would decode the year. Days are the unit day blocks are compacted in too.
+    /// </summary>
+    private static SealedChunk[] EncodeByDay(ReadOnlySpan<long> ts, ReadOnlySpan<double> values)
+    {
+        if (DayOf(ts[0]) == DayOf(ts[^1])) return [new SealedChunk(ts[0], ts[^1], ts.Length, ChunkEncoder.Encode(ts, values))];
+        var chunks = new List<SealedChunk>();
+        int start = 0;
+        while (start < ts.Length)
+        {
+            long day = DayOf(ts[start]);
+            int end = start + 1;
+            // Points are in time order: the day ends at the first point of a later one.
+            while (end < ts.Length && DayOf(ts[end]) == day) end++;
+            chunks.Add(new SealedChunk(ts[start], ts[end - 1], end - start, ChunkEncoder.Encode(ts[start..end], values[start..end])));
+            start = end;
+        }
+        return [.. chunks];
+
+        static long DayOf(long ms) => ms >= 0 ? ms / DayMs : (ms - DayMs + 1) / DayMs;
     }
 
     /// <summary>The rollup levels (ms): 5 minutes and an hour.</summary>

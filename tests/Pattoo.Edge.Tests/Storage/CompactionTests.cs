@@ -28,10 +28,11 @@ public class CompactionTests
             batch.Add(gauge, t0 + i * Minute, g);
             batch.Add(counter, t0 + i * Minute, c);
             await t.Store.WriteAsync(batch, default);
-            // Seals every 7 h: most chunks lie within a day, some across midnight.
+            // Seals every 7 h: some heads span midnight, and are sealed as a chunk on each side of it.
             if (i % 420 == 419) await t.Store.SealNowAsync();
         }
         await t.Store.SealNowAsync();
+        Assert.Equal(0, Count(t, $"SELECT count(*) FROM chunk WHERE ts_start / {Day} != ts_end / {Day}"));
         await t.Store.CompactNowAsync(); // whatever the writer had not compacted yet between the writes
         long from = t0, to = t0 + points * Minute;
         var expected = new Dictionary<long, (SeriesPoints Raw, List<RollupBucket> Hourly)>();
@@ -62,7 +63,7 @@ public class CompactionTests
                     Assert.Equal((e.Start, e.Min, e.Max, e.Count, e.Last), (a.Start, a.Min, a.Max, a.Count, a.Last));
                     Assert.Equal(e.Sum, a.Sum, 6);
                 }
-                // Each day that is over: one chunk within it (a chunk across midnight stays apart) and one hourly block.
+                // Each day that is over: one chunk and one hourly block.
                 for (long day = today - 3 * Day; day < today; day += Day)
                 {
                     Assert.Equal(1, Count(t, $"SELECT count(*) FROM chunk WHERE idx_datapoint = {idx} AND ts_start >= {day} AND ts_end < {day + Day}"));
@@ -77,6 +78,26 @@ public class CompactionTests
             Assert.Equal(0, t.Store.Statistics.ChunksCompacted); // done once, remembered
         }
         Assert.True(Count(t, "SELECT day_end FROM compaction") >= today - Day);
+    }
+
+    [Fact]
+    public async Task AHeadThatSpansDaysIsSealedAsAChunkPerDay()
+    {
+        await using var t = new TempStore();
+        var key = TempStore.Key("imported");
+        long today = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / Day * Day;
+        var batch = new SampleBatch();
+        for (long ts = today - 3 * Day + Hour; ts < today; ts += 10 * Minute) batch.Add(key, ts, ts % 7);
+        await t.Store.WriteAsync(batch, default);
+        await t.Store.SealNowAsync();
+        Assert.Equal(3, Count(t, "SELECT count(*) FROM chunk"));
+        Assert.Equal(0, Count(t, $"SELECT count(*) FROM chunk WHERE ts_start / {Day} != ts_end / {Day}"));
+        var raw = t.Store.ReadRaw(t.IdxOf(key), 0, today);
+        Assert.Equal(batch.Count, raw.Count);
+        Assert.Equal(batch.Items.ToArray().Select(s => s.TimestampMs), raw.Timestamps);
+        // A day's read decodes that day only, and reads the same points.
+        var day = t.Store.ReadRaw(t.IdxOf(key), today - 2 * Day, today - Day - 1);
+        Assert.Equal(144, day.Count);
     }
 
     [Fact]
