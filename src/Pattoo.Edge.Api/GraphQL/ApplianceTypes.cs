@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using GraphQL;
 using GraphQL.Types;
 using Pattoo.Edge.Common;
@@ -220,20 +221,24 @@ public static class Downsampler
             return result;
         }
         bucketMs = Math.Max(1, (to - from + maxPoints) / maxPoints); // ceil((to - from + 1) / maxPoints): [from, to] is inclusive
+        var ts = CollectionsMarshal.AsSpan(points.Timestamps);
+        var values = CollectionsMarshal.AsSpan(points.Values)[..ts.Length];
+        int kind = aggregate switch { "min" => 1, "max" => 2, "last" => 3, _ => 0 };
         int at = 0;
-        while (at < points.Count)
+        while (at < ts.Length)
         {
-            long bucket = from + (points.Timestamps[at] - from) / bucketMs * bucketMs;
+            long bucket = from + (ts[at] - from) / bucketMs * bucketMs;
+            long bucketEnd = bucket + bucketMs;
             double sum = 0, min = double.MaxValue, max = double.MinValue, last = 0;
             int n = 0;
-            while (at < points.Count && points.Timestamps[at] < bucket + bucketMs)
+            for (; at < ts.Length && ts[at] < bucketEnd; at++)
             {
-                double v = points.Values[at++];
+                double v = values[at];
                 sum += v; n++; last = v;
-                if (v < min) min = v;
-                if (v > max) max = v;
+                min = Math.Min(min, v);
+                max = Math.Max(max, v);
             }
-            double value = aggregate switch { "min" => min, "max" => max, "last" => last, _ => sum / n };
+            double value = kind switch { 1 => min, 2 => max, 3 => last, _ => sum / n };
             result.Add(new PointRow(bucket, value, min, max, n));
         }
         return result;
