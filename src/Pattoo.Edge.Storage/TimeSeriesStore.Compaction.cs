@@ -42,7 +42,34 @@ public sealed partial class TimeSeriesStore
     private readonly Stopwatch _compactionTime = new();
     private int _compactDayChunksBefore, _compactDayChunksAfter;
 
-    private bool CompactionDue(long now) => _compactDay >= 0 || now >= _nextCompactionCheck;
+    /// <summary>
+    /// A pause after each step: compaction takes at most about half of the writer's time, so an
+    /// import or a burst of posts is not slowed much while a day is compacted.
+    /// </summary>
+    private const long CompactPauseMs = 200;
+
+    private long _nextCompactionStep;
+
+    /// <summary>When compaction has work next (Unix ms).</summary>
+    private long CompactionDueAt => _compactDay >= 0 ? _nextCompactionStep : _nextCompactionCheck;
+
+    private bool CompactionDue(long now) => now >= CompactionDueAt;
+
+    /// <summary>
+    /// In the seal's transaction: chunks sealed into a day already compacted (a backlog, an
+    /// import of old data) send compaction back to that day, so they are merged too.
+    /// </summary>
+    private void RewindCompaction(long oldestSealed)
+    {
+        long day = oldestSealed - Mod(oldestSealed, DayMs);
+        if (_compactDay >= 0 && day <= _compactDay) _compactDay = -1; // the day in progress starts over
+        if (day < _sql.CompactedThrough())
+        {
+            _sql.SetCompactedThrough(day);
+            _compactDay = -1;
+        }
+        _nextCompactionCheck = Math.Min(_nextCompactionCheck, Now);
+    }
 
     /// <summary>
     /// One step of compaction: the next <see cref="CompactStepSeries"/> series of the current day
@@ -81,11 +108,17 @@ public sealed partial class TimeSeriesStore
             _compactionTime.Stop();
         }
         Interlocked.Increment(ref _compactionSteps);
+        _nextCompactionStep = Now + CompactPauseMs;
         _compactAfterIdx = ids.Count > 0 ? ids[^1] : long.MaxValue;
         if (lastStep)
         {
-            // The merged rows' old pages go back to the file system, as after pruning.
-            if (_compactDayChunksBefore > 0) Exec("PRAGMA incremental_vacuum;");
+            if (_compactDayChunksBefore > 0)
+            {
+                // The merged rows' old pages go back to the file system, as after pruning, and the
+                // blocks decoded on the way back to the system (a day of 10,000 series is megabytes).
+                Exec("PRAGMA incremental_vacuum;");
+                HeapTrim.Soon();
+            }
             if (_compactDayChunksBefore > 0)
                 Log.Info($"storage: compacted {DateTimeOffset.FromUnixTimeMilliseconds(dayStart).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture)}: {_compactDayChunksBefore} chunks into {_compactDayChunksAfter} day blocks in {_compactionTime.ElapsedMilliseconds} ms");
             _compactDay = -1;

@@ -333,7 +333,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     {
         long now = Now;
         long sync = _awaitingSync.Count > 0 ? now : _headLog.HasUnsynced ? _lastSyncAt + CommitIntervalMs : long.MaxValue;
-        long maintenance = _pruning || _compactDay >= 0 ? now : Math.Min(_nextPruneAt, _nextCompactionCheck);
+        long maintenance = _pruning ? now : Math.Min(_nextPruneAt, CompactionDueAt);
         if (_headSamples > 0) maintenance = Math.Min(maintenance, _headSince + (long)_options.ChunkSpan.TotalMilliseconds);
         long due = Math.Min(sync, Math.Max(maintenance, _idleRetryAt));
         return Math.Max(0, due - now);
@@ -678,11 +678,13 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         using (var tx = _db.BeginTransaction())
         {
             _sql.Bind(tx);
+            long oldestSealed = long.MaxValue;
             for (int i = 0; i < heads.Length; i++)
             {
                 ref readonly var head = ref heads[i];
                 var state = sealedSeries[i];
                 foreach (var chunk in head.Chunks) _sql.InsertChunk(state.Idx, chunk.First, chunk.Last, chunk.Count, chunk.Data);
+                oldestSealed = Math.Min(oldestSealed, head.Chunks[0].First);
                 if (head.Rollup is { } rollup) _sql.InsertRollup(state.Idx, HourLevel, rollup.Start, rollup.End, rollup.Count, rollup.Data);
                 state.SealedTimestamp = head.Last;
                 state.SealedValue = head.LastValue;
@@ -690,6 +692,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             }
             foreach (var state in _seriesByIdx.Values)
                 if (state.LastTimestamp > state.PersistedTimestamp) _sql.UpdateLastTimestamp(state.Idx, state.LastTimestamp);
+            if (oldestSealed != long.MaxValue) RewindCompaction(oldestSealed);
             _sql.ClearHead(); // the head table of releases before the head log
             _sql.SetSealedGeneration(_headLog.Generation);
             tx.Commit();

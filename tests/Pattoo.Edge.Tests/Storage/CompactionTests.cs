@@ -101,6 +101,37 @@ public class CompactionTests
     }
 
     [Fact]
+    public async Task ChunksSealedIntoADayAlreadyCompactedAreMergedToo()
+    {
+        await using var t = new TempStore();
+        long today = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / Day * Day;
+        var first = TempStore.Key("first");
+        var late = TempStore.Key("late");
+        for (int half = 0; half < 2; half++)
+        {
+            var batch = new SampleBatch();
+            for (long ts = today - 2 * Day + half * 12 * Hour; ts < today - 2 * Day + (half + 1) * 12 * Hour; ts += 10 * Minute) batch.Add(first, ts, 1);
+            await t.Store.WriteAsync(batch, default);
+            await t.Store.SealNowAsync();
+        }
+        await t.Store.CompactNowAsync();
+        Assert.True(Count(t, "SELECT day_end FROM compaction") >= today - Day);
+        // A backlog arrives for a day already compacted, in two seals.
+        for (int half = 0; half < 2; half++)
+        {
+            var batch = new SampleBatch();
+            for (long ts = today - 2 * Day + half * 12 * Hour; ts < today - 2 * Day + (half + 1) * 12 * Hour; ts += 10 * Minute) batch.Add(late, ts, 2);
+            await t.Store.WriteAsync(batch, default);
+            await t.Store.SealNowAsync();
+        }
+        await t.Store.CompactNowAsync();
+        long idx = t.IdxOf(late);
+        Assert.Equal(1, Count(t, $"SELECT count(*) FROM chunk WHERE idx_datapoint = {idx}"));
+        Assert.Equal(144, t.Store.ReadRaw(idx, 0, today).Count);
+        Assert.Equal(1, Count(t, $"SELECT count(*) FROM chunk WHERE idx_datapoint = {t.IdxOf(first)}"));
+    }
+
+    [Fact]
     public void OverlappingChunksMergeInTimeOrderKeepingTheFirstSealedOfEqualTimes()
     {
         var ts = new List<long> { 10, 20, 30, 15, 20, 40 };
