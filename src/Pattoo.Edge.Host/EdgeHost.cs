@@ -1,8 +1,9 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Threading.Channels;
 using Pattoo.Edge.Api;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Pollers;
-using Pattoo.Edge.Pollers.Linux;
 using Pattoo.Edge.Storage;
 
 namespace Pattoo.Edge.Host;
@@ -18,10 +19,139 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
     private PollScheduler? _scheduler;
     private HttpServer? _http;
 
-    public EdgeHost(EdgeOptions options)
+    private readonly Channel<bool> _reloads = Channel.CreateUnbounded<bool>();
+    private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly long _createdTimestamp = Stopwatch.GetTimestamp();
+    private int _reloadCount, _disposed;
+
+    /// <param name="options">The configuration to run.</param>
+    /// <param name="configFile">Where it was read from: SIGHUP reads it again (null: the embedded default, nothing to reload).</param>
+    /// <param name="startTimestamp">When the process began (<see cref="Stopwatch.GetTimestamp"/>), for the "ready in" log line; default now.</param>
+    public EdgeHost(EdgeOptions options, string? configFile = null, long? startTimestamp = null)
     {
         Options = options;
+        ConfigFile = configFile;
         StartedAt = DateTimeOffset.UtcNow;
+        if (startTimestamp is { } t) _createdTimestamp = t;
+    }
+
+    public string? ConfigFile { get; }
+
+    /// <summary>Completes once <see cref="RunAsync"/> has started everything (faults if it could not).</summary>
+    public Task Ready => _ready.Task;
+
+    /// <summary>Reloads done by <see cref="RunAsync"/> (accepted or rejected).</summary>
+    public int ReloadCount => Volatile.Read(ref _reloadCount);
+
+    /// <summary>Asks <see cref="RunAsync"/> to read the config file again, as SIGHUP does.</summary>
+    public void RequestReload() => _reloads.Writer.TryWrite(true);
+
+    /// <summary>
+    /// Runs the appliance until <paramref name="stop"/> is cancelled or SIGTERM/SIGINT arrives:
+    /// starts it, tells systemd it is ready, reloads the config file on SIGHUP, pets the systemd
+    /// watchdog and trims the heap while it runs, and stops it. Returns the process exit code.
+    /// </summary>
+    public async Task<int> RunAsync(CancellationToken stop)
+    {
+        using var notifier = new SystemdNotifier();
+        using var stopping = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stopping.Cancel(); });
+        using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stopping.Cancel(); });
+        using var onHup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, c => { c.Cancel = true; RequestReload(); });
+        try
+        {
+            await StartAsync().ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is StorageUnavailableException or InvalidOperationException or IOException or UnauthorizedAccessException)
+        {
+            Log.Error($"cannot start: {(e is IOException or UnauthorizedAccessException ? SystemMessages.Describe(e) : e.Message)}");
+            _ready.TrySetException(e);
+            await DisposeAsync().ConfigureAwait(false);
+            return 1;
+        }
+        Log.Info($"ready in {Stopwatch.GetElapsedTime(_createdTimestamp).TotalMilliseconds:F0} ms");
+        notifier.Ready($"polling {Scheduler.States.Count} targets");
+        _ready.TrySetResult();
+
+        var watchdog = SystemdNotifier.WatchdogInterval() is { } every ? WatchdogLoop(notifier, every, stopping.Token) : Task.CompletedTask;
+        var trim = TrimMemoryLoop(stopping.Token);
+        try
+        {
+            while (await _reloads.Reader.WaitToReadAsync(stopping.Token).ConfigureAwait(false))
+            {
+                while (_reloads.Reader.TryRead(out _)) { }
+                await ReloadFileAsync(notifier).ConfigureAwait(false);
+                Interlocked.Increment(ref _reloadCount);
+            }
+        }
+        catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+        {
+        }
+        Log.Info("stopping");
+        notifier.Stopping();
+        await watchdog.ConfigureAwait(false);
+        await trim.ConfigureAwait(false);
+        await DisposeAsync().ConfigureAwait(false);
+        return 0;
+    }
+
+    private async Task ReloadFileAsync(SystemdNotifier notifier)
+    {
+        if (ConfigFile is null)
+        {
+            Log.Warning("config: SIGHUP received, but running on the embedded default config: nothing to reload");
+            return;
+        }
+        notifier.Reloading();
+        try
+        {
+            var next = EdgeOptions.LoadFile(ConfigFile);
+            await ReloadAsync(next).ConfigureAwait(false);
+            Log.Info($"config: reloaded {ConfigFile}");
+        }
+        catch (Config.ConfigException e)
+        {
+            foreach (var error in e.Errors) Log.Error($"config: {error}");
+            Log.Error($"config: reload rejected ({e.Errors.Count} error{(e.Errors.Count == 1 ? "" : "s")}); the running configuration is kept");
+        }
+        notifier.ReloadDone($"polling {Scheduler.States.Count} targets");
+    }
+
+    /// <summary>
+    /// A box that mostly idles keeps the garbage of its start (config, migrations, the first
+    /// polls) and of its polls in committed GC regions until gen0 fills. An aggressive collection
+    /// once things settle and every two minutes hands those pages back to the kernel (about 3 MB
+    /// on an idle box); it takes a few milliseconds of a heap this small.
+    /// </summary>
+    private static async Task TrimMemoryLoop(CancellationToken stop)
+    {
+        var wait = TimeSpan.FromSeconds(20);
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(wait, stop).ConfigureAwait(false);
+                long before = Environment.WorkingSet;
+                HeapTrim.Now();
+                if (Log.IsEnabled(LogLevel.Debug))
+                    Log.Debug($"memory: working set {before / 1024} KiB -> {Environment.WorkingSet / 1024} KiB after trimming the heap");
+                wait = TimeSpan.FromMinutes(2);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+        }
+    }
+
+    private static async Task WatchdogLoop(SystemdNotifier notifier, TimeSpan every, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(every);
+        try
+        {
+            do notifier.Watchdog();
+            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false));
+        }
+        catch (OperationCanceledException) { }
     }
 
     public EdgeOptions Options { get; private set; }
@@ -68,7 +198,8 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
             Log.Level = next.LogLevel;
             if (next.Api.MaxDepth != Options.Api.MaxDepth || next.Api.MaxComplexity != Options.Api.MaxComplexity || next.Api.QueryTimeout != Options.Api.QueryTimeout)
                 Log.Warning("config: api query limits changed; restart pattoo-edge to apply them (tokens and networks apply now)");
-            Options = Options with { Appliance = next.Appliance, LogLevel = next.LogLevel, Linux = next.Linux, Snmp = next.Snmp, Modbus = next.Modbus, Bacnet = next.Bacnet, OpcUa = next.OpcUa, Api = next.Api, SourceName = next.SourceName };
+            // Everything applies now but the server and storage sections (reported above): every poller's section by construction.
+            Options = next with { Server = Options.Server, Storage = Options.Storage };
             await Scheduler.ApplyAsync(BuildTargets(Options)).ConfigureAwait(false);
         }
         finally
@@ -78,15 +209,8 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
     }
 
     /// <summary>The names of the appliance's own programs, as pattoo-web and the dashboard show them.</summary>
-    public static readonly AgentTranslation[] ProgramNames =
-    [
-        new("en", "linux", "Linux host (Pattoo.Edge)"),
-        new("en", "snmp", "SNMP poller (Pattoo.Edge)"),
-        new("en", "modbus", "Modbus poller (Pattoo.Edge)"),
-        new("en", "bacnet", "BACnet/IP poller (Pattoo.Edge)"),
-        new("en", "opcua", "OPC UA poller (Pattoo.Edge)"),
-        new("en", "prometheus-import", "Prometheus text import"),
-    ];
+    public static IReadOnlyList<AgentTranslation> ProgramNames =>
+        [.. PollerModules.All.Select(m => new AgentTranslation("en", m.Section, m.DisplayName)), new("en", "prometheus-import", "Prometheus text import")];
 
     /// <summary>English names and units of the keys our pollers store (english-names.csv).</summary>
     public static IReadOnlyList<KeyTranslation> KeyNames()
@@ -121,25 +245,13 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
     /// <summary>Every poll target the configuration asks for.</summary>
     public static IReadOnlyList<IPollTarget> BuildTargets(EdgeOptions options)
     {
-        var targets = new List<IPollTarget>();
-        if (options.Linux.Enabled)
-        {
-            var agent = AgentIdentity.ForPoller(options.Appliance.Name, "linux", options.Appliance.Name);
-            targets.Add(new LinuxPoller(agent, options.Linux.Interval));
-        }
-        targets.AddRange(options.Snmp.CreateTargets(options.Appliance.Name));
-        targets.AddRange(options.Modbus.CreateTargets(options.Appliance.Name));
-        targets.AddRange(options.Bacnet.CreateTargets(options.Appliance.Name));
-        targets.AddRange(options.OpcUa.CreateTargets(options.Appliance.Name, options.Storage.Path));
-        return targets;
+        var context = new PollerContext(options.Appliance.Name, options.Storage.Path);
+        return [.. options.Pollers.SelectMany(p => p.CreateTargets(context))];
     }
-
-    /// <summary>How many targets the configuration asks for, without creating them (config check).</summary>
-    public static int BuildTargetCount(EdgeOptions options)
-        => (options.Linux.Enabled ? 1 : 0) + options.Snmp.Targets.Count + options.Modbus.Devices.Count + options.Bacnet.TargetCount + options.OpcUa.TargetCount;
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         var sw = Stopwatch.StartNew();
         if (_http is not null) await _http.DisposeAsync().ConfigureAwait(false);
         if (_scheduler is not null) await _scheduler.DisposeAsync().ConfigureAwait(false);

@@ -2,11 +2,7 @@ using System.Net;
 using Pattoo.Edge.Api;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
-using Pattoo.Edge.Pollers.Bacnet;
-using Pattoo.Edge.Pollers.Linux;
-using Pattoo.Edge.Pollers.Modbus;
-using Pattoo.Edge.Pollers.OpcUa;
-using Pattoo.Edge.Pollers.Snmp;
+using Pattoo.Edge.Pollers;
 using Pattoo.Edge.Storage;
 
 namespace Pattoo.Edge.Host;
@@ -19,12 +15,15 @@ public sealed record EdgeOptions
     public required ServerOptions Server { get; init; }
     public required StorageOptions Storage { get; init; }
     public required LogLevel LogLevel { get; init; }
-    public required LinuxOptions Linux { get; init; }
     public required ApiOptions Api { get; init; }
-    public required ModbusOptions Modbus { get; init; }
-    public required SnmpOptions Snmp { get; init; }
-    public required BacnetOptions Bacnet { get; init; }
-    public required OpcUaOptions OpcUa { get; init; }
+    /// <summary>Every poller's section, in <see cref="PollerModules.All"/>'s order.</summary>
+    public required IReadOnlyList<IPollerOptions> Pollers { get; init; }
+
+    /// <summary>The section of one poller (tests and tools; the host loops over <see cref="Pollers"/>).</summary>
+    public T Poller<T>() where T : IPollerOptions => Pollers.OfType<T>().Single();
+
+    /// <summary>How many targets the configuration asks for, without creating them.</summary>
+    public int TargetCount => Pollers.Sum(p => p.TargetCount);
 
     /// <summary>The commented default configuration embedded in the binary.</summary>
     public static string DefaultText()
@@ -36,7 +35,7 @@ public sealed record EdgeOptions
     }
 
     /// <summary>The pollers with an embedded sample config (<c>pattoo-edge config sample NAME</c>).</summary>
-    public static readonly string[] SampleNames = ["snmp", "modbus", "bacnet", "opcua", "linux"];
+    public static IEnumerable<string> SampleNames => PollerModules.All.Select(m => m.Section);
 
     /// <summary>A poller's commented sample.toml, or null for an unknown name.</summary>
     public static string? SampleText(string name)
@@ -84,11 +83,7 @@ public sealed record EdgeOptions
         log.Finish();
 
         var api = ApiOptions.Bind(root.GetSection("api"));
-        var linux = LinuxOptions.Bind(root.GetSection("linux"));
-        var modbus = ModbusOptions.Bind(root.GetSection("modbus"));
-        var snmp = SnmpOptions.Bind(root.GetSection("snmp"));
-        var bacnet = BacnetOptions.Bind(root.GetSection("bacnet"));
-        var opcua = OpcUaOptions.Bind(root.GetSection("opcua"));
+        var pollers = PollerModules.All.Select(m => m.Bind(root.GetSection(m.Section))).ToList();
         root.Finish();
         if (errors.Count > 0)
         {
@@ -102,12 +97,8 @@ public sealed record EdgeOptions
             Server = server,
             Storage = storage,
             LogLevel = level,
-            Linux = linux,
             Api = api,
-            Modbus = modbus,
-            Snmp = snmp,
-            Bacnet = bacnet,
-            OpcUa = opcua,
+            Pollers = pollers,
         };
     }
 

@@ -49,7 +49,7 @@ public static class BacnetBench
             var tree = TomlTree.Parse(toml.ToString(), "bench.toml", errors);
             var options = BacnetOptions.Bind(new ConfigSection("bench.toml", "", tree, errors).GetSection("bacnet"));
             if (errors.Count > 0) throw new ConfigException(errors);
-            var targets = options.CreateTargets("bench").Cast<BacnetPoller>().ToList();
+            var targets = options.CreateTargets(new PollerContext("bench", "/nonexistent")).Cast<BacnetPoller>().ToList();
             try
             {
                 int trials = Trials();

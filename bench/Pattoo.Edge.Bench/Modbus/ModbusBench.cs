@@ -41,7 +41,7 @@ public static class ModbusBench
             var tree = TomlTree.Parse(toml.ToString(), "bench.toml", errors);
             var options = ModbusOptions.Bind(new ConfigSection("bench.toml", "", tree, errors).GetSection("modbus"));
             if (errors.Count > 0) throw new ConfigException(errors);
-            var target = (ModbusPoller)options.CreateTargets("bench").Single();
+            var target = (ModbusPoller)options.CreateTargets(new PollerContext("bench", "/nonexistent")).Single();
             await using (target)
             {
                 var batch = new SampleBatch(128);

@@ -108,7 +108,7 @@ public static class OpcUaBench
         string pem = File.ReadAllText(Path.Combine(scratch, "server-pki", "server", "own", "certs", "certificate.pem"));
         using (var cert = X509Certificate2.CreateFromPem(pem))
             File.WriteAllBytes(Path.Combine(trusted, "bench-server.der"), cert.RawData);
-        return (OpcUaPoller)options.CreateTargets("bench", state).Single();
+        return (OpcUaPoller)options.CreateTargets(new PollerContext("bench", state)).Single();
     }
 
     private static async Task<Figures> OursPollAsync(string endpoint, bool secure, string scratch, Process server)

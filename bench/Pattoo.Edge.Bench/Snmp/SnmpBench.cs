@@ -109,7 +109,7 @@ public static class SnmpBench
             var root = new ConfigSection("bench.toml", "", TomlTree.Parse(toml, "bench.toml", errors), errors);
             var options = SnmpOptions.Bind(root.GetSection("snmp"));
             if (errors.Count > 0) throw new ConfigException(errors);
-            await using var target = options.CreateTargets("bench").Single();
+            await using var target = options.CreateTargets(new PollerContext("bench", "/nonexistent")).Single();
             var batch = new SampleBatch(16384);
             var report = new PollReport();
             using var http = new HttpClient(new SocketsHttpHandler { UseProxy = false }) { Timeout = TimeSpan.FromSeconds(60) };

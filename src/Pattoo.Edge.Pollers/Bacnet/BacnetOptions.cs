@@ -72,7 +72,7 @@ public sealed record BacnetDeviceOptions
 /// ReadProperty) through one UDP socket on <see cref="LocalPort"/>. Everything is checked
 /// when the file is read, so a device never fails mid-poll for a reason the file could have shown.
 /// </summary>
-public sealed record BacnetOptions
+public sealed record BacnetOptions : IPollerOptions
 {
     public const string ProgramName = "bacnet";
     public const int DefaultPort = 47808;
@@ -89,15 +89,17 @@ public sealed record BacnetOptions
     public int MaxSegmentsAccepted { get; init; } = 16;
     public IReadOnlyList<BacnetDeviceOptions> Devices { get; init; } = [];
 
-    /// <summary>Poll targets <see cref="CreateTargets(string)"/> makes: one per device.</summary>
+    /// <summary>Poll targets <see cref="CreateTargets(PollerContext)"/> makes: one per device.</summary>
     public int TargetCount => Devices.Count;
+
+    public string Program => ProgramName;
 
     /// <summary>Binds the whole [bacnet] table; an absent table binds to no devices. Errors go to the section's error list.</summary>
     public static BacnetOptions Bind(ConfigSection bacnetSection) => BacnetOptionsBinder.Bind(bacnetSection);
 
     /// <summary>One poll target per device; all share one UDP socket on <see cref="LocalPort"/>, opened on first use and closed with the last target.</summary>
-    public IReadOnlyList<IPollTarget> CreateTargets(string applianceName)
-        => CreateTargets(applianceName, BacnetTransportRegistry.Shared);
+    public IReadOnlyList<IPollTarget> CreateTargets(PollerContext context)
+        => CreateTargets(context.ApplianceName, BacnetTransportRegistry.Shared);
 
     internal IReadOnlyList<IPollTarget> CreateTargets(string applianceName, BacnetTransportRegistry registry)
     {
@@ -108,8 +110,16 @@ public sealed record BacnetOptions
         return targets;
     }
 
+    public IEnumerable<string> Warnings()
+    {
+        foreach (var d in Devices)
+        {
+            if (PollerModules.BudgetWarning("bacnet.devices", d.Name, d.Interval, d.Timeout, d.Retries) is { } budget) yield return budget;
+        }
+    }
+
     /// <summary>Each device's reads, for <c>config check --verbose</c> and the test cases.</summary>
-    public string Describe()
+    public string DescribePlan()
     {
         var sb = new StringBuilder();
         foreach (var d in Devices)

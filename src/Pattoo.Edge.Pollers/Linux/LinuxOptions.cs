@@ -1,12 +1,17 @@
+using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
 
 namespace Pattoo.Edge.Pollers.Linux;
 
 /// <summary>The [linux] section: the appliance's own host metrics.</summary>
-public sealed record LinuxOptions
+public sealed record LinuxOptions : IPollerOptions
 {
     public bool Enabled { get; init; } = true;
     public TimeSpan Interval { get; init; } = TimeSpan.FromSeconds(10);
+
+    public string Program => LinuxCollector.ProgramName;
+
+    public int TargetCount => Enabled ? 1 : 0;
 
     public static LinuxOptions Bind(ConfigSection s)
     {
@@ -18,4 +23,14 @@ public sealed record LinuxOptions
         s.Finish();
         return o;
     }
+
+    /// <summary>The appliance's own host, under its own name, when enabled.</summary>
+    public IReadOnlyList<IPollTarget> CreateTargets(PollerContext context)
+        => Enabled ? [new LinuxPoller(AgentIdentity.ForPoller(context.ApplianceName, Program, context.ApplianceName), Interval)] : [];
+
+    public string DescribePlan() => Enabled
+        ? $"linux: this host every {Duration.Format(Interval)}: CPU, load, memory, uptime, processes (/proc), disks, file systems, network interfaces, temperatures (/proc, /sys, statvfs); no device traffic\n"
+        : "";
+
+    public IEnumerable<string> Warnings() => [];
 }

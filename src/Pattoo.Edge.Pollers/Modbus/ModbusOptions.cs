@@ -141,11 +141,15 @@ public sealed record ModbusDeviceOptions
 /// over TCP. Every setting is checked here, at config time, so a device never fails mid-poll
 /// for a reason the file could have shown.
 /// </summary>
-public sealed record ModbusOptions
+public sealed record ModbusOptions : IPollerOptions
 {
     public const string ProgramName = "modbus";
 
     public IReadOnlyList<ModbusDeviceOptions> Devices { get; init; } = [];
+
+    public string Program => ProgramName;
+
+    public int TargetCount => Devices.Count;
 
     /// <summary>Binds the whole [modbus] table; an absent table binds to no devices. Errors go to the section's error list.</summary>
     public static ModbusOptions Bind(ConfigSection modbusSection)
@@ -183,8 +187,8 @@ public sealed record ModbusOptions
     }
 
     /// <summary>One poll target per device. Devices on one serial port or one TCP address share a link.</summary>
-    public IReadOnlyList<IPollTarget> CreateTargets(string applianceName)
-        => CreateTargets(applianceName, ModbusLinkRegistry.Shared);
+    public IReadOnlyList<IPollTarget> CreateTargets(PollerContext context)
+        => CreateTargets(context.ApplianceName, ModbusLinkRegistry.Shared);
 
     internal IReadOnlyList<IPollTarget> CreateTargets(string applianceName, ModbusLinkRegistry registry)
     {
@@ -223,5 +227,27 @@ public sealed record ModbusOptions
             }
         }
         return sb.ToString();
+    }
+
+    public IEnumerable<string> Warnings()
+    {
+        foreach (var d in Devices)
+        {
+            if (PollerModules.BudgetWarning("modbus.devices", d.Name, d.Interval, d.Timeout, d.Retries) is { } budget) yield return budget;
+            foreach (var v in d.Values)
+            {
+                // 4xxxx/3xxxx/1xxxx numbers are the 1-based register "references" of device
+                // manuals; the protocol (and this config) uses 0-based addresses.
+                int reference = v.Table switch
+                {
+                    ModbusTable.HoldingRegister => 40001,
+                    ModbusTable.InputRegister => 30001,
+                    ModbusTable.DiscreteInput => 10001,
+                    _ => 0,
+                };
+                if (reference > 0 && v.Address >= reference && v.Address < reference + 9999)
+                    yield return $"modbus.devices \"{d.Name}\" value \"{v.Key}\": address {v.Address} looks like a {reference / 10000}xxxx register number from a manual; addresses here are 0-based, so it is probably address {v.Address - reference} (keep {v.Address} if the device really has a register there)";
+            }
+        }
     }
 }

@@ -83,7 +83,7 @@ public sealed record OpcUaServerOptions
 /// checked here, at config time (NodeId syntax, policy and mode, intervals, trust), so a server
 /// never fails mid-poll for a reason the file could have shown.
 /// </summary>
-public sealed record OpcUaOptions
+public sealed record OpcUaOptions : IPollerOptions
 {
     public const string ProgramName = "opcua";
 
@@ -112,18 +112,44 @@ public sealed record OpcUaOptions
     }
 
     /// <summary>
-    /// One poll target per server. <paramref name="stateDirectory"/> holds the application
-    /// instance certificate and the trusted/ and rejected/ folders under opcua/pki/; the
-    /// certificate is made on first connect, not here.
+    /// One poll target per server. The context's state path holds the application instance
+    /// certificate and the trusted/ and rejected/ folders under opcua/pki/; the certificate is
+    /// made on first connect, not here.
     /// </summary>
-    public IReadOnlyList<IPollTarget> CreateTargets(string applianceName, string stateDirectory)
+    public IReadOnlyList<IPollTarget> CreateTargets(PollerContext context)
     {
-        ArgumentException.ThrowIfNullOrEmpty(applianceName);
-        ArgumentException.ThrowIfNullOrEmpty(stateDirectory);
-        var store = new OpcUaCertificateStore(Path.Combine(stateDirectory, "opcua", "pki"), applianceName);
+        ArgumentException.ThrowIfNullOrEmpty(context.ApplianceName);
+        ArgumentException.ThrowIfNullOrEmpty(context.StatePath);
+        var store = new OpcUaCertificateStore(Path.Combine(context.StatePath, "opcua", "pki"), context.ApplianceName);
         var targets = new List<IPollTarget>(Servers.Count);
         foreach (var server in Servers)
-            targets.Add(new OpcUaPoller(AgentIdentity.ForPoller(applianceName, ProgramName, server.Name), server, store));
+            targets.Add(new OpcUaPoller(AgentIdentity.ForPoller(context.ApplianceName, ProgramName, server.Name), server, store));
         return targets;
+    }
+
+    public string Program => ProgramName;
+
+    /// <summary>Each server's reads or subscription, for <c>config check --verbose</c>.</summary>
+    public string DescribePlan()
+    {
+        var sb = new StringBuilder();
+        foreach (var s in Servers)
+        {
+            string what = s.Mode == OpcUaMode.Poll
+                ? $"every {Duration.Format(s.Interval)}: {s.Nodes.Count} node{(s.Nodes.Count == 1 ? "" : "s")} in one Read (split at the server's MaxNodesPerRead)"
+                : $"subscribed: {s.Nodes.Count} monitored item{(s.Nodes.Count == 1 ? "" : "s")} sampled every {Duration.Format(s.SamplingInterval)}, queue {s.QueueSize}";
+            sb.Append(CultureInfo.InvariantCulture, $"opcua server \"{s.Name}\": {s.Endpoint} {s.SecurityDescription}, {what}\n");
+            foreach (var n in s.Nodes) sb.Append(CultureInfo.InvariantCulture, $"  {n.Key}: {n.NodeIdText}\n");
+        }
+        return sb.ToString();
+    }
+
+    public IEnumerable<string> Warnings()
+    {
+        foreach (var s in Servers)
+        {
+            if (s.Mode == OpcUaMode.Poll && PollerModules.BudgetWarning("opcua.servers", s.Name, s.Interval, s.Timeout, 0) is { } budget)
+                yield return budget;
+        }
     }
 }

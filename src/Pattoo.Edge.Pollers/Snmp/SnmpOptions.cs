@@ -95,7 +95,7 @@ public sealed record SnmpTargetOptions
 }
 
 /// <summary>The [snmp] section: targets, groups and how many targets are polled at once.</summary>
-public sealed record SnmpOptions
+public sealed record SnmpOptions : IPollerOptions
 {
     public const int DefaultConcurrency = 32;
 
@@ -149,15 +149,62 @@ public sealed record SnmpOptions
     /// <see cref="SnmpTransport"/>, closed when the last target using it is disposed) and one
     /// limit of <see cref="Concurrency"/> targets polled at the same moment.
     /// </summary>
-    public IReadOnlyList<IPollTarget> CreateTargets(string applianceName)
+    public IReadOnlyList<IPollTarget> CreateTargets(PollerContext context)
     {
-        ArgumentException.ThrowIfNullOrEmpty(applianceName);
+        ArgumentException.ThrowIfNullOrEmpty(context.ApplianceName);
         if (Targets.Count == 0) return [];
         var limiter = new SemaphoreSlim(Concurrency, Concurrency);
         var result = new List<IPollTarget>(Targets.Count);
         foreach (var t in Targets)
-            result.Add(new SnmpPoller(AgentIdentity.ForPoller(applianceName, SnmpPoller.ProgramName, t.Name), t, SnmpTransport.Acquire(), limiter));
+            result.Add(new SnmpPoller(AgentIdentity.ForPoller(context.ApplianceName, SnmpPoller.ProgramName, t.Name), t, SnmpTransport.Acquire(), limiter));
         return result;
+    }
+
+    public string Program => SnmpPoller.ProgramName;
+
+    public int TargetCount => Targets.Count;
+
+    /// <summary>
+    /// Each target's requests per cycle, for <c>config check --verbose</c>: its scalars in GETs of
+    /// max_oids_per_request, its table columns walked side by side in GETBULKs.
+    /// </summary>
+    public string DescribePlan()
+    {
+        var sb = new StringBuilder();
+        foreach (var t in Targets)
+        {
+            // The poller reads each OID once, however many keys or labels name it.
+            var scalars = new SortedSet<string>(StringComparer.Ordinal);
+            var columns = new SortedSet<string>(StringComparer.Ordinal);
+            foreach (var o in t.Oids)
+            {
+                var into = o.Walk ? columns : scalars;
+                into.Add(o.Oid);
+                foreach (var l in o.Labels) into.Add(l.Value);
+            }
+            int width = Math.Max(1, t.MaxOidsPerRequest);
+            int gets = (scalars.Count + width - 1) / width;
+            string security = t.Version switch
+            {
+                SnmpVersion.V1 => "v1",
+                SnmpVersion.V2c => "v2c",
+                _ => $"v3 user {t.User} {t.SecurityLevel}",
+            };
+            sb.Append(CultureInfo.InvariantCulture,
+                $"snmp target \"{t.Name}\": {t.Host}:{t.Port} {security}, every {Duration.Format(t.Interval)}, timeout {Duration.Format(t.Timeout)} x {1 + t.Retries}: {scalars.Count} scalar{(scalars.Count == 1 ? "" : "s")} in {gets} GET{(gets == 1 ? "" : "s")}, {columns.Count} column{(columns.Count == 1 ? "" : "s")} walked {Math.Min(width, Math.Max(1, columns.Count))} at a time by GETBULK of {t.MaxRepetitions} repetitions\n");
+            if (t.Groups.Count > 0) sb.Append("  groups: ").Append(string.Join(", ", t.Groups)).Append('\n');
+            foreach (var o in t.Oids)
+                sb.Append(CultureInfo.InvariantCulture, $"  {o.Key}: {(o.Walk ? "walk" : "get")} {o.Oid}{(o.Labels.Count > 0 ? " labels " + string.Join(", ", o.Labels.Select(l => $"{l.Key}={l.Value}")) : "")}\n");
+        }
+        return sb.ToString();
+    }
+
+    public IEnumerable<string> Warnings()
+    {
+        foreach (var t in Targets)
+        {
+            if (PollerModules.BudgetWarning("snmp.targets", t.Name, t.Interval, t.Timeout, t.Retries) is { } budget) yield return budget;
+        }
     }
 
     private static SnmpTargetOptions? BindTarget(ConfigSection t, Dictionary<string, SnmpGroupOptions> groups, HashSet<string> names)

@@ -1,3 +1,4 @@
+using Pattoo.Edge.Pollers;
 using Pattoo.Edge.Protocols.Bacnet;
 using Pattoo.Edge.Tests.Support;
 
@@ -448,6 +449,6 @@ public sealed class BacnetOptionsTests
     {
         var options = BacnetTestSupport.Bind("[linux]\nenabled = true\n");
         Assert.Equal(0, options.TargetCount);
-        Assert.Empty(options.CreateTargets("box"));
+        Assert.Empty(options.CreateTargets(new PollerContext("box", "/nonexistent")));
     }
 }

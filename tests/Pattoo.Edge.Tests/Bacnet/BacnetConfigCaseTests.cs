@@ -37,7 +37,7 @@ public sealed class BacnetConfigCaseTests(BacnetCaseFixture fixture) : IClassFix
             async options =>
             {
                 var registry = new BacnetTransportRegistry();
-                var lines = new List<string>(options.Describe().TrimEnd('\n').Split('\n')) { "" };
+                var lines = new List<string>(options.DescribePlan().TrimEnd('\n').Split('\n')) { "" };
                 lines.AddRange(await PollerCaseRunner.PollEachAsync(BacnetTestSupport.Pollers(options, registry), TimeSpan.FromSeconds(20),
                     e => e is BacnetDeviceException or BacnetTransportException));
                 Assert.Equal(0, registry.Count); // every poller gave its transport back

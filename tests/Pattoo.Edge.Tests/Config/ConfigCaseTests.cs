@@ -1,3 +1,4 @@
+using Pattoo.Edge.Pollers.Linux;
 using System.Text;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
@@ -44,8 +45,8 @@ public class ConfigCaseTests
     public void EmbeddedDefaultParsesAndEnablesLinux()
     {
         var o = EdgeOptions.LoadDefault();
-        Assert.True(o.Linux.Enabled);
-        Assert.Equal(TimeSpan.FromSeconds(10), o.Linux.Interval);
+        Assert.True(o.Poller<LinuxOptions>().Enabled);
+        Assert.Equal(TimeSpan.FromSeconds(10), o.Poller<LinuxOptions>().Interval);
         Assert.Equal(20202, o.Server.Listen.Port);
         Assert.Equal(TimeSpan.FromDays(400), o.Storage.Retention);
     }
@@ -66,8 +67,8 @@ public class ConfigCaseTests
         sb.AppendLine($"storage.retention = {Duration.Format(o.Storage.Retention)}");
         sb.AppendLine($"storage.chunk_span = {Duration.Format(o.Storage.ChunkSpan)}");
         sb.AppendLine($"log.level = {o.LogLevel}");
-        sb.AppendLine($"linux.enabled = {o.Linux.Enabled}");
-        sb.AppendLine($"linux.interval = {Duration.Format(o.Linux.Interval)}");
+        sb.AppendLine($"linux.enabled = {o.Poller<LinuxOptions>().Enabled}");
+        sb.AppendLine($"linux.interval = {Duration.Format(o.Poller<LinuxOptions>().Interval)}");
         return sb.ToString();
     }
 

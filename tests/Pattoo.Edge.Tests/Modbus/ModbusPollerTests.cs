@@ -1,3 +1,4 @@
+using Pattoo.Edge.Pollers;
 using System.Runtime.InteropServices;
 using Pattoo.Edge.Pollers.Modbus;
 using Pattoo.Edge.Tests.Support;
@@ -31,7 +32,7 @@ public sealed class ModbusPollerTests
     {
         var options = ModbusTestSupport.Bind("[linux]\nenabled = true\n");
         Assert.Empty(options.Devices);
-        Assert.Empty(options.CreateTargets("box"));
+        Assert.Empty(options.CreateTargets(new PollerContext("box", "/nonexistent")));
         Assert.Equal("", options.DescribePlan());
     }
 

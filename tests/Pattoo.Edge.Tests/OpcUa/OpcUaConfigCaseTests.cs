@@ -1,3 +1,4 @@
+using Pattoo.Edge.Pollers;
 using Pattoo.Edge.Tests.Support;
 
 namespace Pattoo.Edge.Tests.OpcUa;
@@ -15,7 +16,7 @@ public sealed class OpcUaConfigCaseTests(OpcUaServerFixture fixture) : IClassFix
     [MemberData(nameof(Cases))]
     public Task Case(string name) => PollerCaseRunner.RunAsync(
         "OpcUa", name, toml => OpcUaTestSupport.Bind(toml),
-        options => PollerCaseRunner.PollEachAsync(options.CreateTargets(PollerTestSupport.Appliance, fixture.EmptyState()), OpcUaTestSupport.PollLimit,
+        options => PollerCaseRunner.PollEachAsync(options.CreateTargets(new PollerContext(PollerTestSupport.Appliance, fixture.EmptyState())), OpcUaTestSupport.PollLimit,
             _ => false), // a poll that throws fails the case
         ("@ENDPOINT@", fixture.Peer.Endpoint));
 }

@@ -14,7 +14,7 @@ internal static class OpcUaTestSupport
     public static OpcUaOptions Bind(string toml, string file = "config.toml") => PollerTestSupport.Bind(toml, "opcua", OpcUaOptions.Bind, file);
 
     public static OpcUaPoller Poller(string toml, string state)
-        => Bind(toml).CreateTargets(PollerTestSupport.Appliance, state).Cast<OpcUaPoller>().Single();
+        => Bind(toml).CreateTargets(new PollerContext(PollerTestSupport.Appliance, state)).Cast<OpcUaPoller>().Single();
 
     public static Task<(SampleBatch Batch, PollReport Report)> PollAsync(IPollTarget target, TimeSpan? limit = null)
         => PollerTestSupport.PollAsync(target, limit ?? PollLimit);

@@ -1,3 +1,4 @@
+using Pattoo.Edge.Pollers;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Pollers.Snmp;
 
@@ -196,7 +197,7 @@ public sealed class SnmpAgentTests(SnmpdFixture agent)
               oid = "1.3.6.1.2.1.1.3.0"
               key = "sysUpTime"
             """;
-        var targets = SnmpTestSupport.Bind(toml).CreateTargets(SnmpTestSupport.Appliance);
+        var targets = SnmpTestSupport.Bind(toml).CreateTargets(new PollerContext(SnmpTestSupport.Appliance, "/nonexistent"));
         try
         {
             var silent = SnmpTestSupport.PollOnceAsync(targets[0]);

@@ -1,3 +1,4 @@
+using Pattoo.Edge.Pollers;
 using System.Text.RegularExpressions;
 using Pattoo.Edge.Tests.Support;
 
@@ -31,7 +32,7 @@ public sealed class SnmpCaseTests(SnmpdFixture agent)
             return;
         }
 
-        var targets = SnmpTestSupport.Bind(toml).CreateTargets(SnmpTestSupport.Appliance);
+        var targets = SnmpTestSupport.Bind(toml).CreateTargets(new PollerContext(SnmpTestSupport.Appliance, "/nonexistent"));
         try
         {
             var lines = new List<string>();

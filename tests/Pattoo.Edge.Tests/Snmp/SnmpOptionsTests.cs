@@ -1,3 +1,4 @@
+using Pattoo.Edge.Pollers;
 using Pattoo.Edge.Pollers.Snmp;
 using Pattoo.Edge.Protocols.Snmp;
 using Pattoo.Edge.Protocols.Snmp.Usm;
@@ -11,7 +12,7 @@ public sealed class SnmpOptionsTests
     {
         var o = SnmpTestSupport.Bind("[linux]\nenabled = true\n".Replace("[linux]\nenabled = true\n", ""));
         Assert.Empty(o.Targets);
-        Assert.Empty(o.CreateTargets("box"));
+        Assert.Empty(o.CreateTargets(new PollerContext("box", "/nonexistent")));
         Assert.Equal(SnmpOptions.DefaultConcurrency, o.Concurrency);
     }
 
@@ -134,7 +135,7 @@ public sealed class SnmpOptionsTests
             name = "b"
             address = "127.0.0.1:9"
             groups = ["if-mib"]
-            """).CreateTargets("box");
+            """).CreateTargets(new PollerContext("box", "/nonexistent"));
         Assert.Equal(2, targets.Count);
         Assert.All(targets, t => Assert.Equal("snmp", t.Program));
         Assert.Equal(["a", "b"], targets.Select(t => t.Name));

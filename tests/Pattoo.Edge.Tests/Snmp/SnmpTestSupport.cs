@@ -36,7 +36,7 @@ internal static class SnmpTestSupport
         }
     }
 
-    public static SnmpPoller Poller(string toml) => (SnmpPoller)Assert.Single(Bind(toml).CreateTargets(Appliance));
+    public static SnmpPoller Poller(string toml) => (SnmpPoller)Assert.Single(Bind(toml).CreateTargets(new PollerContext(Appliance, "/nonexistent")));
 
     public static async Task<(SampleBatch Batch, PollReport Report)> PollOnceAsync(IPollTarget target, TimeSpan? limit = null)
     {

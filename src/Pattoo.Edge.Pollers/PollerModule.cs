@@ -1,0 +1,67 @@
+using Pattoo.Edge.Common;
+using Pattoo.Edge.Config;
+using Pattoo.Edge.Pollers.Bacnet;
+using Pattoo.Edge.Pollers.Linux;
+using Pattoo.Edge.Pollers.Modbus;
+using Pattoo.Edge.Pollers.OpcUa;
+using Pattoo.Edge.Pollers.Snmp;
+
+namespace Pattoo.Edge.Pollers;
+
+/// <summary>
+/// A poller's bound configuration section: all the host knows of a poller. The host creates
+/// targets from it, <c>config check</c> prints its plan and warnings; nothing else names a poller.
+/// </summary>
+public interface IPollerOptions
+{
+    /// <summary>The program its agents store under ("snmp"), which is also its config section.</summary>
+    string Program { get; }
+
+    /// <summary>How many poll targets <see cref="CreateTargets"/> makes, without making them.</summary>
+    int TargetCount { get; }
+
+    /// <summary>The poll targets of this section (they may share sockets and serial lines: see each poller).</summary>
+    IReadOnlyList<IPollTarget> CreateTargets(PollerContext context);
+
+    /// <summary>What each poll cycle sends, target by target, for <c>config check --verbose</c>; empty when nothing is configured.</summary>
+    string DescribePlan();
+
+    /// <summary>Settings that are valid but probably not what the technician meant (<c>config check</c> and the start log print them).</summary>
+    IEnumerable<string> Warnings();
+}
+
+/// <summary>What a poller needs of the appliance to create its targets.</summary>
+/// <param name="ApplianceName">The appliance's name: the agent id and hostname of every target.</param>
+/// <param name="StatePath">A directory the poller may keep state in (OPC UA keeps its certificates there).</param>
+public sealed record PollerContext(string ApplianceName, string StatePath);
+
+/// <summary>A poller the appliance knows: its config section, its English name, and how its section is bound.</summary>
+public sealed record PollerModule(string Section, string DisplayName, Func<ConfigSection, IPollerOptions> Bind);
+
+/// <summary>The pollers of the appliance.</summary>
+public static class PollerModules
+{
+    /// <summary>
+    /// Every poller, in the order the config and <c>config check</c> list them. A new poller is
+    /// its own folder (code, README, sample.toml, testcases) and one line here.
+    /// </summary>
+    public static readonly IReadOnlyList<PollerModule> All =
+    [
+        new("linux", "Linux host (Pattoo.Edge)", LinuxOptions.Bind),
+        new("snmp", "SNMP poller (Pattoo.Edge)", SnmpOptions.Bind),
+        new("modbus", "Modbus poller (Pattoo.Edge)", ModbusOptions.Bind),
+        new("bacnet", "BACnet/IP poller (Pattoo.Edge)", BacnetOptions.Bind),
+        new("opcua", "OPC UA poller (Pattoo.Edge)", OpcUaOptions.Bind),
+    ];
+
+    /// <summary>
+    /// The warning for a target whose worst case (every try timing out) is longer than its
+    /// interval: the poll is cut off at the interval, so its last retries never run.
+    /// </summary>
+    public static string? BudgetWarning(string where, string name, TimeSpan interval, TimeSpan timeout, int retries)
+    {
+        var worst = timeout * (retries + 1);
+        return worst <= interval ? null
+            : $"{where} \"{name}\": timeout {Duration.Format(timeout)} x (retries {retries} + 1) = {Duration.Format(worst)} is longer than the interval {Duration.Format(interval)}; a silent device's poll is cut off at the interval, so its last retries never run";
+    }
+}
