@@ -1,4 +1,4 @@
-using Pattoo.Edge.Pollers;
+using Pattoo.Edge.Common;
 using Pattoo.Edge.Storage;
 
 namespace Pattoo.Edge.Api;

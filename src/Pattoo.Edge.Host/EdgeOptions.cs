@@ -75,7 +75,7 @@ public sealed record EdgeOptions
         appliance.Finish();
 
         var server = ServerOptions.Bind(root.GetSection("server"));
-        var storage = StorageOptions.Bind(root.GetSection("storage"));
+        var storage = StorageOptionsBinder.Bind(root.GetSection("storage"));
 
         var log = root.GetSection("log");
         var levelText = log.GetChoice("level", "info", "debug", "info", "warning", "error");

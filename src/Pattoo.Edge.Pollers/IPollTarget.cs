@@ -31,16 +31,6 @@ public interface IPollTarget : IAsyncDisposable
     Task PollAsync(SampleBatch batch, PollReport report, CancellationToken cancellationToken);
 }
 
-/// <summary>
-/// Optional for a target: protocol figures that help when something is off (reconnects,
-/// dropped datagrams, exception answers), shown with the target's state in the API.
-/// Names are camelCase; values count up from the target's start unless their name says otherwise.
-/// </summary>
-public interface IPollTargetDiagnostics
-{
-    IReadOnlyList<KeyValuePair<string, long>> Diagnostics { get; }
-}
-
 /// <summary>What one poll noticed short of failing: values skipped and why.</summary>
 public sealed class PollReport
 {

@@ -1,9 +1,7 @@
-using Pattoo.Edge.Common;
-using Pattoo.Edge.Config;
 
 namespace Pattoo.Edge.Storage;
 
-/// <summary>The [storage] section.</summary>
+/// <summary>The [storage] section (bound by the host: storage knows no config files).</summary>
 public sealed record StorageOptions
 {
     /// <summary>Directory holding the database (created if missing).</summary>
@@ -37,21 +35,5 @@ public sealed record StorageOptions
         var state = Environment.GetEnvironmentVariable("STATE_DIRECTORY");
         if (!string.IsNullOrEmpty(state)) return state.Split(':')[0];
         return System.IO.Path.GetFullPath("pattoo-edge-data");
-    }
-
-    public static StorageOptions Bind(ConfigSection s)
-    {
-        var o = new StorageOptions
-        {
-            Path = s.GetString("path", DefaultPath()),
-            Retention = s.GetDuration("retention", TimeSpan.FromDays(400), TimeSpan.FromHours(1), TimeSpan.FromDays(36500)),
-            RollupRetention = s.GetDuration("rollup_retention", TimeSpan.FromDays(1826), TimeSpan.FromHours(1), TimeSpan.FromDays(36500)),
-            ChunkSpan = s.GetDuration("chunk_span", TimeSpan.FromHours(2), TimeSpan.FromMinutes(1), TimeSpan.FromDays(1)),
-            MaxHeadSamples = (int)s.GetInteger("max_head_samples", 2_000_000, 10_000, 100_000_000),
-            CommitInterval = s.GetDuration("commit_interval", TimeSpan.FromSeconds(30), TimeSpan.Zero, TimeSpan.FromMinutes(10)),
-        };
-        if (o.Path.Length == 0) s.Error("path", "expected a directory, got an empty string");
-        s.Finish();
-        return o;
     }
 }

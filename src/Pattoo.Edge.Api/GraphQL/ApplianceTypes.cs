@@ -2,7 +2,6 @@ using System.Runtime.InteropServices;
 using GraphQL;
 using GraphQL.Types;
 using Pattoo.Edge.Common;
-using Pattoo.Edge.Pollers;
 using Pattoo.Edge.Storage;
 using Pattoo.Edge.Storage.Encoding;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Protocols.Bacnet;
+using Pattoo.Edge.Pollers.Shared;
 
 namespace Pattoo.Edge.Pollers.Bacnet;
 
@@ -26,7 +27,7 @@ public sealed class BacnetPoller : IPollTarget, IPollTargetDiagnostics
     private readonly AgentIdentity _agent;
     private readonly BacnetOptions _section;
     private readonly BacnetDeviceOptions _device;
-    private readonly BacnetTransportLease _lease;
+    private readonly Lease<BacnetTransport> _lease;
     private readonly string?[] _units;
     private readonly SeriesKey?[] _valueSeries;
     private readonly SeriesKey?[] _statusSeries;
@@ -37,7 +38,7 @@ public sealed class BacnetPoller : IPollTarget, IPollTargetDiagnostics
     private int _answerCap = int.MaxValue;
     private int _timeoutsInRow;
 
-    internal BacnetPoller(AgentIdentity agent, BacnetOptions section, BacnetDeviceOptions device, BacnetTransportLease lease)
+    internal BacnetPoller(AgentIdentity agent, BacnetOptions section, BacnetDeviceOptions device, Lease<BacnetTransport> lease)
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(device);
@@ -72,7 +73,7 @@ public sealed class BacnetPoller : IPollTarget, IPollTargetDiagnostics
     public string? LocatedAt => _address?.ToString();
 
     /// <summary>What the shared socket has seen (all devices together).</summary>
-    public BacnetTransportStatistics TransportStatistics => _lease.Transport.Statistics;
+    public BacnetTransportStatistics TransportStatistics => _lease.Resource.Statistics;
 
     private RequestLimits Limits => new(_section.MaxApduAccepted, _section.MaxSegmentsAccepted, _device.Timeout, _device.Retries);
 
@@ -136,7 +137,7 @@ public sealed class BacnetPoller : IPollTarget, IPollTargetDiagnostics
             if (++_timeoutsInRow >= TimeoutsBeforeRediscovery && _device.Address is null && _device.DeviceInstance is int instance)
             {
                 _address = null; // it may have moved: ask again next time
-                _lease.Transport.Forget(instance);
+                _lease.Resource.Forget(instance);
             }
             throw new BacnetTransportException($"device {Name} ({_address?.ToString() ?? _device.Endpoint}): {e.Message}", e);
         }
@@ -144,7 +145,7 @@ public sealed class BacnetPoller : IPollTarget, IPollTargetDiagnostics
 
     private async Task LocateAsync(CancellationToken cancellationToken)
     {
-        var transport = _lease.Transport;
+        var transport = _lease.Resource;
         if (_address is null)
         {
             int instance = _device.DeviceInstance!.Value;
@@ -213,7 +214,7 @@ public sealed class BacnetPoller : IPollTarget, IPollTargetDiagnostics
             if (!BacnetServices.TryWriteReadPropertyMultiple(buffer, references.AsSpan(part.Start, part.Count), out int n))
                 throw new BacnetTransportException($"read-property-multiple request of {part.Count} properties does not fit {buffer.Length} octets");
             RequestsLastPoll++;
-            var reply = await _lease.Transport.RequestAsync(_address!.Value, BacnetService.ReadPropertyMultiple, buffer.AsMemory(0, n), Limits, cancellationToken).ConfigureAwait(false);
+            var reply = await _lease.Resource.RequestAsync(_address!.Value, BacnetService.ReadPropertyMultiple, buffer.AsMemory(0, n), Limits, cancellationToken).ConfigureAwait(false);
             if (reply.Kind == ReplyKind.Ack)
             {
                 decoded.Clear();
@@ -284,7 +285,7 @@ public sealed class BacnetPoller : IPollTarget, IPollTargetDiagnostics
             var reference = reads[j].Reference;
             BacnetServices.TryWriteReadProperty(buffer, reference, out int n);
             RequestsLastPoll++;
-            var reply = await _lease.Transport.RequestAsync(_address!.Value, BacnetService.ReadProperty, buffer.AsMemory(0, n), Limits, cancellationToken).ConfigureAwait(false);
+            var reply = await _lease.Resource.RequestAsync(_address!.Value, BacnetService.ReadProperty, buffer.AsMemory(0, n), Limits, cancellationToken).ConfigureAwait(false);
             switch (reply.Kind)
             {
                 case ReplyKind.Ack:

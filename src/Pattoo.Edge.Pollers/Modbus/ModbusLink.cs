@@ -1,7 +1,8 @@
-using System.Diagnostics;
 using System.Net.Sockets;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Protocols.Modbus;
+
+using Pattoo.Edge.Pollers.Shared;
 
 namespace Pattoo.Edge.Pollers.Modbus;
 
@@ -18,8 +19,7 @@ internal abstract class ModbusLink : IAsyncDisposable
 
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly byte[] _request = new byte[ModbusPdu.ReadRequestLength];
-    private TimeSpan _backoff;
-    private long _retryAt;
+    private readonly Backoff _backoff = new(FirstBackoff, MaxBackoff);
     private string? _lastConnectError;
     private bool _open;
     private bool _disposed;
@@ -151,8 +151,7 @@ internal abstract class ModbusLink : IAsyncDisposable
     private async Task<bool> EnsureOpenAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         if (_open) return true;
-        long now = Stopwatch.GetTimestamp();
-        if (_retryAt != 0 && now < _retryAt)
+        if (_backoff.Waiting)
         {
             // The same words as the failure that started the backoff: the scheduler logs a
             // failure when its text changes, and a countdown in it made one line per poll.
@@ -184,8 +183,7 @@ internal abstract class ModbusLink : IAsyncDisposable
             throw failure;
         }
         _open = true;
-        _backoff = TimeSpan.Zero;
-        _retryAt = 0;
+        _backoff.Succeeded();
         _consecutiveTimeouts = 0;
         Statistics.Connected();
         return false;
@@ -195,8 +193,7 @@ internal abstract class ModbusLink : IAsyncDisposable
             Close();
             Statistics.ConnectFailed();
             _lastConnectError = message;
-            _backoff = _backoff == TimeSpan.Zero ? FirstBackoff : TimeSpan.FromTicks(Math.Min(_backoff.Ticks * 2, MaxBackoff.Ticks));
-            _retryAt = Stopwatch.GetTimestamp() + (long)(_backoff.TotalSeconds * Stopwatch.Frequency);
+            _backoff.Failed();
         }
     }
 

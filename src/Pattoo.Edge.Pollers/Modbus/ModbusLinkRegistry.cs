@@ -1,3 +1,4 @@
+using Pattoo.Edge.Pollers.Shared;
 using Pattoo.Edge.Protocols.Modbus;
 
 namespace Pattoo.Edge.Pollers.Modbus;
@@ -13,45 +14,12 @@ internal sealed class ModbusLinkRegistry(Func<ModbusDeviceOptions, ModbusLink>? 
     public static ModbusLinkRegistry Shared { get; } = new();
 
     private readonly Func<ModbusDeviceOptions, ModbusLink> _factory = factory ?? CreateLink;
-    private readonly Dictionary<string, Entry> _links = new(StringComparer.Ordinal);
-
-    private sealed class Entry(ModbusLink link)
-    {
-        public ModbusLink Link { get; } = link;
-        public int References;
-    }
+    private readonly SharedResources<ModbusLink> _links = new();
 
     /// <summary>Links currently held (for tests).</summary>
-    public int Count { get { lock (_links) return _links.Count; } }
+    public int Count => _links.Count;
 
-    public ModbusLinkLease Acquire(ModbusDeviceOptions device)
-    {
-        string key = KeyOf(device);
-        lock (_links)
-        {
-            if (!_links.TryGetValue(key, out var entry))
-            {
-                entry = new Entry(_factory(device));
-                _links.Add(key, entry);
-            }
-            entry.References++;
-            return new ModbusLinkLease(this, key, entry.Link);
-        }
-    }
-
-    internal async ValueTask ReleaseAsync(string key, ModbusLink link)
-    {
-        bool last = false;
-        lock (_links)
-        {
-            if (_links.TryGetValue(key, out var entry) && ReferenceEquals(entry.Link, link) && --entry.References == 0)
-            {
-                _links.Remove(key);
-                last = true;
-            }
-        }
-        if (last) await link.DisposeAsync().ConfigureAwait(false);
-    }
+    public Lease<ModbusLink> Acquire(ModbusDeviceOptions device) => _links.Acquire(KeyOf(device), () => _factory(device));
 
     /// <summary>Serial links are keyed by port and line settings, so a changed baud rate gets a fresh link.</summary>
     private static string KeyOf(ModbusDeviceOptions d) => d.Transport == ModbusTransport.Rtu ? d.LinkKey + "|" + d.Serial!.Describe() : d.LinkKey;
@@ -64,15 +32,4 @@ internal sealed class ModbusLinkRegistry(Func<ModbusDeviceOptions, ModbusLink>? 
         ModbusTransport.RtuOverTcp => new RtuLink(new TcpRtuPort(d.Host!, d.Port), "rtu_over_tcp " + d.HostPort, RtuFrame.InterFrameDelay(9600), overTcp: true),
         _ => new MbapLink(d.Host!, d.Port, "tcp " + d.HostPort),
     };
-}
-
-/// <summary>One device's hold on a shared link; disposing it lets the link close once nobody holds it.</summary>
-internal sealed class ModbusLinkLease(ModbusLinkRegistry registry, string key, ModbusLink link) : IAsyncDisposable
-{
-    private int _released;
-
-    public ModbusLink Link { get; } = link;
-
-    public ValueTask DisposeAsync()
-        => Interlocked.Exchange(ref _released, 1) == 0 ? registry.ReleaseAsync(key, Link) : ValueTask.CompletedTask;
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Protocols.Modbus;
+using Pattoo.Edge.Pollers.Shared;
 
 namespace Pattoo.Edge.Pollers.Modbus;
 
@@ -16,14 +17,14 @@ namespace Pattoo.Edge.Pollers.Modbus;
 public sealed class ModbusPoller : IPollTarget, IPollTargetDiagnostics
 {
     private readonly ModbusDeviceOptions _device;
-    private readonly ModbusLinkLease _lease;
+    private readonly Lease<ModbusLink> _lease;
     private readonly SeriesKey[] _series;
     private readonly IReadOnlyList<PlanItem> _items;
     private readonly List<PlannedRequest> _plan;
     private readonly byte[] _response = new byte[ModbusPdu.MaxLength];
     private long _exceptionAnswers;
 
-    internal ModbusPoller(AgentIdentity agent, ModbusDeviceOptions device, ModbusLinkLease lease)
+    internal ModbusPoller(AgentIdentity agent, ModbusDeviceOptions device, Lease<ModbusLink> lease)
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(device);
@@ -51,7 +52,7 @@ public sealed class ModbusPoller : IPollTarget, IPollTargetDiagnostics
     public int RequestsPerCycle => _plan.Count;
 
     /// <summary>What the link this device uses (shared with others on the same port or address) has seen.</summary>
-    public ModbusLinkStatistics LinkStatistics => _lease.Link.Statistics;
+    public ModbusLinkStatistics LinkStatistics => _lease.Resource.Statistics;
 
     /// <summary>Exception answers this device received.</summary>
     public long ExceptionAnswers => Interlocked.Read(ref _exceptionAnswers);
@@ -98,7 +99,7 @@ public sealed class ModbusPoller : IPollTarget, IPollTargetDiagnostics
             int length;
             try
             {
-                length = await _lease.Link.ReadAsync(_device.UnitId, request.Function, request.Address, request.Count, _response,
+                length = await _lease.Resource.ReadAsync(_device.UnitId, request.Function, request.Address, request.Count, _response,
                     _device.Timeout, _device.Retries, cancellationToken).ConfigureAwait(false);
             }
             catch (ModbusTransportException e)

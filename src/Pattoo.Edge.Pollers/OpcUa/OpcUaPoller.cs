@@ -1,6 +1,8 @@
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Protocols.OpcUa;
 
+using Pattoo.Edge.Pollers.Shared;
+
 namespace Pattoo.Edge.Pollers.OpcUa;
 
 /// <summary>
@@ -32,21 +34,18 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
     /// often, so a link that flaps still gets through within the session's and subscription's
     /// lifetime (one attempt every 15 s could keep missing the short moments it was up).
     /// </summary>
-    internal static TimeSpan Backoff(int failures, TimeSpan sessionTimeout)
-    {
-        double cap = Math.Clamp(sessionTimeout.TotalSeconds / 4, 1, 15);
-        return TimeSpan.FromSeconds(Math.Min(cap, Math.Pow(2, Math.Clamp(failures - 1, 0, 10))));
-    }
+    internal static TimeSpan RetryDelay(int failures, TimeSpan sessionTimeout)
+        => Backoff.Delay(FirstRetry, RetryCap(sessionTimeout), 2, Math.Max(1, failures));
 
-    private TimeSpan Backoff(int failures) => Backoff(failures, _server.SessionTimeout);
+    private static readonly TimeSpan FirstRetry = TimeSpan.FromSeconds(1);
+
+    private static TimeSpan RetryCap(TimeSpan sessionTimeout) => TimeSpan.FromSeconds(Math.Clamp(sessionTimeout.TotalSeconds / 4, 1, 15));
 
     /// <summary>Counts a failure and sets the next attempt; the first is logged as a warning, the retries at debug level.</summary>
-    private void BackOff(string what, string why)
+    private void Failed(string what, string why)
     {
-        _failures++;
-        var backoff = Backoff(_failures);
-        _nextAttempt = DateTimeOffset.UtcNow + backoff;
-        Log.Write(_failures == 1 ? LogLevel.Warning : LogLevel.Debug, $"{_label}: {what}: {why}; next attempt in {Duration.Format(backoff)}");
+        var wait = _retry.Failed();
+        Log.Write(_retry.Failures == 1 ? LogLevel.Warning : LogLevel.Debug, $"{_label}: {what}: {why}; next attempt in {Duration.Format(wait)}");
     }
 
     private readonly OpcUaServerOptions _server;
@@ -60,8 +59,7 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
     private UaSession? _session;
     private List<(int Node, NodeId Id)> _resolved = [];
     private List<string> _unresolved = [];
-    private int _failures;
-    private DateTimeOffset _nextAttempt;
+    private readonly Backoff _retry;
     private string? _lastError;
     private long _badValues;
     private long _connects;
@@ -98,6 +96,7 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
             throw new ArgumentException($"the OPC UA poller stores under program '{OpcUaOptions.ProgramName}', not '{agent.Program}'", nameof(agent));
         _agent = agent;
         _server = server;
+        _retry = new Backoff(FirstRetry, RetryCap(server.SessionTimeout));
         _store = store;
         _lastStatus = new StatusCode[server.Nodes.Count];
         _lastStampMs = new long[server.Nodes.Count];
@@ -180,7 +179,7 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
             {
                 await DropSessionAsync(e).ConfigureAwait(false);
                 // A session the server forgot (timed out, restarted) is reopened at once, once.
-                if (attempt == 0 && e is OpcUaServiceException { SessionLost: true }) { _nextAttempt = default; continue; }
+                if (attempt == 0 && e is OpcUaServiceException { SessionLost: true }) { _retry.RetryIn(TimeSpan.Zero); continue; }
                 throw;
             }
             long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -201,7 +200,7 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
         try
         {
             if (_session is { IsOpen: true } open) return open;
-            if (honourBackoff && DateTimeOffset.UtcNow < _nextAttempt && _lastError is not null) throw new OpcUaConnectionException(_lastError);
+            if (honourBackoff && _retry.Waiting && _lastError is not null) throw new OpcUaConnectionException(_lastError);
             try
             {
                 if (_session is { } kept)
@@ -212,7 +211,7 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
                         await kept.ReconnectAsync(ct).ConfigureAwait(false);
                         Interlocked.Increment(ref _reactivations);
                         Log.Info($"{_label}: reconnected to {_server.Endpoint}; session kept");
-                        _failures = 0;
+                        _retry.Succeeded();
                         _lastError = null;
                         return kept;
                     }
@@ -234,8 +233,8 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
                     throw;
                 }
                 Interlocked.Increment(ref _connects);
-                if (_failures > 0 || Connects > 1) Log.Info($"{_label}: connected to {_server.Endpoint} ({_server.SecurityDescription})");
-                _failures = 0;
+                if (_retry.Failures > 0 || Connects > 1) Log.Info($"{_label}: connected to {_server.Endpoint} ({_server.SecurityDescription})");
+                _retry.Succeeded();
                 _lastError = null;
                 _session = session;
                 return session;
@@ -243,7 +242,7 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
             catch (Exception e) when (e is not OperationCanceledException || !ct.IsCancellationRequested)
             {
                 _lastError = e is OperationCanceledException ? $"{_server.Endpoint}: connecting took too long" : e.Message;
-                BackOff("cannot connect", _lastError);
+                Failed("cannot connect", _lastError);
                 if (e is OperationCanceledException) throw new OpcUaConnectionException(_lastError, e);
                 throw;
             }
@@ -386,7 +385,7 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
         {
             // Wait out the backoff here rather than have EnsureSessionAsync refuse an attempt
             // made a moment early (a timer can fire just before the instant it was set for).
-            var wait = _nextAttempt - DateTimeOffset.UtcNow;
+            var wait = _retry.Remaining;
             try
             {
                 if (wait > TimeSpan.Zero) await Task.Delay(wait, stop).ConfigureAwait(false);
@@ -406,7 +405,7 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
             {
                 // EnsureSessionAsync logged it and set the next attempt.
                 lock (_gate) _lastError = e.Message;
-                if (_nextAttempt <= DateTimeOffset.UtcNow) _nextAttempt = DateTimeOffset.UtcNow + Backoff(Math.Max(1, _failures));
+                if (!_retry.Waiting) _retry.RetryIn(RetryDelay(_retry.Failures, _server.SessionTimeout));
                 continue;
             }
 
@@ -439,12 +438,12 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
                 {
                     // A link that just broke is retried at once: the session is still on the server.
                     Log.Warning($"{_label}: subscription interrupted: {message}; reconnecting");
-                    _nextAttempt = DateTimeOffset.UtcNow + TimeSpan.FromMilliseconds(200);
+                    _retry.RetryIn(TimeSpan.FromMilliseconds(200));
                 }
                 else
                 {
                     // Setting the subscription up failed on a working session: back off.
-                    BackOff("cannot subscribe", message);
+                    Failed("cannot subscribe", message);
                 }
             }
         }

@@ -145,7 +145,7 @@ public sealed record SnmpOptions : IPollerOptions
     }
 
     /// <summary>
-    /// One poll target per configured target. They share one UDP socket (a reference-counted
+    /// One poll target per configured target. They share one UDP socket (a leased
     /// <see cref="SnmpTransport"/>, closed when the last target using it is disposed) and one
     /// limit of <see cref="Concurrency"/> targets polled at the same moment.
     /// </summary>

@@ -1,5 +1,6 @@
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Protocols.Snmp;
+using Pattoo.Edge.Pollers.Shared;
 
 namespace Pattoo.Edge.Pollers.Snmp;
 
@@ -18,6 +19,7 @@ public sealed class SnmpPoller : IPollTarget, IPollTargetDiagnostics
 
     private readonly AgentIdentity _agent;
     private readonly SnmpTargetOptions _options;
+    private readonly Lease<SnmpTransport> _lease;
     private readonly SnmpTransport _transport;
     private readonly SemaphoreSlim _limiter;
     private readonly SnmpSession _session;
@@ -80,16 +82,17 @@ public sealed class SnmpPoller : IPollTarget, IPollTargetDiagnostics
         public string?[] LabelScratch = [];
     }
 
-    internal SnmpPoller(AgentIdentity agent, SnmpTargetOptions options, SnmpTransport transport, SemaphoreSlim limiter)
+    internal SnmpPoller(AgentIdentity agent, SnmpTargetOptions options, Lease<SnmpTransport> transport, SemaphoreSlim limiter)
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(options);
         if (agent.Program != ProgramName) throw new ArgumentException($"the SNMP poller stores under program '{ProgramName}', not '{agent.Program}'", nameof(agent));
         _agent = agent;
         _options = options;
-        _transport = transport;
+        _lease = transport;
+        _transport = transport.Resource;
         _limiter = limiter;
-        _session = new SnmpSession(options, transport);
+        _session = new SnmpSession(options, _transport);
         ConfigFingerprint = options.Fingerprint();
 
         var scalars = new Dictionary<string, Scalar>(StringComparer.Ordinal);
@@ -397,11 +400,8 @@ public sealed class SnmpPoller : IPollTarget, IPollTargetDiagnostics
 
     public ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref _disposed, 1) == 0)
-        {
-            _session.Dispose();
-            _transport.Release();
-        }
-        return ValueTask.CompletedTask;
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return ValueTask.CompletedTask;
+        _session.Dispose();
+        return _lease.DisposeAsync();
     }
 }

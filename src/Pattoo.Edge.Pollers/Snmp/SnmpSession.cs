@@ -19,7 +19,8 @@ internal readonly record struct SnmpResponse(byte[] Buffer, PduHeader Header);
 /// </summary>
 internal sealed class SnmpSession : ISnmpResponseSink, IDisposable
 {
-    private const double Backoff = 1.5;
+    /// <summary>Each retransmission waits this much longer than the try before.</summary>
+    private const double RetransmitFactor = 1.5;
 
     // usmStats (RFC 3414 sec 5) and the other report counters, as content octets.
     private static readonly byte[] UsmStatsPrefix = Oid.Parse("1.3.6.1.6.3.15.1.1");
@@ -188,7 +189,7 @@ internal sealed class SnmpSession : ISnmpResponseSink, IDisposable
                 }
                 catch (TimeoutException)
                 {
-                    timeout = TimeSpan.FromTicks((long)(timeout.Ticks * Backoff));
+                    timeout = Shared.Backoff.Delay(_o.Timeout, TimeSpan.MaxValue, RetransmitFactor, attempt + 2);
                 }
             }
         }

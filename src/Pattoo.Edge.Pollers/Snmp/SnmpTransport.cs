@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Protocols.Snmp;
+using Pattoo.Edge.Pollers.Shared;
 
 namespace Pattoo.Edge.Pollers.Snmp;
 
@@ -18,17 +19,16 @@ internal interface ISnmpResponseSink
 /// loop hands each response to the session waiting for its id (request-id for v1/v2c, msgID
 /// for v3), if it came from the address that session sent to. Anything else is dropped and
 /// counted: malformed datagrams, unknown or late ids, wrong sources, and responses the
-/// session rejects (wrong community, bad digest). The shared instance is reference counted:
-/// created by the first target, closed when the last one is disposed.
+/// session rejects (wrong community, bad digest). The shared instance is leased
+/// (<see cref="SharedResources{TResource}"/>): created by the first target, closed with the last.
 /// </summary>
-internal sealed class SnmpTransport
+internal sealed class SnmpTransport : IAsyncDisposable
 {
-    private static readonly object SharedGate = new();
-    private static SnmpTransport? _shared;
+    /// <summary>The process-wide socket every target shares (one key: one socket for every agent).</summary>
+    private static readonly SharedResources<SnmpTransport> Shared = new();
 
     private readonly object _gate = new();
     private readonly ConcurrentDictionary<int, Registration> _pending = new();
-    private int _refs;
     private int _nextId = Random.Shared.Next(1, 1 << 30);
     private Socket? _socket;
     private bool _dualMode;
@@ -38,29 +38,16 @@ internal sealed class SnmpTransport
 
     private sealed record Registration(SocketAddress From, ISnmpResponseSink Sink);
 
-    /// <summary>The shared transport, one more reference held; give it back with <see cref="Release"/>.</summary>
-    public static SnmpTransport Acquire()
-    {
-        lock (SharedGate)
-        {
-            _shared ??= new SnmpTransport();
-            _shared._refs++;
-            return _shared;
-        }
-    }
+    /// <summary>A lease on the shared transport; disposing the last one closes the socket.</summary>
+    public static Lease<SnmpTransport> Acquire() => Shared.Acquire("udp", static () => new SnmpTransport());
 
-    /// <summary>A transport of its own (tests, benchmarks), with one reference.</summary>
-    public static SnmpTransport CreatePrivate() => new() { _refs = 1 };
+    /// <summary>A transport of its own (tests, benchmarks), closed with its lease.</summary>
+    public static Lease<SnmpTransport> CreatePrivate() => new SharedResources<SnmpTransport>().Acquire("udp", static () => new SnmpTransport());
 
-    public void Release()
+    public ValueTask DisposeAsync()
     {
-        lock (SharedGate)
-        {
-            if (_refs == 0) return;
-            if (--_refs > 0) return;
-            if (ReferenceEquals(_shared, this)) _shared = null;
-        }
         Close();
+        return ValueTask.CompletedTask;
     }
 
     public long Received => Interlocked.Read(ref _received);

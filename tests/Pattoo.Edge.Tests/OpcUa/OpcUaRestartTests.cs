@@ -16,9 +16,9 @@ public sealed class OpcUaRestartTests
     public void ReconnectBackoffStaysWellInsideTheSessionTimeout(int sessionTimeoutSeconds, double[] seconds)
     {
         var timeout = TimeSpan.FromSeconds(sessionTimeoutSeconds);
-        var schedule = Enumerable.Range(1, seconds.Length).Select(f => OpcUaPoller.Backoff(f, timeout).TotalSeconds).ToArray();
+        var schedule = Enumerable.Range(1, seconds.Length).Select(f => OpcUaPoller.RetryDelay(f, timeout).TotalSeconds).ToArray();
         Assert.Equal(seconds, schedule);
-        Assert.Equal(seconds[^1], OpcUaPoller.Backoff(int.MaxValue, timeout).TotalSeconds, 6);
+        Assert.Equal(seconds[^1], OpcUaPoller.RetryDelay(int.MaxValue, timeout).TotalSeconds, 6);
     }
 
     [Fact]

@@ -1,4 +1,4 @@
-namespace Pattoo.Edge.Pollers;
+namespace Pattoo.Edge.Common;
 
 /// <summary>How one target is doing, for the API and the logs. Updated by its poll loop only.</summary>
 public sealed class TargetState(string program, string name, TimeSpan interval)
@@ -22,7 +22,8 @@ public sealed class TargetState(string program, string name, TimeSpan interval)
     /// <summary>The target's own figures (<see cref="IPollTargetDiagnostics"/>), read when asked; empty when it has none.</summary>
     public IReadOnlyList<KeyValuePair<string, long>> Diagnostics => _diagnostics?.Diagnostics ?? [];
     private IPollTargetDiagnostics? _diagnostics;
-    internal void Observe(IPollTarget target) => _diagnostics = target as IPollTargetDiagnostics;
+    /// <summary>The target polled for this state: its figures are shown when it has any.</summary>
+    internal void Observe(object target) => _diagnostics = target as IPollTargetDiagnostics;
 
     private DateOnly _today;
     private long _samplesToday;
@@ -61,4 +62,14 @@ public sealed class TargetState(string program, string name, TimeSpan interval)
         Failing = true;
         return changed;
     }
+}
+
+/// <summary>
+/// Optional for a target: protocol figures that help when something is off (reconnects,
+/// dropped datagrams, exception answers), shown with the target's state in the API.
+/// Names are camelCase; values count up from the target's start unless their name says otherwise.
+/// </summary>
+public interface IPollTargetDiagnostics
+{
+    IReadOnlyList<KeyValuePair<string, long>> Diagnostics { get; }
 }
