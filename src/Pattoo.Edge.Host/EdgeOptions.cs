@@ -40,7 +40,10 @@ public sealed record EdgeOptions
     /// <summary>A poller's commented sample.toml, or null for an unknown name.</summary>
     public static string? SampleText(string name)
     {
-        using var stream = typeof(EdgeOptions).Assembly.GetManifestResourceStream($"Pattoo.Edge.sample.{name}.toml");
+        var assembly = typeof(EdgeOptions).Assembly;
+        string? resource = assembly.GetManifestResourceNames()
+            .FirstOrDefault(r => string.Equals(r, $"Pattoo.Edge.sample/{name}/sample.toml", StringComparison.OrdinalIgnoreCase));
+        using var stream = resource is null ? null : assembly.GetManifestResourceStream(resource);
         if (stream is null) return null;
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();

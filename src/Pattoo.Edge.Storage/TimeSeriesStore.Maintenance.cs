@@ -1,0 +1,296 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+using Pattoo.Edge.Common;
+using Pattoo.Edge.Storage.Encoding;
+using Pattoo.Edge.Storage.HeadLog;
+
+namespace Pattoo.Edge.Storage;
+
+/// <summary>
+/// Maintenance on the writer's thread: sealing the heads into chunks and hourly rollups,
+/// pruning what is past the retention (summarised into 5-minute rollups first when those are kept).
+/// </summary>
+public sealed partial class TimeSeriesStore
+{
+    /// <summary>Seals the head into chunks when due and prunes expired data a step at a time.</summary>
+    private void Maintain()
+    {
+        try
+        {
+            long now = Now;
+            bool worked = false;
+            if (_headSamples > 0 &&
+                (_headSamples >= _options.MaxHeadSamples || now - _headSince >= (long)_options.ChunkSpan.TotalMilliseconds))
+            {
+                SealChunks();
+                worked = true;
+            }
+            if (now >= _nextPruneAt) { _pruning = true; _nextPruneAt = now + (long)PruneEvery.TotalMilliseconds; }
+            if (_pruning)
+            {
+                _pruning = PruneStep(now - (long)_options.Retention.TotalMilliseconds);
+                worked = true;
+            }
+            else if (CompactionDue(now) && CompactStep(now)) worked = true;
+            if (worked && _maintenanceFailing)
+            {
+                Log.Info("storage: maintenance works again");
+                _maintenanceFailing = false;
+            }
+        }
+        catch (Exception e)
+        {
+            // Maintenance failing must not stop ingest; it is retried on the next turn.
+            if (!_maintenanceFailing) Log.Error($"storage: maintenance failed (retried on every write until it works; logged again when it does): {e.Message}");
+            _maintenanceFailing = true;
+        }
+    }
+
+    /// <summary>Odd while a seal moves points from the heads into chunks and rollups, or a prune step from chunks into 5-minute rollups (readers of rollups retry across one).</summary>
+    private long _sealSequence;
+
+    /// <summary>
+    /// Writes every series' head as one chunk (and its rollups), the rows' last timestamps and
+    /// the sealed head log generation in one transaction, then starts the head log over. A crash
+    /// between the two leaves a log whose generation the database already holds: it is not replayed.
+    /// </summary>
+    private void SealChunks()
+    {
+        Interlocked.Increment(ref _sealSequence);
+        try { SealChunksInner(); }
+        finally { Interlocked.Increment(ref _sealSequence); }
+    }
+
+    private void SealChunksInner()
+    {
+        var sw = Stopwatch.StartNew();
+        var sealedSeries = new List<SeriesState>();
+        foreach (var state in _seriesByIdx.Values) if (state.HeadCount > 0) sealedSeries.Add(state);
+        var heads = EncodeHeads(sealedSeries);
+        int points = 0;
+        using (var tx = _db.BeginTransaction())
+        {
+            _sql.Bind(tx);
+            long oldestSealed = long.MaxValue;
+            for (int i = 0; i < heads.Length; i++)
+            {
+                ref readonly var head = ref heads[i];
+                var state = sealedSeries[i];
+                foreach (var chunk in head.Chunks) _sql.InsertChunk(state.Idx, chunk.First, chunk.Last, chunk.Count, chunk.Data);
+                oldestSealed = Math.Min(oldestSealed, head.Chunks[0].First);
+                if (head.Rollup is { } rollup) _sql.InsertRollup(state.Idx, HourLevel, rollup.Start, rollup.End, rollup.Count, rollup.Data);
+                state.SealedTimestamp = head.Last;
+                state.SealedValue = head.LastValue;
+                points += head.Count;
+            }
+            foreach (var state in _seriesByIdx.Values)
+                if (state.LastTimestamp > state.PersistedTimestamp) _sql.UpdateLastTimestamp(state.Idx, state.LastTimestamp);
+            if (oldestSealed != long.MaxValue) RewindCompaction(oldestSealed);
+            _sql.ClearHead(); // the head table of releases before the head log
+            _sql.SetSealedGeneration(_headLog.Generation);
+            tx.Commit();
+        }
+        foreach (var state in _seriesByIdx.Values) state.PersistedTimestamp = state.LastTimestamp;
+        _headLog.Restart();
+        TruncateWal();
+        _lastSyncAt = Now;
+        foreach (var state in sealedSeries) state.ClearHead();
+        Interlocked.Add(ref _storedSamples, points);
+        _headSamples = 0;
+        _headSince = Now;
+        Interlocked.Add(ref _chunksSealed, sealedSeries.Count);
+        Log.Info($"storage: sealed {points} samples of {sealedSeries.Count} series into chunks in {sw.ElapsedMilliseconds} ms");
+    }
+
+    /// <summary>A series' head encoded for its seal: its chunks (one per UTC day it spans) and the hourly rollup block (none for a counter's first sample).</summary>
+    private readonly record struct SealedHead(int Count, long Last, double LastValue, SealedChunk[] Chunks, EncodedRollup? Rollup);
+
+    private readonly record struct SealedChunk(long First, long Last, int Count, byte[] Data);
+
+    /// <summary>Seals of fewer series encode on the writer's thread alone.</summary>
+    private const int ParallelSealSeries = 256;
+
+    /// <summary>
+    /// The heads of <paramref name="series"/> encoded as chunks and hourly rollups. Encoding is
+    /// most of a seal and each series' is its own, so a large seal encodes on two threads (the
+    /// writer is blocked meanwhile: nothing appends to the heads); the rows are written in order after.
+    /// </summary>
+    private static SealedHead[] EncodeHeads(List<SeriesState> series)
+    {
+        var heads = new SealedHead[series.Count];
+        if (series.Count < ParallelSealSeries || Environment.ProcessorCount < 2)
+        {
+            EncodePart(series, heads, 0, 1);
+            return heads;
+        }
+        var odd = Task.Run(() => EncodePart(series, heads, 1, 2));
+        EncodePart(series, heads, 0, 2);
+        odd.GetAwaiter().GetResult();
+        return heads;
+
+        static void EncodePart(List<SeriesState> series, SealedHead[] heads, int first, int step)
+        {
+            var ts = new long[4096];
+            var values = new double[4096];
+            var rollups = new RollupEncoder();
+            for (int i = first; i < series.Count; i += step)
+            {
+                var state = series[i];
+                int count = state.HeadForSealing(ref ts, ref values);
+                var headTs = ts.AsSpan(0, count);
+                var headValues = values.AsSpan(0, count);
+                heads[i] = new SealedHead(count, ts[count - 1], values[count - 1], EncodeByDay(headTs, headValues),
+                    rollups.Encode(state.Type, HourLevel, headTs, headValues, state.SealedTimestamp, state.SealedValue));
+            }
+        }
+    }
+
+    /// <summary>
+    /// A head's points as one chunk per UTC day they span: a box's heads span a chunk span (one
+    /// or two days), but an import or a backlog can span a year, and a chart of one day of it
+    /// would decode the year. Days are the unit day blocks are compacted in too.
+    /// </summary>
+    private static SealedChunk[] EncodeByDay(ReadOnlySpan<long> ts, ReadOnlySpan<double> values)
+    {
+        if (DayOf(ts[0]) == DayOf(ts[^1])) return [new SealedChunk(ts[0], ts[^1], ts.Length, ChunkEncoder.Encode(ts, values))];
+        var chunks = new List<SealedChunk>();
+        int start = 0;
+        while (start < ts.Length)
+        {
+            long day = DayOf(ts[start]);
+            int end = start + 1;
+            // Points are in time order: the day ends at the first point of a later one.
+            while (end < ts.Length && DayOf(ts[end]) == day) end++;
+            chunks.Add(new SealedChunk(ts[start], ts[end - 1], end - start, ChunkEncoder.Encode(ts[start..end], values[start..end])));
+            start = end;
+        }
+        return [.. chunks];
+
+        static long DayOf(long ms) => ms >= 0 ? ms / DayMs : (ms - DayMs + 1) / DayMs;
+    }
+
+    /// <summary>The rollup levels (ms): 5 minutes and an hour.</summary>
+    public static readonly IReadOnlyList<long> RollupLevels = [FiveMinuteLevel, HourLevel];
+
+    /// <summary>
+    /// Written as raw samples are pruned, for the time they no longer cover: while the raw samples
+    /// are kept, a chart reads them (summarised the same way) instead, so the level costs no disk
+    /// during storage.retention; a chart of 5-minute buckets reads at most the ~42 days hourly
+    /// buckets cannot fill (a few ms of decoding).
+    /// </summary>
+    public const long FiveMinuteLevel = 300_000;
+
+    /// <summary>Written at every seal, beside the chunks: a year charts from 8,760 buckets.</summary>
+    public const long HourLevel = 3_600_000;
+
+    private readonly RollupEncoder _rollupEncoder = new();
+
+    /// <summary>One rollup block of <paramref name="level"/> from a series' points, in the open transaction (see <see cref="RollupEncoder.Encode"/>).</summary>
+    private void WriteRollupBlock(long idx, DataType type, long level, ReadOnlySpan<long> ts, ReadOnlySpan<double> values, long prevTs, double prev)
+    {
+        if (_rollupEncoder.Encode(type, level, ts, values, prevTs, prev) is { } rollup)
+            _sql.InsertRollup(idx, level, rollup.Start, rollup.End, rollup.Count, rollup.Data);
+    }
+
+    private readonly List<long> _pruneTs = new();
+    private readonly List<double> _pruneValues = new();
+
+    /// <summary>
+    /// The pruned chunks' points as 5-minute rollups, one block per series, when rollups are kept
+    /// longer than raw samples: so every sample ends up summarised exactly once, either still in
+    /// a chunk or in a 5-minute block. A counter's rate across the edge of a prune step is not
+    /// counted (one rate of thousands).
+    /// </summary>
+    private void SummarisePruned(List<PrunedChunk> pruned)
+    {
+        foreach (var series in pruned.GroupBy(static c => c.Idx))
+        {
+            if (!_seriesByIdx.TryGetValue(series.Key, out var state) || state.Type == DataType.String) continue;
+            _pruneTs.Clear();
+            _pruneValues.Clear();
+            foreach (var chunk in series.OrderBy(static c => c.Start))
+            {
+                if (!TryDecodeChunk(chunk.Data, series.Key, _scratchTs, _scratchValues)) continue;
+                // Chunks of one series do not overlap unless a backfill sealed older points later: keep time order.
+                if (_pruneTs.Count > 0 && _scratchTs[0] <= _pruneTs[^1])
+                {
+                    WriteRollupBlock(series.Key, state.Type, FiveMinuteLevel, CollectionsMarshal.AsSpan(_pruneTs), CollectionsMarshal.AsSpan(_pruneValues), long.MinValue, 0);
+                    _pruneTs.Clear();
+                    _pruneValues.Clear();
+                }
+                _pruneTs.AddRange(_scratchTs);
+                _pruneValues.AddRange(_scratchValues);
+            }
+            if (_pruneTs.Count > 0)
+                WriteRollupBlock(series.Key, state.Type, FiveMinuteLevel, CollectionsMarshal.AsSpan(_pruneTs), CollectionsMarshal.AsSpan(_pruneValues), long.MinValue, 0);
+        }
+    }
+
+    private readonly List<long> _scratchTs = new();
+    private readonly List<double> _scratchValues = new();
+
+    /// <summary>
+    /// After a seal the WAL holds its megabytes until the next seal's first write: they are
+    /// copied into the database now and the WAL emptied. A reader in the way (waited for at most
+    /// 100 ms) leaves it to the next seal; the checkpoint would copy the same pages anyway.
+    /// </summary>
+    private void TruncateWal()
+    {
+        try
+        {
+            Exec("PRAGMA busy_timeout = 100; PRAGMA wal_checkpoint(TRUNCATE);");
+        }
+        catch (SqliteException e)
+        {
+            Log.Debug($"storage: the WAL was not emptied after the seal ({e.Message}); the next seal tries again");
+        }
+        finally
+        {
+            Exec("PRAGMA busy_timeout = 5000;");
+        }
+    }
+
+    private readonly List<PrunedChunk> _prunedChunks = new();
+
+    /// <summary>Deletes one step of expired chunks; true while more remain.</summary>
+    private bool PruneStep(long cutoff)
+    {
+        int deleted;
+        bool movesPoints = false;
+        _prunedChunks.Clear();
+        try
+        {
+            using var tx = _db.BeginTransaction();
+            _sql.Bind(tx);
+            bool keepFiveMinutes = _options.RollupRetention > _options.Retention;
+            var (chunks, samples) = _sql.PruneChunks(cutoff, PruneStepRows, keepFiveMinutes ? _prunedChunks : null);
+            if (_prunedChunks.Count > 0)
+            {
+                movesPoints = true;
+                Interlocked.Increment(ref _sealSequence); // readers of 5-minute rollups retry across the commit
+                SummarisePruned(_prunedChunks);
+                _prunedChunks.Clear();
+            }
+            int strings = _sql.PruneStrings(cutoff, PruneStepRows);
+            int rollups = _sql.PruneRollups(Now - (long)_options.RollupRetention.TotalMilliseconds, PruneStepRows);
+            deleted = chunks + strings + rollups;
+            tx.Commit();
+            Interlocked.Add(ref _storedSamples, -(samples + strings));
+        }
+        finally
+        {
+            if (movesPoints) Interlocked.Increment(ref _sealSequence);
+        }
+        if (deleted > 0)
+        {
+            Log.Debug($"storage: pruned {deleted} rows older than retention");
+            return true;
+        }
+        Exec("PRAGMA incremental_vacuum(2000);");
+        return false;
+    }
+}
