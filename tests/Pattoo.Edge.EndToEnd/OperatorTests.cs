@@ -83,7 +83,7 @@ public partial class OperatorTests
         { ["config", "check"], 2, "usage: pattoo-edge config check [--verbose] FILE" },
         { ["config", "check", "--verbose"], 2, "usage: pattoo-edge config check [--verbose] FILE" },
         { ["config", "check", "/nonexistent/edge.toml"], 1, "/nonexistent/edge.toml: cannot read the file: no such file or directory" },
-        { ["config", "sample", "pump"], 2, "no sample named \"pump\"; one of: snmp, modbus, bacnet, opcua, linux" },
+        { ["config", "sample", "pump"], 2, "no sample named \"pump\"; one of: linux, snmp, modbus, bacnet, opcua" },
         { ["import", "key_translation", "--filename", "/nonexistent/x.csv"], 1, "cannot read /nonexistent/x.csv: no such file or directory" },
     };
 

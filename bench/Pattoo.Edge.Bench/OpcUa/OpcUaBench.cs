@@ -143,7 +143,7 @@ public static class OpcUaBench
         var batch = new SampleBatch(Nodes * 2);
         var report = new PollReport();
         var ready = Stopwatch.StartNew();
-        while (!(target.Subscribed && target.Notifications > 0))
+        while (!(target.Subscribed && target.Counters[OpcUaCounter.Notifications] > 0))
         {
             if (ready.Elapsed > TimeSpan.FromSeconds(30)) throw new InvalidOperationException("our subscription did not start in 30 s");
             batch.Clear();
@@ -152,13 +152,13 @@ public static class OpcUaBench
             await Task.Delay(PublishMs);
         }
         await HandOverForAsync(target, batch, report, SubscribeWarmup); // initial values, a steady rate, the JIT settled
-        long n0 = target.Notifications;
+        long n0 = target.Counters[OpcUaCounter.Notifications];
         var cpu = Environment.CpuUsage.TotalTime;
         var clock = Stopwatch.StartNew();
         await HandOverForAsync(target, batch, report, TimeSpan.FromSeconds(SubscribeSeconds));
         double seconds = clock.Elapsed.TotalSeconds;
         double cpuUs = (Environment.CpuUsage.TotalTime - cpu).TotalMicroseconds;
-        long values = target.Notifications - n0;
+        long values = target.Counters[OpcUaCounter.Notifications] - n0;
         if (server.HasExited) throw new InvalidOperationException("the OPC UA server exited");
         return new Figures(values, seconds, cpuUs);
     }

@@ -41,47 +41,22 @@ internal readonly record struct BacnetReply(ReplyKind Kind, byte[] Data, BacnetE
     };
 }
 
-/// <summary>What one shared UDP socket has seen; read by the API and the tests.</summary>
-public sealed class BacnetTransportStatistics
+/// <summary>What one shared UDP socket has seen, counted in a <see cref="Shared.Counters{TKey}"/>: read by the API (as socket.*) and the tests.</summary>
+public enum BacnetSocketCounter
 {
-    private long _requests, _acks, _errors, _rejects, _aborts, _timeouts, _retries, _segments, _malformed, _unexpected, _whoIs, _iAm;
-
-    public long Requests => Volatile.Read(ref _requests);
-    public long Acks => Volatile.Read(ref _acks);
-    public long Errors => Volatile.Read(ref _errors);
-    public long Rejects => Volatile.Read(ref _rejects);
-    public long Aborts => Volatile.Read(ref _aborts);
-    public long Timeouts => Volatile.Read(ref _timeouts);
-    public long Retries => Volatile.Read(ref _retries);
+    Requests,
+    Acks,
+    Errors,
+    Rejects,
+    Aborts,
+    Timeouts,
+    Retries,
     /// <summary>Segments of segmented answers received.</summary>
-    public long Segments => Volatile.Read(ref _segments);
+    Segments,
     /// <summary>Datagrams dropped because they break BVLC, NPDU or APDU rules.</summary>
-    public long Malformed => Volatile.Read(ref _malformed);
+    Malformed,
     /// <summary>Answers nobody waits for: late, from the wrong address, or for an unknown invoke id.</summary>
-    public long Unexpected => Volatile.Read(ref _unexpected);
-    public long WhoIsSent => Volatile.Read(ref _whoIs);
-    public long IAmReceived => Volatile.Read(ref _iAm);
-
-    internal void Request() => Interlocked.Increment(ref _requests);
-    internal void Reply(ReplyKind kind)
-    {
-        switch (kind)
-        {
-            case ReplyKind.Ack: Interlocked.Increment(ref _acks); break;
-            case ReplyKind.Error: Interlocked.Increment(ref _errors); break;
-            case ReplyKind.Reject: Interlocked.Increment(ref _rejects); break;
-            default: Interlocked.Increment(ref _aborts); break;
-        }
-    }
-    internal void Timeout() => Interlocked.Increment(ref _timeouts);
-    internal void Retry() => Interlocked.Increment(ref _retries);
-    internal void Segment() => Interlocked.Increment(ref _segments);
-    internal void MalformedDatagram() => Interlocked.Increment(ref _malformed);
-    internal void UnexpectedDatagram() => Interlocked.Increment(ref _unexpected);
-    internal void WhoIs() => Interlocked.Increment(ref _whoIs);
-    internal void IAm() => Interlocked.Increment(ref _iAm);
-
-    public override string ToString()
-        => $"requests {Requests}, acks {Acks}, errors {Errors}, rejects {Rejects}, aborts {Aborts}, timeouts {Timeouts}, retries {Retries}, "
-         + $"segments {Segments}, malformed {Malformed}, unexpected {Unexpected}, who-is {WhoIsSent}, i-am {IAmReceived}";
+    Unexpected,
+    WhoIsSent,
+    IAmReceived,
 }

@@ -73,7 +73,7 @@ public sealed class BacnetPoller : IPollTarget, IPollTargetDiagnostics
     public string? LocatedAt => _address?.ToString();
 
     /// <summary>What the shared socket has seen (all devices together).</summary>
-    public BacnetTransportStatistics TransportStatistics => _lease.Resource.Statistics;
+    public Counters<BacnetSocketCounter> TransportStatistics => _lease.Resource.Statistics;
 
     private RequestLimits Limits => new(_section.MaxApduAccepted, _section.MaxSegmentsAccepted, _device.Timeout, _device.Retries);
 
@@ -95,24 +95,9 @@ public sealed class BacnetPoller : IPollTarget, IPollTargetDiagnostics
     {
         get
         {
-            var t = TransportStatistics;
-            return
-            [
-                new("requestsLastPoll", RequestsLastPoll),
-                new("readPropertyMultiple", UsesReadPropertyMultiple ? 1 : 0),
-                new("socket.requests", t.Requests),
-                new("socket.acks", t.Acks),
-                new("socket.errors", t.Errors),
-                new("socket.rejects", t.Rejects),
-                new("socket.aborts", t.Aborts),
-                new("socket.timeouts", t.Timeouts),
-                new("socket.retries", t.Retries),
-                new("socket.segments", t.Segments),
-                new("socket.malformed", t.Malformed),
-                new("socket.unexpected", t.Unexpected),
-                new("socket.whoIsSent", t.WhoIsSent),
-                new("socket.iAmReceived", t.IAmReceived),
-            ];
+            var list = new List<KeyValuePair<string, long>> { new("requestsLastPoll", RequestsLastPoll), new("readPropertyMultiple", UsesReadPropertyMultiple ? 1 : 0) };
+            TransportStatistics.AppendTo(list, "socket.");
+            return list;
         }
     }
 

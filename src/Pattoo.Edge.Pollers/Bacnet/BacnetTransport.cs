@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using System.Threading.Channels;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Protocols.Bacnet;
+using Pattoo.Edge.Pollers.Shared;
 
 namespace Pattoo.Edge.Pollers.Bacnet;
 
@@ -46,7 +47,7 @@ internal sealed class BacnetTransport : IAsyncDisposable
     }
 
     public string Description { get; }
-    public BacnetTransportStatistics Statistics { get; } = new();
+    public Counters<BacnetSocketCounter> Statistics { get; } = new();
 
     /// <summary>The port actually bound (differs from the configured one only when that was 0).</summary>
     public int LocalPort => (_socket?.LocalEndPoint as IPEndPoint)?.Port ?? _local.Port;
@@ -127,7 +128,7 @@ internal sealed class BacnetTransport : IAsyncDisposable
                     lock (_gate) pending = _pending[header.InvokeId];
                     if (pending is null || !pending.Expected.EndPoint.Equals(source) || pending.Expected.Route != route
                         || !pending.Replies.Writer.TryWrite(apdu.ToArray()))
-                        Statistics.UnexpectedDatagram();
+                        Statistics.Increment(BacnetSocketCounter.Unexpected);
                     break;
                 default:
                     break; // requests to us (we are no device) and other unconfirmed services
@@ -135,14 +136,14 @@ internal sealed class BacnetTransport : IAsyncDisposable
         }
         catch (BacnetFormatException e)
         {
-            Statistics.MalformedDatagram();
+            Statistics.Increment(BacnetSocketCounter.Malformed);
             if (Log.IsEnabled(LogLevel.Debug)) Log.Debug($"bacnet {Description}: dropped a malformed datagram from {from}: {e.Message}");
         }
     }
 
     private void OnIAm(in LocatedDevice device)
     {
-        Statistics.IAm();
+        Statistics.Increment(BacnetSocketCounter.IAmReceived);
         List<TaskCompletionSource<LocatedDevice>>? found = null;
         lock (_gate)
         {
@@ -187,7 +188,7 @@ internal sealed class BacnetTransport : IAsyncDisposable
                 throw new InvalidOperationException("Who-Is does not fit its buffer");
             for (int attempt = 0; ; attempt++)
             {
-                Statistics.WhoIs();
+                Statistics.Increment(BacnetSocketCounter.WhoIsSent);
                 await SendAsync(socket, datagram.AsMemory(0, n), target, cancellationToken).ConfigureAwait(false);
                 try
                 {
@@ -195,11 +196,11 @@ internal sealed class BacnetTransport : IAsyncDisposable
                 }
                 catch (TimeoutException) when (attempt < retries)
                 {
-                    Statistics.Retry();
+                    Statistics.Increment(BacnetSocketCounter.Retries);
                 }
                 catch (TimeoutException)
                 {
-                    Statistics.Timeout();
+                    Statistics.Increment(BacnetSocketCounter.Timeouts);
                     throw new BacnetTransportException($"no I-Am from device {instance} within {Duration.Format(timeout)} ({1 + retries} Who-Is {(broadcast ? "broadcast" : "sent")} to {target}{(route.IsLocal ? "" : " " + route)})");
                 }
             }
@@ -232,18 +233,18 @@ internal sealed class BacnetTransport : IAsyncDisposable
                 throw new BacnetTransportException($"{BacnetService.Name(service)} request of {apdu.Length} octets is too large for one datagram");
             for (int attempt = 0; ; attempt++)
             {
-                Statistics.Request();
+                Statistics.Increment(BacnetSocketCounter.Requests);
                 await SendAsync(socket, datagram.AsMemory(0, n), to.EndPoint, cancellationToken).ConfigureAwait(false);
                 var reply = await AwaitReplyAsync(socket, pending, id, service, limits, cancellationToken).ConfigureAwait(false);
                 if (reply is BacnetReply r)
                 {
-                    Statistics.Reply(r.Kind);
+                    Statistics.Increment(r.Kind switch { ReplyKind.Ack => BacnetSocketCounter.Acks, ReplyKind.Error => BacnetSocketCounter.Errors, ReplyKind.Reject => BacnetSocketCounter.Rejects, _ => BacnetSocketCounter.Aborts });
                     return r;
                 }
-                Statistics.Timeout();
+                Statistics.Increment(BacnetSocketCounter.Timeouts);
                 if (attempt >= limits.Retries)
                     throw new BacnetTransportException($"no answer to {BacnetService.Name(service)} within {Duration.Format(limits.Timeout)} ({1 + limits.Retries} attempt{(limits.Retries == 0 ? "" : "s")})");
-                Statistics.Retry();
+                Statistics.Increment(BacnetSocketCounter.Retries);
             }
         }
         finally
@@ -298,7 +299,7 @@ internal sealed class BacnetTransport : IAsyncDisposable
                     case PduType.ComplexAck when h.ServiceChoice == service && !h.Segmented:
                         return BacnetReply.Ack(apdu[h.Length..]);
                     case PduType.ComplexAck when h.ServiceChoice == service:
-                        Statistics.Segment();
+                        Statistics.Increment(BacnetSocketCounter.Segments);
                         assembler ??= new SegmentAssembler(maxWindow: 16, maxBytes: limits.MaxApduAccepted * Math.Max(limits.MaxSegmentsAccepted, 1));
                         var action = assembler.Accept(h, apdu.AsSpan(h.Length));
                         if (action != SegmentAction.Wait)
@@ -317,13 +318,13 @@ internal sealed class BacnetTransport : IAsyncDisposable
                     case PduType.Abort:
                         return new BacnetReply(ReplyKind.Abort, [], default, h.Reason);
                     default:
-                        Statistics.UnexpectedDatagram(); // another service's answer, or a Segment-ACK we never asked for
+                        Statistics.Increment(BacnetSocketCounter.Unexpected); // another service's answer, or a Segment-ACK we never asked for
                         continue;
                 }
             }
             catch (BacnetFormatException e)
             {
-                Statistics.MalformedDatagram();
+                Statistics.Increment(BacnetSocketCounter.Malformed);
                 if (assembler is not null)
                 {
                     await SendApduAsync(socket, pending.Expected, Abort(id, 0), CancellationToken.None).ConfigureAwait(false);

@@ -39,61 +39,31 @@ public sealed class ModbusDeviceException(string message, ModbusExceptionCode co
 }
 
 /// <summary>
-/// What a link (a TCP connection or a serial port, shared by its devices) has seen; read
-/// by the API and the tests. Every rejected frame is counted here, never thrown past the poller.
+/// What a link (a TCP connection or a serial port, shared by its devices) has seen, counted in a
+/// <see cref="Shared.Counters{TKey}"/>: read by the API (as link.*) and the tests. Every rejected
+/// frame is counted here, never thrown past the poller.
 /// </summary>
-public sealed class ModbusLinkStatistics
+public enum ModbusLinkCounter
 {
-    private long _requests, _responses, _exceptions, _timeouts, _retries, _crcErrors, _garbled,
-        _wrongTransaction, _wrongUnit, _discardedBytes, _connects, _connectFailures, _connectionLosses,
-        _echoesChecked, _echoMismatches, _unexpectedEchoes;
-
-    public long Requests => Volatile.Read(ref _requests);
-    public long Responses => Volatile.Read(ref _responses);
-    public long ExceptionResponses => Volatile.Read(ref _exceptions);
-    public long Timeouts => Volatile.Read(ref _timeouts);
-    public long Retries => Volatile.Read(ref _retries);
-    public long CrcErrors => Volatile.Read(ref _crcErrors);
+    Requests,
+    Responses,
+    ExceptionResponses,
+    Timeouts,
+    Retries,
+    CrcErrors,
     /// <summary>Frames rejected for anything but their CRC: lengths, function codes, byte counts.</summary>
-    public long GarbledFrames => Volatile.Read(ref _garbled);
-    public long WrongTransactionIds => Volatile.Read(ref _wrongTransaction);
-    public long WrongUnitIds => Volatile.Read(ref _wrongUnit);
+    GarbledFrames,
+    WrongTransactionIds,
+    WrongUnitIds,
     /// <summary>Bytes dropped between frames: late answers, line noise.</summary>
-    public long DiscardedBytes => Volatile.Read(ref _discardedBytes);
-    public long Connects => Volatile.Read(ref _connects);
-    public long ConnectFailures => Volatile.Read(ref _connectFailures);
-    public long ConnectionLosses => Volatile.Read(ref _connectionLosses);
+    DiscardedBytes,
+    Connects,
+    ConnectFailures,
+    ConnectionLosses,
     /// <summary>Requests whose echo was read and compared (serial ports with echo = true).</summary>
-    public long EchoesChecked => Volatile.Read(ref _echoesChecked);
+    EchoesChecked,
     /// <summary>Echoes that were missing, cut short, or differed from the request.</summary>
-    public long EchoMismatches => Volatile.Read(ref _echoMismatches);
+    EchoMismatches,
     /// <summary>Our own request read back on a port set up without echo (the adapter echoes: set echo = true).</summary>
-    public long UnexpectedEchoes => Volatile.Read(ref _unexpectedEchoes);
-
-    internal void Request() => Interlocked.Increment(ref _requests);
-    internal void Response() => Interlocked.Increment(ref _responses);
-    internal void ExceptionResponse() => Interlocked.Increment(ref _exceptions);
-    internal void Timeout() => Interlocked.Increment(ref _timeouts);
-    internal void Retry() => Interlocked.Increment(ref _retries);
-    internal void WrongTransaction() => Interlocked.Increment(ref _wrongTransaction);
-    internal void WrongUnit() => Interlocked.Increment(ref _wrongUnit);
-    internal void Discarded(long bytes) { if (bytes > 0) Interlocked.Add(ref _discardedBytes, bytes); }
-    internal void Connected() => Interlocked.Increment(ref _connects);
-    internal void ConnectFailed() => Interlocked.Increment(ref _connectFailures);
-    internal void ConnectionLost() => Interlocked.Increment(ref _connectionLosses);
-    internal void EchoChecked() => Interlocked.Increment(ref _echoesChecked);
-    internal void EchoMismatch() => Interlocked.Increment(ref _echoMismatches);
-    internal void UnexpectedEcho() => Interlocked.Increment(ref _unexpectedEchoes);
-
-    internal void Rejected(ModbusFrameError error)
-    {
-        if (error == ModbusFrameError.BadCrc) Interlocked.Increment(ref _crcErrors);
-        else Interlocked.Increment(ref _garbled);
-    }
-
-    public override string ToString()
-        => $"requests {Requests}, responses {Responses}, exceptions {ExceptionResponses}, timeouts {Timeouts}, retries {Retries}, "
-         + $"CRC errors {CrcErrors}, garbled {GarbledFrames}, wrong transaction {WrongTransactionIds}, wrong unit {WrongUnitIds}, "
-         + $"discarded bytes {DiscardedBytes}, connects {Connects}, connect failures {ConnectFailures}, connections lost {ConnectionLosses}, "
-         + $"echoes checked {EchoesChecked}, echo mismatches {EchoMismatches}, unexpected echoes {UnexpectedEchoes}";
+    UnexpectedEchoes,
 }

@@ -30,7 +30,7 @@ internal abstract class ModbusLink : IAsyncDisposable
     /// <summary>"tcp 192.0.2.20:502", "rtu /dev/ttyUSB0 9600 8N1".</summary>
     public string Description { get; }
 
-    public ModbusLinkStatistics Statistics { get; } = new();
+    public Counters<ModbusLinkCounter> Statistics { get; } = new();
 
     /// <summary>Consecutive timeouts after which a TCP link drops its connection (the peer may be half-open).</summary>
     protected virtual int TimeoutsBeforeReconnect => int.MaxValue;
@@ -78,19 +78,19 @@ internal abstract class ModbusLink : IAsyncDisposable
                 using (var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
                 {
                     limit.CancelAfter(timeout);
-                    Statistics.Request();
+                    Statistics.Increment(ModbusLinkCounter.Requests);
                     try
                     {
                         int n = await TransactAsync(unit, _request, responsePdu, limit.Token).ConfigureAwait(false);
                         var code = ModbusPdu.ReadResponse(responsePdu.Span[..n], function, quantity, out _);
-                        if (code == ModbusExceptionCode.None) Statistics.Response();
-                        else Statistics.ExceptionResponse();
+                        if (code == ModbusExceptionCode.None) Statistics.Increment(ModbusLinkCounter.Responses);
+                        else Statistics.Increment(ModbusLinkCounter.ExceptionResponses);
                         _consecutiveTimeouts = 0;
                         return n;
                     }
                     catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                     {
-                        Statistics.Timeout();
+                        Statistics.Increment(ModbusLinkCounter.Timeouts);
                         failure = ModbusFailure.Timeout;
                         problem = $"no answer within {Duration.Format(timeout)}";
                         if (++_consecutiveTimeouts >= TimeoutsBeforeReconnect)
@@ -103,22 +103,22 @@ internal abstract class ModbusLink : IAsyncDisposable
                     catch (ModbusEchoException e)
                     {
                         cancellationToken.ThrowIfCancellationRequested(); // a missing echo is also noticed when the poll is cancelled
-                        if (e.Unexpected) Statistics.UnexpectedEcho();
-                        else Statistics.EchoMismatch();
+                        if (e.Unexpected) Statistics.Increment(ModbusLinkCounter.UnexpectedEchoes);
+                        else Statistics.Increment(ModbusLinkCounter.EchoMismatches);
                         failure = ModbusFailure.Garbled;
                         problem = e.Message;
                         Log.Debug($"{Description}: unit {unit}: {problem}");
                     }
                     catch (ModbusFormatException e)
                     {
-                        Statistics.Rejected(e.Error);
+                        Statistics.Increment(e.Error == ModbusFrameError.BadCrc ? ModbusLinkCounter.CrcErrors : ModbusLinkCounter.GarbledFrames);
                         failure = ModbusFailure.Garbled;
                         problem = $"rejected answer: {e.Message}";
                         Log.Debug($"{Description}: unit {unit}: {problem}");
                     }
                     catch (Exception e) when (IsConnectionFault(e))
                     {
-                        Statistics.ConnectionLost();
+                        Statistics.Increment(ModbusLinkCounter.ConnectionLosses);
                         CloseLink();
                         if (reused && !reconnectedForFree)
                         {
@@ -134,11 +134,11 @@ internal abstract class ModbusLink : IAsyncDisposable
                 if (_open)
                 {
                     try { await RecoverAsync(cancellationToken).ConfigureAwait(false); }
-                    catch (Exception e) when (IsConnectionFault(e)) { Statistics.ConnectionLost(); CloseLink(); }
+                    catch (Exception e) when (IsConnectionFault(e)) { Statistics.Increment(ModbusLinkCounter.ConnectionLosses); CloseLink(); }
                 }
                 if (attempt >= retries)
                     throw new ModbusTransportException(failure, $"{problem} ({attempt + 1} attempt{(attempt == 0 ? "" : "s")})");
-                Statistics.Retry();
+                Statistics.Increment(ModbusLinkCounter.Retries);
             }
         }
         finally
@@ -185,13 +185,13 @@ internal abstract class ModbusLink : IAsyncDisposable
         _open = true;
         _backoff.Succeeded();
         _consecutiveTimeouts = 0;
-        Statistics.Connected();
+        Statistics.Increment(ModbusLinkCounter.Connects);
         return false;
 
         void Failed(string message)
         {
             Close();
-            Statistics.ConnectFailed();
+            Statistics.Increment(ModbusLinkCounter.ConnectFailures);
             _lastConnectError = message;
             _backoff.Failed();
         }

@@ -52,7 +52,7 @@ public sealed class ModbusPoller : IPollTarget, IPollTargetDiagnostics
     public int RequestsPerCycle => _plan.Count;
 
     /// <summary>What the link this device uses (shared with others on the same port or address) has seen.</summary>
-    public ModbusLinkStatistics LinkStatistics => _lease.Resource.Statistics;
+    public Counters<ModbusLinkCounter> LinkStatistics => _lease.Resource.Statistics;
 
     /// <summary>Exception answers this device received.</summary>
     public long ExceptionAnswers => Interlocked.Read(ref _exceptionAnswers);
@@ -62,27 +62,9 @@ public sealed class ModbusPoller : IPollTarget, IPollTargetDiagnostics
     {
         get
         {
-            var l = LinkStatistics;
-            return
-            [
-                new("requestsPerCycle", RequestsPerCycle),
-                new("exceptionAnswers", ExceptionAnswers),
-                new("link.requests", l.Requests),
-                new("link.responses", l.Responses),
-                new("link.timeouts", l.Timeouts),
-                new("link.retries", l.Retries),
-                new("link.crcErrors", l.CrcErrors),
-                new("link.garbledFrames", l.GarbledFrames),
-                new("link.wrongTransactionIds", l.WrongTransactionIds),
-                new("link.wrongUnitIds", l.WrongUnitIds),
-                new("link.discardedBytes", l.DiscardedBytes),
-                new("link.connects", l.Connects),
-                new("link.connectFailures", l.ConnectFailures),
-                new("link.connectionLosses", l.ConnectionLosses),
-                new("link.echoesChecked", l.EchoesChecked),
-                new("link.echoMismatches", l.EchoMismatches),
-                new("link.unexpectedEchoes", l.UnexpectedEchoes),
-            ];
+            var list = new List<KeyValuePair<string, long>> { new("requestsPerCycle", RequestsPerCycle), new("exceptionAnswers", ExceptionAnswers) };
+            LinkStatistics.AppendTo(list, "link.");
+            return list;
         }
     }
 

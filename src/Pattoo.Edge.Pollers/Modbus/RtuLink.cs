@@ -72,7 +72,7 @@ internal sealed class RtuLink : ModbusLink
 
     protected override async Task<int> TransactAsync(byte unit, ReadOnlyMemory<byte> requestPdu, Memory<byte> responsePdu, CancellationToken cancellationToken)
     {
-        Statistics.Discarded(_port.DiscardInput());
+        Statistics.Add(ModbusLinkCounter.DiscardedBytes, _port.DiscardInput());
         if (_lastActivity != 0)
         {
             var quiet = Stopwatch.GetElapsedTime(_lastActivity);
@@ -139,7 +139,7 @@ internal sealed class RtuLink : ModbusLink
     /// </summary>
     private async Task<int> ReadEchoAsync(int n, CancellationToken cancellationToken)
     {
-        Statistics.EchoChecked();
+        Statistics.Increment(ModbusLinkCounter.EchoesChecked);
         int count = 0;
         try
         {
@@ -208,7 +208,7 @@ internal sealed class RtuLink : ModbusLink
         }
         catch (ModbusFormatException) { /* not a frame: the recovery drains it */ }
         catch (OperationCanceledException) { /* no answer: nothing to wait for */ }
-        Statistics.Discarded(count - start);
+        Statistics.Add(ModbusLinkCounter.DiscardedBytes, count - start);
     }
 
     private async Task<int> ReadMoreAsync(int count, CancellationToken cancellationToken)
@@ -227,12 +227,12 @@ internal sealed class RtuLink : ModbusLink
             int length = pdu.Length;
             bool mine = frameUnit == unit;
             if (mine) pdu.CopyTo(response);
-            else Statistics.WrongUnit();
+            else Statistics.Increment(ModbusLinkCounter.WrongUnitIds);
             _rx.AsSpan(consumed, count - consumed).CopyTo(_rx);
             count -= consumed;
             if (mine)
             {
-                Statistics.Discarded(count); // trailing noise
+                Statistics.Add(ModbusLinkCounter.DiscardedBytes, count); // trailing noise
                 return length;
             }
         }
@@ -261,7 +261,7 @@ internal sealed class RtuLink : ModbusLink
             dropped += r;
             _lastActivity = Stopwatch.GetTimestamp();
         }
-        Statistics.Discarded(dropped);
+        Statistics.Add(ModbusLinkCounter.DiscardedBytes, dropped);
     }
 }
 

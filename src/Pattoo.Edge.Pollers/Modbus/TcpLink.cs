@@ -110,8 +110,8 @@ internal sealed class MbapLink(string host, int port, string description) : Modb
             int length = pdu.Length;
             bool mine = frameTid == tid && frameUnit == unit;
             if (mine) pdu.CopyTo(response);
-            else if (frameTid != tid) Statistics.WrongTransaction();
-            else Statistics.WrongUnit();
+            else if (frameTid != tid) Statistics.Increment(ModbusLinkCounter.WrongTransactionIds);
+            else Statistics.Increment(ModbusLinkCounter.WrongUnitIds);
             _rx.AsSpan(consumed, _rxCount - consumed).CopyTo(_rx);
             _rxCount -= consumed;
             if (mine) return length;

@@ -17,7 +17,7 @@ namespace Pattoo.Edge.Pollers.OpcUa;
 /// that did not change store nothing.
 /// </para>
 /// <para>
-/// Values with a Bad status are not stored: they are counted (<see cref="BadValues"/>), logged
+/// Values with a Bad status are not stored: they are counted (<see cref="OpcUaCounter.BadValues"/>), logged
 /// when a node's status changes and reported as skipped. A lost connection is retried with
 /// backoff (1 s doubling to 15 s). The session outlives the connection: after a break it is
 /// activated on a new channel and its subscription simply continues; when the server dropped
@@ -61,8 +61,6 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
     private List<string> _unresolved = [];
     private readonly Backoff _retry;
     private string? _lastError;
-    private long _badValues;
-    private long _connects;
 
     // subscribe mode
     private readonly object _gate = new();
@@ -70,15 +68,10 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
     // that stopped polling cannot grow it without limit (the oldest are dropped and counted).
     private const int MaxPending = 100_000;
     private readonly Queue<(int Node, DataValue Value, long ReceivedMs)> _pending = new();
-    private long _overflowed;
     private readonly List<string> _itemProblems = [];
     private CancellationTokenSource? _stop;
     private Task? _loop;
     private bool _subscribed;
-    private long _notifications;
-    private long _republished;
-    private long _reactivations;
-    private long _transfers;
     // The subscription outlives channels and sessions: after a network break the same session is
     // activated on a new channel; when the session is gone, the subscription is transferred to
     // the new one. Only when the server lost it too (it restarted) is a new one created.
@@ -110,45 +103,16 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
     public string ConfigFingerprint { get; }
     public OpcUaServerOptions Server => _server;
 
-    /// <summary>Values not stored because their status was Bad.</summary>
-    public long BadValues => Interlocked.Read(ref _badValues);
-    /// <summary>Sessions opened (1 + reconnects).</summary>
-    public long Connects => Interlocked.Read(ref _connects);
-    /// <summary>Data change notifications received (subscribe mode).</summary>
-    public long Notifications => Interlocked.Read(ref _notifications);
-    /// <summary>Notification messages fetched again with Republish after a gap.</summary>
-    public long Republished => Interlocked.Read(ref _republished);
-    /// <summary>Notification messages missing from the sequence that the server could no longer send again (values possibly lost).</summary>
-    public long RepublishMissed => Interlocked.Read(ref _republishMissed);
-    private long _republishMissed;
-    /// <summary>Times the session was carried over to a new channel after the connection broke.</summary>
-    public long Reactivations => Interlocked.Read(ref _reactivations);
-    /// <summary>Times the subscription was transferred to a new session (TransferSubscriptions).</summary>
-    public long Transfers => Interlocked.Read(ref _transfers);
-    /// <summary>Subscriptions created (subscribe mode): 1 unless the server lost one.</summary>
-    public long SubscriptionsCreated => Interlocked.Read(ref _subscriptionsCreated);
-    private long _subscriptionsCreated;
-    /// <summary>Received values dropped because nobody collected them (more than 100,000 waiting).</summary>
-    public long Overflowed => Interlocked.Read(ref _overflowed);
+    /// <summary>What the target has seen (the API's diagnostics, the tests); the subscription counters from <see cref="OpcUaCounter.SubscriptionsCreated"/> on are shown in subscribe mode only.</summary>
+    public Counters<OpcUaCounter> Counters { get; } = new();
+
     public IReadOnlyList<KeyValuePair<string, long>> Diagnostics
     {
         get
         {
-            var d = new List<KeyValuePair<string, long>>
-            {
-                new("sessionsOpened", Connects),
-                new("sessionReactivations", Reactivations),
-                new("badValues", BadValues),
-            };
-            if (_server.Mode == OpcUaMode.Subscribe)
-            {
-                d.Add(new("subscriptionsCreated", SubscriptionsCreated));
-                d.Add(new("subscriptionTransfers", Transfers));
-                d.Add(new("notifications", Notifications));
-                d.Add(new("republished", Republished));
-                d.Add(new("republishMissed", RepublishMissed));
-                d.Add(new("valuesDroppedUncollected", Overflowed));
-            }
+            var d = new List<KeyValuePair<string, long>>();
+            Counters.AppendTo(d);
+            if (_server.Mode != OpcUaMode.Subscribe) d.RemoveRange((int)OpcUaCounter.SubscriptionsCreated, d.Count - (int)OpcUaCounter.SubscriptionsCreated);
             return d;
         }
     }
@@ -209,7 +173,7 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
                     try
                     {
                         await kept.ReconnectAsync(ct).ConfigureAwait(false);
-                        Interlocked.Increment(ref _reactivations);
+                        Counters.Increment(OpcUaCounter.SessionReactivations);
                         Log.Info($"{_label}: reconnected to {_server.Endpoint}; session kept");
                         _retry.Succeeded();
                         _lastError = null;
@@ -232,8 +196,8 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
                     await session.CloseAsync().ConfigureAwait(false);
                     throw;
                 }
-                Interlocked.Increment(ref _connects);
-                if (_retry.Failures > 0 || Connects > 1) Log.Info($"{_label}: connected to {_server.Endpoint} ({_server.SecurityDescription})");
+                Counters.Increment(OpcUaCounter.SessionsOpened);
+                if (_retry.Failures > 0 || Counters[OpcUaCounter.SessionsOpened] > 1) Log.Info($"{_label}: connected to {_server.Endpoint} ({_server.SecurityDescription})");
                 _retry.Succeeded();
                 _lastError = null;
                 _session = session;
@@ -306,7 +270,7 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
         var n = _server.Nodes[node];
         if (dv.Status.IsBad)
         {
-            Interlocked.Increment(ref _badValues);
+            Counters.Increment(OpcUaCounter.BadValues);
             if (_lastStatus[node] != dv.Status) Log.Warning($"{_label}: {n.Key} ({n.NodeIdText}): {dv.Status}");
             _lastStatus[node] = dv.Status;
             report.Skip($"{n.Key} ({n.NodeIdText}): {dv.Status}");
@@ -575,7 +539,7 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
         _subscriptionId = sub.SubscriptionId;
         _lastSequence = 0;
         _acks.Clear();
-        Interlocked.Increment(ref _subscriptionsCreated);
+        Counters.Increment(OpcUaCounter.SubscriptionsCreated);
         var problems = new List<string>(_unresolved);
         for (int i = 0; i < results.Length; i++)
         {
@@ -584,7 +548,7 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
                 var n = _server.Nodes[_resolved[i].Node];
                 string p = $"{n.Key} ({n.NodeIdText}): {results[i].Status}";
                 Log.Warning($"{_label}: cannot monitor {p}");
-                Interlocked.Increment(ref _badValues);
+                Counters.Increment(OpcUaCounter.BadValues);
                 problems.Add(p);
             }
         }
@@ -614,7 +578,7 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
             // Already on this session: an earlier transfer went through but its answer was lost
             // with the link. Any message it held shows up as a gap and is fetched with Republish.
             Log.Info($"{_label}: subscription {_subscriptionId} is already on this session (the answer to its transfer was lost)");
-            Interlocked.Increment(ref _transfers);
+            Counters.Increment(OpcUaCounter.SubscriptionTransfers);
             return [];
         }
         if (result.Status.IsBad)
@@ -623,7 +587,7 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
             _subscriptionId = 0;
             return null;
         }
-        Interlocked.Increment(ref _transfers);
+        Counters.Increment(OpcUaCounter.SubscriptionTransfers);
         return result.AvailableSequenceNumbers;
     }
 
@@ -632,13 +596,13 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
         try
         {
             var again = await session.RepublishAsync(_subscriptionId, sequence, stop).ConfigureAwait(false);
-            Interlocked.Increment(ref _republished);
+            Counters.Increment(OpcUaCounter.Republished);
             Take(again);
             _acks.Add((_subscriptionId, sequence));
         }
         catch (OpcUaServiceException e) when (e.Status.CodeBits == BadMessageNotAvailable)
         {
-            Interlocked.Increment(ref _republishMissed);
+            Counters.Increment(OpcUaCounter.RepublishMissed);
             Log.Warning($"{_label}: cannot fetch notification message {sequence} of subscription {_subscriptionId} again: " +
                 "the server no longer has it (BadMessageNotAvailable); values it held, if any, are missing");
         }
@@ -653,17 +617,17 @@ public sealed class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
             foreach (var change in message.DataChanges)
             {
                 if (change.ClientHandle >= (uint)_server.Nodes.Count) continue;
-                Interlocked.Increment(ref _notifications);
+                Counters.Increment(OpcUaCounter.Notifications);
                 if (_pending.Count >= MaxPending)
                 {
                     _pending.Dequeue();
-                    Interlocked.Increment(ref _overflowed);
+                    Counters.Increment(OpcUaCounter.ValuesDroppedUncollected);
                     overflowed = true;
                 }
                 _pending.Enqueue(((int)change.ClientHandle, change.Value, now));
             }
         }
-        if (overflowed) Log.Warning($"{_label}: more than {MaxPending} received values waiting to be stored; dropping the oldest ({Overflowed} so far)");
+        if (overflowed) Log.Warning($"{_label}: more than {MaxPending} received values waiting to be stored; dropping the oldest ({Counters[OpcUaCounter.ValuesDroppedUncollected]} so far)");
     }
 
     public async ValueTask DisposeAsync()

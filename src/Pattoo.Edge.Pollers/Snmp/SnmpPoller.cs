@@ -131,14 +131,15 @@ public sealed class SnmpPoller : IPollTarget, IPollTargetDiagnostics
     public SnmpTargetOptions Options => _options;
 
     /// <summary>socket.*: the one UDP socket every SNMP target shares.</summary>
-    public IReadOnlyList<KeyValuePair<string, long>> Diagnostics =>
-    [
-        new("socket.sent", _transport.Sent),
-        new("socket.received", _transport.Received),
-        new("socket.droppedMalformed", _transport.DroppedMalformed),
-        new("socket.droppedUnmatched", _transport.DroppedUnmatched),
-        new("socket.droppedRejected", _transport.DroppedRejected),
-    ];
+    public IReadOnlyList<KeyValuePair<string, long>> Diagnostics
+    {
+        get
+        {
+            var list = new List<KeyValuePair<string, long>>();
+            _transport.Counters.AppendTo(list, "socket.");
+            return list;
+        }
+    }
 
     public async Task PollAsync(SampleBatch batch, PollReport report, CancellationToken cancellationToken)
     {

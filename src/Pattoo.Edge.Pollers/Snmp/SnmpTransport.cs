@@ -34,7 +34,6 @@ internal sealed class SnmpTransport : IAsyncDisposable
     private bool _dualMode;
     private CancellationTokenSource? _stop;
     private Task? _loop;
-    private long _received, _malformed, _unmatched, _rejected, _sent;
 
     private sealed record Registration(SocketAddress From, ISnmpResponseSink Sink);
 
@@ -50,14 +49,8 @@ internal sealed class SnmpTransport : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    public long Received => Interlocked.Read(ref _received);
-    public long Sent => Interlocked.Read(ref _sent);
-    /// <summary>Datagrams that were not SNMP messages at all.</summary>
-    public long DroppedMalformed => Interlocked.Read(ref _malformed);
-    /// <summary>Responses nobody waits for (late, duplicated, spoofed id) or from another address than asked.</summary>
-    public long DroppedUnmatched => Interlocked.Read(ref _unmatched);
-    /// <summary>Responses the waiting session refused: wrong community, bad digest, undecodable PDU.</summary>
-    public long DroppedRejected => Interlocked.Read(ref _rejected);
+    /// <summary>What the socket has seen (the API shows it as socket.* of every SNMP target).</summary>
+    public Counters<SnmpSocketCounter> Counters { get; } = new();
 
     /// <summary>A fresh id for request-id or msgID: positive, wrapping, shared by all targets so ids never collide.</summary>
     public int NextId()
@@ -86,7 +79,7 @@ internal sealed class SnmpTransport : IAsyncDisposable
     {
         var socket = EnsureOpen();
         await socket.SendToAsync(datagram, SocketFlags.None, to, cancellationToken).ConfigureAwait(false);
-        Interlocked.Increment(ref _sent);
+        Counters.Increment(SnmpSocketCounter.Sent);
     }
 
     private Socket EnsureOpen()
@@ -138,7 +131,7 @@ internal sealed class SnmpTransport : IAsyncDisposable
                 if (Log.IsEnabled(LogLevel.Debug)) Log.Debug($"snmp: receive: {e.GetType().Name}: {e.Message}");
                 continue;
             }
-            Interlocked.Increment(ref _received);
+            Counters.Increment(SnmpSocketCounter.Received);
             if (Log.IsEnabled(LogLevel.Debug)) Log.Debug($"snmp: {n} octets from {Describe(from)}");
             Dispatch(buffer.AsSpan(0, n), from);
         }
@@ -156,12 +149,12 @@ internal sealed class SnmpTransport : IAsyncDisposable
     {
         if (!SnmpDecoder.TryReadRoutingId(datagram, out _, out int id))
         {
-            Interlocked.Increment(ref _malformed);
+            Counters.Increment(SnmpSocketCounter.DroppedMalformed);
             return;
         }
         if (!_pending.TryGetValue(id, out var reg) || !reg.From.Equals(from))
         {
-            Interlocked.Increment(ref _unmatched);
+            Counters.Increment(SnmpSocketCounter.DroppedUnmatched);
             if (Log.IsEnabled(LogLevel.Debug)) Log.Debug($"snmp: dropped a datagram for id {id}: {(reg is null ? "nobody waits for it" : "from another address than asked")}");
             return;
         }
@@ -170,7 +163,7 @@ internal sealed class SnmpTransport : IAsyncDisposable
         try { accepted = reg.Sink.TryAccept(datagram); }
         catch (SnmpFormatException e) { accepted = false; why = e.Message; }
         if (accepted) return;
-        Interlocked.Increment(ref _rejected);
+        Counters.Increment(SnmpSocketCounter.DroppedRejected);
         if (Log.IsEnabled(LogLevel.Debug)) Log.Debug($"snmp: dropped a response to id {id}{(why is null ? "" : ": " + why)}: {Convert.ToHexString(datagram)}");
     }
 
@@ -192,4 +185,17 @@ internal sealed class SnmpTransport : IAsyncDisposable
         socket.Dispose();
         stop?.Dispose();
     }
+}
+
+/// <summary>What the shared SNMP socket has seen, counted in a <see cref="Counters{TKey}"/>.</summary>
+public enum SnmpSocketCounter
+{
+    Sent,
+    Received,
+    /// <summary>Datagrams that were not SNMP messages at all.</summary>
+    DroppedMalformed,
+    /// <summary>Responses nobody waits for (late, duplicated, spoofed id) or from another address than asked.</summary>
+    DroppedUnmatched,
+    /// <summary>Responses the waiting session refused: wrong community, bad digest, undecodable PDU.</summary>
+    DroppedRejected,
 }

@@ -288,8 +288,8 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
         var (batch, _) = await PollerTestSupport.PollAsync(poller);
         AssertLines(ExpectedAll, batch);
         Assert.Equal(1, poller.RequestsLastPoll); // the device segments (its I-Am said so): one request, many segments
-        Assert.True(poller.TransportStatistics.Segments >= 4, poller.TransportStatistics.ToString());
-        Assert.Equal(0, poller.TransportStatistics.Timeouts);
+        Assert.True(poller.TransportStatistics[BacnetSocketCounter.Segments] >= 4, poller.TransportStatistics.ToString());
+        Assert.Equal(0, poller.TransportStatistics[BacnetSocketCounter.Timeouts]);
     }
 
     [Fact]
@@ -301,8 +301,8 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
         var (batch, _) = await PollerTestSupport.PollAsync(poller);
         AssertLines(ExpectedAll.Select(l => l.Replace("device:1234", "device:3001")), batch);
         Assert.InRange(poller.RequestsLastPoll, 2, 20);
-        Assert.Equal(0, poller.TransportStatistics.Aborts);
-        Assert.Equal(0, poller.TransportStatistics.Segments);
+        Assert.Equal(0, poller.TransportStatistics[BacnetSocketCounter.Aborts]);
+        Assert.Equal(0, poller.TransportStatistics[BacnetSocketCounter.Segments]);
     }
 
     [Fact]
@@ -433,8 +433,8 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
         await using var poller = Assert.Single(BacnetTestSupport.Pollers(options, new BacnetTransportRegistry()));
         var e = await Assert.ThrowsAsync<BacnetTransportException>(() => PollerTestSupport.PollAsync(poller));
         Assert.Contains("no answer to read-property-multiple within 1s (2 attempts)", e.Message);
-        Assert.Equal(2, poller.TransportStatistics.Requests);
-        Assert.Equal(1, poller.TransportStatistics.Retries);
+        Assert.Equal(2, poller.TransportStatistics[BacnetSocketCounter.Requests]);
+        Assert.Equal(1, poller.TransportStatistics[BacnetSocketCounter.Retries]);
     }
 
     [Fact]

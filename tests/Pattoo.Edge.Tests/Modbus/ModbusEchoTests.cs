@@ -49,11 +49,11 @@ public sealed class ModbusEchoTests
             AssertSomeValues(batch);
         }
         var stats = poller.LinkStatistics;
-        Assert.Equal(2 * poller.RequestsPerCycle, stats.Requests);
-        Assert.Equal(stats.Requests, stats.EchoesChecked);
-        Assert.True(stats.EchoMismatches + stats.CrcErrors + stats.GarbledFrames + stats.Timeouts + stats.Retries == 0, stats.ToString());
-        Assert.Equal(8 * stats.Requests, line.Echoed);
-        Assert.Equal(stats.Requests, Figure(poller, "link.echoesChecked"));
+        Assert.Equal(2 * poller.RequestsPerCycle, stats[ModbusLinkCounter.Requests]);
+        Assert.Equal(stats[ModbusLinkCounter.Requests], stats[ModbusLinkCounter.EchoesChecked]);
+        Assert.True(stats[ModbusLinkCounter.EchoMismatches] + stats[ModbusLinkCounter.CrcErrors] + stats[ModbusLinkCounter.GarbledFrames] + stats[ModbusLinkCounter.Timeouts] + stats[ModbusLinkCounter.Retries] == 0, stats.ToString());
+        Assert.Equal(8 * stats[ModbusLinkCounter.Requests], line.Echoed);
+        Assert.Equal(stats[ModbusLinkCounter.Requests], Figure(poller, "link.echoesChecked"));
         Assert.Equal(0, Figure(poller, "link.echoMismatches"));
     }
 
@@ -73,16 +73,16 @@ public sealed class ModbusEchoTests
         Assert.Equal(ModbusFailure.Garbled, e.Failure);
         Assert.Equal($"device short unit 1: read holding registers (3) at 20, 1 register: {line.PollerEnd}: received our own 8-byte request back "
             + "before the answer: the adapter echoes what it sends, set echo = true (2 attempts)", e.Message);
-        Assert.Equal(2, stats.UnexpectedEchoes);
-        Assert.Equal(0, stats.CrcErrors);
+        Assert.Equal(2, stats[ModbusLinkCounter.UnexpectedEchoes]);
+        Assert.Equal(0, stats[ModbusLinkCounter.CrcErrors]);
 
         var longer = await Assert.ThrowsAsync<ModbusTransportException>(() => PollerTestSupport.PollAsync(pollers[1]));
         Assert.Equal(ModbusFailure.Garbled, longer.Failure);
         Assert.Contains("set echo = true (1 attempt)", longer.Message, StringComparison.Ordinal);
-        Assert.Equal(3, stats.UnexpectedEchoes);
-        Assert.Equal(0, stats.Timeouts);
+        Assert.Equal(3, stats[ModbusLinkCounter.UnexpectedEchoes]);
+        Assert.Equal(0, stats[ModbusLinkCounter.Timeouts]);
         Assert.Equal(3, Figure(pollers[0], "link.unexpectedEchoes"));
-        Assert.Equal(0, stats.EchoesChecked);
+        Assert.Equal(0, stats[ModbusLinkCounter.EchoesChecked]);
         foreach (var p in pollers) await p.DisposeAsync();
     }
 
@@ -101,16 +101,16 @@ public sealed class ModbusEchoTests
         Assert.Equal(ModbusFailure.Garbled, live.Failure);
         Assert.Equal($"device live unit 1: read holding registers (3) at 20, 1 register: {pty.A}: the answer came without the echo of our request: "
             + "the adapter does not echo, set echo = false (2 attempts)", live.Message);
-        Assert.Equal(2, stats.EchoMismatches);
+        Assert.Equal(2, stats[ModbusLinkCounter.EchoMismatches]);
 
         // Nothing comes back at all.
         var dead = await Assert.ThrowsAsync<ModbusTransportException>(() => PollerTestSupport.PollAsync(pollers[1]));
         Assert.Equal(ModbusFailure.Garbled, dead.Failure);
         Assert.Equal($"device dead unit 3: read holding registers (3) at 20, 1 register: {pty.A}: expected the echo of our 8-byte request, got 0 bytes "
             + "(does this adapter echo? if not, set echo = false) (1 attempt)", dead.Message);
-        Assert.Equal(3, stats.EchoesChecked);
-        Assert.Equal(3, stats.EchoMismatches);
-        Assert.Equal(0, stats.Timeouts);
+        Assert.Equal(3, stats[ModbusLinkCounter.EchoesChecked]);
+        Assert.Equal(3, stats[ModbusLinkCounter.EchoMismatches]);
+        Assert.Equal(0, stats[ModbusLinkCounter.Timeouts]);
         Assert.Equal(3, Figure(pollers[1], "link.echoMismatches"));
         foreach (var p in pollers) await p.DisposeAsync();
     }
@@ -126,22 +126,22 @@ public sealed class ModbusEchoTests
 
         line.CorruptEchoes = 1; // the retry gets a clean echo, and the answer of the first try is not taken for its own
         Assert.Equal(20, (await PollerTestSupport.PollAsync(poller)).Batch[0].Value);
-        Assert.Equal(1, stats.EchoMismatches);
-        Assert.Equal(1, stats.Retries);
-        Assert.Equal(2, stats.EchoesChecked);
+        Assert.Equal(1, stats[ModbusLinkCounter.EchoMismatches]);
+        Assert.Equal(1, stats[ModbusLinkCounter.Retries]);
+        Assert.Equal(2, stats[ModbusLinkCounter.EchoesChecked]);
 
         line.CorruptEchoes = 2; // every attempt
         var e = await Assert.ThrowsAsync<ModbusTransportException>(() => PollerTestSupport.PollAsync(poller));
         Assert.Equal(ModbusFailure.Garbled, e.Failure);
         Assert.Contains($": {line.PollerEnd}: the echo differs from the request at byte ", e.Message, StringComparison.Ordinal);
         Assert.EndsWith(" (line noise or echo = true on an adapter that does not echo) (2 attempts)", e.Message, StringComparison.Ordinal);
-        Assert.Equal(3, stats.EchoMismatches);
+        Assert.Equal(3, stats[ModbusLinkCounter.EchoMismatches]);
 
         // The line is back in step: the next polls read the right values without a retry.
         for (int i = 0; i < 3; i++) Assert.Equal(20, (await PollerTestSupport.PollAsync(poller)).Batch[0].Value);
-        Assert.Equal(3, stats.EchoMismatches);
-        Assert.Equal(2, stats.Retries);
-        Assert.Equal(0, stats.CrcErrors + stats.GarbledFrames + stats.WrongUnitIds + stats.Timeouts);
+        Assert.Equal(3, stats[ModbusLinkCounter.EchoMismatches]);
+        Assert.Equal(2, stats[ModbusLinkCounter.Retries]);
+        Assert.Equal(0, stats[ModbusLinkCounter.CrcErrors] + stats[ModbusLinkCounter.GarbledFrames] + stats[ModbusLinkCounter.WrongUnitIds] + stats[ModbusLinkCounter.Timeouts]);
         Assert.Equal(3, Figure(poller, "link.echoMismatches"));
     }
 }

@@ -114,12 +114,12 @@ public sealed class ModbusPeerTests
             var (batch, report) = await PollerTestSupport.PollAsync(poller);
             Assert.Empty(report.Problems);
             AssertEverything(batch);
-            Assert.Equal(poller.RequestsPerCycle, poller.LinkStatistics.Responses);
+            Assert.Equal(poller.RequestsPerCycle, poller.LinkStatistics[ModbusLinkCounter.Responses]);
             Assert.True(poller.RequestsPerCycle == 12, options.DescribePlan()); // 85 values, 122-register blocks
             var again = await PollerTestSupport.PollAsync(poller);
             AssertEverything(again.Batch);
             for (int i = 0; i < batch.Count; i++) Assert.Same(batch[i].Series, again.Batch[i].Series);
-            Assert.Equal(1, poller.LinkStatistics.Connects);
+            Assert.Equal(1, poller.LinkStatistics[ModbusLinkCounter.Connects]);
         }
     }
 
@@ -191,8 +191,8 @@ public sealed class ModbusPeerTests
             }
         }
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5), $"reconnected after {clock.Elapsed}");
-        Assert.Equal(2, poller.LinkStatistics.Connects);
-        Assert.True(poller.LinkStatistics.ConnectionLosses >= 1);
+        Assert.Equal(2, poller.LinkStatistics[ModbusLinkCounter.Connects]);
+        Assert.True(poller.LinkStatistics[ModbusLinkCounter.ConnectionLosses] >= 1);
     }
 
     [Fact]
@@ -228,7 +228,7 @@ public sealed class ModbusPeerTests
         // The dead unit's next cycle still costs one timeout, and the live units keep working.
         await Assert.ThrowsAsync<ModbusTransportException>(() => PollerTestSupport.PollAsync(pollers[2]));
         AssertEverything((await PollerTestSupport.PollAsync(pollers[0])).Batch, inputToo: false);
-        Assert.Equal(0, pollers[0].LinkStatistics.CrcErrors);
+        Assert.Equal(0, pollers[0].LinkStatistics[ModbusLinkCounter.CrcErrors]);
 
         foreach (var p in pollers) await p.DisposeAsync();
         Assert.Equal(0, registry.Count);
@@ -254,7 +254,7 @@ public sealed class ModbusPeerTests
             Assert.Empty(report.Problems);
             AssertEverything(batch);
         }
-        Assert.True(poller.LinkStatistics.CrcErrors + poller.LinkStatistics.GarbledFrames + poller.LinkStatistics.Timeouts == 0, poller.LinkStatistics.ToString());
+        Assert.True(poller.LinkStatistics[ModbusLinkCounter.CrcErrors] + poller.LinkStatistics[ModbusLinkCounter.GarbledFrames] + poller.LinkStatistics[ModbusLinkCounter.Timeouts] == 0, poller.LinkStatistics.ToString());
     }
 
     [Fact]
@@ -278,17 +278,17 @@ public sealed class ModbusPeerTests
         var crc = await Bad(2); // a bad CRC every time: rejected twice (one retry)
         Assert.Equal(ModbusFailure.Garbled, crc.Failure);
         Assert.Contains("rejected answer: CRC", crc.Message, StringComparison.Ordinal);
-        Assert.Equal(2, stats.CrcErrors);
+        Assert.Equal(2, stats[ModbusLinkCounter.CrcErrors]);
 
         Assert.Equal(43, await Good(3)); // a bad CRC, then a good answer on the retry
-        Assert.Equal(3, stats.CrcErrors);
-        Assert.Equal(2, stats.Retries);
+        Assert.Equal(3, stats[ModbusLinkCounter.CrcErrors]);
+        Assert.Equal(2, stats[ModbusLinkCounter.Retries]);
 
         var noise = await Bad(4);
         Assert.Contains(noise.Failure, new[] { ModbusFailure.Garbled, ModbusFailure.Timeout });
 
         Assert.Equal(45, await Good(5)); // a frame from unit 99 first: skipped
-        Assert.Equal(1, stats.WrongUnitIds);
+        Assert.Equal(1, stats[ModbusLinkCounter.WrongUnitIds]);
 
         Assert.Equal(ModbusFailure.Timeout, (await Bad(6)).Failure); // a truncated frame never completes
 
@@ -300,7 +300,7 @@ public sealed class ModbusPeerTests
         Assert.Equal(ModbusFailure.Timeout, (await Bad(9)).Failure); // answers 1500 ms late, after the timeout
         await Task.Delay(1100); // the late answers arrive now and must not be taken for unit 1's
         Assert.Equal(41, await Good(1));
-        Assert.True(stats.DiscardedBytes > 0, stats.ToString());
+        Assert.True(stats[ModbusLinkCounter.DiscardedBytes] > 0, stats.ToString());
         foreach (var p in pollers) await p.DisposeAsync();
         Assert.Equal(0, registry.Count);
     }
@@ -320,9 +320,9 @@ public sealed class ModbusPeerTests
 
         Assert.Equal(11, await Good(1));
         Assert.Equal(12, await Good(2));
-        Assert.Equal(1, stats.WrongTransactionIds);
+        Assert.Equal(1, stats[ModbusLinkCounter.WrongTransactionIds]);
         Assert.Equal(13, await Good(3));
-        Assert.Equal(1, stats.WrongUnitIds);
+        Assert.Equal(1, stats[ModbusLinkCounter.WrongUnitIds]);
 
         var broken = await Assert.ThrowsAsync<ModbusTransportException>(() => PollerTestSupport.PollAsync(pollers[3]));
         Assert.Equal(ModbusFailure.Garbled, broken.Failure);
@@ -353,6 +353,6 @@ public sealed class ModbusPeerTests
         var second = await Assert.ThrowsAsync<ModbusTransportException>(() => PollerTestSupport.PollAsync(poller));
         // Backing off: no new attempt, and the same words (the scheduler logs when they change).
         Assert.Equal(first.Message, second.Message);
-        Assert.Equal(1, poller.LinkStatistics.ConnectFailures);
+        Assert.Equal(1, poller.LinkStatistics[ModbusLinkCounter.ConnectFailures]);
     }
 }

@@ -74,7 +74,7 @@ public sealed class ModbusPollerTests
         var e = await Assert.ThrowsAsync<ModbusTransportException>(() => PollerTestSupport.PollAsync(pollers[0]));
         Assert.InRange(clock.Elapsed.TotalMilliseconds, 290, 2000);
         Assert.Equal("device plc unit 99: read holding registers (3) at 1, 1 register: no answer within 100ms (3 attempts)", e.Message);
-        Assert.Equal(3, pollers[0].LinkStatistics.Timeouts);
+        Assert.Equal(3, pollers[0].LinkStatistics[ModbusLinkCounter.Timeouts]);
         Assert.Equal(2, PollerTestSupport.ByKey((await PollerTestSupport.PollAsync(pollers[1])).Batch)["y"].Value);
     }
 

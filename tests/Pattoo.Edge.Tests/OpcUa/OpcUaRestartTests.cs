@@ -58,10 +58,10 @@ public sealed class OpcUaRestartTests
             peer = await OpcUaPeer.StartAsync(pki, port);
             await using (peer)
             {
-                long connectsBefore = poller.Connects;
+                long connectsBefore = poller.Counters[OpcUaCounter.SessionsOpened];
                 var after = await OpcUaTestSupport.PollUntilAsync(poller, all => all.Count >= 2, TimeSpan.FromSeconds(45));
                 Assert.True(after.Count >= 2, $"values after the restart: {after.Count}; server log: {peer.Stderr}");
-                Assert.True(poller.Connects > connectsBefore);
+                Assert.True(poller.Counters[OpcUaCounter.SessionsOpened] > connectsBefore);
                 Assert.True(poller.Subscribed);
             }
         }
@@ -75,10 +75,10 @@ public sealed class OpcUaRestartTests
     public async Task SubscriptionContinuesOnTheSameSessionAfterANetworkBreak()
     {
         var (poller, _) = await BreakTheLinkAsync("2m", TimeSpan.FromSeconds(3));
-        Assert.Equal(1, poller.Connects);              // one session...
-        Assert.True(poller.Reactivations >= 1);        // ...carried over to a new channel
-        Assert.Equal(0, poller.Transfers);
-        Assert.Equal(1, poller.SubscriptionsCreated);  // and the same subscription
+        Assert.Equal(1, poller.Counters[OpcUaCounter.SessionsOpened]);              // one session...
+        Assert.True(poller.Counters[OpcUaCounter.SessionReactivations] >= 1);        // ...carried over to a new channel
+        Assert.Equal(0, poller.Counters[OpcUaCounter.SubscriptionTransfers]);
+        Assert.Equal(1, poller.Counters[OpcUaCounter.SubscriptionsCreated]);  // and the same subscription
     }
 
     // Once flaky: a backoff timer firing a moment early made the loop skip attempts (8 s, 15 s, ...)
@@ -87,9 +87,9 @@ public sealed class OpcUaRestartTests
     public async Task SubscriptionIsTransferredWhenTheSessionTimedOutDuringABreak()
     {
         var (poller, log) = await BreakTheLinkAsync("2s", TimeSpan.FromSeconds(4));
-        Assert.Equal(2, poller.Connects);              // the server dropped the first session...
-        Assert.Equal(1, poller.Transfers);             // ...but kept its subscription for the new one
-        Assert.Equal(1, poller.SubscriptionsCreated);
+        Assert.Equal(2, poller.Counters[OpcUaCounter.SessionsOpened]);              // the server dropped the first session...
+        Assert.Equal(1, poller.Counters[OpcUaCounter.SubscriptionTransfers]);             // ...but kept its subscription for the new one
+        Assert.Equal(1, poller.Counters[OpcUaCounter.SubscriptionsCreated]);
     }
 
     /// <summary>
@@ -139,12 +139,12 @@ public sealed class OpcUaRestartTests
         await collecting;
 
         var (counts, holes) = RelayedCounter.Holes(values);
-        string what = $"connects {poller.Connects}, reactivations {poller.Reactivations}, transfers {poller.Transfers}, " +
-            $"created {poller.SubscriptionsCreated}, republished {poller.Republished}, missed {poller.RepublishMissed}, span {counts[0]}..{counts[^1]}";
+        string what = $"connects {poller.Counters[OpcUaCounter.SessionsOpened]}, reactivations {poller.Counters[OpcUaCounter.SessionReactivations]}, transfers {poller.Counters[OpcUaCounter.SubscriptionTransfers]}, " +
+            $"created {poller.Counters[OpcUaCounter.SubscriptionsCreated]}, republished {poller.Counters[OpcUaCounter.Republished]}, missed {poller.Counters[OpcUaCounter.RepublishMissed]}, span {counts[0]}..{counts[^1]}";
         Assert.True(holes.Count == 0, $"holes in the counter: {string.Join(", ", holes)}; {what}");
-        Assert.True(poller.SubscriptionsCreated == 1, what);
-        Assert.True(poller.RepublishMissed == 0, what);
-        Assert.True(poller.Transfers >= 1 && poller.Reactivations >= 1, what);
+        Assert.True(poller.Counters[OpcUaCounter.SubscriptionsCreated] == 1, what);
+        Assert.True(poller.Counters[OpcUaCounter.RepublishMissed] == 0, what);
+        Assert.True(poller.Counters[OpcUaCounter.SubscriptionTransfers] >= 1 && poller.Counters[OpcUaCounter.SessionReactivations] >= 1, what);
         Assert.True(counts[^1] - counts[0] > 250, what);
     }
 
@@ -175,8 +175,8 @@ public sealed class OpcUaRestartTests
             var values = await OpcUaTestSupport.PollUntilAsync(poller, all => all.Count > 0, TimeSpan.FromSeconds(20));
             Assert.Single(values);
             Assert.Equal(50.01, values[0].Value, 6);
-            Assert.Equal(1, poller.Connects);
-            Assert.True(poller.Reactivations >= 1, "the same session went on over a new channel");
+            Assert.Equal(1, poller.Counters[OpcUaCounter.SessionsOpened]);
+            Assert.True(poller.Counters[OpcUaCounter.SessionReactivations] >= 1, "the same session went on over a new channel");
             Assert.True(relay.Accepted >= 2);
         }
         finally
@@ -218,8 +218,8 @@ public sealed class OpcUaRestartTests
         Assert.True(poller.Subscribed);
 
         var (counts, holes) = RelayedCounter.Holes(values);
-        Assert.True(holes.Count == 0, $"holes in the counter: {string.Join(", ", holes)}; republished {poller.Republished}, " +
-            $"reactivations {poller.Reactivations}, transfers {poller.Transfers}, values {string.Join(" ", counts)}; server log: {peer.Stderr}");
+        Assert.True(holes.Count == 0, $"holes in the counter: {string.Join(", ", holes)}; republished {poller.Counters[OpcUaCounter.Republished]}, " +
+            $"reactivations {poller.Counters[OpcUaCounter.SessionReactivations]}, transfers {poller.Counters[OpcUaCounter.SubscriptionTransfers]}, values {string.Join(" ", counts)}; server log: {peer.Stderr}");
         Assert.True(counts[^1] - counts[0] > 60, $"the values span {counts[0]}..{counts[^1]}");
         return (poller, peer.Stderr);
     }
@@ -322,7 +322,7 @@ public sealed class OpcUaRestartTests
             Assert.Equal("BadSubscriptionIdInvalid", probe.Name);
             var after = await OpcUaTestSupport.PollUntilAsync(poller, all => all.Count >= 3, TimeSpan.FromSeconds(10));
             Assert.True(after.Count >= 3, "values go on");
-            Assert.Equal(1, poller.SubscriptionsCreated);
+            Assert.Equal(1, poller.Counters[OpcUaCounter.SubscriptionsCreated]);
             Assert.True(poller.Subscribed);
         }
         finally

@@ -77,7 +77,7 @@ public sealed class OpcUaSecurityPolicyTests(OpcUaServerFixture fixture) : IClas
         var (again, againReport) = await WithPeerLog(() => OpcUaTestSupport.PollAsync(poller));
         Assert.Empty(againReport.Problems);
         Assert.Equal(batch.Count, again.Count);
-        Assert.Equal(1, poller.Connects);
+        Assert.Equal(1, poller.Counters[OpcUaCounter.SessionsOpened]);
     }
 
     [Theory]

@@ -144,7 +144,7 @@ public sealed class OpcUaServerTests(OpcUaServerFixture fixture) : IClassFixture
         Assert.True(File.Exists(Path.Combine(state, "opcua", "pki", "own", "certificate.der")));
         var (again, _) = await OpcUaTestSupport.PollAsync(poller);
         Assert.Equal(batch.Count, again.Count);
-        Assert.Equal(1, poller.Connects);
+        Assert.Equal(1, poller.Counters[OpcUaCounter.SessionsOpened]);
     }
 
     [Fact]
@@ -228,7 +228,7 @@ public sealed class OpcUaServerTests(OpcUaServerFixture fixture) : IClassFixture
         Assert.Equal(["double"], v.Keys);
         Assert.Contains(report.Problems, p => p.StartsWith("missing (ns=1;s=Line3.NoSuchNode): BadNodeIdUnknown", StringComparison.Ordinal));
         Assert.Contains(report.Problems, p => p.StartsWith("broken (ns=1;s=Line3.Broken): BadSensorFailure", StringComparison.Ordinal));
-        Assert.Equal(2, poller.BadValues);
+        Assert.Equal(2, poller.Counters[OpcUaCounter.BadValues]);
     }
 
     [Fact]
