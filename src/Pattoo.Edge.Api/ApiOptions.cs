@@ -1,5 +1,4 @@
 using System.Net;
-using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
 
 namespace Pattoo.Edge.Api;

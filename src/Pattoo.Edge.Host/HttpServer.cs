@@ -1,11 +1,9 @@
 using System.Security.Cryptography.X509Certificates;
-using Pattoo.Edge.Api;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using Pattoo.Edge.Common;
+using Pattoo.Edge.Api;
 
 namespace Pattoo.Edge.Host;
 

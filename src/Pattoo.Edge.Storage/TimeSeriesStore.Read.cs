@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using Microsoft.Data.Sqlite;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Storage.Encoding;
 

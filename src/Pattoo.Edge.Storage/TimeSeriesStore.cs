@@ -1,11 +1,9 @@
 using System.Buffers;
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Pattoo.Edge.Common;
-using Pattoo.Edge.Storage.Encoding;
 using Pattoo.Edge.Storage.HeadLog;
 
 namespace Pattoo.Edge.Storage;

@@ -2,7 +2,6 @@ using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using System.Text;
 using GraphQL;
-using GraphQL.Builders;
 using GraphQL.Types;
 
 namespace Pattoo.Edge.Api.GraphQL;

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
-using System.Text.Unicode;
 using Pattoo.Edge.Common;
 
 namespace Pattoo.Edge.Api.Ingest;

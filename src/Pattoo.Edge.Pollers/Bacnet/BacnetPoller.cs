@@ -1,7 +1,7 @@
 using System.Globalization;
 using Pattoo.Edge.Common;
-using Pattoo.Edge.Protocols.Bacnet;
 using Pattoo.Edge.Pollers.Shared;
+using Pattoo.Edge.Protocols.Bacnet;
 
 namespace Pattoo.Edge.Pollers.Bacnet;
 

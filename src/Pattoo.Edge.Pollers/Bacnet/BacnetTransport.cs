@@ -2,8 +2,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
 using Pattoo.Edge.Common;
-using Pattoo.Edge.Protocols.Bacnet;
 using Pattoo.Edge.Pollers.Shared;
+using Pattoo.Edge.Protocols.Bacnet;
 
 namespace Pattoo.Edge.Pollers.Bacnet;
 

@@ -1,8 +1,7 @@
 using System.Net.Sockets;
 using Pattoo.Edge.Common;
-using Pattoo.Edge.Protocols.Modbus;
-
 using Pattoo.Edge.Pollers.Shared;
+using Pattoo.Edge.Protocols.Modbus;
 
 namespace Pattoo.Edge.Pollers.Modbus;
 

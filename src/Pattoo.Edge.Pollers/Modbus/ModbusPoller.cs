@@ -1,7 +1,7 @@
 using System.Globalization;
 using Pattoo.Edge.Common;
-using Pattoo.Edge.Protocols.Modbus;
 using Pattoo.Edge.Pollers.Shared;
+using Pattoo.Edge.Protocols.Modbus;
 
 namespace Pattoo.Edge.Pollers.Modbus;
 

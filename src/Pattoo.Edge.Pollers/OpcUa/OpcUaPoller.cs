@@ -1,7 +1,6 @@
 using Pattoo.Edge.Common;
-using Pattoo.Edge.Protocols.OpcUa;
-
 using Pattoo.Edge.Pollers.Shared;
+using Pattoo.Edge.Protocols.OpcUa;
 
 namespace Pattoo.Edge.Pollers.OpcUa;
 

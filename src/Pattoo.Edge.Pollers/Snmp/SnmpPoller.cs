@@ -1,6 +1,6 @@
 using Pattoo.Edge.Common;
-using Pattoo.Edge.Protocols.Snmp;
 using Pattoo.Edge.Pollers.Shared;
+using Pattoo.Edge.Protocols.Snmp;
 
 namespace Pattoo.Edge.Pollers.Snmp;
 

@@ -2,8 +2,8 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Pattoo.Edge.Common;
-using Pattoo.Edge.Protocols.Snmp;
 using Pattoo.Edge.Pollers.Shared;
+using Pattoo.Edge.Protocols.Snmp;
 
 namespace Pattoo.Edge.Pollers.Snmp;
 

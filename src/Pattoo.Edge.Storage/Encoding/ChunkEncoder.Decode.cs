@@ -1,7 +1,5 @@
-using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
 
 namespace Pattoo.Edge.Storage.Encoding;
 

@@ -55,8 +55,6 @@
 // t0 + range, and the chunk must end exactly after the padding; any violation is a ChunkFormatException.
 
 using System.Buffers;
-using System.Numerics;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Pattoo.Edge.Storage.Encoding;

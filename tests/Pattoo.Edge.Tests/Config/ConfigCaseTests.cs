@@ -1,8 +1,8 @@
-using Pattoo.Edge.Pollers.Linux;
 using System.Text;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
 using Pattoo.Edge.Host;
+using Pattoo.Edge.Pollers.Linux;
 using Pattoo.Edge.Tests.Support;
 
 namespace Pattoo.Edge.Tests.Config;

@@ -1,6 +1,6 @@
-using Pattoo.Edge.Tests.Support;
 using Pattoo.Edge.Pollers.OpcUa;
 using Pattoo.Edge.Protocols.OpcUa;
+using Pattoo.Edge.Tests.Support;
 
 namespace Pattoo.Edge.Tests.OpcUa;
 

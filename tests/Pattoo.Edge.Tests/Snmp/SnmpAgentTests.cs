@@ -1,5 +1,5 @@
-using Pattoo.Edge.Pollers;
 using Pattoo.Edge.Common;
+using Pattoo.Edge.Pollers;
 using Pattoo.Edge.Pollers.Snmp;
 
 namespace Pattoo.Edge.Tests.Snmp;

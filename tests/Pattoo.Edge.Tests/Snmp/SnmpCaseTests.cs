@@ -1,5 +1,5 @@
-using Pattoo.Edge.Pollers;
 using System.Text.RegularExpressions;
+using Pattoo.Edge.Pollers;
 using Pattoo.Edge.Tests.Support;
 
 namespace Pattoo.Edge.Tests.Snmp;
