@@ -14,7 +14,7 @@ public sealed class BacnetCodecTests
     private static byte[] Hex(string hex) => Convert.FromHexString(hex.Replace(" ", ""));
 
     [Fact]
-    public void Read_property_request_matches_annex_f_3_5()
+    public void ReadPropertyRequestMatchesAnnexF35()
     {
         // F.3.5: ReadProperty of analog-input 5, present-value, invoke id 1.
         Span<byte> apdu = stackalloc byte[32];
@@ -31,7 +31,7 @@ public sealed class BacnetCodecTests
     }
 
     [Fact]
-    public void Read_property_ack_matches_annex_f_3_5()
+    public void ReadPropertyAckMatchesAnnexF35()
     {
         var apdu = Hex(
             "30" +           // Complex-ACK, not segmented
@@ -52,7 +52,7 @@ public sealed class BacnetCodecTests
     }
 
     [Fact]
-    public void Read_property_multiple_request_and_ack_match_annex_f_3_7()
+    public void ReadPropertyMultipleRequestAndAckMatchAnnexF37()
     {
         // F.3.7: ReadPropertyMultiple of analog-input 16, present-value and reliability; invoke id 241.
         var refs = new[] { new PropertyReference(new BacnetObjectId(0, 16), 85), new PropertyReference(new BacnetObjectId(0, 16), 103) };
@@ -84,7 +84,7 @@ public sealed class BacnetCodecTests
     }
 
     [Fact]
-    public void Read_property_multiple_ack_carries_property_access_errors()
+    public void ReadPropertyMultipleAckCarriesPropertyAccessErrors()
     {
         var ack = Hex(
             "0C 00000063" +  // [0] analog-input 99
@@ -98,7 +98,7 @@ public sealed class BacnetCodecTests
     }
 
     [Fact]
-    public void Error_pdu_names_class_and_code()
+    public void ErrorPduNamesClassAndCode()
     {
         var apdu = Hex("50 01 0C 91 02 91 20"); // Error, invoke 1, readProperty: property (2), unknown-property (32)
         var h = Apdu.Read(apdu);
@@ -109,7 +109,7 @@ public sealed class BacnetCodecTests
     [Theory]
     [InlineData("60 07 09", PduType.Reject, "unrecognized-service")]
     [InlineData("71 07 04", PduType.Abort, "segmentation-not-supported")]
-    public void Reject_and_abort_carry_their_reason(string hex, PduType type, string reason)
+    public void RejectAndAbortCarryTheirReason(string hex, PduType type, string reason)
     {
         var h = Apdu.Read(Hex(hex));
         Assert.Equal(type, h.Type);
@@ -118,7 +118,7 @@ public sealed class BacnetCodecTests
     }
 
     [Fact]
-    public void Who_is_and_i_am_round_trip()
+    public void WhoIsAndIAmRoundTrip()
     {
         Span<byte> b = stackalloc byte[32];
         Assert.True(BacnetServices.TryWriteWhoIs(b, 3, 3, out int n));
@@ -138,7 +138,7 @@ public sealed class BacnetCodecTests
     }
 
     [Fact]
-    public void Datagram_has_bvlc_npdu_and_routing()
+    public void DatagramHasBvlcNpduAndRouting()
     {
         Span<byte> d = stackalloc byte[64];
         var route = BacnetRoute.FromMac(5, [0x0A]);
@@ -192,7 +192,7 @@ public sealed class BacnetCodecTests
 
     [Theory]
     [MemberData(nameof(Primitives))]
-    public void Every_primitive_application_type_decodes(string hex, ApplicationTag tag, string text)
+    public void EveryPrimitiveApplicationTypeDecodes(string hex, ApplicationTag tag, string text)
     {
         var bytes = Hex(hex);
         var r = new BacnetReader(bytes);
@@ -211,7 +211,7 @@ public sealed class BacnetCodecTests
     }
 
     [Fact]
-    public void Status_flags_bits_read_as_a_mask_with_in_alarm_as_bit_0()
+    public void StatusFlagsBitsReadAsAMaskWithInAlarmAsBit0()
     {
         var r = new BacnetReader(Hex("82 04 50")); // 4 bits used: fault (1) and out-of-service (3)... 0101 = bits 1 and 3
         var v = r.ReadApplicationValue();
@@ -246,7 +246,7 @@ public sealed class BacnetCodecTests
 
     [Theory]
     [MemberData(nameof(InvalidData))]
-    public void Malformed_values_throw_one_exception_type(string description, string hex, string message)
+    public void MalformedValuesThrowOneExceptionType(string description, string hex, string message)
     {
         var e = Assert.Throws<BacnetFormatException>(() => new BacnetReader(Hex(hex)).ReadApplicationValue());
         Assert.True(e.Message.Contains(message, StringComparison.Ordinal), $"{description}: {e.Message}");
@@ -269,14 +269,14 @@ public sealed class BacnetCodecTests
 
     [Theory]
     [MemberData(nameof(InvalidDatagrams))]
-    public void Malformed_datagrams_throw_one_exception_type(string description, string hex, string message)
+    public void MalformedDatagramsThrowOneExceptionType(string description, string hex, string message)
     {
         var e = Assert.Throws<BacnetFormatException>(() => BacnetDatagrams.TryRead(Hex(hex), out _));
         Assert.True(e.Message.Contains(message, StringComparison.Ordinal), $"{description}: {e.Message}");
     }
 
     [Fact]
-    public void Network_layer_messages_and_bvlc_results_are_not_apdus()
+    public void NetworkLayerMessagesAndBvlcResultsAreNotApdus()
     {
         Assert.False(BacnetDatagrams.TryRead(Hex("81 00 0006 0000"), out _)); // BVLC-Result: successful completion
         Assert.True(BacnetDatagrams.TryRead(Hex("81 0B 0009 0180 01 0005"), out var m)); // I-Am-Router-To-Network 5
@@ -285,7 +285,7 @@ public sealed class BacnetCodecTests
     }
 
     [Fact]
-    public void Segments_are_acknowledged_per_window_and_reassembled()
+    public void SegmentsAreAcknowledgedPerWindowAndReassembled()
     {
         var a = new SegmentAssembler(maxWindow: 2);
         Assert.Equal(SegmentAction.Ack, a.Accept(Seg(0, more: true, window: 4), [1, 2]));   // first segment: ACK at once
@@ -302,7 +302,7 @@ public sealed class BacnetCodecTests
     }
 
     [Fact]
-    public void A_segmented_answer_may_not_grow_past_its_limit()
+    public void ASegmentedAnswerMayNotGrowPastItsLimit()
     {
         var a = new SegmentAssembler(maxWindow: 16, maxBytes: 4);
         a.Accept(Seg(0, true, 1), [1, 2, 3]);
@@ -313,7 +313,7 @@ public sealed class BacnetCodecTests
         => Apdu.Read([(byte)(0x38 | (more ? 0x04 : 0)), 7, seq, window, BacnetService.ReadPropertyMultiple]);
 
     [Fact]
-    public void Planner_packs_references_into_as_few_requests_as_the_sizes_allow()
+    public void PlannerPacksReferencesIntoAsFewRequestsAsTheSizesAllow()
     {
         var refs = new List<PropertyReference>();
         for (int i = 0; i < 100; i++)
@@ -334,7 +334,7 @@ public sealed class BacnetCodecTests
     [InlineData("analog-input:0", 0, 0)]
     [InlineData("multi-state-value:4194303", 19, 4194303)]
     [InlineData("130:7", 130, 7)]
-    public void Object_identifiers_parse_from_their_standard_names(string text, int type, int instance)
+    public void ObjectIdentifiersParseFromTheirStandardNames(string text, int type, int instance)
     {
         Assert.True(BacnetObjectId.TryParse(text, out var id));
         Assert.Equal(new BacnetObjectId(type, instance), id);
@@ -347,14 +347,14 @@ public sealed class BacnetCodecTests
     [InlineData("analog-input:4194304")]
     [InlineData("1024:1")]
     [InlineData("analog-input:-1")]
-    public void Bad_object_identifiers_are_refused(string text) => Assert.False(BacnetObjectId.TryParse(text, out _));
+    public void BadObjectIdentifiersAreRefused(string text) => Assert.False(BacnetObjectId.TryParse(text, out _));
 
     /// <summary>
     /// Seeded mutations of valid datagrams through every decoder the poller uses: only
     /// <see cref="BacnetFormatException"/> may escape, and every call returns.
     /// </summary>
     [Fact]
-    public void Mutated_datagrams_only_ever_throw_the_format_exception()
+    public void MutatedDatagramsOnlyEverThrowTheFormatException()
     {
         var seeds = new[]
         {
@@ -429,7 +429,7 @@ public sealed class BacnetCodecTests
 public sealed class BacnetOptionsTests
 {
     [Fact]
-    public void The_sample_binds_with_the_documented_defaults()
+    public void TheSampleBindsWithTheDocumentedDefaults()
     {
         var options = BacnetTestSupport.Bind(File.ReadAllText(RepoPaths.Combine("src", "Pattoo.Edge.Pollers", "Bacnet", "sample.toml")), "sample.toml");
         Assert.Equal(47808, options.LocalPort);
@@ -445,7 +445,7 @@ public sealed class BacnetOptionsTests
     }
 
     [Fact]
-    public void An_absent_section_binds_to_no_targets()
+    public void AnAbsentSectionBindsToNoTargets()
     {
         var options = BacnetTestSupport.Bind("[linux]\nenabled = true\n");
         Assert.Equal(0, options.TargetCount);

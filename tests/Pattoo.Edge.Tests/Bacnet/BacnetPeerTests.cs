@@ -176,7 +176,7 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
     }
 
     [Fact]
-    public async Task Reads_every_object_kind_and_primitive_type_in_one_read_property_multiple()
+    public async Task ReadsEveryObjectKindAndPrimitiveTypeInOneReadPropertyMultiple()
     {
         var registry = new BacnetTransportRegistry();
         var options = BacnetTestSupport.Bind(Config(FreePorts.Udp(), At("main") + "\ndevice_instance = 1234", AllObjects.Replace("{{INSTANCE}}", "1234")));
@@ -199,7 +199,7 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
     }
 
     [Fact]
-    public async Task Unknown_objects_and_properties_are_skipped_naming_device_object_and_property()
+    public async Task UnknownObjectsAndPropertiesAreSkippedNamingDeviceObjectAndProperty()
     {
         var registry = new BacnetTransportRegistry();
         var options = BacnetTestSupport.Bind(Config(FreePorts.Udp(), At("main"), """
@@ -228,7 +228,7 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
     }
 
     [Fact]
-    public async Task A_poll_where_every_value_is_refused_fails()
+    public async Task APollWhereEveryValueIsRefusedFails()
     {
         var options = BacnetTestSupport.Bind(Config(FreePorts.Udp(), At("main"), """
               [[bacnet.devices.objects]]
@@ -244,7 +244,7 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
     [Theory]
     [InlineData("norpm", "error services: reject-unrecognized-service")]
     [InlineData("reject", "reject unrecognized-service")]
-    public async Task A_device_that_refuses_read_property_multiple_is_read_with_read_property(string device, string refusal)
+    public async Task ADeviceThatRefusesReadPropertyMultipleIsReadWithReadProperty(string device, string refusal)
     {
         _ = refusal; // logged once; the behaviour is what counts
         var options = BacnetTestSupport.Bind(Config(FreePorts.Udp(), At(device), """
@@ -280,7 +280,7 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
     }
 
     [Fact]
-    public async Task A_segmented_answer_is_reassembled_with_segment_acks()
+    public async Task ASegmentedAnswerIsReassembledWithSegmentAcks()
     {
         var options = BacnetTestSupport.Bind(Config(FreePorts.Udp(), "device_instance = 1234", AllObjects.Replace("{{INSTANCE}}", "1234"),
             section: $"max_apdu = 128\nbroadcast_address = \"127.0.0.1:{Peer.Ports["main"]}\""));
@@ -293,7 +293,7 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
     }
 
     [Fact]
-    public async Task A_device_that_cannot_segment_gets_requests_whose_answers_fit_one_apdu()
+    public async Task ADeviceThatCannotSegmentGetsRequestsWhoseAnswersFitOneApdu()
     {
         var options = BacnetTestSupport.Bind(Config(FreePorts.Udp(), At("noseg") + "\ndevice_instance = 3001", AllObjects.Replace("{{INSTANCE}}", "3001"),
             section: "max_apdu = 206"));
@@ -306,7 +306,7 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
     }
 
     [Fact]
-    public async Task Who_is_finds_the_device_by_its_instance()
+    public async Task WhoIsFindsTheDeviceByItsInstance()
     {
         var options = BacnetTestSupport.Bind(Config(FreePorts.Udp(), "device_instance = 2001", """
               [[bacnet.devices.objects]]
@@ -321,7 +321,7 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
     }
 
     [Fact]
-    public async Task A_wrong_device_instance_is_never_found()
+    public async Task AWrongDeviceInstanceIsNeverFound()
     {
         var options = BacnetTestSupport.Bind(Config(FreePorts.Udp(), "device_instance = 999", """
               [[bacnet.devices.objects]]
@@ -334,7 +334,7 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
     }
 
     [Fact]
-    public async Task A_device_that_stops_answering_fails_its_polls_and_recovers()
+    public async Task ADeviceThatStopsAnsweringFailsItsPollsAndRecovers()
     {
         var options = BacnetTestSupport.Bind(Config(FreePorts.Udp(), At("mutable"), """
               [[bacnet.devices.objects]]
@@ -359,7 +359,7 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
     }
 
     [Fact]
-    public async Task Devices_share_one_socket_that_outlives_a_reload()
+    public async Task DevicesShareOneSocketThatOutlivesAReload()
     {
         var registry = new BacnetTransportRegistry();
         int localPort = FreePorts.Udp();
@@ -400,7 +400,7 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
     }
 
     [Fact]
-    public async Task Many_devices_polled_at_once_keep_their_answers_apart()
+    public async Task ManyDevicesPolledAtOnceKeepTheirAnswersApart()
     {
         var registry = new BacnetTransportRegistry();
         int localPort = FreePorts.Udp();
@@ -422,7 +422,7 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
     }
 
     [Fact]
-    public async Task A_silent_address_times_out_after_every_retry()
+    public async Task ASilentAddressTimesOutAfterEveryRetry()
     {
         int nobody = FreePorts.Udp();
         var options = BacnetTestSupport.Bind(Config(FreePorts.Udp(), $"address = \"127.0.0.1:{nobody}\"", """
@@ -438,7 +438,7 @@ public sealed class BacnetPeerTests(BacnetPeerFixture fixture) : IClassFixture<B
     }
 
     [Fact]
-    public async Task A_port_in_use_is_the_polls_failure_and_not_taken_for_a_silent_device()
+    public async Task APortInUseIsThePollsFailureAndNotTakenForASilentDevice()
     {
         // Another BACnet program holds the local port: the poll fails naming the bind, and the
         // directed Who-Is probe does not first log "no I-Am ... (wrong instance?)".

@@ -92,7 +92,7 @@ public sealed class ChunkEncoderTests
     // ------------------------------------------------------------------ pinned byte vectors
 
     [Fact]
-    public void IntegerChunk_HasPinnedBytes()
+    public void IntegerChunkHasPinnedBytes()
     {
         // 4 points, integer values, jittered timestamps. Every field:
         //   10           header: version 1, flags 0 (integer codec, delta, no scale)
@@ -115,7 +115,7 @@ public sealed class ChunkEncoderTests
     }
 
     [Fact]
-    public void XorChunk_HasPinnedBytes()
+    public void XorChunkHasPinnedBytes()
     {
         // 4 points, negative first timestamp, +Infinity forces the XOR codec. Version 2, every field:
         //   21                       header: version 2, flag XOR
@@ -145,7 +145,7 @@ public sealed class ChunkEncoderTests
     }
 
     [Fact]
-    public void TabledIntegerChunk_HasPinnedBytes()
+    public void TabledIntegerChunkHasPinnedBytes()
     {
         // A counter read every 10 s exactly, rising 0..15 a step. Version 2, every field:
         //   20          header: version 2, flags 0 (integer codec, delta, no scale)
@@ -184,7 +184,7 @@ public sealed class ChunkEncoderTests
     }
 
     [Fact]
-    public void DecimalChunk_HasPinnedBytes()
+    public void DecimalChunkHasPinnedBytes()
     {
         //   14       header: version 1, flag SCALED (integer codec, delta)
         //   02       scale 2: values are n / 100
@@ -203,7 +203,7 @@ public sealed class ChunkEncoderTests
     // ------------------------------------------------------------------ round trips
 
     [Fact]
-    public void SinglePoint_RoundTrips()
+    public void SinglePointRoundTrips()
     {
         foreach (long t in new[] { 0L, Base, -1L, long.MinValue, long.MaxValue })
         {
@@ -216,7 +216,7 @@ public sealed class ChunkEncoderTests
     }
 
     [Fact]
-    public void TwoPoints_RoundTrip()
+    public void TwoPointsRoundTrip()
     {
         RoundTrip([Base, Base + 10_000], [1.0, 2.0]);
         RoundTrip([Base, Base + 1], [double.NaN, -0.0]);
@@ -226,7 +226,7 @@ public sealed class ChunkEncoderTests
     }
 
     [Fact]
-    public void NegativeAndExtremeTimestamps_RoundTrip()
+    public void NegativeAndExtremeTimestampsRoundTrip()
     {
         // Negative timestamps (before 1970) are supported; differences wrap in 64 bits, so the
         // whole long range works, including deltas above long.MaxValue.
@@ -238,7 +238,7 @@ public sealed class ChunkEncoderTests
     }
 
     [Fact]
-    public void HugeAndIrregularDeltas_RoundTrip()
+    public void HugeAndIrregularDeltasRoundTrip()
     {
         var rng = new Random(11);
         for (int round = 0; round < 200; round++)
@@ -262,7 +262,7 @@ public sealed class ChunkEncoderTests
     }
 
     [Fact]
-    public void IntegerExtremes_RoundTrip()
+    public void IntegerExtremesRoundTrip()
     {
         // Jumps across the whole +-(2^53-1) range: the widest integer fields (the encoder may find
         // XOR smaller here, as sign flips are cheap XORs; both must be exact).
@@ -283,7 +283,7 @@ public sealed class ChunkEncoderTests
     }
 
     [Fact]
-    public void LargeIntegers_BeyondTwo53_RoundTrip_InTheXorCodec()
+    public void LargeIntegersBeyondTwo53RoundTripInTheXorCodec()
     {
         // 2^53 and up, long.MaxValue-ish and ulong.MaxValue-ish counters are not exact integers
         // for the integer codec; they go through XOR and still come back bit-exactly.
@@ -293,7 +293,7 @@ public sealed class ChunkEncoderTests
     }
 
     [Fact]
-    public void SpecialDoubles_RoundTrip_BitExactly()
+    public void SpecialDoublesRoundTripBitExactly()
     {
         double[] special =
         [
@@ -319,7 +319,7 @@ public sealed class ChunkEncoderTests
     }
 
     [Fact]
-    public void NegativeZero_KeepsAnIntegerChunkInTheIntegerCodec()
+    public void NegativeZeroKeepsAnIntegerChunkInTheIntegerCodec()
     {
         // Math.Round(-0.001, 2) is -0.0: a gauge crossing zero must not lose the sign, nor fall back to XOR.
         var values = new double[200];
@@ -343,7 +343,7 @@ public sealed class ChunkEncoderTests
     }
 
     [Fact]
-    public void ConstantSeries_AreTiny()
+    public void ConstantSeriesAreTiny()
     {
         foreach (double v in new[] { 0.0, 1.0, -17.0, 23.47, Math.PI, double.NaN, -0.0 })
         {
@@ -354,7 +354,7 @@ public sealed class ChunkEncoderTests
     }
 
     [Fact]
-    public void DecimalValues_UseTheScaledIntegerCodec()
+    public void DecimalValuesUseTheScaledIntegerCodec()
     {
         var rng = new Random(5);
         for (int digits = 1; digits <= 6; digits++)
@@ -379,7 +379,7 @@ public sealed class ChunkEncoderTests
     }
 
     [Fact]
-    public void Counters_WithWrapsAndResets_RoundTrip()
+    public void CountersWithWrapsAndResetsRoundTrip()
     {
         var rng = new Random(3);
         for (int round = 0; round < 100; round++)
@@ -401,7 +401,7 @@ public sealed class ChunkEncoderTests
     }
 
     [Fact]
-    public void RandomWalks_RoundTrip()
+    public void RandomWalksRoundTrip()
     {
         var rng = new Random(9);
         for (int round = 0; round < 100; round++)
@@ -419,7 +419,7 @@ public sealed class ChunkEncoderTests
     }
 
     [Fact]
-    public void TenThousandRandomSeries_RoundTrip()
+    public void TenThousandRandomSeriesRoundTrip()
     {
         var rng = new Random(20260101);
         for (int s = 0; s < 10_000; s++)
@@ -503,7 +503,7 @@ public sealed class ChunkEncoderTests
     }
 
     [Fact]
-    public void SharedMix_CompressesAsDocumented()
+    public void SharedMixCompressesAsDocumented()
     {
         // A small slice of the README's data mix; the sizes are a regression guard, not a benchmark.
         var rng = new Random(1);
@@ -532,7 +532,7 @@ public sealed class ChunkEncoderTests
     // ------------------------------------------------------------------ API contract
 
     [Fact]
-    public void Encode_RejectsBadInput()
+    public void EncodeRejectsBadInput()
     {
         Assert.Throws<ArgumentException>(() => ChunkEncoder.Encode([], []));
         Assert.Throws<ArgumentException>(() => ChunkEncoder.Encode([1, 2], [1.0]));
@@ -544,7 +544,7 @@ public sealed class ChunkEncoderTests
     }
 
     [Fact]
-    public void DecodeIntoSpans_RejectsShortSpans()
+    public void DecodeIntoSpansRejectsShortSpans()
     {
         byte[] chunk = ChunkEncoder.Encode(Regular(10), new double[10]);
         Assert.Throws<ArgumentException>(() => ChunkEncoder.Decode(chunk, new long[9], new double[10]));
@@ -553,7 +553,7 @@ public sealed class ChunkEncoderTests
     }
 
     [Fact]
-    public void DecodeIntoLists_LeavesListsUnchangedOnCorruptInput()
+    public void DecodeIntoListsLeavesListsUnchangedOnCorruptInput()
     {
         var rng = new Random(3);
         byte[] chunk = ChunkEncoder.Encode(Jittered(rng, 100), Enumerable.Range(0, 100).Select(_ => rng.NextDouble()).ToArray());
@@ -566,7 +566,7 @@ public sealed class ChunkEncoderTests
     }
 
     [Fact]
-    public void Decode_AllocatesNothing_AndEncode_OnlyItsOutput()
+    public void DecodeAllocatesNothingAndEncodeOnlyItsOutput()
     {
         var rng = new Random(2);
         long[] ts = Jittered(rng, 720);
@@ -665,7 +665,7 @@ public sealed class ChunkEncoderTests
 
     [Theory]
     [MemberData(nameof(MalformedChunks))]
-    public void MalformedChunk_ThrowsChunkFormatException(string hex, string expected)
+    public void MalformedChunkThrowsChunkFormatException(string hex, string expected)
     {
         byte[] chunk = Convert.FromHexString(hex);
         var e = AssertMalformed(chunk);
@@ -676,7 +676,7 @@ public sealed class ChunkEncoderTests
     }
 
     [Fact]
-    public void EveryTruncation_ThrowsChunkFormatException()
+    public void EveryTruncationThrowsChunkFormatException()
     {
         var rng = new Random(4);
         var chunks = new List<byte[]>
@@ -702,7 +702,7 @@ public sealed class ChunkEncoderTests
     }
 
     [Fact]
-    public void ChunkFormatException_ReportsItsOffset()
+    public void ChunkFormatExceptionReportsItsOffset()
     {
         var e = new ChunkFormatException("bad thing", 19);
         Assert.Equal(19, e.BitOffset);
@@ -716,7 +716,7 @@ public sealed class ChunkEncoderTests
     }
 
     [Fact]
-    public void CountLargerThanTheBitsAllow_IsRejectedBeforeDecoding()
+    public void CountLargerThanTheBitsAllowIsRejectedBeforeDecoding()
     {
         // Values 0, 1, 0, 1 ...: every value field takes 2 bits (zigzag 1 or 2 in the one 2-bit bucket).
         byte[] chunk = ChunkEncoder.Encode(Regular(100), Enumerable.Range(0, 100).Select(i => (double)(i % 2)).ToArray());
@@ -730,7 +730,7 @@ public sealed class ChunkEncoderTests
     }
 
     [Fact]
-    public void ZeroBitChunks_AreBoundedInLength()
+    public void ZeroBitChunksAreBoundedInLength()
     {
         // A constant series at exact intervals takes 0 bits a point: nothing in the size bounds the
         // count, so MaxPointsWithoutBits does (a corrupt count must not drive a huge allocation).
@@ -749,7 +749,7 @@ public sealed class ChunkEncoderTests
     }
 
     [Fact]
-    public void RandomBytes_ThrowChunkFormatExceptionOrDecode()
+    public void RandomBytesThrowChunkFormatExceptionOrDecode()
     {
         var rng = new Random(12345);
         byte[] validHeaders = [0x10, 0x11, 0x12, 0x14, 0x16];
@@ -771,7 +771,7 @@ public sealed class ChunkEncoderTests
     }
 
     [Fact]
-    public void MutatedChunks_ThrowChunkFormatExceptionOrDecode()
+    public void MutatedChunksThrowChunkFormatExceptionOrDecode()
     {
         var rng = new Random(777);
         var ts = new List<long>();
@@ -839,7 +839,7 @@ public sealed class ChunkEncoderTests
 public sealed class BitStreamTests
 {
     [Fact]
-    public void WriterAndReader_RoundTripRandomFields()
+    public void WriterAndReaderRoundTripRandomFields()
     {
         var rng = new Random(8);
         for (int round = 0; round < 200; round++)
@@ -873,7 +873,7 @@ public sealed class BitStreamTests
     }
 
     [Fact]
-    public void Writer_IsMsbFirst_AndPadsWithZeros()
+    public void WriterIsMsbFirstAndPadsWithZeros()
     {
         var writer = new BitWriter(new byte[8]);
         writer.WriteBit(true);
@@ -891,7 +891,7 @@ public sealed class BitStreamTests
     }
 
     [Fact]
-    public void Reader_ThrowsAtTheEnd_AndPeekPadsWithZeros()
+    public void ReaderThrowsAtTheEndAndPeekPadsWithZeros()
     {
         byte[] data = [0xFF, 0x80];
         var reader = new BitReader(data, 0);
@@ -925,7 +925,7 @@ public sealed class BitStreamTests
     }
 
     [Fact]
-    public void Reader_ReadsSixtyFourBitFieldsAtEveryAlignment()
+    public void ReaderReadsSixtyFourBitFieldsAtEveryAlignment()
     {
         for (int offset = 0; offset < 16; offset++)
         {

@@ -36,7 +36,7 @@ public sealed class LinuxCollectorBehaviourTests : IDisposable
         + " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n";
 
     [Fact]
-    public void An_empty_root_yields_nothing_and_no_problem()
+    public void AnEmptyRootYieldsNothingAndNoProblem()
     {
         Directory.CreateDirectory(_root);
         var collector = NewCollector();
@@ -45,7 +45,7 @@ public sealed class LinuxCollectorBehaviourTests : IDisposable
     }
 
     [Fact]
-    public void A_file_that_cannot_be_read_is_a_problem_and_the_rest_is_collected()
+    public void AFileThatCannotBeReadIsAProblemAndTheRestIsCollected()
     {
         Directory.CreateDirectory(Path.Combine(_root, "proc/stat")); // a directory where a file should be
         Write("proc/loadavg", "1.00 2.00 3.00 1/10 99\n");
@@ -57,7 +57,7 @@ public sealed class LinuxCollectorBehaviourTests : IDisposable
     }
 
     [Fact]
-    public void Interfaces_that_appear_and_vanish_come_and_go_with_their_samples()
+    public void InterfacesThatAppearAndVanishComeAndGoWithTheirSamples()
     {
         Write("proc/net/dev", NetHeader + "  eth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n");
         var collector = NewCollector();
@@ -74,7 +74,7 @@ public sealed class LinuxCollectorBehaviourTests : IDisposable
     }
 
     [Fact]
-    public void A_remounted_mount_point_gets_the_new_device()
+    public void ARemountedMountPointGetsTheNewDevice()
     {
         Write("proc/self/mounts", "/dev/sdb1 /data ext4 rw 0 0\n");
         var collector = NewCollector(_ => new FilesystemStats(4096, 2048, 1024, 10, 5));
@@ -86,7 +86,7 @@ public sealed class LinuxCollectorBehaviourTests : IDisposable
     }
 
     [Fact]
-    public void A_filesystem_of_size_zero_is_not_reported()
+    public void AFilesystemOfSizeZeroIsNotReported()
     {
         Write("proc/self/mounts", "/dev/sdb1 /data ext4 rw 0 0\n");
         var collector = NewCollector(_ => new FilesystemStats(0, 0, 0, 0, 0));
@@ -94,7 +94,7 @@ public sealed class LinuxCollectorBehaviourTests : IDisposable
     }
 
     [Fact]
-    public void A_hanging_network_filesystem_is_skipped_until_its_statvfs_returns()
+    public void AHangingNetworkFilesystemIsSkippedUntilItsStatvfsReturns()
     {
         Write("proc/self/mounts", "nas:/share /mnt/nas nfs4 rw 0 0\n/dev/sda1 / ext4 rw 0 0\n");
         using var release = new ManualResetEventSlim(false);
@@ -127,7 +127,7 @@ public sealed class LinuxCollectorBehaviourTests : IDisposable
     }
 
     [Fact]
-    public void A_sensor_that_disappears_is_dropped_and_a_new_one_found()
+    public void ASensorThatDisappearsIsDroppedAndANewOneFound()
     {
         Write("sys/class/hwmon/hwmon0/name", "nvme\n");
         Write("sys/class/hwmon/hwmon0/temp1_input", "40000\n");
@@ -143,7 +143,7 @@ public sealed class LinuxCollectorBehaviourTests : IDisposable
     }
 
     [Fact]
-    public async Task The_poller_reports_parse_problems_through_the_poll_report()
+    public async Task ThePollerReportsParseProblemsThroughThePollReport()
     {
         string caseRoot = Path.Combine(LinuxTestSupport.TestCasesDirectory, "garbled_meminfo", "root");
         await using var poller = new LinuxPoller(LinuxTestSupport.Agent, TimeSpan.FromSeconds(30), caseRoot, _ => null);
@@ -157,7 +157,7 @@ public sealed class LinuxCollectorBehaviourTests : IDisposable
     }
 
     [Fact]
-    public async Task The_poller_honours_cancellation()
+    public async Task ThePollerHonoursCancellation()
     {
         Directory.CreateDirectory(_root);
         await using var poller = new LinuxPoller(LinuxTestSupport.Agent, TimeSpan.FromSeconds(10), _root, _ => null);
@@ -167,7 +167,7 @@ public sealed class LinuxCollectorBehaviourTests : IDisposable
     }
 
     [Fact]
-    public void The_poller_refuses_another_program_and_a_zero_interval()
+    public void ThePollerRefusesAnotherProgramAndAZeroInterval()
     {
         var snmp = AgentIdentity.ForPoller("test-appliance", "snmp", "testhost");
         Assert.Throws<ArgumentException>(() => new LinuxPoller(snmp, TimeSpan.FromSeconds(10)));

@@ -20,7 +20,7 @@ public sealed class LinuxCollectorCaseTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Collects_what_the_case_expects(string caseName)
+    public void CollectsWhatTheCaseExpects(string caseName)
     {
         string caseDir = Path.Combine(LinuxTestSupport.TestCasesDirectory, caseName);
         var collector = LinuxTestSupport.CollectorFor(caseName);
@@ -45,7 +45,7 @@ public sealed class LinuxCollectorCaseTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void A_second_cycle_reuses_every_series_key(string caseName)
+    public void ASecondCycleReusesEverySeriesKey(string caseName)
     {
         var collector = LinuxTestSupport.CollectorFor(caseName);
         var first = new SampleBatch();
@@ -65,7 +65,7 @@ public sealed class LinuxCollectorCaseTests
     }
 
     [Fact]
-    public void A_steady_cycle_allocates_little()
+    public void ASteadyCycleAllocatesLittle()
     {
         var collector = LinuxTestSupport.CollectorFor("x86_server");
         var batch = new SampleBatch(256);

@@ -28,7 +28,7 @@ public sealed class LinuxCollectorHostTests
     }
 
     [Fact]
-    public void Reports_no_problem_and_no_nan_on_this_host()
+    public void ReportsNoProblemAndNoNanOnThisHost()
     {
         if (!OperatingSystem.IsLinux()) return;
         var (collector, batch) = CollectOnce();
@@ -38,7 +38,7 @@ public sealed class LinuxCollectorHostTests
     }
 
     [Fact]
-    public void Memory_total_is_meminfo_MemTotal_in_bytes()
+    public void MemoryTotalIsMeminfoMemTotalInBytes()
     {
         if (!OperatingSystem.IsLinux()) return;
         ulong kib = 0;
@@ -56,7 +56,7 @@ public sealed class LinuxCollectorHostTests
     }
 
     [Fact]
-    public void Counters_never_go_back_between_two_cycles()
+    public void CountersNeverGoBackBetweenTwoCycles()
     {
         if (!OperatingSystem.IsLinux()) return;
         var collector = new LinuxCollector(LinuxTestSupport.Agent, LinuxTestSupport.Interval);
@@ -84,7 +84,7 @@ public sealed class LinuxCollectorHostTests
     }
 
     [Fact]
-    public void Reports_the_total_and_every_cpu()
+    public void ReportsTheTotalAndEveryCpu()
     {
         if (!OperatingSystem.IsLinux()) return;
         var (_, batch) = CollectOnce();
@@ -111,7 +111,7 @@ public sealed class LinuxCollectorHostTests
     }
 
     [Fact]
-    public void Load_averages_and_process_counts_are_sane()
+    public void LoadAveragesAndProcessCountsAreSane()
     {
         if (!OperatingSystem.IsLinux()) return;
         var (_, batch) = CollectOnce();
@@ -126,7 +126,7 @@ public sealed class LinuxCollectorHostTests
     }
 
     [Fact]
-    public void Reports_the_filesystem_holding_root()
+    public void ReportsTheFilesystemHoldingRoot()
     {
         if (!OperatingSystem.IsLinux()) return;
         var root = StatVfs.Query("/");
@@ -139,7 +139,7 @@ public sealed class LinuxCollectorHostTests
     }
 
     [Fact]
-    public void Statvfs_agrees_with_DriveInfo()
+    public void StatvfsAgreesWithDriveInfo()
     {
         if (!OperatingSystem.IsLinux()) return;
         var stats = StatVfs.Query("/");
@@ -153,7 +153,7 @@ public sealed class LinuxCollectorHostTests
     }
 
     [Fact]
-    public async Task The_poller_polls_this_host()
+    public async Task ThePollerPollsThisHost()
     {
         if (!OperatingSystem.IsLinux()) return;
         await using var poller = new LinuxPoller(LinuxTestSupport.Agent, TimeSpan.FromSeconds(15));

@@ -11,7 +11,7 @@ public sealed class LinuxParserTests
     // ---------------------------------------------------------------- /proc/stat
 
     [Fact]
-    public void ProcStat_reads_cpus_and_counters()
+    public void ProcStatReadsCpusAndCounters()
     {
         const string text = "cpu  84613 1021 36402 3861220 6810 0 1284 7 0 0\n"
             + "cpu0 21903 253 9912 963451 1794 0 1011 7 0 0\n"
@@ -40,7 +40,7 @@ public sealed class LinuxParserTests
     }
 
     [Fact]
-    public void ProcStat_reports_garbled_and_truncated_lines_and_keeps_the_rest()
+    public void ProcStatReportsGarbledAndTruncatedLinesAndKeepsTheRest()
     {
         const string text = "cpu  10 20 30 40 50 60 70 80\n"
             + "cpuX 1 2 3 4 5 6 7 8\n"     // bad cpu name
@@ -65,7 +65,7 @@ public sealed class LinuxParserTests
     }
 
     [Fact]
-    public void ProcStat_reports_an_empty_file_and_clears_old_results()
+    public void ProcStatReportsAnEmptyFileAndClearsOldResults()
     {
         var data = new ProcStatData();
         ProcStat.Parse("cpu 1 2 3 4 5 6 7 8\nctxt 5\n", data, "/proc/stat", _problems);
@@ -76,7 +76,7 @@ public sealed class LinuxParserTests
     }
 
     [Fact]
-    public void ProcStat_caps_the_problems_of_one_file()
+    public void ProcStatCapsTheProblemsOfOneFile()
     {
         var data = new ProcStatData();
         string garbage = string.Concat(Enumerable.Repeat("cpu? x\n", 50));
@@ -88,7 +88,7 @@ public sealed class LinuxParserTests
     // ---------------------------------------------------------------- /proc/meminfo
 
     [Fact]
-    public void MemInfo_reads_kib_as_bytes()
+    public void MemInfoReadsKibAsBytes()
     {
         const string text = "MemTotal:        3885396 kB\nMemFree:         2641572 kB\nMemAvailable:    3358732 kB\n"
             + "Buffers:           61236 kB\nCached:           737424 kB\nSwapCached:            0 kB\n"
@@ -105,7 +105,7 @@ public sealed class LinuxParserTests
     }
 
     [Fact]
-    public void MemInfo_without_MemAvailable_is_an_old_kernel_not_a_problem()
+    public void MemInfoWithoutMemAvailableIsAnOldKernelNotAProblem()
     {
         var m = MemInfo.Parse("MemTotal: 1000 kB\nMemFree: 500 kB\n", "/proc/meminfo", _problems);
         Assert.Empty(_problems);
@@ -114,7 +114,7 @@ public sealed class LinuxParserTests
     }
 
     [Fact]
-    public void MemInfo_reports_garbled_values_and_keeps_the_good_ones()
+    public void MemInfoReportsGarbledValuesAndKeepsTheGoodOnes()
     {
         const string text = "MemTotal: 1000 kB\nMemFree: 5x0 kB\nno colon here\nCached:\nSwapFree: 9 MB\n"
             + "Buffers: 18446744073709551615 kB\nActive: junk\nMemAvailable: 700 kB extra\n";
@@ -137,7 +137,7 @@ public sealed class LinuxParserTests
     }
 
     [Fact]
-    public void MemInfo_reports_empty_and_headless_files()
+    public void MemInfoReportsEmptyAndHeadlessFiles()
     {
         MemInfo.Parse("", "/proc/meminfo", _problems);
         MemInfo.Parse("MemFree: 1 kB\n", "/proc/meminfo", _problems);
@@ -147,7 +147,7 @@ public sealed class LinuxParserTests
     // ---------------------------------------------------------------- /proc/loadavg, /proc/uptime
 
     [Fact]
-    public void LoadAvg_reads_loads_and_threads()
+    public void LoadAvgReadsLoadsAndThreads()
     {
         Assert.True(LoadAvg.TryParse("0.31 0.22 12.18 2/287 25874\n", out var load, "/proc/loadavg", _problems));
         Assert.Empty(_problems);
@@ -163,7 +163,7 @@ public sealed class LinuxParserTests
     [InlineData("0.31 0.22")]
     [InlineData("0.31 abc 0.18 2/287 1")]
     [InlineData("-1 0.22 0.18 2/287 1")]
-    public void LoadAvg_refuses_bad_loads(string text)
+    public void LoadAvgRefusesBadLoads(string text)
     {
         Assert.False(LoadAvg.TryParse(text, out _, "/proc/loadavg", _problems));
         Assert.Single(_problems);
@@ -171,7 +171,7 @@ public sealed class LinuxParserTests
     }
 
     [Fact]
-    public void LoadAvg_keeps_the_loads_when_the_entity_field_is_bad_or_missing()
+    public void LoadAvgKeepsTheLoadsWhenTheEntityFieldIsBadOrMissing()
     {
         Assert.True(LoadAvg.TryParse("1.00 2.00 3.00", out var cut, "/proc/loadavg", _problems));
         Assert.Null(cut.Total);
@@ -183,7 +183,7 @@ public sealed class LinuxParserTests
     }
 
     [Fact]
-    public void Uptime_reads_the_first_number()
+    public void UptimeReadsTheFirstNumber()
     {
         Assert.True(Uptime.TryParse("96431.27 380102.55\n", out double up, "/proc/uptime", _problems));
         Assert.Equal(96431.27, up);
@@ -195,7 +195,7 @@ public sealed class LinuxParserTests
     // ---------------------------------------------------------------- /proc/diskstats
 
     [Fact]
-    public void DiskStats_reads_both_old_and_new_column_counts()
+    public void DiskStatsReadsBothOldAndNewColumnCounts()
     {
         const string text = " 179       0 mmcblk0 24807 9283 1962342 94613 102340 127744 4963146 982345 0 309720 1079410 0 0 0 0 2314 2451\n"
             + "   8       0 sda 1 2 3 4 5 6 7 8 9 10 11\n";
@@ -212,7 +212,7 @@ public sealed class LinuxParserTests
     }
 
     [Fact]
-    public void DiskStats_reports_bad_lines_and_goes_on()
+    public void DiskStatsReportsBadLinesAndGoesOn()
     {
         const string text = "   8 0\n   8 1 sda1 1 2 x 4 5 6 7 8 9 10 11\n   8 2 sda2 1 2 3 4 5 6 7 8 9 10 11\nx y sdc 1 2 3 4 5 6 7 8 9 10\n   8 3 sda3 1 2 3 4 5";
         var names = new List<string>();
@@ -239,7 +239,7 @@ public sealed class LinuxParserTests
     [InlineData("md127", false)]
     [InlineData("loop", false)]
     [InlineData("ramdisk", false)]
-    public void DiskStats_ignores_loop_ram_zram_and_floppies(string device, bool ignored)
+    public void DiskStatsIgnoresLoopRamZramAndFloppies(string device, bool ignored)
         => Assert.Equal(ignored, DiskStats.IsIgnoredDevice(device));
 
     // ---------------------------------------------------------------- /proc/net/dev
@@ -248,7 +248,7 @@ public sealed class LinuxParserTests
         + " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n";
 
     [Fact]
-    public void NetDev_reads_interfaces_including_counters_that_touch_the_colon()
+    public void NetDevReadsInterfacesIncludingCountersThatTouchTheColon()
     {
         const string text = NetHeader
             + "    lo:  184732    1682    0    0    0     0          0         0   184732    1682    0    0    0     0       0          0\n"
@@ -264,7 +264,7 @@ public sealed class LinuxParserTests
     }
 
     [Fact]
-    public void NetDev_reports_truncated_and_garbled_lines()
+    public void NetDevReportsTruncatedAndGarbledLines()
     {
         const string text = NetHeader
             + "  eth0: 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16\n"
@@ -283,7 +283,7 @@ public sealed class LinuxParserTests
     }
 
     [Fact]
-    public void NetDev_of_an_empty_file_has_no_interface()
+    public void NetDevOfAnEmptyFileHasNoInterface()
     {
         foreach (var _ in NetDev.Parse("", "/proc/net/dev", _problems)) Assert.Fail("no interface expected");
         Assert.Empty(_problems);
@@ -292,7 +292,7 @@ public sealed class LinuxParserTests
     // ---------------------------------------------------------------- mounts
 
     [Fact]
-    public void Mounts_reads_the_fstab_format()
+    public void MountsReadsTheFstabFormat()
     {
         const string text = "/dev/mmcblk0p2 / ext4 rw,noatime 0 0\n/dev/sda1 /mnt/usb\\040backup ext4 rw 0 0\n";
         var seen = new List<string>();
@@ -307,7 +307,7 @@ public sealed class LinuxParserTests
     }
 
     [Fact]
-    public void Mounts_reads_mountinfo_with_and_without_optional_fields()
+    public void MountsReadsMountinfoWithAndWithoutOptionalFields()
     {
         const string text = "28 1 259:2 / / rw,relatime shared:1 master:3 - ext4 /dev/nvme0n1p2 rw,errors=remount-ro\n"
             + "56 28 259:2 /srv/www /var/www rw,relatime - ext4 /dev/nvme0n1p2 rw\n"
@@ -323,7 +323,7 @@ public sealed class LinuxParserTests
     }
 
     [Fact]
-    public void Mounts_reports_cut_and_garbled_lines()
+    public void MountsReportsCutAndGarbledLines()
     {
         const string mountinfo = "28 1 8:1 / / rw - ext4 /dev/sda1 rw\n29 28 8:2 / /var rw,relatime shared\n30 28 x:y / /x rw - ext4 /dev/sdb rw\n31 28 8:3 / /y rw - ext4";
         int count = 0;
@@ -344,7 +344,7 @@ public sealed class LinuxParserTests
     [InlineData("/trailing\\", "/trailing\\")]
     [InlineData("/short\\04", "/short\\04")]
     [InlineData("/not\\999octal", "/not\\999octal")]
-    public void Mounts_unescapes_octal(string escaped, string expected) => Assert.Equal(expected, Mounts.Unescape(escaped));
+    public void MountsUnescapesOctal(string escaped, string expected) => Assert.Equal(expected, Mounts.Unescape(escaped));
 
     [Theory]
     [InlineData("ext4", false)]
@@ -363,7 +363,7 @@ public sealed class LinuxParserTests
     [InlineData("squashfs", true)]
     [InlineData("autofs", true)]
     [InlineData("nsfs", true)]
-    public void Mounts_ignores_pseudo_filesystems(string fsType, bool ignored) => Assert.Equal(ignored, Mounts.IsIgnoredFsType(fsType));
+    public void MountsIgnoresPseudoFilesystems(string fsType, bool ignored) => Assert.Equal(ignored, Mounts.IsIgnoredFsType(fsType));
 
     [Theory]
     [InlineData("/", false)]
@@ -378,7 +378,7 @@ public sealed class LinuxParserTests
     [InlineData("/var/lib/docker/overlay2/abc/merged", true)]
     [InlineData("/var/lib/kubelet/pods/1/volumes/x", true)]
     [InlineData("/run/credentials/systemd-journald.service", true)]
-    public void Mounts_ignores_kernel_and_container_mount_points(string mountPoint, bool ignored)
+    public void MountsIgnoresKernelAndContainerMountPoints(string mountPoint, bool ignored)
         => Assert.Equal(ignored, Mounts.IsIgnoredMountPoint(mountPoint));
 
     // ---------------------------------------------------------------- thermal
@@ -388,7 +388,7 @@ public sealed class LinuxParserTests
     [InlineData("  -5000 ", -5.0)]
     [InlineData("0", 0.0)]
     [InlineData("100000", 100.0)]
-    public void Thermal_reads_millidegrees(string text, double celsius)
+    public void ThermalReadsMillidegrees(string text, double celsius)
     {
         Assert.True(Thermal.TryParseMillidegrees(text, out double value));
         Assert.Equal(celsius, value);
@@ -399,8 +399,8 @@ public sealed class LinuxParserTests
     [InlineData("N/A")]
     [InlineData("48.6")]
     [InlineData("4868 6")]
-    public void Thermal_refuses_what_is_not_an_integer(string text) => Assert.False(Thermal.TryParseMillidegrees(text, out _));
+    public void ThermalRefusesWhatIsNotAnInteger(string text) => Assert.False(Thermal.TryParseMillidegrees(text, out _));
 
     [Fact]
-    public void Thermal_names_the_hwmon_copy_of_a_zone() => Assert.Equal("cpu_thermal", Thermal.HwmonFormOf("cpu-thermal"));
+    public void ThermalNamesTheHwmonCopyOfAZone() => Assert.Equal("cpu_thermal", Thermal.HwmonFormOf("cpu-thermal"));
 }

@@ -21,7 +21,7 @@ public sealed class Crc16Tests
     public void Computes(string hex, int expected) => Assert.Equal((ushort)expected, Crc16.Compute(Hex.Bytes(hex)));
 
     [Fact]
-    public void Checks_a_frame_with_its_crc_low_byte_first()
+    public void ChecksAFrameWithItsCrcLowByteFirst()
     {
         Assert.True(Crc16.Check(Hex.Bytes("01 03 0000 000A C5CD")));
         Assert.False(Crc16.Check(Hex.Bytes("01 03 0000 000A CDC5")));
@@ -37,7 +37,7 @@ public sealed class ModbusPduTests
     [InlineData(ModbusFunction.ReadHoldingRegisters, 107, 3, "03 006B 0003")] // fn 3, address 107, quantity 3 (spec 6.3)
     [InlineData(ModbusFunction.ReadInputRegisters, 8, 1, "04 0008 0001")]     // fn 4, address 8, quantity 1 (spec 6.4)
     [InlineData(ModbusFunction.ReadHoldingRegisters, 65411, 125, "03 FF83 007D")] // the last 125 registers
-    public void Writes_and_reads_read_requests(ModbusFunction function, int address, int quantity, string hex)
+    public void WritesAndReadsReadRequests(ModbusFunction function, int address, int quantity, string hex)
     {
         var buffer = new byte[8];
         Assert.True(ModbusPdu.TryWriteReadRequest(buffer, function, (ushort)address, (ushort)quantity, out int written));
@@ -52,7 +52,7 @@ public sealed class ModbusPduTests
     [InlineData(ModbusFunction.ReadHoldingRegisters, 0, 126)]
     [InlineData(ModbusFunction.ReadCoils, 0, 2001)]
     [InlineData(ModbusFunction.ReadHoldingRegisters, 65535, 2)]
-    public void Refuses_requests_outside_the_spec(ModbusFunction function, int address, int quantity)
+    public void RefusesRequestsOutsideTheSpec(ModbusFunction function, int address, int quantity)
         => Assert.Throws<ArgumentOutOfRangeException>(() => ModbusPdu.TryWriteReadRequest(new byte[8], function, (ushort)address, (ushort)quantity, out _));
 
     [Theory]
@@ -64,7 +64,7 @@ public sealed class ModbusPduTests
     [InlineData("02 03 ACDB35", ModbusFunction.ReadDiscreteInputs, 22, "ACDB35")]
     // fn 4, byte count 2, register 0x000A (spec 6.4 example)
     [InlineData("04 02 000A", ModbusFunction.ReadInputRegisters, 1, "000A")]
-    public void Reads_data_responses(string hex, ModbusFunction function, int quantity, string data)
+    public void ReadsDataResponses(string hex, ModbusFunction function, int quantity, string data)
     {
         var code = ModbusPdu.ReadResponse(Hex.Bytes(hex), function, quantity, out var read);
         Assert.Equal(ModbusExceptionCode.None, code);
@@ -80,7 +80,7 @@ public sealed class ModbusPduTests
     [InlineData("81 01", ModbusFunction.ReadCoils, ModbusExceptionCode.IllegalFunction)]              // fn 1 | 0x80, code 1
     [InlineData("84 0B", ModbusFunction.ReadInputRegisters, ModbusExceptionCode.GatewayTargetFailedToRespond)]
     [InlineData("82 04", ModbusFunction.ReadDiscreteInputs, ModbusExceptionCode.ServerDeviceFailure)]
-    public void Reads_exception_responses(string hex, ModbusFunction function, ModbusExceptionCode expected)
+    public void ReadsExceptionResponses(string hex, ModbusFunction function, ModbusExceptionCode expected)
     {
         Assert.Equal(expected, ModbusPdu.ReadResponse(Hex.Bytes(hex), function, 1, out var data));
         Assert.True(data.IsEmpty);
@@ -101,7 +101,7 @@ public sealed class ModbusPduTests
     [InlineData("03 00", ModbusFrameError.CountMismatch, "byte count 0")]
     [InlineData("83 00", ModbusFrameError.BadExceptionCode, "exception code 0")]
     [InlineData("83 02 00", ModbusFrameError.BadLength, "an exception with a trailing byte")]
-    public void Rejects_invalid_responses(string hex, ModbusFrameError error, string description)
+    public void RejectsInvalidResponses(string hex, ModbusFrameError error, string description)
     {
         var e = Assert.Throws<ModbusFormatException>(() => ModbusPdu.ReadResponse(Hex.Bytes(hex), ModbusFunction.ReadHoldingRegisters, 1, out _));
         Assert.True(error == e.Error, $"{description}: {e.Error} ({e.Message})");
@@ -111,7 +111,7 @@ public sealed class ModbusPduTests
 public sealed class MbapFrameTests
 {
     [Fact]
-    public void Writes_a_read_request_adu()
+    public void WritesAReadRequestAdu()
     {
         var buffer = new byte[MbapFrame.MaxLength];
         Assert.True(MbapFrame.TryWrite(buffer, 0x1501, 0xFF, Hex.Bytes("03 0004 0001"), out int n));
@@ -125,7 +125,7 @@ public sealed class MbapFrameTests
     }
 
     [Fact]
-    public void Reads_an_adu_and_reports_what_it_consumed()
+    public void ReadsAnAduAndReportsWhatItConsumed()
     {
         byte[] bytes = Hex.Bytes(
             "0007" +      // transaction id 7
@@ -147,13 +147,13 @@ public sealed class MbapFrameTests
     [InlineData("0001 0000 0005 11 0302AB")]       // one PDU byte short
     [InlineData("0001 0000 00")]                   // header cut
     [InlineData("")]
-    public void Needs_more_bytes(string hex) => Assert.False(MbapFrame.TryRead(Hex.Bytes(hex), out _, out _, out _, out _));
+    public void NeedsMoreBytes(string hex) => Assert.False(MbapFrame.TryRead(Hex.Bytes(hex), out _, out _, out _, out _));
 
     [Theory]
     [InlineData("0001 0001 0005 11 0302ABCD", ModbusFrameError.BadProtocolId, "protocol id 1")]
     [InlineData("0001 0000 0001 11", ModbusFrameError.BadLength, "length 1: no function code")]
     [InlineData("0001 0000 00FF 11", ModbusFrameError.BadLength, "length 255: past the 253-byte PDU")]
-    public void Rejects_broken_headers(string hex, ModbusFrameError error, string description)
+    public void RejectsBrokenHeaders(string hex, ModbusFrameError error, string description)
     {
         var e = Assert.Throws<ModbusFormatException>(() => MbapFrame.TryRead(Hex.Bytes(hex), out _, out _, out _, out _));
         Assert.True(error == e.Error, description);
@@ -163,7 +163,7 @@ public sealed class MbapFrameTests
 public sealed class RtuFrameTests
 {
     [Fact]
-    public void Writes_a_read_request_frame()
+    public void WritesAReadRequestFrame()
     {
         var buffer = new byte[RtuFrame.MaxLength];
         Assert.True(RtuFrame.TryWrite(buffer, 0x11, Hex.Bytes("03 006B 0003"), out int n));
@@ -183,7 +183,7 @@ public sealed class RtuFrameTests
     [InlineData("01 83 02", 1, "8302")]
     // unit 247, fn 1, byte count 1, coils 0x05
     [InlineData("F7 01 01 05", 247, "010105")]
-    public void Reads_responses(string bodyHex, int unit, string pduHex)
+    public void ReadsResponses(string bodyHex, int unit, string pduHex)
     {
         byte[] frame = WithCrc(bodyHex);
         Assert.True(RtuFrame.TryReadResponse(frame, out byte u, out var pdu, out int consumed));
@@ -197,14 +197,14 @@ public sealed class RtuFrameTests
     [InlineData("11 10 06 022B 0000 0064 0000", ModbusFrameError.UnexpectedFunction, "function 16 cannot be framed")]
     [InlineData("11 03 FB", ModbusFrameError.BadLength, "byte count 251")]
     [InlineData("11 00", ModbusFrameError.UnexpectedFunction, "function 0")]
-    public void Rejects_bad_responses(string hex, ModbusFrameError error, string description)
+    public void RejectsBadResponses(string hex, ModbusFrameError error, string description)
     {
         var e = Assert.Throws<ModbusFormatException>(() => RtuFrame.TryReadResponse(Hex.Bytes(hex), out _, out _, out _));
         Assert.True(error == e.Error, $"{description}: {e.Error}");
     }
 
     [Fact]
-    public void A_flipped_bit_anywhere_fails_the_crc()
+    public void AFlippedBitAnywhereFailsTheCrc()
     {
         byte[] frame = WithCrc("11 03 06 022B 0000 0064");
         for (int bit = 8 * 3; bit < frame.Length * 8; bit++) // past unit, function and byte count, which change the framing
@@ -220,7 +220,7 @@ public sealed class RtuFrameTests
     [InlineData(9600, 4010)]   // 3.5 x 11 bits / 9600 baud
     [InlineData(19200, 2005)]
     [InlineData(115200, 1750)] // fixed above 19200 baud
-    public void Inter_frame_delay(int baud, int microseconds)
+    public void InterFrameDelay(int baud, int microseconds)
         => Assert.Equal(microseconds, (int)RtuFrame.InterFrameDelay(baud).TotalMicroseconds);
 
     internal static byte[] WithCrc(string bodyHex)
@@ -235,7 +235,7 @@ public sealed class RtuFrameTests
 public sealed class ModbusDecoderFuzzTests
 {
     [Fact]
-    public void Mutated_and_random_frames_never_escape_the_format_exception()
+    public void MutatedAndRandomFramesNeverEscapeTheFormatException()
     {
         var random = new Random(20241125);
         byte[][] seeds =

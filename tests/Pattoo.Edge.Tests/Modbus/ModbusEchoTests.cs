@@ -35,7 +35,7 @@ public sealed class ModbusEchoTests
     private static long Figure(ModbusPoller poller, string name) => poller.Diagnostics.Single(d => d.Key == name).Value;
 
     [Fact]
-    public async Task Echo_true_over_an_echoing_line_reads_every_value()
+    public async Task EchoTrueOverAnEchoingLineReadsEveryValue()
     {
         await using var line = await EchoingSerialLine.StartAsync();
         await using var peer = await ModbusNodePeer.StartAsync("rtu", line.PeerEnd, "1");
@@ -58,7 +58,7 @@ public sealed class ModbusEchoTests
     }
 
     [Fact]
-    public async Task Echo_false_over_an_echoing_line_fails_and_suggests_echo_true()
+    public async Task EchoFalseOverAnEchoingLineFailsAndSuggestsEchoTrue()
     {
         await using var line = await EchoingSerialLine.StartAsync();
         await using var peer = await ModbusNodePeer.StartAsync("rtu", line.PeerEnd, "1");
@@ -87,7 +87,7 @@ public sealed class ModbusEchoTests
     }
 
     [Fact]
-    public async Task Echo_true_on_a_line_that_does_not_echo_fails_clearly()
+    public async Task EchoTrueOnALineThatDoesNotEchoFailsClearly()
     {
         await using var pty = await PtyPair.StartAsync();
         await using var peer = await ModbusNodePeer.StartAsync("rtu", pty.B, "1");
@@ -116,7 +116,7 @@ public sealed class ModbusEchoTests
     }
 
     [Fact]
-    public async Task A_corrupted_echo_is_counted_and_retried()
+    public async Task ACorruptedEchoIsCountedAndRetried()
     {
         await using var line = await EchoingSerialLine.StartAsync();
         await using var peer = await ModbusNodePeer.StartAsync("rtu", line.PeerEnd, "1");

@@ -103,7 +103,7 @@ public sealed class ModbusPeerTests
     }
 
     [Fact]
-    public async Task Tcp_reads_every_table_and_type_in_every_byte_order_from_modbus_serial()
+    public async Task TcpReadsEveryTableAndTypeInEveryByteOrderFromModbusSerial()
     {
         int port = FreePorts.Tcp();
         await using var peer = await ModbusNodePeer.StartAsync("tcp", port.ToString(CultureInfo.InvariantCulture));
@@ -124,7 +124,7 @@ public sealed class ModbusPeerTests
     }
 
     [Fact]
-    public async Task Tcp_exception_answers_skip_only_the_refused_values()
+    public async Task TcpExceptionAnswersSkipOnlyTheRefusedValues()
     {
         int port = FreePorts.Tcp();
         await using var peer = await ModbusNodePeer.StartAsync("tcp", port.ToString(CultureInfo.InvariantCulture));
@@ -160,7 +160,7 @@ public sealed class ModbusPeerTests
     }
 
     [Fact]
-    public async Task Tcp_reconnects_after_the_server_restarts()
+    public async Task TcpReconnectsAfterTheServerRestarts()
     {
         int port = FreePorts.Tcp();
         string portText = port.ToString(CultureInfo.InvariantCulture);
@@ -196,7 +196,7 @@ public sealed class ModbusPeerTests
     }
 
     [Fact]
-    public async Task Rtu_units_share_one_pty_and_a_dead_unit_costs_only_its_timeout()
+    public async Task RtuUnitsShareOnePtyAndADeadUnitCostsOnlyItsTimeout()
     {
         await using var pty = await PtyPair.StartAsync();
         await using var peer = await ModbusNodePeer.StartAsync("rtu", pty.B, "1,2");
@@ -242,7 +242,7 @@ public sealed class ModbusPeerTests
     }
 
     [Fact]
-    public async Task Rtu_over_tcp_reads_from_the_jsmodbus_rtu_server()
+    public async Task RtuOverTcpReadsFromTheJsmodbusRtuServer()
     {
         int port = FreePorts.Tcp();
         await using var peer = await ModbusNodePeer.StartAsync("rtu-over-tcp", port.ToString(CultureInfo.InvariantCulture));
@@ -258,7 +258,7 @@ public sealed class ModbusPeerTests
     }
 
     [Fact]
-    public async Task Rtu_faults_are_rejected_counted_and_never_crash()
+    public async Task RtuFaultsAreRejectedCountedAndNeverCrash()
     {
         await using var pty = await PtyPair.StartAsync();
         await using var peer = await ModbusNodePeer.StartAsync("faulty-rtu", pty.B);
@@ -306,7 +306,7 @@ public sealed class ModbusPeerTests
     }
 
     [Fact]
-    public async Task Tcp_faults_are_rejected_counted_and_never_crash()
+    public async Task TcpFaultsAreRejectedCountedAndNeverCrash()
     {
         int port = FreePorts.Tcp();
         await using var peer = await ModbusNodePeer.StartAsync("faulty-tcp", port.ToString(CultureInfo.InvariantCulture));
@@ -343,7 +343,7 @@ public sealed class ModbusPeerTests
     }
 
     [Fact]
-    public async Task A_missing_serial_port_fails_with_backoff_and_tcp_is_untouched()
+    public async Task AMissingSerialPortFailsWithBackoffAndTcpIsUntouched()
     {
         var options = ModbusTestSupport.Bind(Device("ghost", "rtu", "/nonexistent/ttyUSB9", 1) + Value("x", "holding", 1));
         await using var poller = Assert.Single(ModbusTestSupport.Pollers(options));

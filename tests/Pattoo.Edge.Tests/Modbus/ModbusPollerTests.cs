@@ -28,7 +28,7 @@ public sealed class ModbusPollerTests
         """;
 
     [Fact]
-    public void An_absent_section_binds_no_targets()
+    public void AnAbsentSectionBindsNoTargets()
     {
         var options = ModbusTestSupport.Bind("[linux]\nenabled = true\n");
         Assert.Empty(options.Devices);
@@ -37,7 +37,7 @@ public sealed class ModbusPollerTests
     }
 
     [Fact]
-    public void The_fingerprint_changes_only_with_the_devices_own_settings()
+    public void TheFingerprintChangesOnlyWithTheDevicesOwnSettings()
     {
         var a = ModbusTestSupport.Pollers(ModbusTestSupport.Bind(Base));
         var b = ModbusTestSupport.Pollers(ModbusTestSupport.Bind(Base.Replace("address = 2", "address = 3", StringComparison.Ordinal)));
@@ -49,7 +49,7 @@ public sealed class ModbusPollerTests
     }
 
     [Fact]
-    public async Task Devices_behind_one_address_share_a_link_until_the_last_one_goes()
+    public async Task DevicesBehindOneAddressShareALinkUntilTheLastOneGoes()
     {
         var registry = new ModbusLinkRegistry(_ => new FakeModbusLink());
         var options = ModbusTestSupport.Bind(Base);
@@ -65,7 +65,7 @@ public sealed class ModbusPollerTests
     }
 
     [Fact]
-    public async Task A_silent_unit_fails_after_its_timeout_and_retries()
+    public async Task ASilentUnitFailsAfterItsTimeoutAndRetries()
     {
         var registry = new ModbusLinkRegistry(_ => new FakeModbusLink());
         var options = ModbusTestSupport.Bind(Base.Replace("unit_id = 1", "unit_id = 99\ntimeout = \"100ms\"\nretries = 2", StringComparison.Ordinal));
@@ -79,7 +79,7 @@ public sealed class ModbusPollerTests
     }
 
     [Fact]
-    public async Task A_busy_unit_fails_the_poll()
+    public async Task ABusyUnitFailsThePoll()
     {
         var registry = new ModbusLinkRegistry(_ => new FakeModbusLink());
         var pollers = ModbusTestSupport.Pollers(ModbusTestSupport.Bind(Base.Replace("unit_id = 1", "unit_id = 98", StringComparison.Ordinal)), registry);
@@ -92,7 +92,7 @@ public sealed class ModbusPollerTests
     [InlineData("plc.local", "plc.local", 502)]
     [InlineData("[fe80::1]:503", "fe80::1", 503)]
     [InlineData("fe80::1", "fe80::1", 502)]
-    public void Parses_addresses(string text, string host, int port)
+    public void ParsesAddresses(string text, string host, int port)
     {
         Assert.True(ModbusOptionsBinder.TryParseHostPort(text, out var h, out var p));
         Assert.Equal((host, port), (h, p));
@@ -105,10 +105,10 @@ public sealed class ModbusPollerTests
     [InlineData("[fe80::1")]
     [InlineData("a b:502")]
     [InlineData(":502")]
-    public void Rejects_addresses(string text) => Assert.False(ModbusOptionsBinder.TryParseHostPort(text, out _, out _));
+    public void RejectsAddresses(string text) => Assert.False(ModbusOptionsBinder.TryParseHostPort(text, out _, out _));
 
     [Fact]
-    public void The_serial_helper_extracts_once_by_content_and_loads_from_there()
+    public void TheSerialHelperExtractsOnceByContentAndLoadsFromThere()
     {
         string rid = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? "linux-arm64" : "linux-x64";
         string packaged = Path.Combine(AppContext.BaseDirectory, "runtimes", rid, "native", "libSystem.IO.Ports.Native.so");
@@ -131,7 +131,7 @@ public sealed class ModbusPollerTests
     }
 
     [Fact]
-    public void The_sample_config_binds_and_every_key_is_in_the_readme()
+    public void TheSampleConfigBindsAndEveryKeyIsInTheReadme()
     {
         string folder = RepoPaths.Combine("src", "Pattoo.Edge.Pollers", "Modbus");
         string sample = File.ReadAllText(Path.Combine(folder, "sample.toml"));

@@ -43,7 +43,7 @@ public sealed class RegisterDecoderTests
     [InlineData(ModbusValueType.Float64, ModbusByteOrder.DCBA, "ECFBE2E9D61CF8C0", "-98765.4321012345")]
     [InlineData(ModbusValueType.Float64, ModbusByteOrder.BADC, "F8C0D61CE2E9ECFB", "-98765.4321012345")]
     [InlineData(ModbusValueType.Float64, ModbusByteOrder.CDAB, "FBECE9E21CD6C0F8", "-98765.4321012345")]
-    public void Decodes_every_type_in_every_order(ModbusValueType type, ModbusByteOrder order, string wireHex, string expected)
+    public void DecodesEveryTypeInEveryOrder(ModbusValueType type, ModbusByteOrder order, string wireHex, string expected)
     {
         byte[] wire = Hex.Bytes(wireHex);
         Assert.Equal(RegisterDecoder.RegisterCount(type) * 2, wire.Length);
@@ -68,7 +68,7 @@ public sealed class RegisterDecoderTests
     [InlineData(ModbusByteOrder.CDAB, "0102030405060708", "0708050603040102")]
     [InlineData(ModbusByteOrder.CDAB, "01020304", "03040102")]
     [InlineData(ModbusByteOrder.BADC, "0102", "0201")]
-    public void Rearranges_to_big_endian(ModbusByteOrder order, string wireHex, string bigEndianHex)
+    public void RearrangesToBigEndian(ModbusByteOrder order, string wireHex, string bigEndianHex)
     {
         byte[] wire = Hex.Bytes(wireHex);
         var be = new byte[wire.Length];
@@ -81,7 +81,7 @@ public sealed class RegisterDecoderTests
     [InlineData("05A0", ModbusByteOrder.BADC, new[] { 0, 2, 13, 15 })]   // the same word, bytes swapped
     [InlineData("8000", ModbusByteOrder.ABCD, new[] { 15 })]
     [InlineData("0000", ModbusByteOrder.ABCD, new int[0])]
-    public void Reads_bits_of_a_register(string wireHex, ModbusByteOrder order, int[] set)
+    public void ReadsBitsOfARegister(string wireHex, ModbusByteOrder order, int[] set)
     {
         for (int bit = 0; bit < 16; bit++)
             Assert.Equal(Array.IndexOf(set, bit) >= 0, RegisterDecoder.DecodeRegisterBit(Hex.Bytes(wireHex), order, bit));
@@ -93,11 +93,11 @@ public sealed class RegisterDecoderTests
     [InlineData("41422020 2020", ModbusByteOrder.ABCD, "AB")]                         // trailing blanks trimmed
     [InlineData("0000", ModbusByteOrder.ABCD, "")]
     [InlineData("C3A9 0000", ModbusByteOrder.ABCD, "é")]                                 // UTF-8
-    public void Reads_strings(string wireHex, ModbusByteOrder order, string expected)
+    public void ReadsStrings(string wireHex, ModbusByteOrder order, string expected)
         => Assert.Equal(expected, RegisterDecoder.DecodeString(Hex.Bytes(wireHex), order));
 
     [Fact]
-    public void Reads_packed_bits_lsb_first()
+    public void ReadsPackedBitsLsbFirst()
     {
         byte[] data = Hex.Bytes("CD6B05"); // spec 6.1: coils 20-38 = 1100 1101, 0110 1011, 0000 0101
         bool[] expected = [true, false, true, true, false, false, true, true, true, true, false, true, false, true, true, false, true, false, true];
@@ -105,14 +105,14 @@ public sealed class RegisterDecoderTests
     }
 
     [Fact]
-    public void Float_specials_come_through_for_the_poller_to_judge()
+    public void FloatSpecialsComeThroughForThePollerToJudge()
     {
         Assert.True(double.IsNaN(RegisterDecoder.DecodeNumber(Hex.Bytes("7FC00000"), ModbusValueType.Float32, ModbusByteOrder.ABCD)));
         Assert.True(double.IsPositiveInfinity(RegisterDecoder.DecodeNumber(Hex.Bytes("00007F80"), ModbusValueType.Float32, ModbusByteOrder.CDAB)));
     }
 
     [Fact]
-    public void Refuses_short_or_odd_input()
+    public void RefusesShortOrOddInput()
     {
         Assert.Throws<ArgumentException>(() => RegisterDecoder.DecodeNumber(Hex.Bytes("0102"), ModbusValueType.Int32, ModbusByteOrder.ABCD));
         Assert.Throws<ArgumentException>(() => RegisterDecoder.ToBigEndian(Hex.Bytes("010203"), ModbusByteOrder.ABCD, new byte[3]));
@@ -128,14 +128,14 @@ public sealed class RequestPlannerTests
         => string.Join(" | ", plan.Select(r => $"{r.Table.Name()} {r.Address}+{r.Count} [{string.Join(",", r.Items)}]"));
 
     [Fact]
-    public void Merges_neighbours_and_keeps_holes_apart_without_a_gap()
+    public void MergesNeighboursAndKeepsHolesApartWithoutAGap()
     {
         var items = new[] { H(0, 2), H(2), H(4, 2), H(10) };
         Assert.Equal("holding 0+3 [0,1] | holding 4+2 [2] | holding 10+1 [3]", Show(RequestPlanner.Plan(items, new PlanLimits())));
     }
 
     [Fact]
-    public void A_gap_allowance_merges_across_holes()
+    public void AGapAllowanceMergesAcrossHoles()
     {
         var items = new[] { H(10), H(0, 2), H(4, 2) };
         Assert.Equal("holding 0+6 [1,2] | holding 10+1 [0]", Show(RequestPlanner.Plan(items, new PlanLimits(MaxGap: 2))));
@@ -143,14 +143,14 @@ public sealed class RequestPlannerTests
     }
 
     [Fact]
-    public void Tables_never_mix_and_come_in_table_order()
+    public void TablesNeverMixAndComeInTableOrder()
     {
         var items = new[] { new PlanItem(ModbusTable.InputRegister, 0, 1), H(1), new PlanItem(ModbusTable.Coil, 0, 1), new PlanItem(ModbusTable.DiscreteInput, 1, 1) };
         Assert.Equal("coil 0+1 [2] | discrete 1+1 [3] | holding 1+1 [1] | input 0+1 [0]", Show(RequestPlanner.Plan(items, new PlanLimits(MaxGap: 100))));
     }
 
     [Fact]
-    public void Respects_the_protocol_limits()
+    public void RespectsTheProtocolLimits()
     {
         var regs = Enumerable.Range(0, 300).Select(i => H(i)).ToArray();
         var plan = RequestPlanner.Plan(regs, new PlanLimits());
@@ -161,21 +161,21 @@ public sealed class RequestPlannerTests
     }
 
     [Fact]
-    public void A_wide_value_starts_a_new_request_rather_than_overflowing()
+    public void AWideValueStartsANewRequestRatherThanOverflowing()
     {
         var items = new[] { H(0, 4), H(120, 4), H(124, 4) }; // the 64-bit value at 124 would make 0..127 = 128 registers
         Assert.Equal("holding 0+124 [0,1] | holding 124+4 [2]", Show(RequestPlanner.Plan(items, new PlanLimits(MaxGap: 200))));
     }
 
     [Fact]
-    public void Overlapping_values_share_registers()
+    public void OverlappingValuesShareRegisters()
     {
         var items = new[] { H(0, 2), new PlanItem(ModbusTable.HoldingRegister, 1, 1), H(0, 1) };
         Assert.Equal("holding 0+2 [0,1,2]", Show(RequestPlanner.Plan(items, new PlanLimits())));
     }
 
     [Fact]
-    public void Split_gives_one_request_per_value()
+    public void SplitGivesOneRequestPerValue()
     {
         var items = new[] { H(0, 2), H(2), H(3, 4) };
         var plan = RequestPlanner.Plan(items, new PlanLimits());
@@ -183,7 +183,7 @@ public sealed class RequestPlannerTests
     }
 
     [Fact]
-    public void Refuses_items_no_request_can_hold()
+    public void RefusesItemsNoRequestCanHold()
     {
         Assert.Throws<ArgumentException>(() => RequestPlanner.Plan([H(0, 126)], new PlanLimits()));
         Assert.Throws<ArgumentException>(() => RequestPlanner.Plan([H(65534, 4)], new PlanLimits()));

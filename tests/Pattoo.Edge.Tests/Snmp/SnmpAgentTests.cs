@@ -30,7 +30,7 @@ public sealed class SnmpAgentTests(SnmpdFixture agent)
     [Theory]
     [InlineData("1")]
     [InlineData("2c")]
-    public async Task Community_versions_read_scalars(string version)
+    public async Task CommunityVersionsReadScalars(string version)
     {
         await using var poller = SnmpTestSupport.Poller(Target($"version = \"{version}\"\ncommunity = \"{SnmpdFixture.Community}\""));
         var (batch, report) = await SnmpTestSupport.PollOnceAsync(poller);
@@ -57,7 +57,7 @@ public sealed class SnmpAgentTests(SnmpdFixture agent)
     [InlineData("md5aes256", "authPriv", "MD5", "md5password", "AES256", "aespassword")]
     [InlineData("shaaes192", "authPriv", "SHA", "shapassword", "AES192", "aespassword")]
     [InlineData("shades", "authPriv", "SHA", "shapassword", "DES", "despassword")]
-    public async Task V3_security_levels_and_protocols(string user, string level, string auth, string authPassword, string priv, string privPassword)
+    public async Task V3SecurityLevelsAndProtocols(string user, string level, string auth, string authPassword, string priv, string privPassword)
     {
         var extra = $"version = \"3\"\nuser = \"{user}\"\nsecurity_level = \"{level}\"\n";
         if (auth.Length > 0) extra += $"auth_protocol = \"{auth}\"\nauth_password = \"{authPassword}\"\n";
@@ -72,7 +72,7 @@ public sealed class SnmpAgentTests(SnmpdFixture agent)
     }
 
     [Fact]
-    public async Task Wrong_community_times_out_with_a_clear_error()
+    public async Task WrongCommunityTimesOutWithAClearError()
     {
         await using var poller = SnmpTestSupport.Poller(Target("community = \"wrong\"", timeout: "100ms", retries: 1));
         var e = await Assert.ThrowsAsync<SnmpTimeoutException>(() => SnmpTestSupport.PollOnceAsync(poller));
@@ -81,7 +81,7 @@ public sealed class SnmpAgentTests(SnmpdFixture agent)
     }
 
     [Fact]
-    public async Task Unknown_user_is_reported()
+    public async Task UnknownUserIsReported()
     {
         await using var poller = SnmpTestSupport.Poller(Target("version = \"3\"\nuser = \"nobody\"\nauth_password = \"whatever1\""));
         var e = await Assert.ThrowsAsync<SnmpReportException>(() => SnmpTestSupport.PollOnceAsync(poller));
@@ -89,7 +89,7 @@ public sealed class SnmpAgentTests(SnmpdFixture agent)
     }
 
     [Fact]
-    public async Task Wrong_auth_password_is_reported()
+    public async Task WrongAuthPasswordIsReported()
     {
         await using var poller = SnmpTestSupport.Poller(Target("version = \"3\"\nuser = \"shauser\"\nauth_protocol = \"SHA\"\nauth_password = \"not-the-password\""));
         var e = await Assert.ThrowsAsync<SnmpReportException>(() => SnmpTestSupport.PollOnceAsync(poller));
@@ -97,7 +97,7 @@ public sealed class SnmpAgentTests(SnmpdFixture agent)
     }
 
     [Fact]
-    public async Task Wrong_priv_password_times_out_naming_privacy()
+    public async Task WrongPrivPasswordTimesOutNamingPrivacy()
     {
         await using var poller = SnmpTestSupport.Poller(Target("version = \"3\"\nuser = \"shaaes\"\nauth_password = \"shapassword\"\npriv_password = \"not-the-password\"", timeout: "200ms", retries: 0));
         var e = await Assert.ThrowsAnyAsync<Exception>(() => SnmpTestSupport.PollOnceAsync(poller));
@@ -106,7 +106,7 @@ public sealed class SnmpAgentTests(SnmpdFixture agent)
     }
 
     [Fact]
-    public async Task Missing_objects_and_instances_are_skipped_not_fatal()
+    public async Task MissingObjectsAndInstancesAreSkippedNotFatal()
     {
         const string oids = """
               [[snmp.targets.oids]]
@@ -137,7 +137,7 @@ public sealed class SnmpAgentTests(SnmpdFixture agent)
     [InlineData("1")]
     [InlineData("2c")]
     [InlineData("3")]
-    public async Task Walks_the_interface_table_with_labels(string version)
+    public async Task WalksTheInterfaceTableWithLabels(string version)
     {
         var security = version == "3"
             ? "version = \"3\"\nuser = \"sha256aes\"\nauth_protocol = \"SHA256\"\nauth_password = \"sha256password\"\npriv_password = \"aespassword\""
@@ -162,7 +162,7 @@ public sealed class SnmpAgentTests(SnmpdFixture agent)
     }
 
     [Fact]
-    public async Task Built_in_groups_read_interfaces_and_storage()
+    public async Task BuiltInGroupsReadInterfacesAndStorage()
     {
         await using var poller = SnmpTestSupport.Poller(Target($"community = \"{SnmpdFixture.Community}\"\ngroups = [\"if-mib\", \"host-resources\"]", ""));
         var (batch, report) = await SnmpTestSupport.PollOnceAsync(poller);
@@ -177,7 +177,7 @@ public sealed class SnmpAgentTests(SnmpdFixture agent)
     }
 
     [Fact]
-    public async Task A_silent_target_does_not_delay_another()
+    public async Task ASilentTargetDoesNotDelayAnother()
     {
         int silentPort = SnmpdFixture.FreeUdpPort();
         var toml = $"""
@@ -218,7 +218,7 @@ public sealed class SnmpAgentTests(SnmpdFixture agent)
     [Theory]
     [InlineData("2c")]
     [InlineData("3")]
-    public async Task Walks_all_of_mib2_like_snmpbulkwalk(string version)
+    public async Task WalksAllOfMib2LikeSnmpbulkwalk(string version)
     {
         var security = version == "3"
             ? "version = \"3\"\nuser = \"shaaes\"\nauth_password = \"shapassword\"\npriv_password = \"aespassword\""
@@ -256,7 +256,7 @@ public sealed class SnmpAgentTests(SnmpdFixture agent)
     }
 
     [Fact]
-    public async Task A_steady_poll_reuses_series_keys()
+    public async Task ASteadyPollReusesSeriesKeys()
     {
         await using var poller = SnmpTestSupport.Poller(Target($"community = \"{SnmpdFixture.Community}\"\ngroups = [\"if-mib\"]", Scalars));
         var (first, _) = await SnmpTestSupport.PollOnceAsync(poller);
@@ -275,7 +275,7 @@ public sealed class SnmpAgentTests(SnmpdFixture agent)
 public sealed class SnmpTooBigTests(SnmpdFixture agent) : IClassFixture<SnmpdFixture>
 {
     [Fact]
-    public async Task Too_big_answers_are_split_until_they_fit()
+    public async Task TooBigAnswersAreSplitUntilTheyFit()
     {
         // Every sys* scalar, the kernel command line and each interface's name and description:
         // together far more than the 484-octet messages this target asks for.

@@ -34,7 +34,7 @@ public sealed class SnmpCodecTests
         "43023039";                   //         TimeTicks (application 3) 0x3039 = 12345
 
     [Fact]
-    public void Writes_a_get_request()
+    public void WritesAGetRequest()
     {
         var encoder = new SnmpEncoder();
         var buffer = new byte[100];
@@ -44,7 +44,7 @@ public sealed class SnmpCodecTests
     }
 
     [Fact]
-    public void Writes_a_get_bulk_request()
+    public void WritesAGetBulkRequest()
     {
         var encoder = new SnmpEncoder();
         var buffer = new byte[100];
@@ -61,7 +61,7 @@ public sealed class SnmpCodecTests
     }
 
     [Fact]
-    public void Reads_a_response()
+    public void ReadsAResponse()
     {
         byte[] d = Convert.FromHexString(ResponseSysUpTime);
         var m = SnmpDecoder.ReadMessage(d);
@@ -91,7 +91,7 @@ public sealed class SnmpCodecTests
     [InlineData("420400989680", SnmpValueType.Gauge32, 10_000_000)]               // Gauge32 ifSpeed 10 Mbit/s
     [InlineData("46090100000000000000FF", SnmpValueType.Counter64, 0)]            // 9 octets: does not fit, see below
     [InlineData("460900FFFFFFFFFFFFFFFF", SnmpValueType.Counter64, 18446744073709551615.0)]
-    public void Reads_numbers(string tlv, SnmpValueType type, double expected)
+    public void ReadsNumbers(string tlv, SnmpValueType type, double expected)
     {
         byte[] d = Varbinds("06032B0601" + tlv);
         var reader = new VarbindReader(d, new Segment(0, d.Length));
@@ -111,7 +111,7 @@ public sealed class SnmpCodecTests
     [InlineData("1.3.6.1.4.1.2021.10.1.3.1", "2B060104018F650A010301")]
     [InlineData("2.999.3", "883703")]
     [InlineData(".1.3.6.1.2.1.31.1.1.1.6.4294967295", "2B060102011F010101068FFFFFFF7F")]
-    public void Encodes_and_formats_oids(string text, string hex)
+    public void EncodesAndFormatsOids(string text, string hex)
     {
         byte[] content = Oid.Parse(text);
         Assert.Equal(hex.Replace(" ", ""), Convert.ToHexString(content));
@@ -127,10 +127,10 @@ public sealed class SnmpCodecTests
     [InlineData("1..3")]
     [InlineData("1.3.4294967296")]
     [InlineData("ifDescr")]
-    public void Refuses_bad_oid_text(string text) => Assert.False(Oid.TryParse(text, out _, out _));
+    public void RefusesBadOidText(string text) => Assert.False(Oid.TryParse(text, out _, out _));
 
     [Fact]
-    public void Orders_oids_like_getnext()
+    public void OrdersOidsLikeGetnext()
     {
         Assert.True(Oid.Compare(Oid.Parse("1.3.6.1.2.1.2"), Oid.Parse("1.3.6.1.2.1.10")) < 0);
         Assert.True(Oid.Compare(Oid.Parse("1.3.6.1.2.1.2.2.1.1.200"), Oid.Parse("1.3.6.1.2.1.2.2.1.2")) < 0);
@@ -142,7 +142,7 @@ public sealed class SnmpCodecTests
     }
 
     [Fact]
-    public void Round_trips_a_v3_message()
+    public void RoundTripsAV3Message()
     {
         var encoder = new SnmpEncoder();
         var scoped = new byte[200];
@@ -191,7 +191,7 @@ public sealed class SnmpCodecTests
 
     [Theory]
     [MemberData(nameof(InvalidMessages))]
-    public void Refuses_malformed_messages(string hex, string description)
+    public void RefusesMalformedMessages(string hex, string description)
     {
         byte[] d = Convert.FromHexString(hex);
         var e = Record.Exception(() => DecodeEverything(d));
@@ -203,7 +203,7 @@ public sealed class SnmpCodecTests
     /// the decoder throws its own exception or reads them, and nothing else.
     /// </summary>
     [Fact]
-    public void Fuzzed_datagrams_throw_only_the_codec_exception()
+    public void FuzzedDatagramsThrowOnlyTheCodecException()
     {
         var encoder = new SnmpEncoder();
         var seeds = new List<byte[]> { Convert.FromHexString(ResponseSysUpTime), Convert.FromHexString(GetSysUpTime) };

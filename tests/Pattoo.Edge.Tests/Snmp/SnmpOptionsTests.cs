@@ -8,7 +8,7 @@ namespace Pattoo.Edge.Tests.Snmp;
 public sealed class SnmpOptionsTests
 {
     [Fact]
-    public void An_absent_section_binds_to_no_targets()
+    public void AnAbsentSectionBindsToNoTargets()
     {
         var o = SnmpTestSupport.Bind("[linux]\nenabled = true\n".Replace("[linux]\nenabled = true\n", ""));
         Assert.Empty(o.Targets);
@@ -17,7 +17,7 @@ public sealed class SnmpOptionsTests
     }
 
     [Fact]
-    public void The_sample_config_binds()
+    public void TheSampleConfigBinds()
     {
         var o = SnmpTestSupport.Bind(File.ReadAllText(Pattoo.Edge.Tests.Support.RepoPaths.Combine("src", "Pattoo.Edge.Pollers", "Snmp", "sample.toml")));
         Assert.Equal(["core-switch", "db-server"], o.Targets.Select(t => t.Name));
@@ -26,7 +26,7 @@ public sealed class SnmpOptionsTests
     }
 
     [Fact]
-    public void Binds_defaults_and_v3_settings()
+    public void BindsDefaultsAndV3Settings()
     {
         var o = SnmpTestSupport.Bind("""
             [snmp]
@@ -64,9 +64,9 @@ public sealed class SnmpOptionsTests
     [InlineData("switch.lan:162", "switch.lan", 162)]
     [InlineData("[::1]:161", "::1", 161)]
     [InlineData("fe80::1", "fe80::1", 161)]
-    public void Parses_addresses(string text, string host, int port)
+    public void ParsesAddresses(string text, string host, int port)
     {
-        Assert.True(SnmpOptions.TryParseAddress(text, out var h, out var p));
+        Assert.True(SnmpOptionsBinder.TryParseAddress(text, out var h, out var p));
         Assert.Equal((host, port), (h, p));
     }
 
@@ -78,10 +78,10 @@ public sealed class SnmpOptionsTests
     [InlineData("[::1")]
     [InlineData("bad host")]
     [InlineData("host:")]
-    public void Refuses_bad_addresses(string text) => Assert.False(SnmpOptions.TryParseAddress(text, out _, out _));
+    public void RefusesBadAddresses(string text) => Assert.False(SnmpOptionsBinder.TryParseAddress(text, out _, out _));
 
     [Fact]
-    public void Reports_every_error_with_its_place()
+    public void ReportsEveryErrorWithItsPlace()
     {
         var errors = SnmpTestSupport.BindErrors("""
             [[snmp.groups]]
@@ -111,7 +111,7 @@ public sealed class SnmpOptionsTests
     }
 
     [Fact]
-    public void Fingerprint_changes_with_the_target_settings_only()
+    public void FingerprintChangesWithTheTargetSettingsOnly()
     {
         const string a = "[[snmp.targets]]\nname = \"a\"\naddress = \"127.0.0.1\"\ngroups = [\"if-mib\"]\n";
         const string b = "[[snmp.targets]]\nname = \"b\"\naddress = \"127.0.0.2\"\ngroups = [\"if-mib\"]\n";
@@ -124,7 +124,7 @@ public sealed class SnmpOptionsTests
     }
 
     [Fact]
-    public async Task Targets_share_one_transport_released_with_the_last()
+    public async Task TargetsShareOneTransportReleasedWithTheLast()
     {
         var targets = SnmpTestSupport.Bind("""
             [[snmp.targets]]

@@ -14,7 +14,7 @@ public sealed class UsmCryptoTests
     [InlineData(AuthProtocol.Md5, "9FAF3283884E92834EBC9847D8EDD963", "526F5EED9FCCE26F8964C2930787D82B")]
     // RFC 3414 A.3.2: the same password, SHA-1.
     [InlineData(AuthProtocol.Sha1, "9FB5CC0381497B3793528939FF788D5D79145211", "6695FEBC9288E36282235FC7151F128497B38F3F")]
-    public void Password_to_key_and_localisation_match_rfc_3414(AuthProtocol protocol, string ku, string kul)
+    public void PasswordToKeyAndLocalisationMatchRfc3414(AuthProtocol protocol, string ku, string kul)
     {
         var key = UsmCrypto.PasswordToKey(protocol, "maplesyrup");
         Assert.Equal(ku, Convert.ToHexString(key));
@@ -22,7 +22,7 @@ public sealed class UsmCryptoTests
     }
 
     [Fact]
-    public void Sha224_matches_fips_180_and_rfc_4231()
+    public void Sha224MatchesFips180AndRfc4231()
     {
         var digest = new byte[28];
         Sha224.HashData("abc"u8, digest);
@@ -44,7 +44,7 @@ public sealed class UsmCryptoTests
     [InlineData(AuthProtocol.Sha256, 32, 24)]
     [InlineData(AuthProtocol.Sha384, 48, 32)]
     [InlineData(AuthProtocol.Sha512, 64, 48)]
-    public void Signs_and_verifies_with_the_truncation_of_each_protocol(AuthProtocol protocol, int keyLength, int macLength)
+    public void SignsAndVerifiesWithTheTruncationOfEachProtocol(AuthProtocol protocol, int keyLength, int macLength)
     {
         var key = UsmCrypto.LocalizeKey(protocol, UsmCrypto.PasswordToKey(protocol, "authpassword"), EngineId);
         Assert.Equal(keyLength, key.Length);
@@ -64,7 +64,7 @@ public sealed class UsmCryptoTests
     [InlineData(PrivProtocol.Aes128, 37)]
     [InlineData(PrivProtocol.Aes192, 16)]
     [InlineData(PrivProtocol.Aes256, 1)]
-    public void Encrypts_and_decrypts_any_length(PrivProtocol protocol, int length)
+    public void EncryptsAndDecryptsAnyLength(PrivProtocol protocol, int length)
     {
         var kul = UsmCrypto.LocalizeKey(AuthProtocol.Sha1, UsmCrypto.PasswordToKey(AuthProtocol.Sha1, "privpassword"), EngineId);
         var key = UsmCrypto.PrivacyKey(AuthProtocol.Sha1, protocol, kul);
@@ -83,7 +83,7 @@ public sealed class UsmCryptoTests
     }
 
     [Fact]
-    public void Key_extension_appends_the_hash_of_the_key_so_far()
+    public void KeyExtensionAppendsTheHashOfTheKeySoFar()
     {
         // SHA-1 gives 20 octets; AES-256 needs 32: Kul || H(Kul), cut to 32 (net-snmp's Blumenthal extension).
         var kul = Convert.FromHexString("6695FEBC9288E36282235FC7151F128497B38F3F");
