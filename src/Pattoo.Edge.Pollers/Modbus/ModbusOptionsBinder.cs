@@ -1,6 +1,5 @@
 using System.Globalization;
 using System.IO.Ports;
-using System.Net;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
 using Pattoo.Edge.Protocols.Modbus;
@@ -48,7 +47,7 @@ internal static class ModbusOptionsBinder
                 if (s.Has(key)) s.Error(key, $"applies to transport \"rtu\" only, not \"{transportText}\"");
             }
             if (address is null) s.Error($"transport \"{transportText}\" needs address = \"host:port\"");
-            else if (!TryParseHostPort(address, out host, out port))
+            else if (!HostPort.TryParse(address, 502, out host, out port))
                 s.Error("address", $"expected \"host:port\" (or a host alone for port 502), got \"{address}\"");
         }
 
@@ -194,48 +193,4 @@ internal static class ModbusOptionsBinder
         };
     }
 
-    /// <summary>"host:port", "[v6]:port", or a host alone (port 502).</summary>
-    internal static bool TryParseHostPort(string text, out string host, out int port)
-    {
-        host = "";
-        port = 502;
-        text = text.Trim();
-        if (text.Length == 0) return false;
-        string portText = "";
-        if (text.StartsWith('['))
-        {
-            int close = text.IndexOf(']');
-            if (close < 0) return false;
-            host = text[1..close];
-            string rest = text[(close + 1)..];
-            if (rest.Length > 0)
-            {
-                if (!rest.StartsWith(':')) return false;
-                portText = rest[1..];
-            }
-            if (!IPAddress.TryParse(host, out _)) return false;
-        }
-        else
-        {
-            int colon = text.LastIndexOf(':');
-            if (colon >= 0 && text.IndexOf(':') != colon)
-            {
-                // A bare IPv6 address without brackets: no port.
-                if (!IPAddress.TryParse(text, out _)) return false;
-                host = text;
-            }
-            else if (colon >= 0)
-            {
-                host = text[..colon];
-                portText = text[(colon + 1)..];
-            }
-            else host = text;
-            if (host.Length == 0 || host.Any(c => char.IsWhiteSpace(c) || c == '/')) return false;
-        }
-        if (portText.Length > 0)
-        {
-            if (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535) return false;
-        }
-        return true;
-    }
 }

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Net;
 using System.Text;
 using Pattoo.Edge.Config;
 using Pattoo.Edge.Protocols.Snmp;
@@ -61,7 +59,7 @@ internal static class SnmpOptionsBinder
         int port = SnmpTargetOptions.DefaultPort;
         var address = t.GetOptionalString("address");
         if (address is null) t.Error("address", "expected host[:port] such as \"192.0.2.10\" or \"switch.lan:161\", got none");
-        else if (!TryParseAddress(address, out host, out port))
+        else if (!HostPort.TryParse(address, SnmpTargetOptions.DefaultPort, out host, out port))
             t.Error("address", $"expected host[:port] such as \"192.0.2.10\", \"[2001:db8::1]:161\" or \"switch.lan:1161\", got \"{address}\"");
 
         var versionText = t.GetChoice("version", "2c", "1", "2c", "3");
@@ -223,44 +221,4 @@ internal static class SnmpOptionsBinder
         "AES256" => PrivProtocol.Aes256,
         _ => PrivProtocol.Aes128,
     };
-
-    /// <summary>"host", "host:port", "[v6]:port" or a bare IPv6 address.</summary>
-    internal static bool TryParseAddress(string text, out string host, out int port)
-    {
-        host = "";
-        port = SnmpTargetOptions.DefaultPort;
-        var s = text.Trim();
-        if (s.Length == 0) return false;
-        string portText = "";
-        if (s.StartsWith('['))
-        {
-            int close = s.IndexOf(']');
-            if (close < 0) return false;
-            host = s[1..close];
-            var rest = s[(close + 1)..];
-            if (rest.Length > 0)
-            {
-                if (!rest.StartsWith(':')) return false;
-                portText = rest[1..];
-            }
-            if (!IPAddress.TryParse(host, out var v6) || v6.AddressFamily != System.Net.Sockets.AddressFamily.InterNetworkV6) return false;
-        }
-        else if (s.Count(c => c == ':') > 1)
-        {
-            if (!IPAddress.TryParse(s, out _)) return false;
-            host = s;
-        }
-        else
-        {
-            int colon = s.IndexOf(':');
-            host = colon < 0 ? s : s[..colon];
-            portText = colon < 0 ? "" : s[(colon + 1)..];
-            if (host.Length == 0 || Uri.CheckHostName(host) is UriHostNameType.Unknown or UriHostNameType.IPv6) return false;
-        }
-        if (portText.Length > 0 || s.EndsWith(':'))
-        {
-            if (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535) return false;
-        }
-        return true;
-    }
 }

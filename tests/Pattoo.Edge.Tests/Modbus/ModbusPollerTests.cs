@@ -1,3 +1,4 @@
+using Pattoo.Edge.Config;
 using System.Runtime.InteropServices;
 using Pattoo.Edge.Pollers;
 using Pattoo.Edge.Pollers.Modbus;
@@ -94,7 +95,7 @@ public sealed class ModbusPollerTests
     [InlineData("fe80::1", "fe80::1", 502)]
     public void ParsesAddresses(string text, string host, int port)
     {
-        Assert.True(ModbusOptionsBinder.TryParseHostPort(text, out var h, out var p));
+        Assert.True(HostPort.TryParse(text, 502, out var h, out var p));
         Assert.Equal((host, port), (h, p));
     }
 
@@ -105,7 +106,7 @@ public sealed class ModbusPollerTests
     [InlineData("[fe80::1")]
     [InlineData("a b:502")]
     [InlineData(":502")]
-    public void RejectsAddresses(string text) => Assert.False(ModbusOptionsBinder.TryParseHostPort(text, out _, out _));
+    public void RejectsAddresses(string text) => Assert.False(HostPort.TryParse(text, 502, out _, out _));
 
     [Fact]
     public void TheSerialHelperExtractsOnceByContentAndLoadsFromThere()

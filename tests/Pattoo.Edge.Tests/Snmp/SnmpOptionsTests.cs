@@ -1,3 +1,4 @@
+using Pattoo.Edge.Config;
 using Pattoo.Edge.Pollers;
 using Pattoo.Edge.Pollers.Snmp;
 using Pattoo.Edge.Protocols.Snmp;
@@ -66,7 +67,7 @@ public sealed class SnmpOptionsTests
     [InlineData("fe80::1", "fe80::1", 161)]
     public void ParsesAddresses(string text, string host, int port)
     {
-        Assert.True(SnmpOptionsBinder.TryParseAddress(text, out var h, out var p));
+        Assert.True(HostPort.TryParse(text, 161, out var h, out var p));
         Assert.Equal((host, port), (h, p));
     }
 
@@ -78,7 +79,7 @@ public sealed class SnmpOptionsTests
     [InlineData("[::1")]
     [InlineData("bad host")]
     [InlineData("host:")]
-    public void RefusesBadAddresses(string text) => Assert.False(SnmpOptionsBinder.TryParseAddress(text, out _, out _));
+    public void RefusesBadAddresses(string text) => Assert.False(HostPort.TryParse(text, 161, out _, out _));
 
     [Fact]
     public void ReportsEveryErrorWithItsPlace()
