@@ -28,8 +28,9 @@ public sealed partial class TimeSeriesStore
     /// <summary>The day being compacted (its start, Unix ms), or -1 when none is due.</summary>
     private long _compactDay = -1;
 
-    /// <summary>Series of the day already done (ids in ascending order).</summary>
-    private long _compactAfterIdx;
+    /// <summary>The day's series (taken once when the day starts) and how many are done.</summary>
+    private long[] _compactIds = [];
+    private int _compactDone;
 
     /// <summary>When to look again for a day to compact (Unix ms).</summary>
     private long _nextCompactionCheck;
@@ -79,14 +80,8 @@ public sealed partial class TimeSeriesStore
     {
         if (_compactDay < 0 && !StartCompactionDay(now)) return false;
         long dayStart = _compactDay, dayEnd = dayStart + DayMs;
-        var ids = new List<long>(CompactStepSeries);
-        foreach (long idx in _seriesByIdx.Keys)
-        {
-            if (idx > _compactAfterIdx) ids.Add(idx);
-        }
-        ids.Sort();
-        bool lastStep = ids.Count <= CompactStepSeries;
-        if (!lastStep) ids.RemoveRange(CompactStepSeries, ids.Count - CompactStepSeries);
+        var ids = _compactIds.AsSpan(_compactDone, Math.Min(CompactStepSeries, _compactIds.Length - _compactDone));
+        bool lastStep = _compactDone + ids.Length == _compactIds.Length;
         _compactionTime.Start();
         Interlocked.Increment(ref _sealSequence); // readers of rollups retry across the commit
         try
@@ -109,7 +104,7 @@ public sealed partial class TimeSeriesStore
         }
         Interlocked.Increment(ref _compactionSteps);
         _nextCompactionStep = Now + CompactPauseMs;
-        _compactAfterIdx = ids.Count > 0 ? ids[^1] : long.MaxValue;
+        _compactDone += ids.Length;
         if (lastStep)
         {
             if (_compactDayChunksBefore > 0)
@@ -153,7 +148,10 @@ public sealed partial class TimeSeriesStore
             return false;
         }
         _compactDay = day;
-        _compactAfterIdx = long.MinValue;
+        // Series made later have no chunks in a day that is over, unless a backlog seals some there,
+        // and a seal into a compacted day sends compaction back (RewindCompaction).
+        _compactIds = [.. _seriesByIdx.Keys];
+        _compactDone = 0;
         _compactDayChunksBefore = _compactDayChunksAfter = 0;
         _compactionTime.Reset();
         return true;
@@ -175,11 +173,10 @@ public sealed partial class TimeSeriesStore
         bool ordered = true;
         foreach (var block in _compactBlocks)
         {
-            if (!TryDecodeChunk(block.Data, idx, _scratchTs, _scratchValues)) return; // left as it is; logged
-            if (_compactTs.Count + _scratchTs.Count > MaxCompactedPoints) return;
-            if (_compactTs.Count > 0 && _scratchTs.Count > 0 && _scratchTs[0] <= _compactTs[^1]) ordered = false;
-            _compactTs.AddRange(_scratchTs);
-            _compactValues.AddRange(_scratchValues);
+            int before = _compactTs.Count;
+            if (!TryDecodeChunkInto(block.Data, idx, _compactTs, _compactValues)) return; // the series is left as it is; logged
+            if (_compactTs.Count > MaxCompactedPoints) return;
+            if (before > 0 && _compactTs.Count > before && _compactTs[before] <= _compactTs[before - 1]) ordered = false;
         }
         if (!ordered) SortKeepingFirst(_compactTs, _compactValues);
         if (_compactTs.Count == 0) return;
@@ -199,17 +196,15 @@ public sealed partial class TimeSeriesStore
         _sql.DayRollups(idx, HourLevel, dayStart, dayEnd, _compactBlocks);
         if (_compactBlocks.Count < 2) return;
         _compactBuckets.Clear();
-        var block = new List<RollupBucket>();
         foreach (var b in _compactBlocks)
         {
-            block.Clear();
-            try { RollupBlock.Decode(b.Data, block); }
+            // Decode leaves the list as it was when a block is corrupt.
+            try { RollupBlock.Decode(b.Data, _compactBuckets); }
             catch (ChunkFormatException e)
             {
                 Log.Error($"storage: datapoint {idx}: a corrupt rollup block is left as it is: {e.Message}");
                 return;
             }
-            _compactBuckets.AddRange(block);
         }
         var merged = MergeByStart(_compactBuckets);
         var buckets = CollectionsMarshal.AsSpan(merged);

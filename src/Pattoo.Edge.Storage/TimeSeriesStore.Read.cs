@@ -45,12 +45,7 @@ public sealed partial class TimeSeriesStore
             while (r.Read())
             {
                 int start = ts.Count;
-                try { ChunkEncoder.Decode((byte[])r.GetValue(0), ts, values); }
-                catch (ChunkFormatException e) // the lists are left as they were
-                {
-                    Log.Error($"storage: datapoint {idxDatapoint}: skipping a corrupt chunk: {e.Message}");
-                    continue;
-                }
+                if (!TryDecodeChunkInto((byte[])r.GetValue(0), idxDatapoint, ts, values)) continue;
                 var spanTs = CollectionsMarshal.AsSpan(ts);
                 var spanValues = CollectionsMarshal.AsSpan(values);
                 int kept = start;
@@ -211,6 +206,12 @@ public sealed partial class TimeSeriesStore
     {
         ts.Clear();
         values.Clear();
+        return TryDecodeChunkInto(blob, idxDatapoint, ts, values);
+    }
+
+    /// <summary>Appends a chunk's points to the lists; a corrupt one leaves them as they were and is skipped (and logged, as above).</summary>
+    private static bool TryDecodeChunkInto(byte[] blob, long? idxDatapoint, List<long> ts, List<double> values)
+    {
         try
         {
             ChunkEncoder.Decode(blob, ts, values);
