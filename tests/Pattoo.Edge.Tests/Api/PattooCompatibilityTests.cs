@@ -74,7 +74,20 @@ public class PattooPayloadTests
         { "{", "not valid JSON" },
         { "42", "must be a JSON object, got a number" },
         { Example.Replace("\"pattoo_agent_timestamp\"", "\"pattoo_agent_time\""), "unknown top-level key \"pattoo_agent_time\"" },
-        { Example.Replace("\"datapoint_pairs\"", "\"datapoints\""), "pattoo_datapoints.datapoint_pairs must be an array" },
+        { Example.Replace("\"datapoint_pairs\"", "\"datapoints\""), "unknown key \"pattoo_datapoints.datapoints\"; expected key_value_pairs and datapoint_pairs" },
+        { Example.Replace("\"datapoint_pairs\": [[", "\"datapoint_pairs\": {\"a\": [["), "pattoo_datapoints.datapoint_pairs must be an array of arrays of pair ids" },
+        { Example.Replace("[[0,1,2,3", "[0,[1,2,3"), "datapoint_pairs[0] must be an array of pair ids, got a number" },
+        { Example.Replace("[[0,1,2,3", "[[{\"x\":1},1,2,3"), "datapoint_pairs[0]: pair id {\"x\":1} is not an integer" },
+        { Example.Replace("[[0,1,2,3", "[[-1,1,2,3"), "datapoint_pairs[0]: pair id -1 is not in key_value_pairs" },
+        { Example + " x", "not valid JSON" },
+        { Example.Replace("\"pattoo_agent_id\": \"ade", "\"pattoo_agent_timestamp\": 1, \"pattoo_agent_id\": \"ade"), "top-level key \"pattoo_agent_timestamp\" appears twice" },
+        { Example.Replace("\"pattoo_agent_polling_interval\": 300000,", ""), "missing top-level key \"pattoo_agent_polling_interval\"" },
+        { Example.Replace("\"pattoo_datapoints\": {", "\"pattoo_datapoints\": [").Replace("]]}}", "]]]}"), "pattoo_datapoints must be an object, got an array" },
+        { Example.Replace("\"3\": [\"type\", \"Linux\"]", "\"3\": [\"type\"]"), "key_value_pairs[\"3\"] must be [key, value] with a string key, got [\"type\"]" },
+        { Example.Replace("\"3\": [\"type\", \"Linux\"]", "\"3\": [\"type\", \"Linux\", 1]"), "key_value_pairs[\"3\"] must be [key, value] with a string key, got [\"type\", \"Linux\", 1]" },
+        { Example.Replace("[\"pattoo_timestamp\", 1700000000123]", "[\"pattoo_timestamp\", -3]"), "pattoo_timestamp must be milliseconds since 1970, got -3" },
+        { Example.Replace("\"7\": [\"pattoo_agent_polling_interval\", \"300000\"]", "\"7\": [\"pattoo_agent_polling_interval\", \"0\"]"), "pattoo_agent_polling_interval must be positive milliseconds, got 0" },
+        { Example.Replace("\"10\": [\"pattoo_agent_polled_target\", \"host1.example.org\"]", "\"10\": [\"pattoo_agent_polled_target\", [1]]"), "datapoint_pairs[0] (pattoo_key \"network_io_bytes_recv\"): pattoo_agent_polled_target must be a non-empty string, got [1]" },
         { Example.Replace("[0,1,2,3", "[99,1,2,3"), "datapoint_pairs[0]: pair id 99 is not in key_value_pairs" },
         { Example.Replace("\"16\": [\"pattoo_checksum\", \"feba2ab56fbf1493d00df9d84a09f03f359d788540f6a269641f96cc00f883c0\"]", "\"16\": [\"pattoo_comment\", \"x\"]"), "datapoint_pairs[0]: missing \"pattoo_checksum\"" },
         { Example.Replace("[\"pattoo_data_type\", 64]", "[\"pattoo_data_type\", 7]"), "(pattoo_key \"network_io_bytes_recv\"): pattoo_data_type must be 99, 101, 32, 64, 2 or null, got 7" },
@@ -110,6 +123,67 @@ public class PattooPayloadTests
     [InlineData("cpu's-load (1m)", "cpu's_load_1m")]
     [InlineData("---", "")]
     public void MetadataKeysAreNormalisedLikePattoo(string key, string expected) => Assert.Equal(expected, PattooPayload.NormaliseKey(key));
+
+    /// <summary>
+    /// A post as pattoo-shared writes a backlog: the agent's pairs shared by every datapoint,
+    /// the series' pairs by its points, a value and a timestamp pair per point.
+    /// </summary>
+    private static string Backlog(string order = "pairs first", string ids = "numbers")
+    {
+        string pairs = """
+            "0": ["pattoo_agent_polling_interval", "10000"], "1": ["pattoo_agent_hostname", "h\u00e9"], "2": ["pattoo_agent_id", "agent-1"],
+            "3": ["pattoo_agent_polled_target", "t1"], "4": ["pattoo_agent_program", "prog"], "5": ["pattoo_data_type", 101],
+            "6": ["pattoo_key", "temp"], "7": ["pattoo_checksum", "c-temp"], "8": ["room", "A"],
+            "9": ["pattoo_value", 1.5e3], "10": ["pattoo_timestamp", 1700000000000],
+            "11": ["pattoo_value", "12.5"], "12": ["pattoo_timestamp", 1700000010000.0],
+            "13": ["pattoo_value", true], "14": ["pattoo_timestamp", "1700000020000"],
+            "15": ["pattoo_key", "door"], "16": ["pattoo_checksum", "c-door"], "17": ["pattoo_data_type", 2], "18": ["pattoo_value", "open"],
+            "19": ["room", "B"], "20": ["Room", "C"]
+            """;
+        string Id(int n) => ids == "numbers" ? n.ToString(System.Globalization.CultureInfo.InvariantCulture) : $"\"{n}\"";
+        string Dp(params int[] p) => "[" + string.Join(",", p.Select(Id)) + "]";
+        string datapoints = string.Join(",", Dp(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10), Dp(0, 1, 2, 3, 4, 5, 6, 7, 8, 11, 12), Dp(0, 1, 2, 3, 4, 5, 6, 7, 8, 13, 14),
+            Dp(0, 1, 2, 3, 4, 17, 15, 16, 8, 19, 20, 18, 10));
+        string body = order == "pairs first"
+            ? $"\"key_value_pairs\": {{{pairs}}}, \"datapoint_pairs\": [{datapoints}]"
+            : $"\"datapoint_pairs\": [{datapoints}], \"key_value_pairs\": {{{pairs}}}";
+        return $"{{\"pattoo_datapoints\": {{{body}}}, \"pattoo_agent_id\": \"agent-1\", \"pattoo_agent_timestamp\": 1700000020000, \"pattoo_agent_polling_interval\": 10000}}";
+    }
+
+    [Theory]
+    [InlineData("pairs first", "numbers")]
+    [InlineData("datapoints first", "numbers")]
+    [InlineData("pairs first", "strings")]
+    public void ABacklogReadsWhateverTheOrderOfKeysAndHowIdsAreWritten(string order, string ids)
+    {
+        var batch = new SampleBatch();
+        var result = PattooPayload.Parse(Encoding.UTF8.GetBytes(Backlog(order, ids)), batch);
+        Assert.Equal(4, result.Datapoints);
+        Assert.Equal([1500.0, 12.5, 1.0], batch.Items[..3].ToArray().Select(s => s.Value));
+        Assert.Equal([1700000000000L, 1700000010000L, 1700000020000L, 1700000000000L], batch.Items.ToArray().Select(s => s.TimestampMs));
+        var temp = batch[0].Series;
+        Assert.Same(temp, batch[1].Series);
+        Assert.Same(temp, batch[2].Series);
+        Assert.Equal("hé", temp.Agent.Hostname);
+        Assert.Equal([new KeyValuePair<string, string>("room", "A")], temp.Metadata);
+        var door = batch[3];
+        Assert.Equal(DataType.String, door.Series.DataType);
+        Assert.Equal("open", door.Text);
+        // "room" B and "Room" C normalise to one key: one of them is kept, never both.
+        Assert.Single(door.Series.Metadata);
+        Assert.Contains(door.Series.Metadata[0].Value, new[] { "B", "C" });
+    }
+
+    [Fact]
+    public void OfTwoPairsWithOneKeyInADatapointTheLaterWins()
+    {
+        var json = Backlog();
+        var batch = new SampleBatch();
+        // Datapoint 0 names pattoo_value 9 and then, appended, 11: the later is stored.
+        json = json.Replace("[0,1,2,3,4,5,6,7,8,9,10]", "[0,1,2,3,4,5,6,7,8,9,10,11]");
+        PattooPayload.Parse(Encoding.UTF8.GetBytes(json), batch);
+        Assert.Equal(12.5, batch[0].Value);
+    }
 
     [Fact]
     public void RandomBytesNeverEscapeAsAnythingButAPayloadError()

@@ -129,7 +129,7 @@ public class PrometheusTextReaderTests
     [InlineData("-9223372036854775808", long.MinValue)]
     public void TimestampsParseAsIntegers(string text, long expected)
     {
-        Assert.True(PrometheusTextReader.TryParseMilliseconds(System.Text.Encoding.ASCII.GetBytes(text), out long parsed));
+        Assert.True(NumberText.TryParseMilliseconds(System.Text.Encoding.ASCII.GetBytes(text), out long parsed));
         Assert.Equal(expected, parsed);
     }
 
@@ -140,7 +140,7 @@ public class PrometheusTextReaderTests
     [InlineData("12a")]
     [InlineData("9223372036854775808")]
     public void TimestampsThatAreNotIntegersAreRefused(string text)
-        => Assert.False(PrometheusTextReader.TryParseMilliseconds(System.Text.Encoding.ASCII.GetBytes(text), out _));
+        => Assert.False(NumberText.TryParseMilliseconds(System.Text.Encoding.ASCII.GetBytes(text), out _));
 
     [Fact]
     public void TimestampsMayBeNegativeOrSignedForTheReader()
