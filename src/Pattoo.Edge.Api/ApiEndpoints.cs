@@ -93,19 +93,32 @@ public sealed class ApiEndpoints
         if (slot is null) return;
         using var body = await ReadBody(c, _state.Api.MaxBody, "api.max_body").ConfigureAwait(false);
         if (body is null) return;
-        var batch = new SampleBatch(256);
+        // Rented and sized once by the parser (a backlog post holds thousands of samples).
+        var batch = SampleBatch.Rent(256);
         PattooPayload.Result result;
+        Task? onDisk;
         try
         {
-            result = PattooPayload.Parse(body.Span, batch);
+            try
+            {
+                result = PattooPayload.Parse(body.Span, batch);
+            }
+            catch (PayloadException e)
+            {
+                Log.Warning($"ingest: refused a post from {c.Connection.RemoteIpAddress} ({c.Request.RouteValues["source"]}): {e.Message}");
+                await Json(c, 400, w => w.WriteString("error", e.Message)).ConfigureAwait(false);
+                return;
+            }
+            onDisk = await Accept(c, batch).ConfigureAwait(false);
+            if (onDisk is null) return;
         }
-        catch (PayloadException e)
+        finally
         {
-            Log.Warning($"ingest: refused a post from {c.Connection.RemoteIpAddress} ({c.Request.RouteValues["source"]}): {e.Message}");
-            await Json(c, 400, w => w.WriteString("error", e.Message)).ConfigureAwait(false);
-            return;
+            batch.Release();
         }
-        if (!await Store(c, batch).ConfigureAwait(false)) return;
+        body.Dispose();
+        slot.Dispose();
+        if (!await OnDisk(c, onDisk).ConfigureAwait(false)) return;
         if (Log.IsEnabled(LogLevel.Debug)) Log.Debug($"ingest: {result.Datapoints} datapoints from {c.Connection.RemoteIpAddress} ({c.Request.RouteValues["source"]}), {result.Skipped} without a data type skipped");
         // pattoo answers a plain "OK" once stored; agents only look at the status.
         await Text(c, 200, "OK").ConfigureAwait(false);
@@ -143,6 +156,7 @@ public sealed class ApiEndpoints
         // A sample a line at most: sized once instead of grown (and copied) by doubling.
         var batch = SampleBatch.Rent(Math.Min(PrometheusText.MaxSamples, body.Span.Count((byte)'\n') + 1));
         PrometheusText.Result result;
+        Task? onDisk;
         try
         {
             try
@@ -155,13 +169,17 @@ public sealed class ApiEndpoints
                 await Json(c, 400, w => w.WriteString("error", e.Message)).ConfigureAwait(false);
                 return;
             }
-            if (!await Store(c, batch).ConfigureAwait(false)) return;
+            onDisk = await Accept(c, batch).ConfigureAwait(false);
+            if (onDisk is null) return;
         }
         finally
         {
-            // The store is done with the samples once Store returns (or was never given them).
+            // The store is done with the samples once it has accepted them (or was never given them).
             batch.Release();
         }
+        body.Dispose();
+        slot.Dispose();
+        if (!await OnDisk(c, onDisk).ConfigureAwait(false)) return;
         if (Log.IsEnabled(LogLevel.Debug)) Log.Debug($"ingest: {result.Stored} Prometheus samples from {c.Connection.RemoteIpAddress}, {result.Skipped} NaN or infinite skipped");
         await Json(c, 200, w =>
         {
@@ -179,11 +197,30 @@ public sealed class ApiEndpoints
     }
 
     /// <summary>Hands an ingested batch to the store and waits for the commit; answers 503 and returns false if it fails.</summary>
-    private async Task<bool> Store(HttpContext c, SampleBatch batch)
+    /// <summary>
+    /// Hands the batch to the store; returns the task that completes once it is on the disk, or
+    /// null after answering 503. The request's slot, body and batch can go once this returns:
+    /// posts waiting for one sync hold neither memory nor a slot.
+    /// </summary>
+    private async Task<Task?> Accept(HttpContext c, SampleBatch batch)
     {
         try
         {
-            await _state.Store.WriteDurableAsync(batch, c.RequestAborted).ConfigureAwait(false);
+            return await _state.Store.AcceptDurableAsync(batch, c.RequestAborted).ConfigureAwait(false);
+        }
+        catch (StorageUnavailableException e)
+        {
+            await Json(c, 503, w => w.WriteString("error", e.Message)).ConfigureAwait(false);
+            return null;
+        }
+    }
+
+    /// <summary>Waits until the accepted samples are on the disk; answers 503 and returns false when the sync failed.</summary>
+    private static async Task<bool> OnDisk(HttpContext c, Task onDisk)
+    {
+        try
+        {
+            await onDisk.ConfigureAwait(false);
             return true;
         }
         catch (StorageUnavailableException e)

@@ -70,15 +70,21 @@ public sealed class SampleBatch
         Count = 0;
     }
 
-    private void Grow()
+    /// <summary>Makes room for <paramref name="count"/> samples in all, once, rather than growing by doubling.</summary>
+    public void EnsureCapacity(int count)
+    {
+        while (_items.Length < count) Grow(count);
+    }
+
+    private void Grow(int atLeast = 0)
     {
         if (!_pooled)
         {
-            Array.Resize(ref _items, Math.Max(4, _items.Length * 2));
+            Array.Resize(ref _items, Math.Max(atLeast, Math.Max(4, _items.Length * 2)));
             return;
         }
         if (_items.Length == 0) throw new InvalidOperationException("the batch was released");
-        var bigger = ArrayPool<Sample>.Shared.Rent(_items.Length * 2);
+        var bigger = ArrayPool<Sample>.Shared.Rent(Math.Max(atLeast, _items.Length * 2));
         _items.AsSpan(0, Count).CopyTo(bigger);
         ArrayPool<Sample>.Shared.Return(_items, clearArray: true);
         _items = bigger;

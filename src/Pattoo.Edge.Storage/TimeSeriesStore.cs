@@ -58,7 +58,8 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
 
     private enum Control { None, Seal, Prune, Compact }
 
-    private sealed record WriteRequest(SampleBatch Batch, TaskCompletionSource Done, Control Action = Control.None, bool Durable = false);
+    /// <summary>A batch (or a control action) for the writer. <see cref="Accepted"/>, for durable writes, completes when the writer has taken the samples.</summary>
+    private sealed record WriteRequest(SampleBatch Batch, TaskCompletionSource Done, Control Action = Control.None, bool Durable = false, TaskCompletionSource? Accepted = null);
 
     /// <summary>The head log's size limit: past it the heads are sealed early (about 6 bytes a sample).</summary>
     private long HeadLogBytes => Math.Max(32L * 1024 * 1024, (long)_options.MaxHeadSamples * 12);
@@ -141,7 +142,41 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     /// Stores the batch and completes once it is on the disk (fdatasync): what an HTTP ingest
     /// answers 200 for. Concurrent callers share one sync.
     /// </summary>
-    public Task WriteDurableAsync(SampleBatch batch, CancellationToken cancellationToken) => Enqueue(batch, durable: true, cancellationToken);
+    public async Task WriteDurableAsync(SampleBatch batch, CancellationToken cancellationToken)
+        => await (await AcceptDurableAsync(batch, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
+
+    /// <summary>
+    /// Hands the batch to the writer and completes once the writer has taken its samples (they
+    /// are readable, and the batch is the caller's again), with a task that completes once they
+    /// are on the disk. An ingest request gives back its body, its batch and its slot at the
+    /// first and answers at the second: requests waiting for one sync hold no memory, and the
+    /// next can be parsed meanwhile.
+    /// </summary>
+    /// <exception cref="StorageUnavailableException">the samples could not be stored (from either task).</exception>
+    public async Task<Task> AcceptDurableAsync(SampleBatch batch, CancellationToken cancellationToken)
+    {
+        if (batch.Count == 0) return Task.CompletedTask;
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var accepted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            await _queue.Writer.WriteAsync(new WriteRequest(batch, done, Durable: true, Accepted: accepted), cancellationToken).ConfigureAwait(false);
+        }
+        catch (ChannelClosedException)
+        {
+            throw new StorageUnavailableException("storage is shutting down");
+        }
+        try
+        {
+            await accepted.Task.ConfigureAwait(false);
+        }
+        catch
+        {
+            _ = done.Task.Exception; // failed with it: observed here, not by the finalizer
+            throw;
+        }
+        return done.Task;
+    }
 
     private async Task Enqueue(SampleBatch batch, bool durable, CancellationToken cancellationToken)
     {
@@ -465,7 +500,11 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             else Interlocked.Add(ref _storedSamples, stringRows); // their rows are in
             WriteFailed(requests.Sum(r => r.Batch.Count), e);
             var failure = new StorageUnavailableException($"storage write failed: {SystemMessages.Describe(e)}", e);
-            foreach (var req in requests) req.Done.TrySetException(failure);
+            foreach (var req in requests)
+            {
+                req.Accepted?.TrySetException(failure);
+                req.Done.TrySetException(failure);
+            }
             return;
         }
         foreach (var state in touched)
@@ -483,7 +522,11 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         Interlocked.Increment(ref _transactions);
         foreach (var req in requests)
         {
-            if (req.Durable) _awaitingSync.Add(req);
+            if (req.Durable)
+            {
+                _awaitingSync.Add(req);
+                req.Accepted?.TrySetResult();
+            }
             else req.Done.TrySetResult();
         }
         WriteSucceeded();

@@ -58,6 +58,7 @@ public static partial class PattooPayload
         try
         {
             layout.Read(json);
+            batch.EnsureCapacity(layout.DatapointCount);
             return Emit(json, layout, batch);
         }
         catch (JsonException e)

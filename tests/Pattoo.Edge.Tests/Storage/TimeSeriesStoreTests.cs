@@ -42,6 +42,22 @@ public class TimeSeriesStoreTests
     }
 
     [Fact]
+    public async Task ADurableWriteGivesTheBatchBackWhenAcceptedAndCompletesOnTheDisk()
+    {
+        await using var t = new TempStore();
+        var key = TempStore.Key("temperature");
+        var batch = SampleBatch.Rent(16);
+        for (int i = 0; i < 10; i++) batch.Add(key, T0 + i * 10_000, i);
+        var onDisk = await t.Store.AcceptDurableAsync(batch, default);
+        // Accepted: the samples are the store's (readable) and the batch is the caller's again.
+        batch.Release();
+        Assert.Equal(10, t.Store.ReadRaw(t.IdxOf(key), T0, T0 + 100_000).Count);
+        await onDisk.WaitAsync(TimeSpan.FromSeconds(10));
+        await t.ReopenAsync();
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => (double)i), t.Store.ReadRaw(t.IdxOf(key), T0, T0 + 100_000).Values);
+    }
+
+    [Fact]
     public async Task AnIdleStoreSealsItsHeadWhenTheChunkSpanIsUp()
     {
         // Sealing once ran only after a write: a box whose ingest stopped kept its head (and its memory) for good.
