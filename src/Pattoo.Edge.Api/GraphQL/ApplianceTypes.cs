@@ -114,7 +114,7 @@ public sealed class SeriesType : ObjectGraphType<SeriesRow>
     }
 }
 
-public sealed record PointRow(long Timestamp, double Value, double Min, double Max, int Count);
+public readonly record struct PointRow(long Timestamp, double Value, double Min, double Max, int Count);
 
 public sealed class PointType : ObjectGraphType<PointRow>
 {
@@ -203,15 +203,34 @@ public static class Downsampler
                 n += b.Count;
                 last = b.Last;
             }
-            double value = aggregate switch { "min" => min, "max" => max, "last" => last, _ => sum / n };
+            double value = aggregate switch { "min" => min, "max" => max, "last" => last, _ => Average(sum, n) };
             result.Add(new PointRow(from + k * bucketMs, value, min, max, (int)Math.Min(int.MaxValue, n)));
         }
         return result;
     }
 
+    private static readonly double[] Pow10 = [1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
+    /// <summary>
+    /// sum / n to 12 significant digits: a chart cannot show more, and a value such as
+    /// 50.28333333333333 costs several times a short decimal to write (the serializer's
+    /// shortest-round-trip search), 1,440 of them a request.
+    /// </summary>
+    public static double Average(double sum, long n)
+    {
+        double v = sum / n;
+        double a = Math.Abs(v);
+        if (a < 1e-4 || a >= 1e12 || !double.IsFinite(v)) return v;
+        int digits = 1; // before the point
+        while (digits < 12 && a >= Pow10[digits]) digits++;
+        int decimals = 12 - digits;
+        if (a < 1) decimals += a < 0.001 ? 4 : a < 0.01 ? 3 : a < 0.1 ? 2 : 1;
+        return Math.Round(v * Pow10[decimals]) / Pow10[decimals];
+    }
+
     public static List<PointRow> Bucket(SeriesPoints points, long from, long to, int maxPoints, string aggregate, out long bucketMs)
     {
-        var result = new List<PointRow>();
+        var result = new List<PointRow>(Math.Min(points.Count, maxPoints + 1));
         bucketMs = 0;
         if (points.Count == 0) return result;
         if (points.Count <= maxPoints)
@@ -237,7 +256,7 @@ public static class Downsampler
                 min = Math.Min(min, v);
                 max = Math.Max(max, v);
             }
-            double value = kind switch { 1 => min, 2 => max, 3 => last, _ => sum / n };
+            double value = kind switch { 1 => min, 2 => max, 3 => last, _ => Average(sum, n) };
             result.Add(new PointRow(bucket, value, min, max, n));
         }
         return result;

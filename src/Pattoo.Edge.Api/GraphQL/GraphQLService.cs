@@ -88,6 +88,7 @@ public sealed class GraphQLService
         {
             o.TypeInfoResolver = JsonTypeInfoResolver.Combine(new ConverterResolver(), GraphQLJsonContext.Default);
             o.Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+            o.Converters.Add(new DecimalDoubleConverter());
         });
     }
 
