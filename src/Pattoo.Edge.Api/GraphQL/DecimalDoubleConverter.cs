@@ -24,9 +24,9 @@ internal sealed class DecimalDoubleConverter : JsonConverter<double>
 
     /// <summary>
     /// <paramref name="value"/> as <c>[-]digits[.digits]</c> with the fewest decimals (at most 15)
-    /// that read back as exactly this double, when its digits fit 2^53. The test is exact: the
-    /// text means m / 10^d with m and 10^d exact doubles, which a correct parser rounds to the
-    /// same double as the division here.
+    /// that read back as exactly this double, when it has at most 14 significant digits. The test
+    /// is exact: the text means m / 10^d with m and 10^d exact doubles, which a correct parser
+    /// rounds to the same double as the division here.
     /// </summary>
     public static bool TryFormat(double value, Span<byte> destination, out int written)
     {
@@ -34,46 +34,35 @@ internal sealed class DecimalDoubleConverter : JsonConverter<double>
         if (!double.IsFinite(value) || destination.Length < 40) return false;
         double a = Math.Abs(value);
         if (a >= 1e15 || (a < 1e-5 && a != 0)) return false;
-        // The fewest decimals that read back exactly: once d decimals do, so do more (the same
-        // number, m * 10 / 10^(d+1)) while the digits fit 2^53, so a binary search between 0 and
-        // the most decimals that fit finds it in four steps. The answer is checked either way.
-        int high = Pow10.Length - 1;
-        while (high > 0 && a * Pow10[high] >= 9007199254740992.0) high--;
-        if (!Exact(a, high, out _)) return false;
-        int low = 0;
-        while (low < high)
-        {
-            int mid = (low + high) / 2;
-            if (Exact(a, mid, out _)) high = mid;
-            else low = mid + 1;
-        }
-        int d = low;
-        Exact(a, d, out double m);
-        {
-            if (double.IsNegative(value)) destination[written++] = (byte)'-';
-            ulong digits = (ulong)m;
-            Span<byte> buffer = stackalloc byte[24];
-            int n = 0;
-            do
-            {
-                buffer[n++] = (byte)('0' + (int)(digits % 10));
-                digits /= 10;
-            }
-            while (digits != 0 || n <= d); // at least one digit before the point
-            for (int i = n - 1; i >= 0; i--)
-            {
-                destination[written++] = buffer[i];
-                if (i == d && d > 0) destination[written++] = (byte)'.';
-            }
-            return true;
-        }
-    }
-
-    /// <summary>Whether <paramref name="a"/> is exactly the double nearest m / 10^d for an integer m below 2^53.</summary>
-    private static bool Exact(double a, int d, out double m)
-    {
+        // The most decimals whose digits stay under 2^53 / 100: the product is then exact to far
+        // better than 0.5, so m is the true nearest integer. If m / 10^d reads back as the value,
+        // the same number without m's trailing zeros is the shortest such text (at most 14 digits).
+        int d = Pow10.Length - 1;
+        while (d > 0 && a * Pow10[d] >= 9e13) d--;
         double scaled = a * Pow10[d];
-        m = Math.Round(scaled);
-        return scaled < 9007199254740992.0 && m / Pow10[d] == a;
+        double rounded = Math.Round(scaled);
+        if (scaled >= 9e13 || rounded / Pow10[d] != a) return false;
+        ulong m = (ulong)rounded;
+        while (d > 0 && m % 10 == 0)
+        {
+            m /= 10;
+            d--;
+        }
+        if (double.IsNegative(value)) destination[written++] = (byte)'-';
+        ulong digits = m;
+        Span<byte> buffer = stackalloc byte[24];
+        int n = 0;
+        do
+        {
+            buffer[n++] = (byte)('0' + (int)(digits % 10));
+            digits /= 10;
+        }
+        while (digits != 0 || n <= d); // at least one digit before the point
+        for (int i = n - 1; i >= 0; i--)
+        {
+            destination[written++] = buffer[i];
+            if (i == d && d > 0) destination[written++] = (byte)'.';
+        }
+        return true;
     }
 }
