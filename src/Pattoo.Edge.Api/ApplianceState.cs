@@ -11,5 +11,7 @@ public interface IApplianceState
     DateTimeOffset StartedAt { get; }
     TimeSeriesStore Store { get; }
     IReadOnlyList<TargetState> Targets { get; }
+    /// <summary>The forwarders ([forward] in the config) and how they are doing.</summary>
+    IReadOnlyList<ForwarderStatus> Forwarders { get; }
     ApiOptions Api { get; }
 }

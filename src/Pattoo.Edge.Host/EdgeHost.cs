@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Pattoo.Edge.Api;
 using Pattoo.Edge.Common;
+using Pattoo.Edge.Forwarding;
 using Pattoo.Edge.Pollers;
 using Pattoo.Edge.Storage;
 
@@ -18,6 +19,7 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
     private TimeSeriesStore? _store;
     private PollScheduler? _scheduler;
     private HttpServer? _http;
+    private ForwarderSet? _forwarders;
 
     private readonly Channel<bool> _reloads = Channel.CreateUnbounded<bool>();
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -160,6 +162,7 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
     public string Name => Options.Appliance.Name;
     string IApplianceState.Version => Version;
     public IReadOnlyList<TargetState> Targets => Scheduler.States;
+    public IReadOnlyList<ForwarderStatus> Forwarders => _forwarders?.Statuses ?? [];
     public ApiOptions Api => Options.Api;
     public PollScheduler Scheduler => _scheduler ?? throw new InvalidOperationException("the host is not started");
 
@@ -178,6 +181,8 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
         await _http.StartAsync().ConfigureAwait(false);
         Log.Info($"http: listening on {Options.Server.Listen}");
         await _scheduler.ApplyAsync(BuildTargets(Options)).ConfigureAwait(false);
+        _forwarders = new ForwarderSet(_store);
+        await _forwarders.ApplyAsync(Options.Forward).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -201,6 +206,7 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
             // Everything applies now but the server and storage sections (reported above): every poller's section by construction.
             Options = next with { Server = Options.Server, Storage = Options.Storage };
             await Scheduler.ApplyAsync(BuildTargets(Options)).ConfigureAwait(false);
+            if (_forwarders is not null) await _forwarders.ApplyAsync(Options.Forward).ConfigureAwait(false);
         }
         finally
         {
@@ -255,6 +261,8 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
         var sw = Stopwatch.StartNew();
         if (_http is not null) await _http.DisposeAsync().ConfigureAwait(false);
         if (_scheduler is not null) await _scheduler.DisposeAsync().ConfigureAwait(false);
+        // Before the store: each forwarder saves its cursor through it.
+        if (_forwarders is not null) await _forwarders.DisposeAsync().ConfigureAwait(false);
         if (_store is not null)
         {
             var stats = _store.Statistics;

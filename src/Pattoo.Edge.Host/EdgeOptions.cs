@@ -2,6 +2,7 @@ using System.Net;
 using Pattoo.Edge.Api;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
+using Pattoo.Edge.Forwarding;
 using Pattoo.Edge.Pollers;
 using Pattoo.Edge.Storage;
 
@@ -18,6 +19,8 @@ public sealed record EdgeOptions
     public required ApiOptions Api { get; init; }
     /// <summary>Every poller's section, in <see cref="PollerModules.All"/>'s order.</summary>
     public required IReadOnlyList<IPollerOptions> Pollers { get; init; }
+    /// <summary>The [forward] section: where samples leave the box.</summary>
+    public ForwardOptions Forward { get; init; } = ForwardOptions.None;
 
     /// <summary>The section of one poller (tests and tools; the host loops over <see cref="Pollers"/>).</summary>
     public T Poller<T>() where T : IPollerOptions => Pollers.OfType<T>().Single();
@@ -87,6 +90,7 @@ public sealed record EdgeOptions
 
         var api = ApiOptions.Bind(root.GetSection("api"));
         var pollers = PollerModules.All.Select(m => m.Bind(root.GetSection(m.Section))).ToList();
+        var forward = ForwardOptions.Bind(root.GetSection("forward"), name.Trim());
         root.Finish();
         if (errors.Count > 0)
         {
@@ -102,6 +106,7 @@ public sealed record EdgeOptions
             LogLevel = level,
             Api = api,
             Pollers = pollers,
+            Forward = forward,
         };
     }
 

@@ -262,6 +262,15 @@ internal static class Schema
         );
         INSERT OR IGNORE INTO compaction (id, day_end) VALUES (1, 0);
         """,
+        // 10: forwarders' cursors: per forwarder (its configured name), what the destination
+        // acknowledged, as TimeSeriesStore.ForwardCursor encodes it.
+        """
+        CREATE TABLE IF NOT EXISTS forward_cursor (
+            name TEXT PRIMARY KEY,
+            data BLOB NOT NULL,
+            ts_modified INTEGER NOT NULL
+        );
+        """,
     };
 
     public static int LatestVersion => Migrations.Length;

@@ -24,6 +24,11 @@ internal sealed class SeriesState(long idx, DataType type, long lastTimestamp)
     public bool Touched;
     /// <summary>The store this state belongs to (a SeriesKey's slot is checked against it).</summary>
     public object? Owner;
+    /// <summary>
+    /// No chunk holds a sample newer than this: the row's last_timestamp at open (written at
+    /// each seal), then each seal's newest. A read of newer samples only needs the head.
+    /// </summary>
+    public long ChunkedThrough = lastTimestamp;
     /// <summary>The newest sealed sample (a counter's first rate in the next seal's rollups needs it); unknown after a restart.</summary>
     public long SealedTimestamp = long.MinValue;
     public double SealedValue;

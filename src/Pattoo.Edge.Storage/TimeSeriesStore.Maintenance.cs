@@ -80,6 +80,7 @@ public sealed partial class TimeSeriesStore
                 oldestSealed = Math.Min(oldestSealed, head.Chunks[0].First);
                 if (head.Rollup is { } rollup) _sql.InsertRollup(state.Idx, HourLevel, rollup.Start, rollup.End, rollup.Count, rollup.Data);
                 state.SealedTimestamp = head.Last;
+                Volatile.Write(ref state.ChunkedThrough, Math.Max(state.ChunkedThrough, head.Last));
                 state.SealedValue = head.LastValue;
                 points += head.Count;
             }

@@ -29,6 +29,13 @@ public sealed partial class TimeSeriesStore
         var headTs = new List<long>();
         var headValues = new List<double>();
         state.CopyHead(fromMs, toMs, headTs, headValues);
+        // Read after the copy: a seal that moved points out of the head set it first.
+        if (fromMs > Volatile.Read(ref state.ChunkedThrough))
+        {
+            result.Timestamps.AddRange(headTs);
+            result.Values.AddRange(headValues);
+            return result;
+        }
         using (var db = OpenReader())
         using (var cmd = db.CreateCommand())
         {

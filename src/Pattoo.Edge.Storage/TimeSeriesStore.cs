@@ -56,10 +56,14 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     private bool _maintenanceFailing;
     private long _samplesWritten, _samplesRejected, _transactions, _chunksSealed;
 
-    private enum Control { None, Seal, Prune, Compact }
+    private enum Control { None, Seal, Prune, Compact, SaveCursor }
 
     /// <summary>A batch (or a control action) for the writer. <see cref="Accepted"/>, for durable writes, completes when the writer has taken the samples.</summary>
-    private sealed record WriteRequest(SampleBatch Batch, TaskCompletionSource Done, Control Action = Control.None, bool Durable = false, TaskCompletionSource? Accepted = null);
+    private sealed record WriteRequest(SampleBatch Batch, TaskCompletionSource Done, Control Action = Control.None, bool Durable = false, TaskCompletionSource? Accepted = null)
+    {
+        /// <summary>For <see cref="Control.SaveCursor"/>: the forwarder and its encoded cursor (null data deletes it).</summary>
+        public (string Name, byte[]? Data) Cursor { get; init; }
+    }
 
     /// <summary>The head log's size limit: past it the heads are sealed early (about 6 bytes a sample).</summary>
     private long HeadLogBytes => Math.Max(32L * 1024 * 1024, (long)_options.MaxHeadSamples * 12);
@@ -405,6 +409,10 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             {
                 while (CompactStep(Now)) { }
             }
+            else if (req.Action == Control.SaveCursor)
+            {
+                SaveCursor(req.Cursor.Name, req.Cursor.Data);
+            }
             else
             {
                 long cutoff = Now - (long)_options.Retention.TotalMilliseconds;
@@ -617,10 +625,43 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     /// <summary>Seals every head into chunks now (CLI and tests); normally done every chunk span.</summary>
     public Task SealNowAsync() => ControlAsync(Control.Seal);
 
-    private async Task ControlAsync(Control action)
+    /// <summary>
+    /// Stores a forwarder's cursor (what its destination acknowledged), committed by the writer
+    /// between its other commits; null <paramref name="data"/> deletes it.
+    /// </summary>
+    public Task SaveForwardCursorAsync(string name, byte[]? data) => ControlAsync(Control.SaveCursor, (name, data));
+
+    /// <summary>A forwarder's stored cursor, or null when it has none (a new forwarder).</summary>
+    public byte[]? LoadForwardCursor(string name)
+    {
+        using var db = OpenReader();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = "SELECT data FROM forward_cursor WHERE name = $n";
+        cmd.Parameters.AddWithValue("$n", name);
+        return cmd.ExecuteScalar() as byte[];
+    }
+
+    private void SaveCursor(string name, byte[]? data)
+    {
+        using var cmd = _db.CreateCommand();
+        if (data is null)
+        {
+            cmd.CommandText = "DELETE FROM forward_cursor WHERE name = $n";
+        }
+        else
+        {
+            cmd.CommandText = "INSERT INTO forward_cursor (name, data, ts_modified) VALUES ($n, $d, $t) ON CONFLICT (name) DO UPDATE SET data = excluded.data, ts_modified = excluded.ts_modified";
+            cmd.Parameters.AddWithValue("$d", data);
+            cmd.Parameters.AddWithValue("$t", Now);
+        }
+        cmd.Parameters.AddWithValue("$n", name);
+        cmd.ExecuteNonQuery();
+    }
+
+    private async Task ControlAsync(Control action, (string, byte[]?) cursor = default)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        try { await _queue.Writer.WriteAsync(new WriteRequest(new SampleBatch(4), done, action)).ConfigureAwait(false); }
+        try { await _queue.Writer.WriteAsync(new WriteRequest(new SampleBatch(4), done, action) { Cursor = cursor }).ConfigureAwait(false); }
         catch (ChannelClosedException) { throw new StorageUnavailableException("storage is shutting down"); }
         await done.Task.ConfigureAwait(false);
     }

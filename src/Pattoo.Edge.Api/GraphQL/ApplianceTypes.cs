@@ -114,6 +114,24 @@ public sealed class SeriesType : ObjectGraphType<SeriesRow>
     }
 }
 
+public sealed class ForwarderType : ObjectGraphType<ForwarderStatus>
+{
+    public ForwarderType()
+    {
+        Name = "Forwarder";
+        Description = "A destination samples are forwarded to, with a durable cursor over the store";
+        Field<NonNullGraphType<StringGraphType>>("name").Resolve(c => c.Source.Name);
+        Field<NonNullGraphType<StringGraphType>>("kind").Description("remote_write").Resolve(c => c.Source.Kind);
+        Field<NonNullGraphType<BooleanGraphType>>("connected").Description("The destination acknowledged the last request").Resolve(c => c.Source.Connected);
+        Field<NonNullGraphType<LongGraphType>>("backlogSamples").Description("Samples stored and not yet acknowledged (estimated from the polling intervals)").Resolve(c => c.Source.BacklogSamples);
+        Field<LongGraphType>("oldestUnsentAge").Description("Milliseconds since the oldest unsent sample; null when nothing waits")
+            .Resolve(c => c.Source.OldestUnsentAge is { } age ? (long)age.TotalMilliseconds : null);
+        Field<StringGraphType>("lastError").Description("What the last failure said; null after a success").Resolve(c => c.Source.LastError);
+        Field<NonNullGraphType<FloatGraphType>>("samplesPerSecond").Description("Acknowledged samples a second over the last minute").Resolve(c => c.Source.SamplesPerSecond);
+        Field<NonNullGraphType<LongGraphType>>("samplesSent").Description("Acknowledged samples since the start").Resolve(c => c.Source.SamplesSent);
+    }
+}
+
 public readonly record struct PointRow(long Timestamp, double Value, double Min, double Max, int Count);
 
 public sealed class PointType : ObjectGraphType<PointRow>

@@ -50,6 +50,7 @@ public sealed class GraphQLService
         AddNode<FavoriteType, FavoriteRow>(s, Specs.Favorite);
         s.AddSingleton<ApplianceType>();
         s.AddSingleton<PollerTargetType>();
+        s.AddSingleton<ForwarderType>();
         s.AddSingleton<LabelType>();
         s.AddSingleton<DiagnosticType>();
         s.AddSingleton<SeriesType>();

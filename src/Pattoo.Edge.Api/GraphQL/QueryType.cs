@@ -52,6 +52,9 @@ public sealed class QueryType : ObjectGraphType
             .Resolve(c => Ctx(c).Appliance.Targets
                 .Where(t => c.GetArgument<string?>("program") is not { } p || t.Program == p)
                 .Where(t => c.GetArgument<bool?>("failing") is not { } f || t.Failing == f).ToList());
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<ForwarderType>>>>("forwarders")
+            .Description("Where samples leave the box ([forward] in the config) and how far each is behind")
+            .Resolve(c => Ctx(c).Appliance.Forwarders);
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<SeriesType>>>>("series")
             .Description("Datapoints with agent, key and labels flattened. search matches any of them (case-insensitive substring); the other arguments match exactly.")
             .Argument<StringGraphType>("search").Argument<StringGraphType>("agentProgram").Argument<StringGraphType>("agentPolledTarget")

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Pattoo.Edge.Common;
 using System.Text;
 using Pattoo.Edge.Protocols.Snmp;
 using Pattoo.Edge.Protocols.Snmp.Usm;
@@ -189,7 +190,7 @@ internal sealed class SnmpSession : ISnmpResponseSink, IDisposable
                 }
                 catch (TimeoutException)
                 {
-                    timeout = Shared.Backoff.Delay(_o.Timeout, TimeSpan.MaxValue, RetransmitFactor, attempt + 2);
+                    timeout = Backoff.Delay(_o.Timeout, TimeSpan.MaxValue, RetransmitFactor, attempt + 2);
                 }
             }
         }

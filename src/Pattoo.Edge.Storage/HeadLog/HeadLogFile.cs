@@ -16,7 +16,8 @@ namespace Pattoo.Edge.Storage.HeadLog;
 /// journal commit of its own, so one write per sync instead of one per commit halves what a
 /// poll cycle costs. The file is zero-filled ahead in 1 MiB steps and reused from the front after
 /// each seal, so a sync changes no other metadata and fdatasync writes only the new pages; a seal
-/// cuts it back to the room the sealed generation used, so a burst's room is given back.
+/// cuts it back to the room the sealed generation used, and a start to the room of what it replays,
+/// so a burst's room is given back.
 /// What is gathered and not yet synced is lost if the process dies: the store syncs at once for
 /// what must survive (HTTP ingest) and every commit interval for the rest.
 /// </para>
@@ -101,6 +102,7 @@ public sealed partial class HeadLogFile : IDisposable
         {
             // New, or sealed already (the crash came after the chunks' commit): a new generation.
             StartGeneration(Math.Max(generation, sealedGeneration) + 1);
+            KeepRoomFor(_position);
             return 0;
         }
         Generation = generation;
@@ -126,6 +128,9 @@ public sealed partial class HeadLogFile : IDisposable
             offset += n;
         }
         _position = offset;
+        // A restart keeps the room of what it replayed: a burst's room before the restart (an
+        // import) is not kept on the disk until the next seal.
+        KeepRoomFor(_position);
         return count;
     }
 

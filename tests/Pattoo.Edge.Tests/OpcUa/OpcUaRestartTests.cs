@@ -1,3 +1,4 @@
+using Pattoo.Edge.Common;
 using Pattoo.Edge.Pollers.OpcUa;
 using Pattoo.Edge.Protocols.OpcUa;
 using Pattoo.Edge.Tests.Support;

@@ -345,6 +345,39 @@ public class HeadLogTests
         }
     }
 
+    [Fact]
+    public void ARestartKeepsTheRoomOfWhatItReplays()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "pattoo-headlog-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        string path = Path.Combine(dir, HeadLogFile.FileName);
+        try
+        {
+            using (var log = HeadLogFile.Open(dir, 64 << 20, 0, _ => { }, out _))
+            {
+                while (log.Used < 3_500_000) { Append(log, 1, 10_000); log.Sync(); }
+                log.Restart(); // a burst's generation sealed: its room is kept for the next
+                Append(log, 1, 1000);
+                log.Sync();
+                Assert.Equal(4L << 20, new FileInfo(path).Length);
+            }
+            var replayed = new List<HeadSample>();
+            using (var log = HeadLogFile.Open(dir, 64 << 20, 1, replayed.AddRange, out int n))
+            {
+                Assert.Equal(1000, n); // the unsealed generation is all there
+                Assert.Equal(1L << 20, new FileInfo(path).Length); // and the burst's room is not
+                Append(log, 1, 1000);
+                log.Sync();
+            }
+            using (var log = HeadLogFile.Open(dir, 64 << 20, 1, replayed.AddRange, out int n))
+                Assert.Equal(2000, n);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+
     private static void Append(HeadLogFile log, long firstIdx, int count)
     {
         var buffer = new ArrayBufferWriter<byte>();

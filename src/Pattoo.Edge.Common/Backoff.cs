@@ -1,4 +1,4 @@
-namespace Pattoo.Edge.Pollers.Shared;
+namespace Pattoo.Edge.Common;
 
 /// <summary>
 /// Waiting longer after each failure: <c>first x factor^(failures - 1)</c>, at most <c>max</c>.

@@ -1,0 +1,122 @@
+using Pattoo.Edge.Config;
+
+namespace Pattoo.Edge.Forwarding;
+
+/// <summary>Where forwarding starts on a box that already holds samples.</summary>
+public enum ForwardStart
+{
+    /// <summary>Samples stored from the moment the forwarder is added (series created later: all of theirs).</summary>
+    Now,
+    /// <summary>Everything still stored.</summary>
+    Oldest,
+}
+
+/// <summary>Which datapoints a forwarder sends: all by default; each list narrows (globs with <c>*</c> and <c>?</c>).</summary>
+public sealed record DatapointFilter(IReadOnlyList<string> Programs, IReadOnlyList<string> Keys, IReadOnlyList<KeyValuePair<string, string>> Labels)
+{
+    public static readonly DatapointFilter All = new([], [], []);
+
+    /// <summary>Whether a datapoint of <paramref name="program"/> with <paramref name="key"/> and <paramref name="labels"/> is sent.</summary>
+    public bool Matches(string program, string key, IReadOnlyList<KeyValuePair<string, string>> labels)
+    {
+        if (Programs.Count > 0 && !Programs.Any(p => Glob.IsMatch(p, program))) return false;
+        if (Keys.Count > 0 && !Keys.Any(k => Glob.IsMatch(k, key))) return false;
+        foreach (var (name, pattern) in Labels)
+        {
+            bool found = false;
+            foreach (var (n, v) in labels)
+            {
+                if (n == name && Glob.IsMatch(pattern, v)) { found = true; break; }
+            }
+            if (!found) return false;
+        }
+        return true;
+    }
+}
+
+/// <summary>One <c>[[forward.remote_write]]</c>: a Prometheus remote_write receiver fed from the store.</summary>
+public sealed record RemoteWriteOptions
+{
+    public required string Name { get; init; }
+    public required Uri Url { get; init; }
+    public string? BearerToken { get; init; }
+    public string? Username { get; init; }
+    public string? Password { get; init; }
+    public string? CaFile { get; init; }
+    public bool InsecureSkipVerify { get; init; }
+    public int BatchSamples { get; init; } = 10_000;
+    /// <summary>0: unlimited.</summary>
+    public int MaxSamplesPerSecond { get; init; }
+    public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
+    public required IReadOnlyList<KeyValuePair<string, string>> ExternalLabels { get; init; }
+    public DatapointFilter Filter { get; init; } = DatapointFilter.All;
+    public ForwardStart Start { get; init; } = ForwardStart.Now;
+}
+
+/// <summary>The <c>[forward]</c> section.</summary>
+public sealed record ForwardOptions
+{
+    public IReadOnlyList<RemoteWriteOptions> RemoteWrite { get; init; } = [];
+    /// <summary>How far behind a forwarder may fall before retention deletes what it has not sent.</summary>
+    public TimeSpan MaxBacklog { get; init; } = TimeSpan.FromDays(7);
+
+    public static readonly ForwardOptions None = new();
+
+    /// <summary>Binds <c>[forward]</c>; <paramref name="applianceName"/> is the default <c>appliance</c> external label.</summary>
+    public static ForwardOptions Bind(ConfigSection s, string applianceName)
+    {
+        var maxBacklog = s.GetDuration("max_backlog", TimeSpan.FromDays(7), TimeSpan.FromMinutes(1), TimeSpan.FromDays(3650));
+        var remote = new List<RemoteWriteOptions>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var t in s.GetSectionArray("remote_write"))
+        {
+            var o = BindRemoteWrite(t, applianceName);
+            t.Finish();
+            if (o is null) continue;
+            if (!names.Add(o.Name)) t.Error("name", $"\"{o.Name}\" names another forwarder too; each needs its own name (it keys the forwarder's cursor)");
+            else remote.Add(o);
+        }
+        s.Finish();
+        return new ForwardOptions { RemoteWrite = remote, MaxBacklog = maxBacklog };
+    }
+
+    private static RemoteWriteOptions? BindRemoteWrite(ConfigSection s, string applianceName)
+    {
+        int errors = s.Errors.Count;
+        string name = (s.GetOptionalString("name") ?? "").Trim();
+        if (!s.Has("name")) s.Error("a forwarder needs a name (name = \"central-vm\"): it keys the forwarder's cursor");
+        else if (name.Length == 0) s.Error("name", "expected a name, got an empty string");
+        Uri? url = null;
+        string? urlText = s.GetOptionalString("url");
+        if (urlText is null) s.Error("remote_write needs url = \"http://host:8428/api/v1/write\"");
+        else if (!Uri.TryCreate(urlText, UriKind.Absolute, out url) || url.Scheme is not ("http" or "https"))
+        {
+            s.Error("url", $"expected an http:// or https:// URL, got \"{urlText}\"");
+            url = null;
+        }
+        string? token = s.GetOptionalString("bearer_token");
+        string? user = s.GetOptionalString("username");
+        string? password = s.GetOptionalString("password");
+        if (token is not null && (user is not null || password is not null)) s.Error("bearer_token", "set either bearer_token or username and password, not both");
+        if ((user is null) != (password is null)) s.Error(user is null ? "password" : "username", "username and password go together");
+        string? ca = s.GetOptionalString("ca_file");
+        if (ca is not null && !File.Exists(ca)) s.Error("ca_file", $"no such file: \"{ca}\"");
+        bool insecure = s.GetBool("insecure_skip_verify", false);
+        int batch = (int)s.GetInteger("batch_samples", 10_000, 1, 1_000_000);
+        int rate = (int)s.GetInteger("max_samples_per_second", 0, 0, 100_000_000);
+        var timeout = s.GetDuration("timeout", TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
+        var external = s.Has("external_labels") ? s.GetStringMap("external_labels") : [new("appliance", applianceName)];
+        foreach (var (label, _) in external)
+        {
+            if (!PrometheusNames.IsLabelName(label)) s.Error("external_labels", $"\"{label}\" is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)");
+        }
+        var filter = new DatapointFilter(s.GetStringArray("programs"), s.GetStringArray("keys"), s.GetStringMap("labels"));
+        var start = s.GetChoice("start", "now", "now", "oldest") == "oldest" ? ForwardStart.Oldest : ForwardStart.Now;
+        if (s.Errors.Count > errors || url is null) return null;
+        return new RemoteWriteOptions
+        {
+            Name = name, Url = url, BearerToken = token, Username = user, Password = password, CaFile = ca, InsecureSkipVerify = insecure,
+            BatchSamples = batch, MaxSamplesPerSecond = rate, Timeout = timeout, ExternalLabels = external, Filter = filter, Start = start,
+        };
+    }
+}

@@ -1,0 +1,71 @@
+using Pattoo.Edge.Common;
+using Pattoo.Edge.Forwarding.RemoteWrite;
+using Pattoo.Edge.Storage;
+
+namespace Pattoo.Edge.Forwarding;
+
+/// <summary>
+/// The running forwarders. A reload (<see cref="ApplyAsync"/>) stops those removed or changed
+/// (each saves its cursor) and starts those added or changed (each resumes from its cursor), so
+/// an unchanged forwarder runs on untouched and a changed one loses nothing.
+/// </summary>
+public sealed class ForwarderSet(TimeSeriesStore store) : IAsyncDisposable
+{
+    private readonly Dictionary<string, (string Signature, RemoteWriteForwarder Forwarder)> _running = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    public IReadOnlyList<ForwarderStatus> Statuses
+    {
+        get
+        {
+            lock (_running) return [.. _running.Values.Select(r => r.Forwarder.Status).OrderBy(s => s.Name, StringComparer.Ordinal)];
+        }
+    }
+
+    public async Task ApplyAsync(ForwardOptions options)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            var wanted = options.RemoteWrite.ToDictionary(o => o.Name, o => (Signature: Signature(o), Options: o), StringComparer.Ordinal);
+            List<KeyValuePair<string, (string Signature, RemoteWriteForwarder Forwarder)>> stale;
+            lock (_running) stale = [.. _running.Where(r => !wanted.TryGetValue(r.Key, out var w) || w.Signature != r.Value.Signature)];
+            foreach (var (name, (_, forwarder)) in stale)
+            {
+                lock (_running) _running.Remove(name);
+                await forwarder.DisposeAsync().ConfigureAwait(false);
+                if (!wanted.ContainsKey(name)) Log.Info($"forward {name}: removed from the config; its cursor is kept should it come back");
+            }
+            foreach (var (name, (signature, o)) in wanted)
+            {
+                lock (_running)
+                {
+                    if (_running.ContainsKey(name)) continue;
+                }
+                var forwarder = new RemoteWriteForwarder(o, store);
+                forwarder.Start();
+                lock (_running) _running[name] = (signature, forwarder);
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Everything that makes a forwarder what it is, as text (its lists compare by content).</summary>
+    private static string Signature(RemoteWriteOptions o)
+        => string.Join('\n', o.Url, o.BearerToken, o.Username, o.Password, o.CaFile, o.InsecureSkipVerify, o.BatchSamples, o.MaxSamplesPerSecond, o.Timeout, o.Start,
+            string.Join(',', o.ExternalLabels), string.Join(',', o.Filter.Programs), string.Join(',', o.Filter.Keys), string.Join(',', o.Filter.Labels));
+
+    public async ValueTask DisposeAsync()
+    {
+        List<RemoteWriteForwarder> all;
+        lock (_running)
+        {
+            all = [.. _running.Values.Select(r => r.Forwarder)];
+            _running.Clear();
+        }
+        foreach (var f in all) await f.DisposeAsync().ConfigureAwait(false);
+    }
+}
