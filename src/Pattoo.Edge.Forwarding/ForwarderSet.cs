@@ -9,8 +9,42 @@ namespace Pattoo.Edge.Forwarding;
 /// (each saves its cursor) and starts those added or changed (each resumes from its cursor), so
 /// an unchanged forwarder runs on untouched and a changed one loses nothing.
 /// </summary>
-public sealed class ForwarderSet(TimeSeriesStore store) : IAsyncDisposable
+public sealed class ForwarderSet : IAsyncDisposable
 {
+    private readonly TimeSeriesStore _store;
+    private TimeSpan _maxBacklog = ForwardOptions.None.MaxBacklog;
+    private readonly HashSet<string> _overrun = new(StringComparer.Ordinal);
+
+    public ForwarderSet(TimeSeriesStore store)
+    {
+        _store = store;
+        store.RetentionHold = Hold;
+    }
+
+    /// <summary>
+    /// Retention does not delete what a forwarder has not sent, unless that is older than
+    /// forward.max_backlog: then the forwarder has fallen too far behind, and it is said once.
+    /// </summary>
+    private long Hold(long cutoff)
+    {
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        long floor = now - (long)_maxBacklog.TotalMilliseconds;
+        long hold = cutoff;
+        List<RemoteWriteForwarder> all;
+        lock (_running) all = [.. _running.Values.Select(r => r.Forwarder)];
+        foreach (var f in all)
+        {
+            if (f.OldestUnsent is not { } oldest || oldest > cutoff) continue;
+            if (oldest < floor)
+            {
+                if (_overrun.Add(f.Options.Name))
+                    Log.Warning($"forward {f.Options.Name}: more than forward.max_backlog ({Duration.Format(_maxBacklog)}) behind; retention deletes its unsent samples older than that");
+                hold = Math.Min(hold, floor);
+            }
+            else hold = Math.Min(hold, oldest);
+        }
+        return hold;
+    }
     private readonly Dictionary<string, (string Signature, RemoteWriteForwarder Forwarder)> _running = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _gate = new(1, 1);
 
@@ -27,6 +61,7 @@ public sealed class ForwarderSet(TimeSeriesStore store) : IAsyncDisposable
         await _gate.WaitAsync().ConfigureAwait(false);
         try
         {
+            _maxBacklog = options.MaxBacklog;
             var wanted = options.RemoteWrite.ToDictionary(o => o.Name, o => (Signature: Signature(o), Options: o), StringComparer.Ordinal);
             List<KeyValuePair<string, (string Signature, RemoteWriteForwarder Forwarder)>> stale;
             lock (_running) stale = [.. _running.Where(r => !wanted.TryGetValue(r.Key, out var w) || w.Signature != r.Value.Signature)];
@@ -42,7 +77,7 @@ public sealed class ForwarderSet(TimeSeriesStore store) : IAsyncDisposable
                 {
                     if (_running.ContainsKey(name)) continue;
                 }
-                var forwarder = new RemoteWriteForwarder(o, store);
+                var forwarder = new RemoteWriteForwarder(o, _store);
                 forwarder.Start();
                 lock (_running) _running[name] = (signature, forwarder);
             }

@@ -28,7 +28,7 @@ public sealed partial class TimeSeriesStore
             if (now >= _nextPruneAt) { _pruning = true; _nextPruneAt = now + (long)PruneEvery.TotalMilliseconds; }
             if (_pruning)
             {
-                _pruning = PruneStep(now - (long)_options.Retention.TotalMilliseconds);
+                _pruning = PruneStep(PruneCutoff(now));
                 worked = true;
             }
             else if (CompactionDue(now) && CompactStep(now)) worked = true;
@@ -252,6 +252,18 @@ public sealed partial class TimeSeriesStore
     }
 
     private readonly List<PrunedChunk> _prunedChunks = new();
+
+    /// <summary>
+    /// Given the retention cutoff (ms), the cutoff to prune at: the forwarders hold back samples
+    /// they have not sent (up to their own limit). Never later than the cutoff it is given.
+    /// </summary>
+    public Func<long, long>? RetentionHold { get; set; }
+
+    private long PruneCutoff(long now)
+    {
+        long cutoff = now - (long)_options.Retention.TotalMilliseconds;
+        return RetentionHold is { } hold ? Math.Min(cutoff, hold(cutoff)) : cutoff;
+    }
 
     /// <summary>Deletes one step of expired chunks; true while more remain.</summary>
     private bool PruneStep(long cutoff)

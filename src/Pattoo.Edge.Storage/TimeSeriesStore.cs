@@ -415,7 +415,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             }
             else
             {
-                long cutoff = Now - (long)_options.Retention.TotalMilliseconds;
+                long cutoff = PruneCutoff(Now);
                 while (PruneStep(cutoff)) { }
                 _pruning = false;
             }

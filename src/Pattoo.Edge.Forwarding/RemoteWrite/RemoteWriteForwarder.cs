@@ -51,6 +51,11 @@ public sealed class RemoteWriteForwarder : IAsyncDisposable
 
     public ForwarderStatus Status => _status;
 
+    /// <summary>The oldest stored sample not yet acknowledged (ms), null when none waits; kept by the status updates.</summary>
+    public long? OldestUnsent => Volatile.Read(ref _oldestUnsent) is var v && v == long.MaxValue ? null : v;
+
+    private long _oldestUnsent = long.MaxValue;
+
     private static SocketsHttpHandler CreateHandler(RemoteWriteOptions options)
     {
         var handler = new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1), ConnectTimeout = TimeSpan.FromSeconds(10) };
@@ -318,6 +323,7 @@ public sealed class RemoteWriteForwarder : IAsyncDisposable
             backlog += sent == long.MinValue ? 1 : Math.Max(1, (last - sent) / interval);
             oldest = Math.Min(oldest, sent == long.MinValue ? last : sent + 1);
         }
+        Volatile.Write(ref _oldestUnsent, oldest);
         TimeSpan? age = oldest == long.MaxValue ? null : TimeSpan.FromMilliseconds(Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - oldest));
         _status = new ForwarderStatus(Options.Name, "remote_write", connected, backlog, age, error, rate, _sentTotal);
     }
