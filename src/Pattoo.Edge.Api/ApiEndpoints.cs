@@ -84,6 +84,7 @@ public sealed class ApiEndpoints
         app.MapGet("/graphiql-assets/{file}", Asset);
         app.MapGet(WebPrefix + "/rest/data/{idx}", RestData);
         app.MapGet("/api/v1/health", Health);
+        app.MapGet("/metrics", Metrics);
     }
 
     private async Task Receive(HttpContext c)
@@ -314,6 +315,27 @@ public sealed class ApiEndpoints
                 if (!done) buffer.Dispose();
             }
         }
+    }
+
+    /// <summary>
+    /// Prometheus text (OpenMetrics when the Accept header asks for it) of every datapoint's
+    /// latest sample and the appliance's own metrics; the read access rules of GraphQL.
+    /// </summary>
+    private async Task Metrics(HttpContext c)
+    {
+        if (Access.Evaluate(c) == Api.Access.Denied)
+        {
+            c.Response.Headers.WWWAuthenticate = "Bearer";
+            await Json(c, 401, w => w.WriteString("error", "this box needs a read token: Authorization: Bearer <token> (api.read_tokens)")).ConfigureAwait(false);
+            return;
+        }
+        using var slot = await Enter(c, _queries).ConfigureAwait(false);
+        if (slot is null) return;
+        bool openMetrics = c.Request.Headers.Accept.ToString().Contains("application/openmetrics-text", StringComparison.OrdinalIgnoreCase);
+        string text = Forwarding.MetricsExposition.Write(_state.Store, _state.Name, _state.Targets, _state.Forwarders, openMetrics);
+        c.Response.StatusCode = 200;
+        c.Response.ContentType = openMetrics ? Forwarding.MetricsExposition.OpenMetricsContentType : Forwarding.MetricsExposition.TextContentType;
+        await c.Response.WriteAsync(text, c.RequestAborted).ConfigureAwait(false);
     }
 
     private async Task GraphQLRequestAsync(HttpContext c, bool isGet)

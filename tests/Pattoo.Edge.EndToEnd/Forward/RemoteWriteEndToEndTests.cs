@@ -78,6 +78,23 @@ public class RemoteWriteEndToEndTests
                 Assert.Equal(Enumerable.Range(0, Points).Select(p => start + (long)p * Step), timestamps);
                 Assert.Equal(Enumerable.Range(0, Points).Select(p => Value(s, p)), values);
             }
+
+            // /metrics: the same names and labels, each series' latest sample, and the box's own.
+            string metrics = await http.GetStringAsync("/metrics");
+            Assert.Contains("# TYPE fw_gauge gauge\n", metrics);
+            Assert.Contains("# TYPE fw_total counter\n", metrics);
+            long lastTs = start + (long)(Points - 1) * Step;
+            var line = metrics.Split('\n').Single(l => l.StartsWith("fw_total{", StringComparison.Ordinal) && l.Contains("s=\"3\""));
+            Assert.Contains("appliance=\"fw-box\"", line);
+            Assert.EndsWith($" {Value(3, Points - 1).ToString("R", CultureInfo.InvariantCulture)} {lastTs}", line);
+            Assert.Contains("pattoo_edge_forward_samples_sent_total{appliance=\"fw-box\",forwarder=\"central\",kind=\"remote_write\"}", metrics);
+            using var request = new HttpRequestMessage(HttpMethod.Get, "/metrics");
+            request.Headers.Accept.ParseAdd("application/openmetrics-text; version=1.0.0");
+            using var open = await http.SendAsync(request);
+            Assert.StartsWith("application/openmetrics-text", open.Content.Headers.ContentType!.ToString());
+            string openText = await open.Content.ReadAsStringAsync();
+            Assert.EndsWith("# EOF\n", openText);
+            Assert.Contains("# TYPE fw counter\n", openText); // OpenMetrics: the family without _total
         }
         finally
         {
