@@ -34,8 +34,8 @@ public sealed record DatapointFilter(IReadOnlyList<string> Programs, IReadOnlyLi
     }
 }
 
-/// <summary>One <c>[[forward.remote_write]]</c>: a Prometheus remote_write receiver fed from the store.</summary>
-public sealed record RemoteWriteOptions
+/// <summary>What every forwarder has: a name (its cursor's key), where, how to authenticate, how much and which datapoints.</summary>
+public abstract record ForwarderOptions
 {
     public required string Name { get; init; }
     public required Uri Url { get; init; }
@@ -48,15 +48,40 @@ public sealed record RemoteWriteOptions
     /// <summary>0: unlimited.</summary>
     public int MaxSamplesPerSecond { get; init; }
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
-    public required IReadOnlyList<KeyValuePair<string, string>> ExternalLabels { get; init; }
     public DatapointFilter Filter { get; init; } = DatapointFilter.All;
     public ForwardStart Start { get; init; } = ForwardStart.Now;
+
+    /// <summary>"remote_write", "pattoo": the section's name, the API's kind.</summary>
+    public abstract string Kind { get; }
+
+    /// <summary>Everything that makes the forwarder what it is, as text (lists compare by content): a reload restarts it when this changes.</summary>
+    public virtual string Signature
+        => string.Join('\n', Kind, Url, BearerToken, Username, Password, CaFile, InsecureSkipVerify, BatchSamples, MaxSamplesPerSecond, Timeout, Start,
+            string.Join(',', Filter.Programs), string.Join(',', Filter.Keys), string.Join(',', Filter.Labels));
+}
+
+/// <summary>One <c>[[forward.remote_write]]</c>: a Prometheus remote_write receiver fed from the store.</summary>
+public sealed record RemoteWriteOptions : ForwarderOptions
+{
+    public required IReadOnlyList<KeyValuePair<string, string>> ExternalLabels { get; init; }
+    public override string Kind => "remote_write";
+    public override string Signature => base.Signature + "\n" + string.Join(',', ExternalLabels);
+}
+
+/// <summary>One <c>[[forward.pattoo]]</c>: a central pattoo server (or another Pattoo.Edge), posted to as pattoo agents post.</summary>
+public sealed record PattooForwardOptions : ForwarderOptions
+{
+    public override string Kind => "pattoo";
 }
 
 /// <summary>The <c>[forward]</c> section.</summary>
 public sealed record ForwardOptions
 {
     public IReadOnlyList<RemoteWriteOptions> RemoteWrite { get; init; } = [];
+    public IReadOnlyList<PattooForwardOptions> Pattoo { get; init; } = [];
+
+    /// <summary>Every forwarder of every kind.</summary>
+    public IEnumerable<ForwarderOptions> All => RemoteWrite.Cast<ForwarderOptions>().Concat(Pattoo);
     /// <summary>How far behind a forwarder may fall before retention deletes what it has not sent.</summary>
     public TimeSpan MaxBacklog { get; init; } = TimeSpan.FromDays(7);
 
@@ -66,29 +91,44 @@ public sealed record ForwardOptions
     public static ForwardOptions Bind(ConfigSection s, string applianceName)
     {
         var maxBacklog = s.GetDuration("max_backlog", TimeSpan.FromDays(7), TimeSpan.FromMinutes(1), TimeSpan.FromDays(3650));
-        var remote = new List<RemoteWriteOptions>();
         var names = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var t in s.GetSectionArray("remote_write"))
+        var remote = BindAll(s, "remote_write", names, t => BindRemoteWrite(t, applianceName));
+        var pattoo = BindAll(s, "pattoo", names, BindPattoo);
+        s.Finish();
+        return new ForwardOptions { RemoteWrite = remote, Pattoo = pattoo, MaxBacklog = maxBacklog };
+    }
+
+    private static List<T> BindAll<T>(ConfigSection s, string key, HashSet<string> names, Func<ConfigSection, T?> bind) where T : ForwarderOptions
+    {
+        var result = new List<T>();
+        foreach (var t in s.GetSectionArray(key))
         {
-            var o = BindRemoteWrite(t, applianceName);
+            var o = bind(t);
             t.Finish();
             if (o is null) continue;
             if (!names.Add(o.Name)) t.Error("name", $"\"{o.Name}\" names another forwarder too; each needs its own name (it keys the forwarder's cursor)");
-            else remote.Add(o);
+            else result.Add(o);
         }
-        s.Finish();
-        return new ForwardOptions { RemoteWrite = remote, MaxBacklog = maxBacklog };
+        return result;
     }
 
-    private static RemoteWriteOptions? BindRemoteWrite(ConfigSection s, string applianceName)
+    private static PattooForwardOptions? BindPattoo(ConfigSection s)
     {
         int errors = s.Errors.Count;
+        var common = BindCommon(s, "http://central:20201");
+        if (s.Errors.Count > errors || common is null) return null;
+        return common.Apply(new PattooForwardOptions { Name = common.Name, Url = common.Url });
+    }
+
+    /// <summary>The keys every forwarder takes; null when name or url is unusable (the errors are recorded).</summary>
+    private static CommonKeys? BindCommon(ConfigSection s, string urlExample)
+    {
         string name = (s.GetOptionalString("name") ?? "").Trim();
-        if (!s.Has("name")) s.Error("a forwarder needs a name (name = \"central-vm\"): it keys the forwarder's cursor");
+        if (!s.Has("name")) s.Error("a forwarder needs a name (name = \"central\"): it keys the forwarder's cursor");
         else if (name.Length == 0) s.Error("name", "expected a name, got an empty string");
         Uri? url = null;
         string? urlText = s.GetOptionalString("url");
-        if (urlText is null) s.Error("remote_write needs url = \"http://host:8428/api/v1/write\"");
+        if (urlText is null) s.Error($"a forwarder needs url = \"{urlExample}\"");
         else if (!Uri.TryCreate(urlText, UriKind.Absolute, out url) || url.Scheme is not ("http" or "https"))
         {
             s.Error("url", $"expected an http:// or https:// URL, got \"{urlText}\"");
@@ -105,18 +145,31 @@ public sealed record ForwardOptions
         int batch = (int)s.GetInteger("batch_samples", 10_000, 1, 1_000_000);
         int rate = (int)s.GetInteger("max_samples_per_second", 0, 0, 100_000_000);
         var timeout = s.GetDuration("timeout", TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
+        var filter = new DatapointFilter(s.GetStringArray("programs"), s.GetStringArray("keys"), s.GetStringMap("labels"));
+        var start = s.GetChoice("start", "now", "now", "oldest") == "oldest" ? ForwardStart.Oldest : ForwardStart.Now;
+        if (url is null || name.Length == 0) return null;
+        return new CommonKeys(name, url, token, user, password, ca, insecure, batch, rate, timeout, filter, start);
+    }
+
+    private sealed record CommonKeys(string Name, Uri Url, string? Token, string? User, string? Password, string? Ca, bool Insecure, int Batch, int Rate, TimeSpan Timeout, DatapointFilter Filter, ForwardStart Start)
+    {
+        public T Apply<T>(T o) where T : ForwarderOptions => o with
+        {
+            BearerToken = Token, Username = User, Password = Password, CaFile = Ca, InsecureSkipVerify = Insecure,
+            BatchSamples = Batch, MaxSamplesPerSecond = Rate, Timeout = Timeout, Filter = Filter, Start = Start,
+        };
+    }
+
+    private static RemoteWriteOptions? BindRemoteWrite(ConfigSection s, string applianceName)
+    {
+        int errors = s.Errors.Count;
+        var common = BindCommon(s, "http://host:8428/api/v1/write");
         var external = s.Has("external_labels") ? s.GetStringMap("external_labels") : [new("appliance", applianceName)];
         foreach (var (label, _) in external)
         {
             if (!PrometheusNames.IsLabelName(label)) s.Error("external_labels", $"\"{label}\" is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)");
         }
-        var filter = new DatapointFilter(s.GetStringArray("programs"), s.GetStringArray("keys"), s.GetStringMap("labels"));
-        var start = s.GetChoice("start", "now", "now", "oldest") == "oldest" ? ForwardStart.Oldest : ForwardStart.Now;
-        if (s.Errors.Count > errors || url is null) return null;
-        return new RemoteWriteOptions
-        {
-            Name = name, Url = url, BearerToken = token, Username = user, Password = password, CaFile = ca, InsecureSkipVerify = insecure,
-            BatchSamples = batch, MaxSamplesPerSecond = rate, Timeout = timeout, ExternalLabels = external, Filter = filter, Start = start,
-        };
+        if (s.Errors.Count > errors || common is null) return null;
+        return common.Apply(new RemoteWriteOptions { Name = common.Name, Url = common.Url, ExternalLabels = external });
     }
 }

@@ -30,7 +30,7 @@ public sealed class ForwarderSet : IAsyncDisposable
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         long floor = now - (long)_maxBacklog.TotalMilliseconds;
         long hold = cutoff;
-        List<RemoteWriteForwarder> all;
+        List<CursorForwarder> all;
         lock (_running) all = [.. _running.Values.Select(r => r.Forwarder)];
         foreach (var f in all)
         {
@@ -45,7 +45,7 @@ public sealed class ForwarderSet : IAsyncDisposable
         }
         return hold;
     }
-    private readonly Dictionary<string, (string Signature, RemoteWriteForwarder Forwarder)> _running = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string Signature, CursorForwarder Forwarder)> _running = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     public IReadOnlyList<ForwarderStatus> Statuses
@@ -62,8 +62,8 @@ public sealed class ForwarderSet : IAsyncDisposable
         try
         {
             _maxBacklog = options.MaxBacklog;
-            var wanted = options.RemoteWrite.ToDictionary(o => o.Name, o => (Signature: Signature(o), Options: o), StringComparer.Ordinal);
-            List<KeyValuePair<string, (string Signature, RemoteWriteForwarder Forwarder)>> stale;
+            var wanted = options.All.ToDictionary(o => o.Name, o => (o.Signature, Options: o), StringComparer.Ordinal);
+            List<KeyValuePair<string, (string Signature, CursorForwarder Forwarder)>> stale;
             lock (_running) stale = [.. _running.Where(r => !wanted.TryGetValue(r.Key, out var w) || w.Signature != r.Value.Signature)];
             foreach (var (name, (_, forwarder)) in stale)
             {
@@ -77,7 +77,12 @@ public sealed class ForwarderSet : IAsyncDisposable
                 {
                     if (_running.ContainsKey(name)) continue;
                 }
-                var forwarder = new RemoteWriteForwarder(o, _store);
+                CursorForwarder forwarder = o switch
+                {
+                    RemoteWriteOptions r => new RemoteWriteForwarder(r, _store),
+                    PattooForwardOptions p => new PattooAgent.PattooForwarder(p, _store),
+                    _ => throw new InvalidOperationException($"no forwarder for {o.Kind}"),
+                };
                 forwarder.Start();
                 lock (_running) _running[name] = (signature, forwarder);
             }
@@ -88,14 +93,9 @@ public sealed class ForwarderSet : IAsyncDisposable
         }
     }
 
-    /// <summary>Everything that makes a forwarder what it is, as text (its lists compare by content).</summary>
-    private static string Signature(RemoteWriteOptions o)
-        => string.Join('\n', o.Url, o.BearerToken, o.Username, o.Password, o.CaFile, o.InsecureSkipVerify, o.BatchSamples, o.MaxSamplesPerSecond, o.Timeout, o.Start,
-            string.Join(',', o.ExternalLabels), string.Join(',', o.Filter.Programs), string.Join(',', o.Filter.Keys), string.Join(',', o.Filter.Labels));
-
     public async ValueTask DisposeAsync()
     {
-        List<RemoteWriteForwarder> all;
+        List<CursorForwarder> all;
         lock (_running)
         {
             all = [.. _running.Values.Select(r => r.Forwarder)];

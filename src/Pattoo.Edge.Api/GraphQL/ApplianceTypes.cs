@@ -93,6 +93,7 @@ public sealed class SeriesType : ObjectGraphType<SeriesRow>
         Description = "A datapoint with its agent, key and labels flattened, for browsing and search.";
         Field<NonNullGraphType<StringGraphType>>("idxDatapoint").Resolve(c => Ids.Text(c.Source.Datapoint.IdxDatapoint));
         Field<NonNullGraphType<StringGraphType>>("key").Resolve(c => c.Source.Key);
+        Field<NonNullGraphType<StringGraphType>>("checksum").Description("pattoo's datapoint checksum: the series' identity here and on a central pattoo server").Resolve(c => c.Source.Datapoint.Checksum);
         Field<NonNullGraphType<StringGraphType>>("agentProgram").Resolve(c => c.Source.Agent?.AgentProgram ?? "");
         Field<NonNullGraphType<StringGraphType>>("agentPolledTarget").Resolve(c => c.Source.Agent?.AgentPolledTarget ?? "");
         Field<NonNullGraphType<IntGraphType>>("dataType").Resolve(c => (int)c.Source.Datapoint.DataType);

@@ -1,0 +1,354 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using Pattoo.Edge.Common;
+using Pattoo.Edge.Storage;
+
+namespace Pattoo.Edge.Forwarding;
+
+/// <summary>Unsent samples of one series in a batch: the first <see cref="Take"/> points of <see cref="Points"/>.</summary>
+public sealed record SeriesBatch(DatapointInfo Info, SeriesPoints Points, int Take);
+
+/// <summary>
+/// What every forwarder does, whatever the destination: a durable cursor over local history,
+/// not a memory buffer. Per series, the newest timestamp the destination acknowledged (the
+/// store takes only samples newer than a series' newest, so everything after it is unsent,
+/// whatever order series arrive in). Each batch takes the series furthest behind first, so a
+/// backlog after an outage is replayed oldest first while live samples keep being stored; the
+/// cursor moves only when the destination acknowledges, and is saved every
+/// <see cref="CursorSaveInterval"/> and at the end. A crash can send what was sent since the last
+/// save once more. A subclass encodes and sends a batch (<see cref="SendAsync"/>).
+/// </summary>
+public abstract class CursorForwarder : IAsyncDisposable
+{
+    /// <summary>How often an advanced cursor is written to the database.</summary>
+    public static readonly TimeSpan CursorSaveInterval = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Idle = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan ConfigErrorWait = TimeSpan.FromSeconds(60);
+
+    private readonly CancellationTokenSource _stop = new();
+    private readonly Dictionary<long, long> _sent = new();
+    /// <summary>The catalog's numeric datapoints, null where the filter leaves one out.</summary>
+    private readonly Dictionary<long, DatapointInfo?> _infos = new();
+    private readonly Backoff _backoff = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
+    private readonly Queue<(long At, long Samples)> _recent = new();
+    private long _catalogVersion = -1;
+    private Task? _run;
+    private bool _dirty;
+    private long _savedAt, _sentTotal;
+    private long _oldestUnsent = long.MaxValue;
+    private volatile ForwarderStatus _status;
+
+    protected CursorForwarder(ForwarderOptions options, TimeSeriesStore store, HttpMessageHandler? handler)
+    {
+        Options = options;
+        Store = store;
+        Http = new HttpClient(handler ?? CreateHandler(options), disposeHandler: true) { Timeout = options.Timeout };
+        _status = new ForwarderStatus(options.Name, options.Kind, false, 0, null, null, 0, 0);
+    }
+
+    public ForwarderOptions Options { get; }
+    protected TimeSeriesStore Store { get; }
+    protected HttpClient Http { get; }
+
+    public ForwarderStatus Status => _status;
+
+    /// <summary>The oldest stored sample not yet acknowledged (ms), null when none waits; kept by the status updates.</summary>
+    public long? OldestUnsent => Volatile.Read(ref _oldestUnsent) is var v && v == long.MaxValue ? null : v;
+
+    /// <summary>Encodes and sends one batch; null when the destination acknowledged it, else what went wrong (use <see cref="PostAsync"/>).</summary>
+    protected abstract Task<string?> SendAsync(IReadOnlyList<SeriesBatch> batch, CancellationToken stop);
+
+    /// <summary>The catalog changed (new series, new labels): drop what was derived from it.</summary>
+    protected virtual void CatalogChanged() { }
+
+    private static SocketsHttpHandler CreateHandler(ForwarderOptions options)
+    {
+        var handler = new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1), ConnectTimeout = TimeSpan.FromSeconds(10) };
+        if (options.InsecureSkipVerify)
+        {
+            handler.SslOptions.RemoteCertificateValidationCallback = static (_, _, _, _) => true;
+        }
+        else if (options.CaFile is { } caFile)
+        {
+            var roots = new X509Certificate2Collection();
+            roots.ImportFromPemFile(caFile);
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
+            {
+                if (certificate is null) return false;
+                if (errors == SslPolicyErrors.None) return true;
+                if ((errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != 0) return false; // a wrong name stays wrong
+                using var chain = new X509Chain();
+                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+                chain.ChainPolicy.CustomTrustStore.AddRange(roots);
+                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+                return chain.Build(new X509Certificate2(certificate));
+            };
+        }
+        return handler;
+    }
+
+    /// <summary>Loads the cursor and starts forwarding in the background.</summary>
+    public void Start()
+    {
+        LoadCursor();
+        _run = Task.Run(() => RunAsync(_stop.Token));
+    }
+
+    private string Who => $"forward {Options.Name}";
+
+    private void LoadCursor()
+    {
+        byte[]? saved = Store.LoadForwardCursor(Options.Name);
+        if (saved is not null)
+        {
+            try
+            {
+                foreach (var (idx, ts) in ForwardCursor.Decode(saved)) _sent[idx] = ts;
+                Log.Info($"{Who}: resuming from its cursor ({_sent.Count} series)");
+                return;
+            }
+            catch (ForwardCursorException e)
+            {
+                Log.Warning($"{Who}: its stored cursor is damaged ({e.Message}); starting as start = \"{Options.Start.ToString().ToLowerInvariant()}\" says");
+            }
+        }
+        if (Options.Start == ForwardStart.Now)
+        {
+            foreach (var d in Store.Catalog.Snapshot().Datapoints)
+            {
+                if (d.DataType != DataType.String) _sent[d.IdxDatapoint] = d.LastTimestamp;
+            }
+        }
+        _dirty = true; // saved with the first pass, so a restart keeps "now" as it was
+        Log.Info($"{Who}: new, forwarding {(Options.Start == ForwardStart.Now ? "from now" : "everything stored")} to {Options.Url}");
+    }
+
+    private async Task RunAsync(CancellationToken stop)
+    {
+        var batch = new List<SeriesBatch>();
+        var included = new List<(long Idx, long Through)>();
+        while (!stop.IsCancellationRequested)
+        {
+            try
+            {
+                int samples = FillBatch(batch, included);
+                if (samples == 0)
+                {
+                    UpdateStatus(connected: _status.Connected, error: _status.LastError);
+                    await SaveCursorIfDueAsync(force: false).ConfigureAwait(false);
+                    await Task.Delay(Idle, stop).ConfigureAwait(false);
+                    continue;
+                }
+                var started = Stopwatch.GetTimestamp();
+                string? failure = await SendAsync(batch, stop).ConfigureAwait(false);
+                if (failure is null)
+                {
+                    foreach (var (idx, through) in included) _sent[idx] = through;
+                    _dirty = true;
+                    _backoff.Succeeded();
+                    Count(samples);
+                    UpdateStatus(connected: true, error: null);
+                    await SaveCursorIfDueAsync(force: false).ConfigureAwait(false);
+                    await LimitRateAsync(samples, started, stop).ConfigureAwait(false);
+                }
+                else
+                {
+                    await SaveCursorIfDueAsync(force: false).ConfigureAwait(false);
+                    await Task.Delay(Jitter(_backoff.Failed()), stop).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e) when (e is StorageUnavailableException or Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
+            {
+                UpdateStatus(connected: false, error: $"reading the store failed: {e.Message}");
+                Log.Warning($"{Who}: reading the store failed: {e.Message}");
+                try { await Task.Delay(Jitter(_backoff.Failed()), stop).ConfigureAwait(false); }
+                catch (OperationCanceledException) { break; }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Up to <see cref="ForwarderOptions.BatchSamples"/> unsent samples, the series furthest
+    /// behind first; <paramref name="included"/> gets each series' newest timestamp in the
+    /// batch (its cursor once acknowledged).
+    /// </summary>
+    private int FillBatch(List<SeriesBatch> batch, List<(long Idx, long Through)> included)
+    {
+        batch.Clear();
+        included.Clear();
+        var snapshot = Store.Catalog.Snapshot();
+        if (snapshot.Version != _catalogVersion)
+        {
+            // New series, changed labels: every series again, in one read of the catalog.
+            _infos.Clear();
+            foreach (var d in Store.ListDatapoints())
+            {
+                if (d.DataType != DataType.String) _infos[d.IdxDatapoint] = Options.Filter.Matches(d.AgentProgram, d.Key, d.Metadata) ? d : null;
+            }
+            _catalogVersion = snapshot.Version;
+            CatalogChanged();
+        }
+        var behind = new List<(long Idx, long Sent, long Last)>();
+        foreach (var d in snapshot.Datapoints)
+        {
+            if (d.DataType == DataType.String || !d.Enabled) continue;
+            long last = d.LastTimestamp;
+            long sent = _sent.TryGetValue(d.IdxDatapoint, out long s) ? s : long.MinValue;
+            if (last > sent) behind.Add((d.IdxDatapoint, sent, last));
+        }
+        if (behind.Count == 0) return 0;
+        behind.Sort(static (a, b) => a.Sent.CompareTo(b.Sent));
+        int room = Options.BatchSamples, samples = 0;
+        foreach (var (idx, sent, last) in behind)
+        {
+            if (!_infos.TryGetValue(idx, out var info)) continue; // newer than the catalog read: next time
+            if (info is null)
+            {
+                // Filtered out: nothing of it is ever sent, so its cursor simply follows it.
+                _sent[idx] = last;
+                continue;
+            }
+            var points = Store.ReadRaw(idx, sent == long.MinValue ? long.MinValue : sent + 1, last);
+            if (points.Count == 0) continue;
+            int take = Math.Min(points.Count, room);
+            batch.Add(new SeriesBatch(info, points, take));
+            included.Add((idx, points.Timestamps[take - 1]));
+            samples += take;
+            room -= take;
+            if (room == 0) break;
+        }
+        return samples;
+    }
+
+    /// <summary>
+    /// Sends <paramref name="request"/> with the configured credentials; null on a 2xx, else
+    /// what went wrong. A 4xx other than 429 is a configuration error: retrying at once cannot
+    /// help, so the next try waits a minute (the cursor stays: nothing is lost once it is fixed).
+    /// </summary>
+    protected async Task<string?> PostAsync(HttpRequestMessage request, CancellationToken stop)
+    {
+        request.Headers.UserAgent.Add(new ProductInfoHeaderValue("pattoo-edge", typeof(CursorForwarder).Assembly.GetName().Version?.ToString(3) ?? "0"));
+        if (Options.BearerToken is { } token) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        else if (Options.Username is { } user)
+            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{user}:{Options.Password}")));
+        string error;
+        try
+        {
+            using var response = await Http.SendAsync(request, stop).ConfigureAwait(false);
+            if (response.IsSuccessStatusCode) return null;
+            string text = await ReadShort(response, stop).ConfigureAwait(false);
+            int code = (int)response.StatusCode;
+            if (code is >= 400 and < 500 && code != 429)
+            {
+                error = $"{request.RequestUri} answered {code} {response.ReasonPhrase}: {text} (a configuration error: check url and credentials; retrying every {ConfigErrorWait.TotalSeconds:F0} s)";
+                Fail(error);
+                await Task.Delay(ConfigErrorWait, stop).ConfigureAwait(false);
+                return error;
+            }
+            error = $"{request.RequestUri} answered {code} {response.ReasonPhrase}: {text}";
+        }
+        catch (HttpRequestException e)
+        {
+            error = $"{request.RequestUri}: {SystemMessages.Describe(e.InnerException ?? e)}";
+        }
+        catch (TaskCanceledException) when (!stop.IsCancellationRequested)
+        {
+            error = $"{request.RequestUri}: no answer within {Duration.Format(Options.Timeout)}";
+        }
+        Fail(error);
+        return error;
+    }
+
+    private void Fail(string error)
+    {
+        // Logged when it changes, not at every retry: an outage of an hour is one line, not thousands.
+        if (error != _status.LastError) Log.Warning($"{Who}: {error}; retrying with backoff, nothing is lost");
+        UpdateStatus(connected: false, error: error);
+    }
+
+    private static async Task<string> ReadShort(HttpResponseMessage response, CancellationToken stop)
+    {
+        try
+        {
+            string text = (await response.Content.ReadAsStringAsync(stop).ConfigureAwait(false)).Trim();
+            return text.Length <= 200 ? text : text[..200] + "...";
+        }
+        catch (HttpRequestException) { return "(no body)"; }
+    }
+
+    private static TimeSpan Jitter(TimeSpan wait) => wait * (0.8 + Random.Shared.NextDouble() * 0.4);
+
+    private async Task LimitRateAsync(int samples, long started, CancellationToken stop)
+    {
+        if (Options.MaxSamplesPerSecond <= 0) return;
+        var due = TimeSpan.FromSeconds(samples / (double)Options.MaxSamplesPerSecond) - Stopwatch.GetElapsedTime(started);
+        if (due > TimeSpan.Zero) await Task.Delay(due, stop).ConfigureAwait(false);
+    }
+
+    private void Count(int samples)
+    {
+        _recent.Enqueue((Environment.TickCount64, samples));
+        _sentTotal += samples;
+    }
+
+    private void UpdateStatus(bool connected, string? error)
+    {
+        long now = Environment.TickCount64;
+        while (_recent.Count > 0 && now - _recent.Peek().At > 60_000) _recent.Dequeue();
+        double rate = _recent.Sum(r => r.Samples) / 60.0;
+        // The backlog: per series, what is stored after its cursor, estimated from its interval.
+        long backlog = 0, oldest = long.MaxValue;
+        foreach (var d in Store.Catalog.Snapshot().Datapoints)
+        {
+            if (d.DataType == DataType.String || !d.Enabled) continue;
+            long sent = _sent.TryGetValue(d.IdxDatapoint, out long s) ? s : long.MinValue;
+            long last = d.LastTimestamp;
+            if (last <= sent) continue;
+            if (_infos.TryGetValue(d.IdxDatapoint, out var info) && info is null) continue;
+            long interval = Math.Max(1000, d.PollingInterval);
+            backlog += sent == long.MinValue ? 1 : Math.Max(1, (last - sent) / interval);
+            oldest = Math.Min(oldest, sent == long.MinValue ? last : sent + 1);
+        }
+        Volatile.Write(ref _oldestUnsent, oldest);
+        TimeSpan? age = oldest == long.MaxValue ? null : TimeSpan.FromMilliseconds(Math.Max(0, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() - oldest));
+        _status = new ForwarderStatus(Options.Name, Options.Kind, connected, backlog, age, error, rate, _sentTotal);
+    }
+
+    private async Task SaveCursorIfDueAsync(bool force)
+    {
+        if (!_dirty) return;
+        long now = Environment.TickCount64;
+        if (!force && now - _savedAt < CursorSaveInterval.TotalMilliseconds) return;
+        try
+        {
+            await Store.SaveForwardCursorAsync(Options.Name, ForwardCursor.Encode(_sent)).ConfigureAwait(false);
+            _dirty = false;
+            _savedAt = now;
+        }
+        catch (StorageUnavailableException e)
+        {
+            Log.Warning($"{Who}: its cursor could not be saved ({e.Message}); what was sent since may be sent again after a restart");
+        }
+    }
+
+    /// <summary>Stops forwarding and saves the cursor.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _stop.Cancel();
+        if (_run is not null)
+        {
+            try { await _run.ConfigureAwait(false); }
+            catch (OperationCanceledException) { }
+        }
+        await SaveCursorIfDueAsync(force: true).ConfigureAwait(false);
+        Http.Dispose();
+        _stop.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
