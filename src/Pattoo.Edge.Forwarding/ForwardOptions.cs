@@ -103,11 +103,13 @@ public sealed record ForwardOptions
         var result = new List<T>();
         foreach (var t in s.GetSectionArray(key))
         {
+            // Checked before the rest, so a clash is named even when the table has other errors.
+            string name = (t.GetOptionalString("name") ?? "").Trim();
+            bool clash = name.Length > 0 && !names.Add(name);
+            if (clash) t.Error("name", $"\"{name}\" names another forwarder too; each needs its own name (it keys the forwarder's cursor)");
             var o = bind(t);
             t.Finish();
-            if (o is null) continue;
-            if (!names.Add(o.Name)) t.Error("name", $"\"{o.Name}\" names another forwarder too; each needs its own name (it keys the forwarder's cursor)");
-            else result.Add(o);
+            if (o is not null && !clash) result.Add(o);
         }
         return result;
     }

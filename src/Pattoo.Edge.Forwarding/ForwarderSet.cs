@@ -56,6 +56,15 @@ public sealed class ForwarderSet : IAsyncDisposable
         }
     }
 
+    /// <summary>The running forwarders (tests).</summary>
+    internal IReadOnlyList<CursorForwarder> Running
+    {
+        get
+        {
+            lock (_running) return [.. _running.Values.Select(r => r.Forwarder)];
+        }
+    }
+
     public async Task ApplyAsync(ForwardOptions options)
     {
         await _gate.WaitAsync().ConfigureAwait(false);

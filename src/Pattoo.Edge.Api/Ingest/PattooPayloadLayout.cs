@@ -129,8 +129,16 @@ internal sealed class PattooPayloadLayout
     {
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 16 });
         Next(ref reader);
-        if (reader.TokenType != JsonTokenType.StartObject) throw new PayloadException($"the body must be a JSON object, got {PattooPayload.Kind(reader.TokenType)}");
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            // Bad JSON is named as such first (a hostile body nested too deep, say).
+            var kind = reader.TokenType;
+            reader.Skip();
+            reader.Read();
+            throw new PayloadException($"the body must be a JSON object, got {PattooPayload.Kind(kind)}");
+        }
         int seen = 0;
+        PayloadException? datapointsError = null;
         while (Next(ref reader) == JsonTokenType.PropertyName)
         {
             int key = IndexOf(ref reader, PattooPayload.TopLevelKeys);
@@ -139,8 +147,26 @@ internal sealed class PattooPayloadLayout
             if ((seen & (1 << key)) != 0) throw new PayloadException($"top-level key \"{PattooPayload.TopLevelKeys[key]}\" appears twice");
             seen |= 1 << key;
             Next(ref reader);
-            if (key == 3) ReadDatapoints(json, ref reader);
-            else reader.Skip();
+            if (key != 3)
+            {
+                reader.Skip();
+                continue;
+            }
+            try
+            {
+                ReadDatapoints(json, ref reader);
+            }
+            catch (PayloadException e)
+            {
+                // The top-level keys are checked first, as pattoo does: this waits until they are,
+                // and the reader moves on past the datapoints.
+                datapointsError = e;
+                if (reader.CurrentDepth == 1 && reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray) reader.Skip();
+                else
+                {
+                    while (reader.CurrentDepth > 1 && reader.Read()) { }
+                }
+            }
         }
         // Nothing may follow the object: reading on throws for trailing text.
         if (reader.Read()) throw new PayloadException("unexpected text after the JSON object");
@@ -148,6 +174,7 @@ internal sealed class PattooPayloadLayout
         {
             if ((seen & (1 << k)) == 0) throw new PayloadException($"missing top-level key \"{PattooPayload.TopLevelKeys[k]}\"");
         }
+        if (datapointsError is not null) throw datapointsError;
     }
 
     private const string PairsShape = "pattoo_datapoints.key_value_pairs must be an object of id: [key, value]";

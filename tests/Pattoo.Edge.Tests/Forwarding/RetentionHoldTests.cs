@@ -39,3 +39,59 @@ public class RetentionHoldTests
         }
     }
 }
+
+public class ForwarderSetTests
+{
+    private static RemoteWriteOptions Options(string name, string url = "http://127.0.0.1:1/api/v1/write")
+        => new() { Name = name, Url = new Uri(url), ExternalLabels = [], Timeout = TimeSpan.FromSeconds(1) };
+
+    [Fact]
+    public async Task AReloadKeepsUnchangedForwardersAndTheCursorsOfTheOthers()
+    {
+        await using var t = new TempStore();
+        await using var set = new ForwarderSet(t.Store);
+        await set.ApplyAsync(new ForwardOptions { RemoteWrite = [Options("a")] });
+        var a = Assert.Single(set.Running);
+
+        await set.ApplyAsync(new ForwardOptions { RemoteWrite = [Options("a"), Options("b")], Pattoo = [new PattooForwardOptions { Name = "c", Url = new Uri("http://127.0.0.1:1") }] });
+        Assert.Equal(3, set.Running.Count);
+        Assert.Same(a, set.Running.Single(f => f.Options.Name == "a")); // untouched: same instance, same cursor in memory
+        Assert.Equal(["a", "b", "c"], set.Statuses.Select(s => s.Name));
+        Assert.Equal(["remote_write", "remote_write", "pattoo"], set.Statuses.Select(s => s.Kind));
+
+        await set.ApplyAsync(new ForwardOptions { RemoteWrite = [Options("a", "http://127.0.0.1:2/api/v1/write")] });
+        var changed = Assert.Single(set.Running);
+        Assert.NotSame(a, changed); // restarted, from its saved cursor
+        Assert.NotNull(t.Store.LoadForwardCursor("a"));
+
+        await set.ApplyAsync(new ForwardOptions());
+        Assert.Empty(set.Running);
+        Assert.NotNull(t.Store.LoadForwardCursor("b")); // a removed forwarder's cursor stays, should it come back
+    }
+
+    [Fact]
+    public void TheConfigNamesEveryProblemOfAForwarder()
+    {
+        var e = Assert.Throws<Pattoo.Edge.Config.ConfigException>(() => Pattoo.Edge.Host.EdgeOptions.Parse("""
+            [[forward.remote_write]]
+            name = "vm"
+            url = "ftp://x"
+            bearer_token = "t"
+            username = "u"
+            external_labels = { "__bad" = "x" }
+            [[forward.pattoo]]
+            name = "vm"
+            url = "http://central:20201"
+            [[forward.pattoo]]
+            url = "http://other"
+            """, "edge.toml"));
+        string all = string.Join("\n", e.Errors.Select(x => x.ToString()));
+        Assert.Contains("forward.remote_write[0].url", all);
+        Assert.Contains("expected an http:// or https:// URL", all);
+        Assert.Contains("set either bearer_token or username and password", all);
+        Assert.Contains("username and password go together", all);
+        Assert.Contains("\"__bad\" is not a Prometheus label name", all);
+        Assert.Contains("\"vm\" names another forwarder too", all);
+        Assert.Contains("a forwarder needs a name", all);
+    }
+}
