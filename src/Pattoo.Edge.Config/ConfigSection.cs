@@ -168,6 +168,26 @@ public sealed class ConfigSection
         return result;
     }
 
+    /// <summary>
+    /// The table's <c>name</c>, trimmed: what names a device, server or forwarder in logs, the API
+    /// and its storage. A missing name is reported with <paramref name="whenMissing"/> (say what
+    /// needs it and show an example), an empty one as such; both return "".
+    /// </summary>
+    public string GetName(string whenMissing)
+    {
+        string name = (GetOptionalString("name") ?? "").Trim();
+        if (!Has("name")) Error(whenMissing);
+        else if (name.Length == 0) Error("name", "expected a name, got an empty string");
+        return name;
+    }
+
+    /// <summary>A poll is cut off at one interval: a longer <c>timeout</c> is reported.</summary>
+    public void CheckTimeoutWithinInterval(TimeSpan timeout, TimeSpan interval)
+    {
+        if (timeout > interval)
+            Error("timeout", $"{Duration.Format(timeout)} is longer than the interval ({Duration.Format(interval)}); a poll is cut off at one interval");
+    }
+
     /// <summary>Reports a problem found by the owner's own validation, at the key's value.</summary>
     public void Error(string key, string message)
     {

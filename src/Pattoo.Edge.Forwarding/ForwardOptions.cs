@@ -125,9 +125,7 @@ public sealed record ForwardOptions
     /// <summary>The keys every forwarder takes; null when name or url is unusable (the errors are recorded).</summary>
     private static CommonKeys? BindCommon(ConfigSection s, string urlExample)
     {
-        string name = (s.GetOptionalString("name") ?? "").Trim();
-        if (!s.Has("name")) s.Error("a forwarder needs a name (name = \"central\"): it keys the forwarder's cursor");
-        else if (name.Length == 0) s.Error("name", "expected a name, got an empty string");
+        string name = s.GetName("a forwarder needs a name (name = \"central\"): it keys the forwarder's cursor");
         Uri? url = null;
         string? urlText = s.GetOptionalString("url");
         if (urlText is null) s.Error($"a forwarder needs url = \"{urlExample}\"");

@@ -230,85 +230,6 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         _lock.Dispose();
     }
 
-    private void Load()
-    {
-        using (var cmd = _db.CreateCommand())
-        {
-            cmd.CommandText = "SELECT idx_datapoint, checksum, data_type, last_timestamp FROM datapoint";
-            using var r = cmd.ExecuteReader();
-            while (r.Read())
-            {
-                var state = new SeriesState(r.GetInt64(0), (DataType)r.GetInt32(2), r.GetInt64(3)) { Owner = this };
-                _seriesByChecksum[DatapointChecksum.FromDb(r, 1)] = state;
-                _seriesByIdx[state.Idx] = state;
-            }
-        }
-        using (var cmd = _db.CreateCommand())
-        {
-            cmd.CommandText = "SELECT s.idx_datapoint, s.value FROM string_sample s JOIN (SELECT idx_datapoint, max(ts) AS ts FROM string_sample GROUP BY idx_datapoint) m ON s.idx_datapoint = m.idx_datapoint AND s.ts = m.ts";
-            using var r = cmd.ExecuteReader();
-            while (r.Read())
-            {
-                if (_seriesByIdx.TryGetValue(r.GetInt64(0), out var s)) s.LastText = s.PendingText = r.GetString(1);
-            }
-        }
-        using (var cmd = _db.CreateCommand())
-        {
-            cmd.CommandText = "SELECT coalesce(sum(count), 0) + (SELECT count(*) FROM string_sample) FROM chunk";
-            _storedSamples = Convert.ToInt64(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
-        }
-        // Replay the head log: samples acknowledged but not yet sealed into chunks.
-        int replayed = 0;
-        using (var cmd = _db.CreateCommand())
-        {
-            cmd.CommandText = "SELECT idx_datapoint, ts, value FROM head ORDER BY seq";
-            using var r = cmd.ExecuteReader();
-            while (r.Read())
-            {
-                if (!_seriesByIdx.TryGetValue(r.GetInt64(0), out var s)) continue;
-                s.Append(r.GetInt64(1), r.GetDouble(2));
-                replayed++;
-            }
-        }
-        _headSamples = replayed;
-        _headSince = Now;
-        if (replayed > 0) Log.Info($"storage: replayed {replayed} unsealed samples of {_seriesByIdx.Count} series from the head table of an earlier release");
-    }
-
-    /// <summary>Opens the head log and replays the samples it holds that no chunk holds yet.</summary>
-    private HeadLogFile OpenHeadLog()
-    {
-        ulong sealedGeneration;
-        using (var cmd = _db.CreateCommand())
-        {
-            cmd.CommandText = "SELECT sealed_generation FROM head_log WHERE id = 1";
-            sealedGeneration = (ulong)(long)(cmd.ExecuteScalar() ?? 0L);
-        }
-        HeadLogFile log;
-        int replayed;
-        try
-        {
-            log = HeadLogFile.Open(_options.Path, HeadLogBytes, sealedGeneration, samples =>
-            {
-                foreach (var s in samples)
-                {
-                    if (!_seriesByIdx.TryGetValue(s.Idx, out var state) || s.Timestamp <= state.LastTimestamp) continue;
-                    state.Append(s.Timestamp, s.Value);
-                    state.LastTimestamp = state.PendingTimestamp = s.Timestamp;
-                    _headSamples++;
-                }
-            }, out replayed);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new StorageUnavailableException($"cannot open the head log in {_options.Path}: {SystemMessages.Describe(e)}", e);
-        }
-        if (replayed > 0) Log.Info($"storage: replayed {replayed} unsealed samples from {HeadLogFile.FileName} (generation {log.Generation})");
-        // The replay's read buffers are garbage now; a big head's would keep the heap large until the GC next needs room.
-        if (replayed >= 100_000) HeapTrim.Soon();
-        return log;
-    }
-
     /// <summary>The newest sample time of a series as the writer knows it (the row's is written at seals).</summary>
     private long LiveLastTimestamp(long idx) => _seriesByIdx.TryGetValue(idx, out var s) ? Volatile.Read(ref s.LastTimestamp) : 0;
 
@@ -624,39 +545,6 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
 
     /// <summary>Seals every head into chunks now (CLI and tests); normally done every chunk span.</summary>
     public Task SealNowAsync() => ControlAsync(Control.Seal);
-
-    /// <summary>
-    /// Stores a forwarder's cursor (what its destination acknowledged), committed by the writer
-    /// between its other commits; null <paramref name="data"/> deletes it.
-    /// </summary>
-    public Task SaveForwardCursorAsync(string name, byte[]? data) => ControlAsync(Control.SaveCursor, (name, data));
-
-    /// <summary>A forwarder's stored cursor, or null when it has none (a new forwarder).</summary>
-    public byte[]? LoadForwardCursor(string name)
-    {
-        using var db = OpenReader();
-        using var cmd = db.CreateCommand();
-        cmd.CommandText = "SELECT data FROM forward_cursor WHERE name = $n";
-        cmd.Parameters.AddWithValue("$n", name);
-        return cmd.ExecuteScalar() as byte[];
-    }
-
-    private void SaveCursor(string name, byte[]? data)
-    {
-        using var cmd = _db.CreateCommand();
-        if (data is null)
-        {
-            cmd.CommandText = "DELETE FROM forward_cursor WHERE name = $n";
-        }
-        else
-        {
-            cmd.CommandText = "INSERT INTO forward_cursor (name, data, ts_modified) VALUES ($n, $d, $t) ON CONFLICT (name) DO UPDATE SET data = excluded.data, ts_modified = excluded.ts_modified";
-            cmd.Parameters.AddWithValue("$d", data);
-            cmd.Parameters.AddWithValue("$t", Now);
-        }
-        cmd.Parameters.AddWithValue("$n", name);
-        cmd.ExecuteNonQuery();
-    }
 
     private async Task ControlAsync(Control action, (string, byte[]?) cursor = default)
     {

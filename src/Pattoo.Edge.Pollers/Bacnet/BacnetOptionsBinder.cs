@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
 using Pattoo.Edge.Protocols.Bacnet;
 
@@ -57,9 +56,7 @@ internal static class BacnetOptionsBinder
     private static BacnetDeviceOptions? BindDevice(ConfigSection s, out string name)
     {
         int errorsBefore = s.Errors.Count;
-        name = (s.GetOptionalString("name") ?? "").Trim();
-        if (!s.Has("name")) s.Error("a device needs a name (name = \"ahu-1\")");
-        else if (name.Length == 0) s.Error("name", "expected a name, got an empty string");
+        name = s.GetName("a device needs a name (name = \"ahu-1\")");
 
         int? instance = s.Has("device_instance") ? (int)s.GetInteger("device_instance", 0, 0, BacnetNames.MaxInstance - 1) : null;
         IPEndPoint? address = null;
@@ -89,8 +86,7 @@ internal static class BacnetOptionsBinder
         int retries = (int)s.GetInteger("retries", 2, 0, 10);
         int? maxApdu = s.Has("max_apdu") ? (int)s.GetInteger("max_apdu", Apdu.MaxApduLength, 50, Apdu.MaxApduLength) : null;
         bool readMultiple = s.GetBool("read_multiple", true);
-        if (timeout > interval)
-            s.Error("timeout", $"{Duration.Format(timeout)} is longer than the interval ({Duration.Format(interval)}); a poll is cut off at one interval");
+        s.CheckTimeoutWithinInterval(timeout, interval);
 
         var objects = new List<BacnetObjectOptions>();
         var keys = new Dictionary<string, string>(StringComparer.Ordinal);

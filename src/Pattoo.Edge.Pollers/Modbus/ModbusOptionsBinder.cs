@@ -19,9 +19,7 @@ internal static class ModbusOptionsBinder
     public static ModbusDeviceOptions? BindDevice(ConfigSection s, out string name)
     {
         int errorsBefore = s.Errors.Count;
-        name = (s.GetOptionalString("name") ?? "").Trim();
-        if (!s.Has("name")) s.Error("a device needs a name (name = \"energy-meter-1\")");
-        else if (name.Length == 0) s.Error("name", "expected a name, got an empty string");
+        name = s.GetName("a device needs a name (name = \"energy-meter-1\")");
 
         string transportText = s.GetChoice("transport", "tcp", Transports);
         var transport = transportText switch
@@ -60,8 +58,7 @@ internal static class ModbusOptionsBinder
         int maxGap = (int)s.GetInteger("max_gap", 0, 0, ModbusFunctions.MaxBits);
         int maxRegisters = (int)s.GetInteger("max_registers", ModbusFunctions.MaxRegisters, 1, ModbusFunctions.MaxRegisters);
         int maxBits = (int)s.GetInteger("max_bits", ModbusFunctions.MaxBits, 1, ModbusFunctions.MaxBits);
-        if (timeout > interval)
-            s.Error("timeout", $"{Duration.Format(timeout)} is longer than the interval ({Duration.Format(interval)}); a poll is cut off at one interval");
+        s.CheckTimeoutWithinInterval(timeout, interval);
 
         var values = new List<ModbusValueOptions>();
         var keys = new Dictionary<string, string>(StringComparer.Ordinal);

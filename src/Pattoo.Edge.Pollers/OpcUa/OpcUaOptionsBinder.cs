@@ -21,9 +21,7 @@ internal static class OpcUaOptionsBinder
     public static OpcUaServerOptions? BindServer(ConfigSection s, out string name)
     {
         int errorsBefore = s.Errors.Count;
-        name = (s.GetOptionalString("name") ?? "").Trim();
-        if (!s.Has("name")) s.Error("a server needs a name (name = \"line-3-plc\")");
-        else if (name.Length == 0) s.Error("name", "expected a name, got an empty string");
+        name = s.GetName("a server needs a name (name = \"line-3-plc\")");
 
         string? endpoint = s.GetOptionalString("endpoint");
         string host = "";
@@ -81,8 +79,7 @@ internal static class OpcUaOptionsBinder
         var sessionTimeout = s.GetDuration("session_timeout", defaultSessionTimeout, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
         var defaultTimeout = mode == OpcUaMode.Poll && interval < TimeSpan.FromSeconds(5) ? interval : TimeSpan.FromSeconds(5);
         var timeout = s.GetDuration("timeout", defaultTimeout, MinInterval, TimeSpan.FromMinutes(2));
-        if (mode == OpcUaMode.Poll && timeout > interval)
-            s.Error("timeout", $"{Duration.Format(timeout)} is longer than the interval ({Duration.Format(interval)}); a poll is cut off at one interval");
+        if (mode == OpcUaMode.Poll) s.CheckTimeoutWithinInterval(timeout, interval);
 
         string trustText = s.GetChoice("trust_server_certificate", "folder", "folder", "tofu", "pinned");
         var trust = trustText switch

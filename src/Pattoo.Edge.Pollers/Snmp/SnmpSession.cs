@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using Pattoo.Edge.Common;
 using System.Text;
+using Pattoo.Edge.Common;
 using Pattoo.Edge.Protocols.Snmp;
 using Pattoo.Edge.Protocols.Snmp.Usm;
 

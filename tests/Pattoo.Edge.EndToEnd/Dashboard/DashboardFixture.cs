@@ -73,6 +73,9 @@ public sealed class DashboardFixture : IAsyncLifetime
                 table = "holding"
                 address = 0
                 type = "int16"
+            [[forward.remote_write]]
+              name = "central"
+              url = "http://127.0.0.1:{closedPort}/api/v1/write"
             """);
         Edge = new EdgeProcess(Dir, "run", "--config", config);
         await Edge.WaitForOutputAsync("ready in", TimeSpan.FromSeconds(20));

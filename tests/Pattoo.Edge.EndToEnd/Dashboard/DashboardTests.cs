@@ -116,6 +116,11 @@ public partial class DashboardTests(DashboardFixture f)
         Assert.Equal("dash-box", r.GetProperty("facts").GetProperty("name").GetString());
         Assert.StartsWith("dash-box", r.GetProperty("boxName").GetString());
         Assert.Equal("Overview", r.GetProperty("currentNav").GetString());
+        // The forwarder to a receiver that is not there: listed, not acknowledged, its samples waiting.
+        var forwarder = Assert.Single(r.GetProperty("forwarders").EnumerateArray());
+        Assert.Equal("central", forwarder.GetProperty("name").GetString());
+        Assert.Equal("remote_write", forwarder.GetProperty("cells").GetProperty("Kind").GetString());
+        Assert.Contains(forwarder.GetProperty("cells").GetProperty("State").GetString(), new[] { "Failing", "Waiting" });
 
         // Accessibility basics: every control has a name; the first Tab reaches the skip link.
         Assert.Equal(0, r.GetProperty("unlabelled").GetInt32());

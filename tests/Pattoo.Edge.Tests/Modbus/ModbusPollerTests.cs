@@ -1,5 +1,5 @@
-using Pattoo.Edge.Config;
 using System.Runtime.InteropServices;
+using Pattoo.Edge.Config;
 using Pattoo.Edge.Pollers;
 using Pattoo.Edge.Pollers.Modbus;
 using Pattoo.Edge.Tests.Support;

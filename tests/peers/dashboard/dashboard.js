@@ -88,6 +88,7 @@ const scenarios = {
     const load = Date.now() - started;
     await page.waitForSelector("#pollers tbody tr");
     await page.waitForSelector("#agents tbody tr");
+    await page.waitForSelector("#forwarders tbody tr");
     await page.waitForFunction(() => document.querySelector("#box-name").textContent.length > 0);
     const paint = await page.evaluate(() => {
       const p = performance.getEntriesByName("first-contentful-paint")[0] || performance.getEntriesByName("first-paint")[0];
@@ -102,6 +103,9 @@ const scenarios = {
         cells: Object.fromEntries([...tr.children].map(td => [td.dataset.label, td.textContent.trim()])),
       })),
       agents: [...document.querySelectorAll("#agents tbody tr")].map(tr => ({ agent: tr.dataset.agent, datapoints: tr.lastElementChild.textContent.trim() })),
+      forwarders: [...document.querySelectorAll("#forwarders tbody tr")].map(tr => ({
+        name: tr.dataset.forwarder, cells: Object.fromEntries([...tr.children].map(td => [td.dataset.label, td.textContent.trim()])),
+      })),
       currentNav: document.querySelector("nav a[aria-current=page]")?.textContent,
       focused: document.activeElement?.tagName,
       // Every form control and image needs a name for screen readers.

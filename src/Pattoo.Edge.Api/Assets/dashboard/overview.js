@@ -1,10 +1,12 @@
-// Overview: the box's facts, its poll targets with their state, and the agents whose data it keeps.
+// Overview: the box's facts, its poll targets with their state, where its samples are forwarded,
+// and the agents whose data it keeps.
 import { gql } from "./api.js";
 import { h, showError, formatAgo, formatTime, formatBytes, formatCount, formatDuration, parseTime, pageHash } from "./ui.js";
 
 const QUERY = `{
   appliance { name version uptimeSeconds databaseBytes sampleCount seriesCount samplesWritten }
   pollers { program name intervalSeconds ok lastSuccess lastError lastErrorAt roundTripMs datapoints samplesToday polls failures diagnostics { name value } }
+  forwarders { name kind connected backlogSamples oldestUnsentAge lastError samplesPerSecond samplesSent }
   allAgent { edges { node { idxAgent agentProgram agentPolledTarget datapointAgent { totalCount } } } }
 }`;
 
@@ -12,10 +14,12 @@ export function render(main) {
   const facts = h("dl", { class: "facts", id: "facts" });
   const pollers = h("div", { class: "table-wrap", id: "pollers" }, h("p", { class: "muted" }, "Loading…"));
   const agents = h("div", { class: "table-wrap", id: "agents" });
+  const forwarders = h("section", { "aria-labelledby": "h-forwarders", id: "forwarders", hidden: "" });
   main.append(
     h("h1", null, "Overview"),
     h("section", { "aria-labelledby": "h-box" }, h("h2", { id: "h-box", class: "visually-hidden" }, "This box"), facts),
     h("section", { "aria-labelledby": "h-pollers" }, h("h2", { id: "h-pollers" }, "Pollers"), pollers),
+    forwarders,
     h("section", { "aria-labelledby": "h-agents" }, h("h2", { id: "h-agents" }, "Stored data by agent"), agents));
 
   let timer = 0;
@@ -26,6 +30,7 @@ export function render(main) {
       const d = await gql(QUERY, undefined, controller.signal);
       showError("");
       fill(d, facts, pollers, agents);
+      fillForwarders(d.forwarders, forwarders);
     } catch (e) {
       if (e.name !== "AbortError") showError(e.message);
     }
@@ -89,6 +94,27 @@ function fill(d, facts, pollers, agents) {
         h("td", { "data-label": "Target" }, h("a", { href: pageHash("browse", { program: n.agentProgram, target: n.agentPolledTarget }) }, n.agentPolledTarget)),
         h("td", { "data-label": "Datapoints", class: "num" }, formatCount(n.datapointAgent.totalCount)))))));
   }
+}
+
+// Shown only on a box that forwards ([forward] in its config): each destination, whether it
+// takes the samples, and how far behind it is.
+function fillForwarders(list, section) {
+  if (!list || list.length === 0) { section.hidden = true; return; }
+  section.hidden = false;
+  const rows = list.map(f => h("tr", { "data-forwarder": f.name },
+    h("td", { "data-label": "Name", class: "nowrap" }, f.name),
+    h("td", { "data-label": "Kind", class: "nowrap" }, f.kind),
+    h("td", { "data-label": "State", class: "nowrap" }, f.connected ? h("span", { class: "state ok" }, "OK") : f.lastError ? h("span", { class: "state bad" }, "Failing") : h("span", { class: "state idle" }, "Waiting")),
+    h("td", { "data-label": "Last error", class: f.lastError ? "error" : "" }, f.lastError || "–"),
+    h("td", { "data-label": "Behind", class: "num" }, f.oldestUnsentAge == null ? "–" : formatDuration(f.oldestUnsentAge)),
+    h("td", { "data-label": "Backlog", class: "num" }, formatCount(f.backlogSamples)),
+    h("td", { "data-label": "Samples/s", class: "num" }, f.samplesPerSecond.toFixed(1)),
+    h("td", { "data-label": "Sent", class: "num" }, formatCount(f.samplesSent))));
+  section.replaceChildren(h("h2", { id: "h-forwarders" }, "Forwarding"), h("div", { class: "table-wrap" }, h("table", { class: "cards" },
+    h("caption", null, list.length + " destinations; samples wait on this box until each acknowledges them"),
+    h("thead", null, h("tr", null, ["Name", "Kind", "State", "Last error", "Behind", "Backlog", "Samples/s", "Sent"]
+      .map((t, i) => h("th", { scope: "col", class: i >= 4 ? "num" : "" }, t)))),
+    h("tbody", null, rows))));
 }
 
 // A failing target shows its error in full; one that has recovered shows only that it had
