@@ -128,6 +128,7 @@ public sealed partial class HeadLogFile : IDisposable
             offset += n;
         }
         _position = offset;
+        _replayedBytes = offset - PageSize;
         // A restart keeps the room of what it replayed: a burst's room before the restart (an
         // import) is not kept on the disk until the next seal.
         KeepRoomFor(_position);
@@ -158,11 +159,17 @@ public sealed partial class HeadLogFile : IDisposable
     /// </summary>
     public void Restart()
     {
-        long used = _position + _pending.WrittenCount;
+        // What this process appended, not what it replayed: a generation that began before a
+        // restart (the tail of an import, say) says nothing of what the next one needs.
+        long used = _position + _pending.WrittenCount - _replayedBytes;
+        _replayedBytes = 0;
         _pending.ResetWrittenCount();
         StartGeneration(Generation + 1);
         KeepRoomFor(used);
     }
+
+    /// <summary>Bytes of the current generation that were replayed at open rather than appended since.</summary>
+    private long _replayedBytes;
 
     /// <summary>
     /// Gives back what the log holds beyond what the sealed generation used (in 1 MiB steps, at

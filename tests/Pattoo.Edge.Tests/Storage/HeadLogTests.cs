@@ -369,8 +369,21 @@ public class HeadLogTests
                 Append(log, 1, 1000);
                 log.Sync();
             }
+            // A replayed burst that is then sealed: the next generation gets the room of what was
+            // appended since the restart, not of the burst.
             using (var log = HeadLogFile.Open(dir, 64 << 20, 1, replayed.AddRange, out int n))
+            {
                 Assert.Equal(2000, n);
+                while (log.Used < 3_500_000) { Append(log, 1, 10_000); log.Sync(); }
+            }
+            using (var log = HeadLogFile.Open(dir, 64 << 20, 1, _ => { }, out _))
+            {
+                Assert.Equal(4L << 20, new FileInfo(path).Length);
+                Append(log, 1, 1000);
+                log.Sync();
+                log.Restart();
+                Assert.Equal(1L << 20, new FileInfo(path).Length);
+            }
         }
         finally
         {
