@@ -97,29 +97,18 @@ public sealed class ApiEndpoints
         // Rented and sized once by the parser (a backlog post holds thousands of samples).
         var batch = SampleBatch.Rent(256);
         PattooPayload.Result result;
-        Task? onDisk;
         try
         {
-            try
-            {
-                result = PattooPayload.Parse(body.Span, batch);
-            }
-            catch (PayloadException e)
-            {
-                Log.Warning($"ingest: refused a post from {c.Connection.RemoteIpAddress} ({c.Request.RouteValues["source"]}): {e.Message}");
-                await Json(c, 400, w => w.WriteString("error", e.Message)).ConfigureAwait(false);
-                return;
-            }
-            onDisk = await Accept(c, batch).ConfigureAwait(false);
-            if (onDisk is null) return;
+            result = PattooPayload.Parse(body.Span, batch);
         }
-        finally
+        catch (PayloadException e)
         {
             batch.Release();
+            Log.Warning($"ingest: refused a post from {c.Connection.RemoteIpAddress} ({c.Request.RouteValues["source"]}): {e.Message}");
+            await Json(c, 400, w => w.WriteString("error", e.Message)).ConfigureAwait(false);
+            return;
         }
-        body.Dispose();
-        slot.Dispose();
-        if (!await OnDisk(c, onDisk).ConfigureAwait(false)) return;
+        if (!await Store(c, slot, body, batch).ConfigureAwait(false)) return;
         if (Log.IsEnabled(LogLevel.Debug)) Log.Debug($"ingest: {result.Datapoints} datapoints from {c.Connection.RemoteIpAddress} ({c.Request.RouteValues["source"]}), {result.Skipped} without a data type skipped");
         // pattoo answers a plain "OK" once stored; agents only look at the status.
         await Text(c, 200, "OK").ConfigureAwait(false);
@@ -157,30 +146,18 @@ public sealed class ApiEndpoints
         // A sample a line at most: sized once instead of grown (and copied) by doubling.
         var batch = SampleBatch.Rent(Math.Min(PrometheusText.MaxSamples, body.Span.Count((byte)'\n') + 1));
         PrometheusText.Result result;
-        Task? onDisk;
         try
         {
-            try
-            {
-                result = PrometheusText.Import(body.Span, options, receivedAt, batch);
-            }
-            catch (PrometheusTextException e)
-            {
-                Log.Warning($"ingest: refused a Prometheus import from {c.Connection.RemoteIpAddress}: {e.Message}");
-                await Json(c, 400, w => w.WriteString("error", e.Message)).ConfigureAwait(false);
-                return;
-            }
-            onDisk = await Accept(c, batch).ConfigureAwait(false);
-            if (onDisk is null) return;
+            result = PrometheusText.Import(body.Span, options, receivedAt, batch);
         }
-        finally
+        catch (PrometheusTextException e)
         {
-            // The store is done with the samples once it has accepted them (or was never given them).
             batch.Release();
+            Log.Warning($"ingest: refused a Prometheus import from {c.Connection.RemoteIpAddress}: {e.Message}");
+            await Json(c, 400, w => w.WriteString("error", e.Message)).ConfigureAwait(false);
+            return;
         }
-        body.Dispose();
-        slot.Dispose();
-        if (!await OnDisk(c, onDisk).ConfigureAwait(false)) return;
+        if (!await Store(c, slot, body, batch).ConfigureAwait(false)) return;
         if (Log.IsEnabled(LogLevel.Debug)) Log.Debug($"ingest: {result.Stored} Prometheus samples from {c.Connection.RemoteIpAddress}, {result.Skipped} NaN or infinite skipped");
         await Json(c, 200, w =>
         {
@@ -199,21 +176,30 @@ public sealed class ApiEndpoints
 
     /// <summary>Hands an ingested batch to the store and waits for the commit; answers 503 and returns false if it fails.</summary>
     /// <summary>
-    /// Hands the batch to the store; returns the task that completes once it is on the disk, or
-    /// null after answering 503. The request's slot, body and batch can go once this returns:
-    /// posts waiting for one sync hold neither memory nor a slot.
+    /// Hands the parsed batch to the store and waits until it is on the disk; false after
+    /// answering 503. The request's slot, body and batch go as soon as the store has taken the
+    /// samples: posts waiting for one sync hold neither memory nor a slot, and the next can be
+    /// parsed meanwhile. The batch is released whatever happens.
     /// </summary>
-    private async Task<Task?> Accept(HttpContext c, SampleBatch batch)
+    private async Task<bool> Store(HttpContext c, RequestGate.Lease slot, PooledBody body, SampleBatch batch)
     {
+        Task onDisk;
         try
         {
-            return await _state.Store.AcceptDurableAsync(batch, c.RequestAborted).ConfigureAwait(false);
+            onDisk = await _state.Store.AcceptDurableAsync(batch, c.RequestAborted).ConfigureAwait(false);
         }
         catch (StorageUnavailableException e)
         {
             await Json(c, 503, w => w.WriteString("error", e.Message)).ConfigureAwait(false);
-            return null;
+            return false;
         }
+        finally
+        {
+            batch.Release();
+        }
+        body.Dispose();
+        slot.Dispose();
+        return await OnDisk(c, onDisk).ConfigureAwait(false);
     }
 
     /// <summary>Waits until the accepted samples are on the disk; answers 503 and returns false when the sync failed.</summary>

@@ -19,14 +19,14 @@ public static class ForwardCursor
         var buffer = new byte[1 + 10 + keys.Length * 20];
         int o = 0;
         buffer[o++] = Version;
-        o += WriteVarint(buffer.AsSpan(o), (ulong)keys.Length);
+        o += Varint.Write(buffer.AsSpan(o), (ulong)keys.Length);
         long previousIdx = 0, previousTs = 0;
         foreach (long idx in keys)
         {
             long ts = sent[idx];
-            o += WriteVarint(buffer.AsSpan(o), (ulong)(idx - previousIdx));
+            o += Varint.Write(buffer.AsSpan(o), (ulong)(idx - previousIdx));
             long delta = unchecked(ts - previousTs);
-            o += WriteVarint(buffer.AsSpan(o), (ulong)((delta << 1) ^ (delta >> 63)));
+            o += Varint.Write(buffer.AsSpan(o), (ulong)((delta << 1) ^ (delta >> 63)));
             previousIdx = idx;
             previousTs = ts;
         }
@@ -53,18 +53,6 @@ public static class ForwardCursor
         }
         if (i != data.Length) throw new ForwardCursorException($"{data.Length - i} bytes follow the cursor's last series");
         return sent;
-    }
-
-    private static int WriteVarint(Span<byte> span, ulong value)
-    {
-        int o = 0;
-        while (value >= 0x80)
-        {
-            span[o++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-        span[o++] = (byte)value;
-        return o;
     }
 
     private static ulong ReadVarint(ReadOnlySpan<byte> data, ref int i)

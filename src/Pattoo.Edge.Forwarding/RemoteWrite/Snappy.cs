@@ -24,7 +24,7 @@ public static class Snappy
     public static int Compress(ReadOnlySpan<byte> input, Span<byte> output)
     {
         if (output.Length < MaxCompressedLength(input.Length)) throw new ArgumentException("the output is too small", nameof(output));
-        int o = WriteVarint(output, (uint)input.Length);
+        int o = Varint.Write(output, (ulong)input.Length);
         Span<int> table = stackalloc int[1 << HashBits];
         table.Fill(-1);
         int literalStart = 0, i = 0;
@@ -106,18 +106,6 @@ public static class Snappy
         output[0] = (byte)(0b10 | ((length - 1) << 2));
         BinaryPrimitives.WriteUInt16LittleEndian(output[1..], (ushort)offset);
         return 3;
-    }
-
-    private static int WriteVarint(Span<byte> output, uint value)
-    {
-        int o = 0;
-        while (value >= 0x80)
-        {
-            output[o++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-        output[o++] = (byte)value;
-        return o;
     }
 
     /// <summary>The uncompressed length a block declares.</summary>

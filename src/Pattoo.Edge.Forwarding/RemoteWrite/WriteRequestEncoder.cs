@@ -30,23 +30,23 @@ public static class WriteRequestEncoder
             var span = output.GetSpan((int)Math.Min(int.MaxValue, size + 11));
             int o = 0;
             span[o++] = 0x0A; // timeseries, length-delimited
-            o += WriteVarint(span[o..], (ulong)size);
+            o += Varint.Write(span[o..], (ulong)size);
             foreach (var (name, value) in s.Labels)
             {
                 span[o++] = 0x0A; // labels
-                o += WriteVarint(span[o..], (ulong)LabelSize(name, value));
+                o += Varint.Write(span[o..], (ulong)LabelSize(name, value));
                 o += WriteString(span[o..], 0x0A, name);
                 o += WriteString(span[o..], 0x12, value);
             }
             for (int i = 0; i < s.Timestamps.Count; i++)
             {
                 span[o++] = 0x12; // samples
-                o += WriteVarint(span[o..], (ulong)SampleSize(s.Timestamps[i]));
+                o += Varint.Write(span[o..], (ulong)SampleSize(s.Timestamps[i]));
                 span[o++] = 0x09; // value, fixed64
                 BinaryPrimitives.WriteDoubleLittleEndian(span[o..], s.Values[i]);
                 o += 8;
                 span[o++] = 0x10; // timestamp, varint
-                o += WriteVarint(span[o..], (ulong)s.Timestamps[i]);
+                o += Varint.Write(span[o..], (ulong)s.Timestamps[i]);
             }
             output.Advance(o);
         }
@@ -58,12 +58,12 @@ public static class WriteRequestEncoder
         foreach (var (name, value) in s.Labels)
         {
             int label = LabelSize(name, value);
-            size += 1 + VarintSize((ulong)label) + label;
+            size += 1 + Varint.Size((ulong)label) + label;
         }
         foreach (long t in s.Timestamps)
         {
             int sample = SampleSize(t);
-            size += 1 + VarintSize((ulong)sample) + sample;
+            size += 1 + Varint.Size((ulong)sample) + sample;
         }
         return size;
     }
@@ -71,39 +71,16 @@ public static class WriteRequestEncoder
     private static int LabelSize(string name, string value)
     {
         int n = Encoding.UTF8.GetByteCount(name), v = Encoding.UTF8.GetByteCount(value);
-        return 1 + VarintSize((ulong)n) + n + 1 + VarintSize((ulong)v) + v;
+        return 1 + Varint.Size((ulong)n) + n + 1 + Varint.Size((ulong)v) + v;
     }
 
-    private static int SampleSize(long timestamp) => 1 + 8 + 1 + VarintSize((ulong)timestamp);
+    private static int SampleSize(long timestamp) => 1 + 8 + 1 + Varint.Size((ulong)timestamp);
 
     private static int WriteString(Span<byte> span, byte tag, string text)
     {
         span[0] = tag;
         int n = Encoding.UTF8.GetByteCount(text);
-        int o = 1 + WriteVarint(span[1..], (ulong)n);
+        int o = 1 + Varint.Write(span[1..], (ulong)n);
         return o + Encoding.UTF8.GetBytes(text, span[o..]);
-    }
-
-    internal static int VarintSize(ulong value)
-    {
-        int n = 1;
-        while (value >= 0x80)
-        {
-            value >>= 7;
-            n++;
-        }
-        return n;
-    }
-
-    internal static int WriteVarint(Span<byte> span, ulong value)
-    {
-        int o = 0;
-        while (value >= 0x80)
-        {
-            span[o++] = (byte)(value | 0x80);
-            value >>= 7;
-        }
-        span[o++] = (byte)value;
-        return o;
     }
 }

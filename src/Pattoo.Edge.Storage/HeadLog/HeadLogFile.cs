@@ -16,8 +16,8 @@ namespace Pattoo.Edge.Storage.HeadLog;
 /// journal commit of its own, so one write per sync instead of one per commit halves what a
 /// poll cycle costs. The file is zero-filled ahead in 1 MiB steps and reused from the front after
 /// each seal, so a sync changes no other metadata and fdatasync writes only the new pages; a seal
-/// cuts it back to the room the sealed generation used, and a start to the room of what it replays,
-/// so a burst's room is given back.
+/// cuts it back to the room the smaller of the last two generations used, and a start to the room
+/// of what it replays, so a burst's room is given back.
 /// What is gathered and not yet synced is lost if the process dies: the store syncs at once for
 /// what must survive (HTTP ingest) and every commit interval for the rest.
 /// </para>
@@ -165,16 +165,22 @@ public sealed partial class HeadLogFile : IDisposable
         _replayedBytes = 0;
         _pending.ResetWrittenCount();
         StartGeneration(Generation + 1);
-        KeepRoomFor(used);
+        // The smaller of the last two generations: a steady box keeps its room, while a burst (an
+        // import, a backlog) is given back at its own seal rather than kept for a generation.
+        KeepRoomFor(Math.Min(used, _previousUsed));
+        _previousUsed = used;
     }
+
+    /// <summary>Bytes the generation before the last one appended (unknown at first: no limit).</summary>
+    private long _previousUsed = long.MaxValue;
 
     /// <summary>Bytes of the current generation that were replayed at open rather than appended since.</summary>
     private long _replayedBytes;
 
     /// <summary>
-    /// Gives back what the log holds beyond what the sealed generation used (in 1 MiB steps, at
-    /// least one): the next generation most likely needs as much, so a steady box zero-fills
-    /// nothing, while the room a burst took (an import, a backlog) does not stay on the disk.
+    /// Gives back what the log holds beyond <paramref name="used"/> (in 1 MiB steps, at least
+    /// one): the next generation most likely needs as much as the recent ones, so a steady box
+    /// zero-fills nothing, while the room a burst took (an import, a backlog) does not stay on the disk.
     /// The shortened length need not be synced: a longer file after a crash holds only records
     /// of older generations, which are not replayed.
     /// </summary>

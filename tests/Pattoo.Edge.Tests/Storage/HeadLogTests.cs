@@ -330,6 +330,11 @@ public class HeadLogTests
             log.Sync();
             log.Restart(); // a small generation: the burst's room goes back to the file system
             Assert.Equal(1L << 20, new FileInfo(path).Length);
+            // A burst after steady generations is given back at its own seal.
+            while (log.Used < 3_500_000) { Append(log, 1, 10_000); log.Sync(); }
+            Assert.Equal(4L << 20, new FileInfo(path).Length);
+            log.Restart();
+            Assert.Equal(1L << 20, new FileInfo(path).Length);
             // Steady generations reuse the room they keep: the file neither grows nor shrinks.
             for (int g = 0; g < 3; g++)
             {
