@@ -103,6 +103,7 @@ public sealed partial class HeadLogFile : IDisposable
             // New, or sealed already (the crash came after the chunks' commit): a new generation.
             StartGeneration(Math.Max(generation, sealedGeneration) + 1);
             KeepRoomFor(_position);
+            _previousUsed = 0;
             return 0;
         }
         Generation = generation;
@@ -128,7 +129,7 @@ public sealed partial class HeadLogFile : IDisposable
             offset += n;
         }
         _position = offset;
-        _replayedBytes = offset - PageSize;
+        _replayedBytes = _previousUsed = offset - PageSize;
         // A restart keeps the room of what it replayed: a burst's room before the restart (an
         // import) is not kept on the disk until the next seal.
         KeepRoomFor(_position);
@@ -171,8 +172,12 @@ public sealed partial class HeadLogFile : IDisposable
         _previousUsed = used;
     }
 
-    /// <summary>Bytes the generation before the last one appended (unknown at first: no limit).</summary>
-    private long _previousUsed = long.MaxValue;
+    /// <summary>
+    /// Bytes the generation before the last one appended; at a start, what was replayed (nothing
+    /// for a new generation): the first generation after a start, often an import or a backlog,
+    /// is not taken for the steady size.
+    /// </summary>
+    private long _previousUsed;
 
     /// <summary>Bytes of the current generation that were replayed at open rather than appended since.</summary>
     private long _replayedBytes;

@@ -321,14 +321,21 @@ public class HeadLogTests
         try
         {
             using var log = HeadLogFile.Open(dir, 64 << 20, 0, _ => { }, out _);
-            // A burst: about 3.5 MiB of records in one generation.
+            // A burst: about 3.5 MiB of records in the first generation after the start.
             while (log.Used < 3_500_000) { Append(log, 1, 10_000); log.Sync(); }
             Assert.Equal(4L << 20, new FileInfo(path).Length);
-            log.Restart(); // the sealed generation used 3.5 MiB: the next most likely needs as much
+            log.Restart(); // the first generation after a start is not taken for the steady size
+            Assert.Equal(1L << 20, new FileInfo(path).Length);
+            // Two steady generations of 3.5 MiB: the room stays for the next.
+            for (int g = 0; g < 2; g++)
+            {
+                while (log.Used < 3_500_000) { Append(log, 1, 10_000); log.Sync(); }
+                log.Restart();
+            }
             Assert.Equal(4L << 20, new FileInfo(path).Length);
             Append(log, 1, 1000);
             log.Sync();
-            log.Restart(); // a small generation: the burst's room goes back to the file system
+            log.Restart(); // a small generation: the room goes back to the file system
             Assert.Equal(1L << 20, new FileInfo(path).Length);
             // A burst after steady generations is given back at its own seal.
             while (log.Used < 3_500_000) { Append(log, 1, 10_000); log.Sync(); }
@@ -360,8 +367,11 @@ public class HeadLogTests
         {
             using (var log = HeadLogFile.Open(dir, 64 << 20, 0, _ => { }, out _))
             {
-                while (log.Used < 3_500_000) { Append(log, 1, 10_000); log.Sync(); }
-                log.Restart(); // a burst's generation sealed: its room is kept for the next
+                for (int g = 0; g < 2; g++)
+                {
+                    while (log.Used < 3_500_000) { Append(log, 1, 10_000); log.Sync(); }
+                    log.Restart(); // two generations of 3.5 MiB sealed: their room is kept for the next
+                }
                 Append(log, 1, 1000);
                 log.Sync();
                 Assert.Equal(4L << 20, new FileInfo(path).Length);
@@ -380,6 +390,7 @@ public class HeadLogTests
             {
                 Assert.Equal(2000, n);
                 while (log.Used < 3_500_000) { Append(log, 1, 10_000); log.Sync(); }
+                Assert.Equal(4L << 20, new FileInfo(path).Length);
             }
             using (var log = HeadLogFile.Open(dir, 64 << 20, 1, _ => { }, out _))
             {
