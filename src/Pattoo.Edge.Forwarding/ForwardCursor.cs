@@ -1,3 +1,5 @@
+using Pattoo.Edge.Common;
+
 namespace Pattoo.Edge.Forwarding;
 
 /// <summary>A cursor that cannot be read back (a damaged row): the forwarder starts over as configured.</summary>
@@ -26,7 +28,7 @@ public static class ForwardCursor
             long ts = sent[idx];
             o += Varint.Write(buffer.AsSpan(o), (ulong)(idx - previousIdx));
             long delta = unchecked(ts - previousTs);
-            o += Varint.Write(buffer.AsSpan(o), (ulong)((delta << 1) ^ (delta >> 63)));
+            o += Varint.Write(buffer.AsSpan(o), Varint.ZigZag(delta));
             previousIdx = idx;
             previousTs = ts;
         }
@@ -48,7 +50,7 @@ public static class ForwardCursor
             if (step == 0 && k > 0 || step > long.MaxValue) throw new ForwardCursorException($"series {k} of the cursor is out of order");
             idx += (long)step;
             ulong z = ReadVarint(data, ref i);
-            ts = unchecked(ts + ((long)(z >> 1) ^ -(long)(z & 1)));
+            ts = unchecked(ts + Varint.UnZigZag(z));
             sent[idx] = ts;
         }
         if (i != data.Length) throw new ForwardCursorException($"{data.Length - i} bytes follow the cursor's last series");
@@ -56,15 +58,5 @@ public static class ForwardCursor
     }
 
     private static ulong ReadVarint(ReadOnlySpan<byte> data, ref int i)
-    {
-        ulong value = 0;
-        for (int shift = 0; shift < 70; shift += 7)
-        {
-            if (i >= data.Length) throw new ForwardCursorException("the cursor ends inside a number");
-            byte b = data[i++];
-            value |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80) return value;
-        }
-        throw new ForwardCursorException("a number of the cursor is longer than 10 bytes");
-    }
+        => Varint.TryRead(data, ref i, out ulong value) ? value : throw new ForwardCursorException("the cursor ends inside a number, or a number is longer than 64 bits");
 }

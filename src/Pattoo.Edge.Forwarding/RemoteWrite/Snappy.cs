@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Pattoo.Edge.Common;
 
 namespace Pattoo.Edge.Forwarding.RemoteWrite;
 

@@ -38,10 +38,10 @@ public static partial class ChunkEncoder
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static ulong ZigZag(long x) => (ulong)((x << 1) ^ (x >> 63));
+    internal static ulong ZigZag(long x) => Common.Varint.ZigZag(x);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static long UnZigZag(ulong z) => (long)(z >> 1) ^ -(long)(z & 1);
+    internal static long UnZigZag(ulong z) => Common.Varint.UnZigZag(z);
 
     /// <summary>Bits needed for <paramref name="z"/> (0 for 0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

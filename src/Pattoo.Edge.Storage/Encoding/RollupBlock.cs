@@ -1,3 +1,4 @@
+using Pattoo.Edge.Common;
 namespace Pattoo.Edge.Storage.Encoding;
 
 /// <summary>One bucket of a rollup: the samples in [Start, Start + level) summarised.</summary>
@@ -40,10 +41,10 @@ public static class RollupBlock
         var result = new byte[size];
         int at = 0;
         result[at++] = Version;
-        at += HeadLog.HeadRecord.WriteVarint(result.AsSpan(at), (ulong)buckets.Length);
+        at += Varint.Write(result.AsSpan(at), (ulong)buckets.Length);
         foreach (var chunk in chunks)
         {
-            at += HeadLog.HeadRecord.WriteVarint(result.AsSpan(at), (ulong)chunk.Length);
+            at += Varint.Write(result.AsSpan(at), (ulong)chunk.Length);
             chunk.CopyTo(result, at);
             at += chunk.Length;
         }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
+using Pattoo.Edge.Common;
 
 namespace Pattoo.Edge.Storage.HeadLog;
 
@@ -51,22 +52,22 @@ public static class HeadRecord
         int max = HeaderSize + 10 + samples.Length * 30;
         var span = output.GetSpan(max);
         int at = HeaderSize;
-        at += WriteVarint(span[at..], (ulong)samples.Length);
+        at += Varint.Write(span[at..], (ulong)samples.Length);
         long previousIdx = 0, previousTs = 0;
         foreach (ref readonly var s in samples)
         {
             if (context is null)
             {
-                at += WriteVarint(span[at..], ZigZag(s.Idx - previousIdx));
-                at += WriteVarint(span[at..], ZigZag(s.Timestamp - previousTs));
+                at += Varint.Write(span[at..], ZigZag(s.Idx - previousIdx));
+                at += Varint.Write(span[at..], ZigZag(s.Timestamp - previousTs));
                 at += WriteValue(span[at..], s.Value);
             }
             else
             {
                 int head = at++;
                 int flags = 0;
-                if (s.Idx != previousIdx + 1) { flags |= 1; at += WriteVarint(span[at..], ZigZag(s.Idx - previousIdx)); }
-                if (s.Timestamp != previousTs) { flags |= 4; at += WriteVarint(span[at..], ZigZag(s.Timestamp - previousTs)); }
+                if (s.Idx != previousIdx + 1) { flags |= 1; at += Varint.Write(span[at..], ZigZag(s.Idx - previousIdx)); }
+                if (s.Timestamp != previousTs) { flags |= 4; at += Varint.Write(span[at..], ZigZag(s.Timestamp - previousTs)); }
                 ref double last = ref CollectionsMarshal.GetValueRefOrAddDefault(context.LastValues, s.Idx, out bool known);
                 int valueMode = 4;
                 if (known && BitConverter.DoubleToInt64Bits(last) == BitConverter.DoubleToInt64Bits(s.Value))
@@ -76,7 +77,7 @@ public static class HeadRecord
                 else if (known && TryMantissa(s.Value, out long m, out int scale) && TryMantissaAt(last, scale, out long previous))
                 {
                     valueMode = 1 + scale;
-                    at += WriteVarint(span[at..], ZigZag(m - previous));
+                    at += Varint.Write(span[at..], ZigZag(m - previous));
                 }
                 if (valueMode == 4) at += WriteValue(span[at..], s.Value);
                 last = s.Value;
@@ -122,11 +123,11 @@ public static class HeadRecord
     private static bool TryDecode(ReadOnlySpan<byte> body, List<HeadSample> into)
     {
         int at = 0;
-        if (!TryReadVarint(body, ref at, out ulong count) || count > (ulong)body.Length) return false;
+        if (!Varint.TryRead(body, ref at, out ulong count) || count > (ulong)body.Length) return false;
         long idx = 0, ts = 0;
         for (ulong i = 0; i < count; i++)
         {
-            if (!TryReadVarint(body, ref at, out ulong dIdx) || !TryReadVarint(body, ref at, out ulong dTs) || !TryReadValue(body, ref at, out double value))
+            if (!Varint.TryRead(body, ref at, out ulong dIdx) || !Varint.TryRead(body, ref at, out ulong dTs) || !TryReadValue(body, ref at, out double value))
                 return false;
             idx += UnZigZag(dIdx);
             ts += UnZigZag(dTs);
@@ -138,7 +139,7 @@ public static class HeadRecord
     private static bool TryDecode(ReadOnlySpan<byte> body, List<HeadSample> into, HeadRecordContext context)
     {
         int at = 0;
-        if (!TryReadVarint(body, ref at, out ulong count) || count > (ulong)body.Length) return false;
+        if (!Varint.TryRead(body, ref at, out ulong count) || count > (ulong)body.Length) return false;
         long idx = 0, ts = 0;
         for (ulong i = 0; i < count; i++)
         {
@@ -146,11 +147,11 @@ public static class HeadRecord
             int head = body[at++];
             if ((head & 0xC2) != 0) return false;
             if ((head & 1) == 0) idx++;
-            else if (TryReadVarint(body, ref at, out ulong dIdx)) idx += UnZigZag(dIdx);
+            else if (Varint.TryRead(body, ref at, out ulong dIdx)) idx += UnZigZag(dIdx);
             else return false;
             if ((head & 4) != 0)
             {
-                if (!TryReadVarint(body, ref at, out ulong dTs)) return false;
+                if (!Varint.TryRead(body, ref at, out ulong dTs)) return false;
                 ts += UnZigZag(dTs);
             }
             int valueMode = head >> 3;
@@ -163,7 +164,7 @@ public static class HeadRecord
             }
             else if (valueMode <= 3)
             {
-                if (!known || !TryMantissaAt(last, valueMode - 1, out long previous) || !TryReadVarint(body, ref at, out ulong delta)) return false;
+                if (!known || !TryMantissaAt(last, valueMode - 1, out long previous) || !Varint.TryRead(body, ref at, out ulong delta)) return false;
                 value = unchecked(previous + UnZigZag(delta)) / Scales[valueMode - 1];
             }
             else if (valueMode == 4)
@@ -180,7 +181,7 @@ public static class HeadRecord
     private static bool TryReadValue(ReadOnlySpan<byte> body, ref int at, out double value)
     {
         value = 0;
-        if (!TryReadVarint(body, ref at, out ulong v)) return false;
+        if (!Varint.TryRead(body, ref at, out ulong v)) return false;
         int scale = (int)(v & 3);
         if (scale == 3)
         {
@@ -216,39 +217,14 @@ public static class HeadRecord
     private static int WriteValue(Span<byte> span, double value)
     {
         if (TryMantissa(value, out long mantissa, out int scale))
-            return WriteVarint(span, (ZigZag(mantissa) << 2) | (uint)scale);
+            return Varint.Write(span, (ZigZag(mantissa) << 2) | (uint)scale);
         span[0] = 3;
         BinaryPrimitives.WriteDoubleLittleEndian(span[1..], value);
         return 9;
     }
 
-    private static ulong ZigZag(long v) => Encoding.ChunkEncoder.ZigZag(v);
-    private static long UnZigZag(ulong v) => Encoding.ChunkEncoder.UnZigZag(v);
-
-    internal static int WriteVarint(Span<byte> span, ulong v)
-    {
-        int n = 0;
-        while (v >= 0x80)
-        {
-            span[n++] = (byte)(v | 0x80);
-            v >>= 7;
-        }
-        span[n++] = (byte)v;
-        return n;
-    }
-
-    private static bool TryReadVarint(ReadOnlySpan<byte> span, ref int at, out ulong value)
-    {
-        value = 0;
-        for (int shift = 0; shift < 64; shift += 7)
-        {
-            if (at >= span.Length) return false;
-            byte b = span[at++];
-            value |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80) return shift < 63 || b <= 1;
-        }
-        return false;
-    }
+    private static ulong ZigZag(long v) => Varint.ZigZag(v);
+    private static long UnZigZag(ulong v) => Varint.UnZigZag(v);
 
     /// <summary>CRC-32C (Castagnoli) of the generation and the payload.</summary>
     public static uint Checksum(ReadOnlySpan<byte> generation, ReadOnlySpan<byte> payload)
