@@ -58,12 +58,13 @@ publish() { # publish ARCH -> artifacts/publish/linux-ARCH/pattoo-edge
 
 test_prereqs() {
   # Native AOT needs a C toolchain. Real protocol peers: net-snmp's snmpd (SNMP), socat
-  # (virtual serial lines for Modbus RTU), VictoriaMetrics (remote_write forwarding), and the npm peers in tests/peers (Modbus, BACnet,
+  # (virtual serial lines for Modbus RTU), VictoriaMetrics and Prometheus (remote_write forwarding),
+  # mosquitto and its clients (MQTT forwarding), and the npm peers in tests/peers (Modbus, BACnet,
   # OPC UA servers; playwright-core for the dashboard) and Debian's chromium for the dashboard tests.
-  apt_install clang zlib1g-dev snmpd snmp socat chromium victoria-metrics prometheus
-  # Debian starts a system snmpd on port 161, VictoriaMetrics on 8428 and Prometheus on 9090;
+  apt_install clang zlib1g-dev snmpd snmp socat chromium victoria-metrics prometheus mosquitto mosquitto-clients
+  # Debian starts a system snmpd on port 161, VictoriaMetrics on 8428, Prometheus on 9090 and mosquitto on 1883;
   # the tests run their own on high ports.
-  systemctl disable --now snmpd victoria-metrics prometheus >/dev/null 2>&1 || true
+  systemctl disable --now snmpd victoria-metrics prometheus mosquitto >/dev/null 2>&1 || true
   npm_peers
 }
 

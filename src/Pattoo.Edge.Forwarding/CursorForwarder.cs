@@ -1,7 +1,4 @@
 using System.Diagnostics;
-using System.Net.Http.Headers;
-using System.Net.Security;
-using System.Security.Cryptography.X509Certificates;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Storage;
 
@@ -40,54 +37,29 @@ public abstract class CursorForwarder : IAsyncDisposable
     private long _oldestUnsent = long.MaxValue;
     private volatile ForwarderStatus _status;
 
-    protected CursorForwarder(ForwarderOptions options, TimeSeriesStore store, HttpMessageHandler? handler)
+    protected CursorForwarder(ForwarderOptions options, TimeSeriesStore store)
     {
         Options = options;
         Store = store;
-        Http = new HttpClient(handler ?? CreateHandler(options), disposeHandler: true) { Timeout = options.Timeout };
         _status = new ForwarderStatus(options.Name, options.Kind, false, 0, null, null, 0, 0);
     }
 
     public ForwarderOptions Options { get; }
     protected TimeSeriesStore Store { get; }
-    protected HttpClient Http { get; }
 
     public ForwarderStatus Status => _status;
 
     /// <summary>The oldest stored sample not yet acknowledged (ms), null when none waits; kept by the status updates.</summary>
     public long? OldestUnsent => Volatile.Read(ref _oldestUnsent) is var v && v == long.MaxValue ? null : v;
 
-    /// <summary>Encodes and sends one batch; null when the destination acknowledged it, else what went wrong (use <see cref="PostAsync"/>).</summary>
+    /// <summary>Encodes and sends one batch; null when the destination acknowledged it, else what went wrong (see <see cref="Fail"/>).</summary>
     protected abstract Task<string?> SendAsync(IReadOnlyList<SeriesBatch> batch, CancellationToken stop);
+
+    /// <summary>The datapoints this forwarder sends (those its filter takes), as of the last catalog read.</summary>
+    protected IEnumerable<DatapointInfo> Forwarded => _infos.Values.OfType<DatapointInfo>();
 
     /// <summary>The catalog changed (new series, new labels): drop what was derived from it.</summary>
     protected virtual void CatalogChanged() { }
-
-    private static SocketsHttpHandler CreateHandler(ForwarderOptions options)
-    {
-        var handler = new SocketsHttpHandler { PooledConnectionIdleTimeout = TimeSpan.FromMinutes(1), ConnectTimeout = TimeSpan.FromSeconds(10) };
-        if (options.InsecureSkipVerify)
-        {
-            handler.SslOptions.RemoteCertificateValidationCallback = static (_, _, _, _) => true;
-        }
-        else if (options.CaFile is { } caFile)
-        {
-            var roots = new X509Certificate2Collection();
-            roots.ImportFromPemFile(caFile);
-            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, _, errors) =>
-            {
-                if (certificate is null) return false;
-                if (errors == SslPolicyErrors.None) return true;
-                if ((errors & ~SslPolicyErrors.RemoteCertificateChainErrors) != 0) return false; // a wrong name stays wrong
-                using var chain = new X509Chain();
-                chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-                chain.ChainPolicy.CustomTrustStore.AddRange(roots);
-                chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-                return chain.Build(new X509Certificate2(certificate));
-            };
-        }
-        return handler;
-    }
 
     /// <summary>Loads the cursor and starts forwarding in the background.</summary>
     public void Start()
@@ -226,61 +198,29 @@ public abstract class CursorForwarder : IAsyncDisposable
         return samples;
     }
 
-    /// <summary>
-    /// Sends <paramref name="request"/> with the configured credentials; null on a 2xx, else
-    /// what went wrong. A 4xx other than 429 is a configuration error: retrying at once cannot
-    /// help, so the next try waits a minute (the cursor stays: nothing is lost once it is fixed).
-    /// </summary>
-    protected async Task<string?> PostAsync(HttpRequestMessage request, CancellationToken stop)
-    {
-        request.Headers.UserAgent.Add(new ProductInfoHeaderValue("pattoo-edge", typeof(CursorForwarder).Assembly.GetName().Version?.ToString(3) ?? "0"));
-        if (Options.BearerToken is { } token) request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        else if (Options.Username is { } user)
-            request.Headers.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{user}:{Options.Password}")));
-        string error;
-        try
-        {
-            using var response = await Http.SendAsync(request, stop).ConfigureAwait(false);
-            if (response.IsSuccessStatusCode) return null;
-            string text = await ReadShort(response, stop).ConfigureAwait(false);
-            int code = (int)response.StatusCode;
-            if (code is >= 400 and < 500 && code != 429)
-            {
-                error = $"{request.RequestUri} answered {code} {response.ReasonPhrase}: {text} (a configuration error: check url and credentials; retrying every {ConfigErrorWait.TotalSeconds:F0} s)";
-                Fail(error);
-                await Task.Delay(ConfigErrorWait, stop).ConfigureAwait(false);
-                return error;
-            }
-            error = $"{request.RequestUri} answered {code} {response.ReasonPhrase}: {text}";
-        }
-        catch (HttpRequestException e)
-        {
-            error = $"{request.RequestUri}: {SystemMessages.Describe(e.InnerException ?? e)}";
-        }
-        catch (TaskCanceledException) when (!stop.IsCancellationRequested)
-        {
-            error = $"{request.RequestUri}: no answer within {Duration.Format(Options.Timeout)}";
-        }
-        Fail(error);
-        return error;
-    }
-
-    private void Fail(string error)
+    /// <summary>Records what went wrong (shown in the API; logged when it changes) and returns it for <see cref="SendAsync"/>.</summary>
+    protected string Fail(string error)
     {
         // Logged when it changes, not at every retry: an outage of an hour is one line, not thousands.
         if (error != _status.LastError) Log.Warning($"{Who}: {error}; retrying with backoff, nothing is lost");
         UpdateStatus(connected: false, error: error);
+        return error;
     }
 
-    private static async Task<string> ReadShort(HttpResponseMessage response, CancellationToken stop)
+    /// <summary>
+    /// A configuration error (wrong URL, credentials refused): retrying at once cannot help, so
+    /// the next try waits a minute; the cursor stays, so nothing is lost once it is fixed.
+    /// </summary>
+    protected async Task<string> ConfigurationErrorAsync(string error, CancellationToken stop)
     {
-        try
-        {
-            string text = (await response.Content.ReadAsStringAsync(stop).ConfigureAwait(false)).Trim();
-            return text.Length <= 200 ? text : text[..200] + "...";
-        }
-        catch (HttpRequestException) { return "(no body)"; }
+        error = $"{error} (a configuration error: check url and credentials; retrying every {ConfigErrorWait.TotalSeconds:F0} s)";
+        Fail(error);
+        await Task.Delay(ConfigErrorWait, stop).ConfigureAwait(false);
+        return error;
     }
+
+    /// <summary>Closes what the subclass holds open (connections), after the last batch and the cursor's save.</summary>
+    protected virtual ValueTask CloseAsync() => ValueTask.CompletedTask;
 
     private static TimeSpan Jitter(TimeSpan wait) => wait * (0.8 + Random.Shared.NextDouble() * 0.4);
 
@@ -347,7 +287,7 @@ public abstract class CursorForwarder : IAsyncDisposable
             catch (OperationCanceledException) { }
         }
         await SaveCursorIfDueAsync(force: true).ConfigureAwait(false);
-        Http.Dispose();
+        await CloseAsync().ConfigureAwait(false);
         _stop.Dispose();
         GC.SuppressFinalize(this);
     }

@@ -74,14 +74,41 @@ public sealed record PattooForwardOptions : ForwarderOptions
     public override string Kind => "pattoo";
 }
 
+/// <summary>What an MQTT forwarder publishes.</summary>
+public enum MqttFormat
+{
+    /// <summary>A JSON message per sample, to a topic per datapoint.</summary>
+    Json,
+    /// <summary>Sparkplug B 3.0: births, data by alias, the death certificate.</summary>
+    SparkplugB,
+}
+
+/// <summary>One <c>[[forward.mqtt]]</c>: an MQTT 3.1.1 broker, as JSON messages or as a Sparkplug B edge node.</summary>
+public sealed record MqttForwardOptions : ForwarderOptions
+{
+    public required string ClientId { get; init; }
+    /// <summary>The <c>{appliance}</c> of topic templates.</summary>
+    public required string Appliance { get; init; }
+    public MqttFormat Format { get; init; } = MqttFormat.Json;
+    /// <summary>QoS of JSON messages (Sparkplug's are 0 by its rules, confirmed by a PINGREQ barrier).</summary>
+    public int Qos { get; init; } = 1;
+    public string Topic { get; init; } = Forwarding.Mqtt.MqttJsonMessage.DefaultTopic;
+    public string GroupId { get; init; } = "pattoo";
+    public required string EdgeNodeId { get; init; }
+    public TimeSpan KeepAlive { get; init; } = TimeSpan.FromSeconds(30);
+    public override string Kind => "mqtt";
+    public override string Signature => string.Join('\n', base.Signature, ClientId, Appliance, Format, Qos, Topic, GroupId, EdgeNodeId, KeepAlive);
+}
+
 /// <summary>The <c>[forward]</c> section.</summary>
 public sealed record ForwardOptions
 {
     public IReadOnlyList<RemoteWriteOptions> RemoteWrite { get; init; } = [];
     public IReadOnlyList<PattooForwardOptions> Pattoo { get; init; } = [];
+    public IReadOnlyList<MqttForwardOptions> Mqtt { get; init; } = [];
 
     /// <summary>Every forwarder of every kind.</summary>
-    public IEnumerable<ForwarderOptions> All => RemoteWrite.Cast<ForwarderOptions>().Concat(Pattoo);
+    public IEnumerable<ForwarderOptions> All => RemoteWrite.Cast<ForwarderOptions>().Concat(Pattoo).Concat(Mqtt);
     /// <summary>How far behind a forwarder may fall before retention deletes what it has not sent.</summary>
     public TimeSpan MaxBacklog { get; init; } = TimeSpan.FromDays(7);
 
@@ -94,8 +121,9 @@ public sealed record ForwardOptions
         var names = new HashSet<string>(StringComparer.Ordinal);
         var remote = BindAll(s, "remote_write", names, t => BindRemoteWrite(t, applianceName));
         var pattoo = BindAll(s, "pattoo", names, BindPattoo);
+        var mqtt = BindAll(s, "mqtt", names, t => BindMqtt(t, applianceName));
         s.Finish();
-        return new ForwardOptions { RemoteWrite = remote, Pattoo = pattoo, MaxBacklog = maxBacklog };
+        return new ForwardOptions { RemoteWrite = remote, Pattoo = pattoo, Mqtt = mqtt, MaxBacklog = maxBacklog };
     }
 
     private static List<T> BindAll<T>(ConfigSection s, string key, HashSet<string> names, Func<ConfigSection, T?> bind) where T : ForwarderOptions
@@ -117,21 +145,24 @@ public sealed record ForwardOptions
     private static PattooForwardOptions? BindPattoo(ConfigSection s)
     {
         int errors = s.Errors.Count;
-        var common = BindCommon(s, "http://central:20201");
+        var common = BindCommon(s, "http://central:20201", Http);
         if (s.Errors.Count > errors || common is null) return null;
         return common.Apply(new PattooForwardOptions { Name = common.Name, Url = common.Url });
     }
 
+    private static readonly string[] Http = ["http", "https"];
+    private static readonly string[] MqttSchemes = ["mqtt", "mqtts"];
+
     /// <summary>The keys every forwarder takes; null when name or url is unusable (the errors are recorded).</summary>
-    private static CommonKeys? BindCommon(ConfigSection s, string urlExample)
+    private static CommonKeys? BindCommon(ConfigSection s, string urlExample, string[] schemes)
     {
         string name = s.GetName("a forwarder needs a name (name = \"central\"): it keys the forwarder's cursor");
         Uri? url = null;
         string? urlText = s.GetOptionalString("url");
         if (urlText is null) s.Error($"a forwarder needs url = \"{urlExample}\"");
-        else if (!Uri.TryCreate(urlText, UriKind.Absolute, out url) || url.Scheme is not ("http" or "https"))
+        else if (!Uri.TryCreate(urlText, UriKind.Absolute, out url) || Array.IndexOf(schemes, url.Scheme) < 0 || url.Host.Length == 0)
         {
-            s.Error("url", $"expected an http:// or https:// URL, got \"{urlText}\"");
+            s.Error("url", $"expected an {string.Join(" or ", schemes.Select(x => x + "://"))} URL with a host, got \"{urlText}\"");
             url = null;
         }
         string? token = s.GetOptionalString("bearer_token");
@@ -163,7 +194,7 @@ public sealed record ForwardOptions
     private static RemoteWriteOptions? BindRemoteWrite(ConfigSection s, string applianceName)
     {
         int errors = s.Errors.Count;
-        var common = BindCommon(s, "http://host:8428/api/v1/write");
+        var common = BindCommon(s, "http://host:8428/api/v1/write", Http);
         var external = s.Has("external_labels") ? s.GetStringMap("external_labels") : [new("appliance", applianceName)];
         foreach (var (label, _) in external)
         {
@@ -171,5 +202,37 @@ public sealed record ForwardOptions
         }
         if (s.Errors.Count > errors || common is null) return null;
         return common.Apply(new RemoteWriteOptions { Name = common.Name, Url = common.Url, ExternalLabels = external });
+    }
+
+    private static MqttForwardOptions? BindMqtt(ConfigSection s, string applianceName)
+    {
+        int errors = s.Errors.Count;
+        var common = BindCommon(s, "mqtt://broker:1883", MqttSchemes);
+        if (s.Has("bearer_token")) s.Error("bearer_token", "MQTT has no bearer tokens: set username and password");
+        var format = s.GetChoice("format", "json", "json", "sparkplug_b") == "sparkplug_b" ? MqttFormat.SparkplugB : MqttFormat.Json;
+        string clientId = s.GetString("client_id", $"pattoo-edge-{applianceName}-{common?.Name}");
+        if (clientId.Length == 0 || System.Text.Encoding.UTF8.GetByteCount(clientId) > 65535) s.Error("client_id", "a client id of 1 to 65,535 bytes");
+        int qos = (int)s.GetInteger("qos", 1, 0, 1);
+        string topic = s.GetString("topic", Forwarding.Mqtt.MqttJsonMessage.DefaultTopic);
+        if (Forwarding.Mqtt.MqttJsonMessage.CheckTemplate(topic) is { } problem) s.Error("topic", problem);
+        string group = s.GetString("group_id", "pattoo");
+        string node = s.GetString("edge_node_id", Forwarding.Mqtt.MqttTopic.Level(applianceName));
+        foreach (var (key, value) in new[] { ("group_id", group), ("edge_node_id", node) })
+        {
+            if (value.Length == 0 || value.AsSpan().IndexOfAny("/+#") >= 0) s.Error(key, $"\"{value}\": a Sparkplug id is one topic level, not empty, without '/', '+' or '#'");
+        }
+        if (format == MqttFormat.SparkplugB)
+        {
+            if (s.Has("topic")) s.Error("topic", "Sparkplug B fixes its topics (spBv1.0/group_id/.../edge_node_id/device); topic is for format = \"json\"");
+            if (s.Has("qos")) s.Error("qos", "Sparkplug B publishes at QoS 0 by its rules (each batch is confirmed by a PINGREQ barrier); qos is for format = \"json\"");
+        }
+        var keepAlive = s.GetDuration("keepalive", TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(5), TimeSpan.FromHours(18));
+        if (common is not null && common.Batch > 50_000) s.Error("batch_samples", $"at most 50,000 for MQTT (a packet id per sample in flight), got {common.Batch:N0}");
+        if (s.Errors.Count > errors || common is null) return null;
+        return common.Apply(new MqttForwardOptions
+        {
+            Name = common.Name, Url = common.Url, ClientId = clientId, Appliance = applianceName, Format = format, Qos = qos, Topic = topic,
+            GroupId = group, EdgeNodeId = node, KeepAlive = keepAlive,
+        });
     }
 }

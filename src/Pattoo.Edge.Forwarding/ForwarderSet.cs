@@ -90,6 +90,7 @@ public sealed class ForwarderSet : IAsyncDisposable
                 {
                     RemoteWriteOptions r => new RemoteWriteForwarder(r, _store),
                     PattooForwardOptions p => new PattooAgent.PattooForwarder(p, _store),
+                    MqttForwardOptions m => new Mqtt.MqttForwarder(m, _store),
                     _ => throw new InvalidOperationException($"no forwarder for {o.Kind}"),
                 };
                 forwarder.Start();

@@ -16,7 +16,7 @@ namespace Pattoo.Edge.Forwarding.PattooAgent;
 /// and Pattoo.Edge takes only samples newer than a series' newest.
 /// </summary>
 public sealed class PattooForwarder(PattooForwardOptions options, TimeSeriesStore store, HttpMessageHandler? handler = null)
-    : CursorForwarder(options, store, handler)
+    : HttpForwarder(options, store, handler)
 {
     /// <summary>pattoo's agent route, after the server's base URL.</summary>
     public const string ReceivePath = "/pattoo/api/v1/agent/receive/";

@@ -9,7 +9,7 @@ namespace Pattoo.Edge.Forwarding.RemoteWrite;
 /// (after a crash); VictoriaMetrics keeps it unless given <c>-dedup.minScrapeInterval</c>.
 /// </summary>
 public sealed class RemoteWriteForwarder(RemoteWriteOptions options, Storage.TimeSeriesStore store, HttpMessageHandler? handler = null)
-    : CursorForwarder(options, store, handler)
+    : HttpForwarder(options, store, handler)
 {
     private readonly ArrayBufferWriter<byte> _body = new(64 * 1024);
     private readonly Dictionary<long, KeyValuePair<string, string>[]> _labels = new();

@@ -1,8 +1,8 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using System.Text;
 using Pattoo.Edge.Forwarding;
 using Pattoo.Edge.Forwarding.RemoteWrite;
+using Pattoo.Edge.Tests.Support;
 
 namespace Pattoo.Edge.Tests.Forwarding;
 
@@ -68,54 +68,17 @@ public class WriteRequestEncoderTests
         var buffer = new ArrayBufferWriter<byte>();
         WriteRequestEncoder.Write([s, empty], buffer);
 
-        var series = ReadMessage(buffer.WrittenSpan);
+        var series = ProtobufFields.Read(buffer.WrittenSpan);
         var one = Assert.Single(series); // a series without samples is not sent
         Assert.Equal(1, one.Number);
-        var fields = ReadMessage(one.Bytes);
-        var labels = fields.Where(f => f.Number == 1).Select(f => ReadMessage(f.Bytes)).Select(l => (Encoding.UTF8.GetString(l[0].Bytes), Encoding.UTF8.GetString(l[1].Bytes))).ToList();
+        var fields = ProtobufFields.Read(one.Bytes);
+        var labels = fields.Where(f => f.Number == 1).Select(f => ProtobufFields.Read(f.Bytes)).Select(l => (Encoding.UTF8.GetString(l[0].Bytes), Encoding.UTF8.GetString(l[1].Bytes))).ToList();
         Assert.Equal([("__name__", "room_temperature"), ("instance", "plc-1"), ("job", "modbus")], labels);
-        var samples = fields.Where(f => f.Number == 2).Select(f => ReadMessage(f.Bytes)).ToList();
+        var samples = fields.Where(f => f.Number == 2).Select(f => ProtobufFields.Read(f.Bytes)).ToList();
         Assert.Equal(2, samples.Count);
         Assert.Equal(21.5, BitConverter.Int64BitsToDouble((long)samples[0][0].Value));
         Assert.Equal(1_700_000_000_000L, (long)samples[0][1].Value);
         Assert.Equal(-3.0, BitConverter.Int64BitsToDouble((long)samples[1][0].Value));
-    }
-
-    private sealed record Field(int Number, int Wire, ulong Value, byte[] Bytes);
-
-    /// <summary>A minimal protobuf reader: field number, wire type and the value or bytes.</summary>
-    private static List<Field> ReadMessage(ReadOnlySpan<byte> data)
-    {
-        var fields = new List<Field>();
-        int i = 0;
-        while (i < data.Length)
-        {
-            ulong key = Varint(data, ref i);
-            int number = (int)(key >> 3), wire = (int)(key & 7);
-            switch (wire)
-            {
-                case 0: fields.Add(new Field(number, wire, Varint(data, ref i), [])); break;
-                case 1: fields.Add(new Field(number, wire, BinaryPrimitives.ReadUInt64LittleEndian(data[i..]), [])); i += 8; break;
-                case 2:
-                    int n = (int)Varint(data, ref i);
-                    fields.Add(new Field(number, wire, 0, data.Slice(i, n).ToArray()));
-                    i += n;
-                    break;
-                default: throw new InvalidDataException($"wire type {wire}");
-            }
-        }
-        return fields;
-    }
-
-    private static ulong Varint(ReadOnlySpan<byte> data, ref int i)
-    {
-        ulong v = 0;
-        for (int shift = 0; ; shift += 7)
-        {
-            byte b = data[i++];
-            v |= (ulong)(b & 0x7F) << shift;
-            if (b < 0x80) return v;
-        }
     }
 }
 

@@ -1,0 +1,156 @@
+using System.Buffers;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using Pattoo.Edge.Common;
+using Pattoo.Edge.Forwarding.Mqtt.Sparkplug;
+using Pattoo.Edge.Storage;
+
+namespace Pattoo.Edge.Forwarding.Mqtt;
+
+/// <summary>
+/// Feeds an MQTT broker from the store (<see cref="CursorForwarder"/>). JSON: a message per
+/// sample at the configured QoS; the cursor moves when every PUBACK of a batch is in (QoS 0:
+/// when the broker answered a PINGREQ sent after the batch). Sparkplug B: the box is an edge
+/// node (<see cref="SparkplugEdgeNode"/>); each new session registers NDEATH as the will,
+/// subscribes to NCMD (rebirth requests) and publishes the births before any data. A lost
+/// session fails the batch: it is sent again, in full, on the next one.
+/// </summary>
+public sealed class MqttForwarder : CursorForwarder
+{
+    /// <summary>Queued bytes written to the socket at once.</summary>
+    private const int FlushBytes = 256 * 1024;
+
+    private readonly MqttForwardOptions _options;
+    private readonly SparkplugEdgeNode? _node;
+    private readonly ArrayBufferWriter<byte> _payload = new(512);
+    private readonly Dictionary<long, string> _topics = new();
+    private readonly List<Task> _acks = new();
+    private MqttConnection? _connection;
+    private volatile bool _rebirthRequested;
+
+    public MqttForwarder(MqttForwardOptions options, TimeSeriesStore store) : base(options, store)
+    {
+        _options = options;
+        if (options.Format == MqttFormat.SparkplugB) _node = new SparkplugEdgeNode(options.GroupId, options.EdgeNodeId);
+    }
+
+    protected override void CatalogChanged() => _topics.Clear();
+
+    protected override async Task<string?> SendAsync(IReadOnlyList<SeriesBatch> batch, CancellationToken stop)
+    {
+        try
+        {
+            if (_connection is null || _connection.ClosedBecause is not null)
+            {
+                if (await ConnectAsync(stop).ConfigureAwait(false) is { } error) return error;
+            }
+            var c = _connection!;
+            void Publish(string topic, ReadOnlySpan<byte> payload) => c.QueuePublish(topic, payload, qos: 0);
+            long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+            if (_node is not null)
+            {
+                if (_rebirthRequested || _node.NeedsBirth(Forwarded))
+                {
+                    _rebirthRequested = false;
+                    _node.QueueBirths(Publish, Forwarded, Latest, now);
+                }
+                _node.QueueData(Publish, batch, now);
+                await c.BarrierAsync(Options.Timeout, stop).ConfigureAwait(false);
+                return null;
+            }
+            _acks.Clear();
+            foreach (var (info, points, take) in batch)
+            {
+                if (!_topics.TryGetValue(info.IdxDatapoint, out var topic))
+                    _topics[info.IdxDatapoint] = topic = MqttJsonMessage.Topic(_options.Topic, _options.Appliance, info);
+                for (int i = 0; i < take; i++)
+                {
+                    _payload.ResetWrittenCount();
+                    MqttJsonMessage.WritePayload(_payload, info, points.Timestamps[i], points.Values[i]);
+                    var ack = c.QueuePublish(topic, _payload.WrittenSpan, _options.Qos);
+                    if (_options.Qos > 0) _acks.Add(ack);
+                    if (c.QueuedBytes >= FlushBytes) await c.FlushAsync(stop).ConfigureAwait(false);
+                }
+            }
+            if (_options.Qos == 0) await c.BarrierAsync(Options.Timeout, stop).ConfigureAwait(false);
+            else
+            {
+                await c.FlushAsync(stop).ConfigureAwait(false);
+                await c.WaitAsync(Task.WhenAll(_acks).ContinueWith(static t => { t.GetAwaiter().GetResult(); return 0; }, TaskScheduler.Default), Options.Timeout, "PUBACK", stop).ConfigureAwait(false);
+            }
+            return null;
+        }
+        catch (MqttConnectionLostException e)
+        {
+            return Fail($"{Options.Url}: {e.Message}");
+        }
+    }
+
+    /// <summary>The newest stored sample, raw (a counter's count, not its rate), for a birth.</summary>
+    private (long Timestamp, double Value)? Latest(DatapointInfo d)
+    {
+        // The info's last timestamp is as of the catalog read; the newest is at or after it.
+        var points = Store.ReadRaw(d.IdxDatapoint, d.LastTimestamp, long.MaxValue);
+        return points.Count == 0 ? null : (points.Timestamps[^1], points.Values[^1]);
+    }
+
+    /// <summary>Opens a session; null when it is open, else what went wrong.</summary>
+    private async Task<string?> ConnectAsync(CancellationToken stop)
+    {
+        if (_connection is not null) await _connection.DisposeAsync().ConfigureAwait(false);
+        _connection = null;
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var connect = new MqttConnect(_options.ClientId, _options.KeepAlive, CleanSession: true, Options.Username, Options.Password, _node?.NextSession(now));
+        try
+        {
+            _connection = await MqttConnection.ConnectAsync(Options.Url, connect, TlsTrust.For(Options), Options.Timeout, OnPublish, stop).ConfigureAwait(false);
+            if (_node is not null)
+            {
+                string commands = _node.Topic("NCMD");
+                await _connection.SubscribeAsync(commands, 1, Options.Timeout, stop).ConfigureAwait(false);
+            }
+        }
+        catch (MqttRefusedException e)
+        {
+            return await ConfigurationErrorAsync($"{Options.Url}: {e.Message}", stop).ConfigureAwait(false);
+        }
+        catch (AuthenticationException e)
+        {
+            return await ConfigurationErrorAsync($"{Options.Url}: TLS failed: {SystemMessages.Describe(e.InnerException ?? e)}", stop).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or SocketException or MqttProtocolException)
+        {
+            return Fail($"{Options.Url}: {SystemMessages.Describe(e)}");
+        }
+        Log.Info(_node is null
+            ? $"forward {Options.Name}: connected to {Options.Url} as \"{_options.ClientId}\""
+            : $"forward {Options.Name}: connected to {Options.Url} as Sparkplug B edge node {_node.GroupId}/{_node.EdgeNodeId} (bdSeq {_node.BdSeq})");
+        return null;
+    }
+
+    private void OnPublish(MqttIncomingPublish message)
+    {
+        if (_node is not null && message.Topic == _node.Topic("NCMD") && SparkplugPayload.IsRebirthRequest(message.Payload.Span))
+        {
+            Log.Info($"forward {Options.Name}: a host application asked for a rebirth; births go out with the next batch");
+            _rebirthRequested = true;
+        }
+    }
+
+    protected override async ValueTask CloseAsync()
+    {
+        if (_connection is not { } c) return;
+        if (_node is not null && c.ClosedBecause is null)
+        {
+            // A clean DISCONNECT drops the will, so Sparkplug wants the NDEATH published first.
+            try
+            {
+                _ = c.QueuePublish(_node.Topic("NDEATH"), _node.Death(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds()), 0);
+                await c.BarrierAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(false);
+            }
+            catch (MqttConnectionLostException) { }
+        }
+        await c.DisconnectAsync(CancellationToken.None).ConfigureAwait(false);
+        await c.DisposeAsync().ConfigureAwait(false);
+    }
+}

@@ -1,0 +1,144 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text;
+using Pattoo.Edge.Storage;
+
+namespace Pattoo.Edge.Forwarding.Mqtt.Sparkplug;
+
+/// <summary>Takes a message to publish (the payload's bytes are reused after the call).</summary>
+public delegate void MqttPublish(string topic, ReadOnlySpan<byte> payload);
+
+/// <summary>
+/// The box as a Sparkplug B 3.0 edge node: topics, the birth/death sequence (bdSeq, one per MQTT
+/// session, in NBIRTH and in the NDEATH will), the message sequence (seq, 0 at NBIRTH, +1 per
+/// message, modulo 256), a device per polled target, a metric per datapoint with the datapoint's
+/// index as its alias. Data replayed from before a metric's birth is marked historical, so a host
+/// application does not take a backlog for the current value. Builds payloads; the forwarder sends
+/// them (at QoS 0, as Sparkplug says, confirmed by a PINGREQ barrier). Pure.
+/// </summary>
+public sealed class SparkplugEdgeNode(string groupId, string edgeNodeId)
+{
+    /// <summary>Metrics in one DDATA at most, so a backlog is many moderate messages, not one huge one.</summary>
+    public const int MaxMetricsPerMessage = 1000;
+    public const string BdSeqMetric = "bdSeq";
+
+    private readonly Dictionary<long, (string Device, string Name, long BirthTimestamp)> _born = new();
+    private readonly ArrayBufferWriter<byte> _payload = new(16 * 1024);
+    private ulong _bdSeq = 255;
+    private int _seq;
+
+    public string GroupId { get; } = groupId;
+    public string EdgeNodeId { get; } = edgeNodeId;
+
+    /// <summary>The bdSeq of the current session.</summary>
+    public ulong BdSeq => _bdSeq;
+
+    public string Topic(string messageType, string? device = null)
+        => device is null ? $"spBv1.0/{GroupId}/{messageType}/{EdgeNodeId}" : $"spBv1.0/{GroupId}/{messageType}/{EdgeNodeId}/{device}";
+
+    /// <summary>For a new session: the next bdSeq and the NDEATH that carries it, to register as the will.</summary>
+    public MqttWill NextSession(long now)
+    {
+        _bdSeq = (_bdSeq + 1) % 256;
+        _born.Clear();
+        return new MqttWill(Topic("NDEATH"), Death(now), Qos: 1, Retain: false);
+    }
+
+    /// <summary>The NDEATH payload of the current session (a clean stop publishes it before DISCONNECT).</summary>
+    public byte[] Death(long now)
+    {
+        var w = new ArrayBufferWriter<byte>(64);
+        SparkplugPayload.Write(w, now, seq: null, [new SparkplugMetric(BdSeqMetric, null, now, SparkplugDataType.UInt64, 0, _bdSeq)]);
+        return w.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Whether a datapoint to send was not in the last births (or has moved): births must be published again.</summary>
+    public bool NeedsBirth(IEnumerable<DatapointInfo> datapoints)
+    {
+        if (_born.Count == 0) return true;
+        foreach (var d in datapoints)
+        {
+            if (!_born.TryGetValue(d.IdxDatapoint, out var b) || b.Device != DeviceId(d) || b.Name != MetricName(d)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// Queues NBIRTH (seq 0, bdSeq, the rebirth control) and a DBIRTH per device with every
+    /// metric's name, alias and latest value (<paramref name="latest"/>).
+    /// </summary>
+    public void QueueBirths(MqttPublish publish, IEnumerable<DatapointInfo> datapoints, Func<DatapointInfo, (long Timestamp, double Value)?> latest, long now)
+    {
+        _born.Clear();
+        _seq = 0;
+        Queue(publish, Topic("NBIRTH"), now, [
+            new SparkplugMetric(BdSeqMetric, null, now, SparkplugDataType.UInt64, 0, _bdSeq),
+            new SparkplugMetric(SparkplugPayload.RebirthMetric, null, now, SparkplugDataType.Boolean, 0, 0),
+        ]);
+        foreach (var device in datapoints.GroupBy(DeviceId, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            var metrics = new List<SparkplugMetric>();
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var d in device.OrderBy(d => d.IdxDatapoint))
+            {
+                string name = MetricName(d);
+                // Two agents polling one target under one program and key: the index keeps them apart.
+                if (!names.Add(name)) name = $"{name}#{d.IdxDatapoint.ToString(CultureInfo.InvariantCulture)}";
+                var value = latest(d);
+                metrics.Add(value is { } v
+                    ? new SparkplugMetric(name, (ulong)d.IdxDatapoint, v.Timestamp, SparkplugDataType.Double, v.Value, 0)
+                    : new SparkplugMetric(name, (ulong)d.IdxDatapoint, now, SparkplugDataType.Double, 0, 0, IsNull: true));
+                _born[d.IdxDatapoint] = (device.Key, MetricName(d), value?.Timestamp ?? long.MinValue);
+            }
+            Queue(publish, Topic("DBIRTH", device.Key), now, [.. metrics]);
+        }
+    }
+
+    /// <summary>Queues <paramref name="batch"/> as DDATA per device, by alias, each sample with its own timestamp.</summary>
+    public void QueueData(MqttPublish publish, IReadOnlyList<SeriesBatch> batch, long now)
+    {
+        var metrics = new List<SparkplugMetric>(MaxMetricsPerMessage);
+        foreach (var device in batch.GroupBy(b => _born[b.Info.IdxDatapoint].Device, StringComparer.Ordinal))
+        {
+            string topic = Topic("DDATA", device.Key);
+            foreach (var (info, points, take) in device)
+            {
+                long born = _born[info.IdxDatapoint].BirthTimestamp;
+                for (int i = 0; i < take; i++)
+                {
+                    long ts = points.Timestamps[i];
+                    metrics.Add(new SparkplugMetric(null, (ulong)info.IdxDatapoint, ts, SparkplugDataType.Double, points.Values[i], 0, IsHistorical: ts <= born));
+                    if (metrics.Count == MaxMetricsPerMessage)
+                    {
+                        Queue(publish, topic, now, [.. metrics]);
+                        metrics.Clear();
+                    }
+                }
+            }
+            if (metrics.Count > 0)
+            {
+                Queue(publish, topic, now, [.. metrics]);
+                metrics.Clear();
+            }
+        }
+    }
+
+    private void Queue(MqttPublish publish, string topic, long now, ReadOnlySpan<SparkplugMetric> metrics)
+    {
+        _payload.ResetWrittenCount();
+        SparkplugPayload.Write(_payload, now, (ulong)_seq, metrics);
+        _seq = (_seq + 1) % 256;
+        publish(topic, _payload.WrittenSpan);
+    }
+
+    /// <summary>A device id: the polled target, without the characters a topic level cannot hold.</summary>
+    public static string DeviceId(DatapointInfo d) => MqttTopic.Level(d.AgentPolledTarget);
+
+    /// <summary>A metric name: program/key, then each metadata pair as a further level (name=value), all of a datapoint's identity.</summary>
+    public static string MetricName(DatapointInfo d)
+    {
+        var sb = new StringBuilder(d.AgentProgram).Append('/').Append(d.Key);
+        foreach (var (name, value) in d.Metadata) sb.Append('/').Append(name).Append('=').Append(value);
+        return sb.ToString();
+    }
+}
