@@ -51,8 +51,26 @@ public abstract record ForwarderOptions
     public DatapointFilter Filter { get; init; } = DatapointFilter.All;
     public ForwardStart Start { get; init; } = ForwardStart.Now;
 
-    /// <summary>"remote_write", "pattoo": the section's name, the API's kind.</summary>
+    /// <summary>"remote_write", "pattoo", "mqtt": the section's name, the API's kind.</summary>
     public abstract string Kind { get; }
+
+    /// <summary>What the kind adds to <see cref="Describe"/>.</summary>
+    protected virtual string KindDetail => "";
+
+    /// <summary>One line for <c>config check --verbose</c>: where, how much, from when, which datapoints.</summary>
+    public string Describe()
+    {
+        string which = Filter.Programs.Count + Filter.Keys.Count + Filter.Labels.Count == 0 ? "every numeric datapoint"
+            : string.Join(", ", new[]
+            {
+                Filter.Programs.Count > 0 ? $"programs {string.Join(" ", Filter.Programs)}" : null,
+                Filter.Keys.Count > 0 ? $"keys {string.Join(" ", Filter.Keys)}" : null,
+                Filter.Labels.Count > 0 ? $"labels {string.Join(" ", Filter.Labels.Select(l => $"{l.Key}={l.Value}"))}" : null,
+            }.OfType<string>());
+        string rate = MaxSamplesPerSecond > 0 ? $", at most {MaxSamplesPerSecond:N0} samples/s" : "";
+        string auth = BearerToken is not null ? ", bearer token" : Username is not null ? $", user {Username}" : "";
+        return $"forward {Name} ({Kind}{KindDetail}) to {Url}{auth}: {which}, {(Start == ForwardStart.Now ? "from when it was added" : "everything stored")}, batches of {BatchSamples:N0}{rate}";
+    }
 
     /// <summary>Everything that makes the forwarder what it is, as text (lists compare by content): a reload restarts it when this changes.</summary>
     public virtual string Signature
@@ -65,6 +83,7 @@ public sealed record RemoteWriteOptions : ForwarderOptions
 {
     public required IReadOnlyList<KeyValuePair<string, string>> ExternalLabels { get; init; }
     public override string Kind => "remote_write";
+    protected override string KindDetail => ", external labels " + string.Join(" ", ExternalLabels.Select(l => $"{l.Key}={l.Value}"));
     public override string Signature => base.Signature + "\n" + string.Join(',', ExternalLabels);
 }
 
@@ -97,6 +116,9 @@ public sealed record MqttForwardOptions : ForwarderOptions
     public required string EdgeNodeId { get; init; }
     public TimeSpan KeepAlive { get; init; } = TimeSpan.FromSeconds(30);
     public override string Kind => "mqtt";
+    protected override string KindDetail => Format == MqttFormat.SparkplugB
+        ? $", Sparkplug B edge node {GroupId}/{EdgeNodeId}"
+        : $", JSON at QoS {Qos} to {Topic}";
     public override string Signature => string.Join('\n', base.Signature, ClientId, Appliance, Format, Qos, Topic, GroupId, EdgeNodeId, KeepAlive);
 }
 

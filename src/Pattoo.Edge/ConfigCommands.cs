@@ -38,7 +38,8 @@ internal static class ConfigCommands
         try
         {
             var o = EdgeOptions.LoadFile(file);
-            Console.Out.WriteLine($"{file}: OK ({o.TargetCount} poll targets, storage in {o.Storage.Path}, listening on {o.Server.Listen})");
+            int forwarders = o.Forward.All.Count();
+            Console.Out.WriteLine($"{file}: OK ({o.TargetCount} poll targets, {forwarders} forwarder{(forwarders == 1 ? "" : "s")}, storage in {o.Storage.Path}, listening on {o.Server.Listen})");
             foreach (var warning in ConfigAdvice.Warnings(o)) Console.Error.WriteLine($"{file}: warning: {warning}");
             if (verbose)
             {
@@ -47,6 +48,7 @@ internal static class ConfigCommands
                     var plan = poller.DescribePlan();
                     if (plan.Length > 0) Console.Out.Write(plan.EndsWith('\n') ? plan : plan + "\n");
                 }
+                foreach (var f in o.Forward.All) Console.Out.WriteLine(f.Describe());
             }
             return Program.ExitOk;
         }

@@ -27,6 +27,7 @@ public sealed class MqttForwarder : CursorForwarder
     private readonly List<Task> _acks = new();
     private MqttConnection? _connection;
     private volatile bool _rebirthRequested;
+    private bool _catalogChanged;
 
     public MqttForwarder(MqttForwardOptions options, TimeSeriesStore store) : base(options, store)
     {
@@ -34,7 +35,11 @@ public sealed class MqttForwarder : CursorForwarder
         if (options.Format == MqttFormat.SparkplugB) _node = new SparkplugEdgeNode(options.GroupId, options.EdgeNodeId);
     }
 
-    protected override void CatalogChanged() => _topics.Clear();
+    protected override void CatalogChanged()
+    {
+        _topics.Clear();
+        _catalogChanged = true;
+    }
 
     protected override async Task<string?> SendAsync(IReadOnlyList<SeriesBatch> batch, CancellationToken stop)
     {
@@ -49,11 +54,13 @@ public sealed class MqttForwarder : CursorForwarder
             long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
             if (_node is not null)
             {
-                if (_rebirthRequested || _node.NeedsBirth(Forwarded))
+                if (_rebirthRequested || !_node.IsBorn)
                 {
                     _rebirthRequested = false;
                     _node.QueueBirths(Publish, Forwarded, Latest, now);
                 }
+                else if (_catalogChanged) _node.QueueDeviceChanges(Publish, Forwarded, Latest, now);
+                _catalogChanged = false;
                 _node.QueueData(Publish, batch, now);
                 await c.BarrierAsync(Options.Timeout, stop).ConfigureAwait(false);
                 return null;

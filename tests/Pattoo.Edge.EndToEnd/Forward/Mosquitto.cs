@@ -25,6 +25,8 @@ public sealed class Mosquitto : IDisposable
         Port = EdgeProcess.FreePort();
         Run("mosquitto_passwd", "-b", "-c", Path.Combine(_dir, "passwords"), User, Password);
         var config = new StringBuilder($"""
+            # Run as root, mosquitto would switch to its own user, who cannot read this folder.
+            user {Environment.UserName}
             per_listener_settings false
             allow_anonymous false
             password_file {_dir}/passwords
@@ -56,11 +58,19 @@ public sealed class Mosquitto : IDisposable
         psi.ArgumentList.Add("-c");
         psi.ArgumentList.Add(Path.Combine(_dir, "mosquitto.conf"));
         _process = Process.Start(psi)!;
-        _process.OutputDataReceived += (_, _) => { };
-        _process.ErrorDataReceived += (_, _) => { };
+        _process.OutputDataReceived += (_, e) => { lock (_log) _log.AppendLine(e.Data); };
+        _process.ErrorDataReceived += (_, e) => { lock (_log) _log.AppendLine(e.Data); };
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
         WaitForPort(Port);
+    }
+
+    private readonly StringBuilder _log = new();
+
+    /// <summary>What mosquitto logged.</summary>
+    public string Log
+    {
+        get { lock (_log) return _log.ToString(); }
     }
 
     /// <summary>A clean stop (SIGTERM): mosquitto saves its sessions and queued messages.</summary>
@@ -74,7 +84,7 @@ public sealed class Mosquitto : IDisposable
         _process = null;
     }
 
-    private static void WaitForPort(int port)
+    private void WaitForPort(int port)
     {
         var until = DateTime.UtcNow.AddSeconds(15);
         while (DateTime.UtcNow < until)
@@ -87,7 +97,7 @@ public sealed class Mosquitto : IDisposable
             }
             catch (System.Net.Sockets.SocketException) { Thread.Sleep(100); }
         }
-        throw new TimeoutException($"mosquitto did not listen on 127.0.0.1:{port} within 15 s");
+        throw new TimeoutException($"mosquitto did not listen on 127.0.0.1:{port} within 15 s: {Log}");
     }
 
     private static void Run(string program, params string[] args)
@@ -123,8 +133,9 @@ public sealed class MosquittoSubscriber : IDisposable
 
     public MosquittoSubscriber(int port, string filter, bool hex)
     {
-        _psi = new ProcessStartInfo("/usr/bin/mosquitto_sub") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[] { "-h", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "-u", Mosquitto.User, "-P", Mosquitto.Password,
+        // stdbuf: into a pipe, mosquitto_sub's stdio would hold lines back until 4 KiB gathered.
+        _psi = new ProcessStartInfo("/usr/bin/stdbuf") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "-oL", "/usr/bin/mosquitto_sub", "-h", "127.0.0.1", "-p", port.ToString(CultureInfo.InvariantCulture), "-u", Mosquitto.User, "-P", Mosquitto.Password,
                      "-i", "e2e-subscriber", "-c", "-q", "1", "-t", filter, "-d", "-F", hex ? "MSG %t %x" : "MSG %t %p" })
             _psi.ArgumentList.Add(a);
         _process = Start();

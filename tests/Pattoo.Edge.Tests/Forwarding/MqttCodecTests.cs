@@ -171,7 +171,7 @@ public class SparkplugTests
         var c = Info(20, "10.0.0.5", "temp");
         var sent = new List<Message>();
         void Publish(string topic, ReadOnlySpan<byte> payload) => sent.Add(Decode(topic, payload.ToArray()));
-        Assert.True(node.NeedsBirth([a, b, c]));
+        Assert.False(node.IsBorn);
         node.QueueBirths(Publish, [a, b, c], d => d.IdxDatapoint == 20 ? null : (5000, d.IdxDatapoint * 1.5), 6000);
         Assert.Equal(["spBv1.0/plant/NBIRTH/box-1", "spBv1.0/plant/DBIRTH/box-1/10.0.0.5", "spBv1.0/plant/DBIRTH/box-1/switch-1"], sent.Select(m => m.Topic));
         Assert.Equal([0UL, 1UL, 2UL], sent.Select(m => m.Seq!.Value));
@@ -183,8 +183,17 @@ public class SparkplugTests
         Assert.Equal(["pattoo_agent_snmpd/ifInOctets/ifName=eth0", "pattoo_agent_snmpd/ifOutOctets/ifName=eth0"], sent[2].Metrics.Select(Name));
         Assert.Equal([11UL, 12UL], sent[2].Metrics.Select(m => Field(m, 2))); // aliases
         Assert.Equal(16.5, BitConverter.UInt64BitsToDouble(Field(sent[2].Metrics[0], 13)));
-        Assert.False(node.NeedsBirth([a, b, c]));
-        Assert.True(node.NeedsBirth([a, b, c, Info(21, "10.0.0.5", "humidity")]));
+        Assert.True(node.IsBorn);
+
+        // The catalog changes: only the devices it touches are born again.
+        sent.Clear();
+        node.QueueDeviceChanges(Publish, [a, b, c], _ => null, 6500);
+        Assert.Empty(sent);
+        node.QueueDeviceChanges(Publish, [a, b, c, Info(21, "10.0.0.5", "humidity"), Info(30, "ups-1", "load")], _ => null, 6500);
+        Assert.Equal(["spBv1.0/plant/DDEATH/box-1/10.0.0.5", "spBv1.0/plant/DBIRTH/box-1/10.0.0.5", "spBv1.0/plant/DBIRTH/box-1/ups-1"], sent.Select(m => m.Topic));
+        Assert.Equal([3UL, 4UL, 5UL], sent.Select(m => m.Seq!.Value));
+        Assert.Empty(sent[0].Metrics);
+        Assert.Equal([20UL, 21UL], sent[1].Metrics.Select(m => Field(m, 2)));
 
         sent.Clear();
         var points = new SeriesPoints();
@@ -192,7 +201,7 @@ public class SparkplugTests
         points.Values.AddRange([1, 2, 3]);
         node.QueueData(Publish, [new SeriesBatch(a, points, 3)], 8000);
         var data = Assert.Single(sent);
-        Assert.Equal(("spBv1.0/plant/DDATA/box-1/switch-1", 3UL), (data.Topic, data.Seq!.Value));
+        Assert.Equal(("spBv1.0/plant/DDATA/box-1/switch-1", 6UL), (data.Topic, data.Seq!.Value));
         Assert.All(data.Metrics, m => Assert.DoesNotContain(m, f => f.Number == 1)); // by alias, no names
         Assert.Equal([4000UL, 5000UL, 7000UL], data.Metrics.Select(m => Field(m, 3)));
         // Replayed from before the birth's value: historical, so a host keeps the born value as current.
@@ -238,5 +247,65 @@ public class SparkplugTests
             if (rng.Next(3) == 0) bytes = bytes[..rng.Next(bytes.Length)];
             SparkplugPayload.IsRebirthRequest(bytes); // never throws
         }
+    }
+}
+
+public class MqttForwardConfigTests
+{
+    [Fact]
+    public void TheConfigNamesEveryProblemOfAnMqttForwarder()
+    {
+        var e = Assert.Throws<Pattoo.Edge.Config.ConfigException>(() => Pattoo.Edge.Host.EdgeOptions.Parse("""
+            [[forward.mqtt]]
+            name = "a"
+            url = "http://broker:1883"
+            bearer_token = "t"
+            topic = "pattoo/{nope}"
+            qos = 2
+            [[forward.mqtt]]
+            name = "b"
+            url = "mqtt://broker"
+            format = "sparkplug_b"
+            group_id = "a/b"
+            topic = "x"
+            batch_samples = 60000
+            """, "edge.toml"));
+        string all = string.Join("\n", e.Errors.Select(x => x.ToString()));
+        Assert.Contains("forward.mqtt[0].url", all);
+        Assert.Contains("expected an mqtt:// or mqtts:// URL", all);
+        Assert.Contains("MQTT has no bearer tokens", all);
+        Assert.Contains("{nope} is not a placeholder", all);
+        Assert.Contains("forward.mqtt[0].qos", all);
+        Assert.Contains("forward.mqtt[1].group_id", all);
+        Assert.Contains("Sparkplug B fixes its topics", all);
+        Assert.Contains("at most 50,000 for MQTT", all);
+    }
+
+    [Fact]
+    public void ForwardersDescribeThemselvesForConfigCheck()
+    {
+        var o = Pattoo.Edge.Host.EdgeOptions.Parse("""
+            [appliance]
+            name = "box-1"
+            [[forward.mqtt]]
+            name = "scada"
+            url = "mqtts://broker:8883"
+            username = "u"
+            password = "p"
+            format = "sparkplug_b"
+            group_id = "plant"
+            keys = ["temp*"]
+            [[forward.remote_write]]
+            name = "vm"
+            url = "http://vm:8428/api/v1/write"
+            start = "oldest"
+            max_samples_per_second = 5000
+            """, "edge.toml");
+        var lines = o.Forward.All.Select(f => f.Describe()).ToList();
+        Assert.Equal("forward vm (remote_write, external labels appliance=box-1) to http://vm:8428/api/v1/write: every numeric datapoint, everything stored, batches of 10,000, at most 5,000 samples/s", lines[0]);
+        Assert.Equal("forward scada (mqtt, Sparkplug B edge node plant/box-1) to mqtts://broker:8883/, user u: keys temp*, from when it was added, batches of 10,000", lines[1]);
+        var mqtt = o.Forward.Mqtt.Single();
+        Assert.Equal("pattoo-edge-box-1-scada", mqtt.ClientId);
+        Assert.Equal(TimeSpan.FromSeconds(30), mqtt.KeepAlive);
     }
 }

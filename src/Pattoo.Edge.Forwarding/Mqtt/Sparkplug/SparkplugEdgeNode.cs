@@ -52,16 +52,8 @@ public sealed class SparkplugEdgeNode(string groupId, string edgeNodeId)
         return w.WrittenSpan.ToArray();
     }
 
-    /// <summary>Whether a datapoint to send was not in the last births (or has moved): births must be published again.</summary>
-    public bool NeedsBirth(IEnumerable<DatapointInfo> datapoints)
-    {
-        if (_born.Count == 0) return true;
-        foreach (var d in datapoints)
-        {
-            if (!_born.TryGetValue(d.IdxDatapoint, out var b) || b.Device != DeviceId(d) || b.Name != MetricName(d)) return true;
-        }
-        return false;
-    }
+    /// <summary>Whether NBIRTH went out in this session (else <see cref="QueueBirths"/> comes first).</summary>
+    public bool IsBorn => _born.Count > 0;
 
     /// <summary>
     /// Queues NBIRTH (seq 0, bdSeq, the rebirth control) and a DBIRTH per device with every
@@ -76,22 +68,42 @@ public sealed class SparkplugEdgeNode(string groupId, string edgeNodeId)
             new SparkplugMetric(SparkplugPayload.RebirthMetric, null, now, SparkplugDataType.Boolean, 0, 0),
         ]);
         foreach (var device in datapoints.GroupBy(DeviceId, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
+            QueueDeviceBirth(publish, device.Key, device, latest, now);
+    }
+
+    /// <summary>
+    /// After the catalog changed: a DBIRTH for each new device, and for a device whose metrics
+    /// changed a DDEATH and a new DBIRTH, so a host application always knows every alias it
+    /// receives. Devices that did not change are left alone.
+    /// </summary>
+    public void QueueDeviceChanges(MqttPublish publish, IEnumerable<DatapointInfo> datapoints, Func<DatapointInfo, (long Timestamp, double Value)?> latest, long now)
+    {
+        var bornDevices = _born.Values.Select(b => b.Device).ToHashSet(StringComparer.Ordinal);
+        foreach (var device in datapoints.GroupBy(DeviceId, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            var metrics = new List<SparkplugMetric>();
-            var names = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var d in device.OrderBy(d => d.IdxDatapoint))
-            {
-                string name = MetricName(d);
-                // Two agents polling one target under one program and key: the index keeps them apart.
-                if (!names.Add(name)) name = $"{name}#{d.IdxDatapoint.ToString(CultureInfo.InvariantCulture)}";
-                var value = latest(d);
-                metrics.Add(value is { } v
-                    ? new SparkplugMetric(name, (ulong)d.IdxDatapoint, v.Timestamp, SparkplugDataType.Double, v.Value, 0)
-                    : new SparkplugMetric(name, (ulong)d.IdxDatapoint, now, SparkplugDataType.Double, 0, 0, IsNull: true));
-                _born[d.IdxDatapoint] = (device.Key, MetricName(d), value?.Timestamp ?? long.MinValue);
-            }
-            Queue(publish, Topic("DBIRTH", device.Key), now, [.. metrics]);
+            bool changed = device.Any(d => !_born.TryGetValue(d.IdxDatapoint, out var b) || b.Device != device.Key || b.Name != MetricName(d));
+            if (!changed) continue;
+            if (bornDevices.Contains(device.Key)) Queue(publish, Topic("DDEATH", device.Key), now, []);
+            QueueDeviceBirth(publish, device.Key, device, latest, now);
         }
+    }
+
+    private void QueueDeviceBirth(MqttPublish publish, string device, IEnumerable<DatapointInfo> datapoints, Func<DatapointInfo, (long Timestamp, double Value)?> latest, long now)
+    {
+        var metrics = new List<SparkplugMetric>();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var d in datapoints.OrderBy(d => d.IdxDatapoint))
+        {
+            string name = MetricName(d);
+            // Two agents polling one target under one program and key: the index keeps them apart.
+            if (!names.Add(name)) name = $"{name}#{d.IdxDatapoint.ToString(CultureInfo.InvariantCulture)}";
+            var value = latest(d);
+            metrics.Add(value is { } v
+                ? new SparkplugMetric(name, (ulong)d.IdxDatapoint, v.Timestamp, SparkplugDataType.Double, v.Value, 0)
+                : new SparkplugMetric(name, (ulong)d.IdxDatapoint, now, SparkplugDataType.Double, 0, 0, IsNull: true));
+            _born[d.IdxDatapoint] = (device, MetricName(d), value?.Timestamp ?? long.MinValue);
+        }
+        Queue(publish, Topic("DBIRTH", device), now, [.. metrics]);
     }
 
     /// <summary>Queues <paramref name="batch"/> as DDATA per device, by alias, each sample with its own timestamp.</summary>
