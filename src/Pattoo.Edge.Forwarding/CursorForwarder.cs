@@ -4,8 +4,12 @@ using Pattoo.Edge.Storage;
 
 namespace Pattoo.Edge.Forwarding;
 
-/// <summary>Unsent samples of one series in a batch: the first <see cref="Take"/> points of <see cref="Points"/>.</summary>
-public sealed record SeriesBatch(DatapointInfo Info, SeriesPoints Points, int Take);
+/// <summary>
+/// Unsent samples of one series in a batch: the first <see cref="Take"/> points of
+/// <see cref="Points"/>; for a string datapoint <see cref="Texts"/> holds the values (and
+/// <see cref="Points"/> only the timestamps).
+/// </summary>
+public sealed record SeriesBatch(DatapointInfo Info, SeriesPoints Points, int Take, IReadOnlyList<string>? Texts = null);
 
 /// <summary>
 /// What every forwarder does, whatever the destination: a durable cursor over local history,
@@ -58,6 +62,11 @@ public abstract class CursorForwarder : IAsyncDisposable
     /// <summary>The datapoints this forwarder sends (those its filter takes), as of the last catalog read.</summary>
     protected IEnumerable<DatapointInfo> Forwarded => _infos.Values.OfType<DatapointInfo>();
 
+    /// <summary>Whether the destination takes string datapoints (remote_write and Sparkplug's metrics here do not).</summary>
+    protected virtual bool SendsStrings => false;
+
+    private bool Sends(DataType type) => type != DataType.String || SendsStrings;
+
     /// <summary>The catalog changed (new series, new labels): drop what was derived from it.</summary>
     protected virtual void CatalogChanged() { }
 
@@ -90,7 +99,7 @@ public abstract class CursorForwarder : IAsyncDisposable
         {
             foreach (var d in Store.Catalog.Snapshot().Datapoints)
             {
-                if (d.DataType != DataType.String) _sent[d.IdxDatapoint] = d.LastTimestamp;
+                if (Sends(d.DataType)) _sent[d.IdxDatapoint] = d.LastTimestamp;
             }
         }
         _dirty = true; // saved with the first pass, so a restart keeps "now" as it was
@@ -161,7 +170,7 @@ public abstract class CursorForwarder : IAsyncDisposable
             _infos.Clear();
             foreach (var d in Store.ListDatapoints())
             {
-                if (d.DataType != DataType.String) _infos[d.IdxDatapoint] = Options.Filter.Matches(d.AgentProgram, d.Key, d.Metadata) ? d : null;
+                if (Sends(d.DataType)) _infos[d.IdxDatapoint] = Options.Filter.Matches(d.AgentProgram, d.Key, d.Metadata) ? d : null;
             }
             _catalogVersion = snapshot.Version;
             CatalogChanged();
@@ -169,7 +178,7 @@ public abstract class CursorForwarder : IAsyncDisposable
         var behind = new List<(long Idx, long Sent, long Last)>();
         foreach (var d in snapshot.Datapoints)
         {
-            if (d.DataType == DataType.String || !d.Enabled) continue;
+            if (!Sends(d.DataType) || !d.Enabled) continue;
             long last = d.LastTimestamp;
             long sent = _sent.TryGetValue(d.IdxDatapoint, out long s) ? s : long.MinValue;
             if (last > sent) behind.Add((d.IdxDatapoint, sent, last));
@@ -186,10 +195,24 @@ public abstract class CursorForwarder : IAsyncDisposable
                 _sent[idx] = last;
                 continue;
             }
-            var points = Store.ReadRaw(idx, sent == long.MinValue ? long.MinValue : sent + 1, last);
+            long from = sent == long.MinValue ? long.MinValue : sent + 1;
+            SeriesPoints points;
+            List<string>? texts = null;
+            if (info.DataType == DataType.String)
+            {
+                points = new SeriesPoints();
+                texts = [];
+                foreach (var (ts, text) in Store.ReadStrings(idx, from, last))
+                {
+                    points.Timestamps.Add(ts);
+                    points.Values.Add(double.NaN);
+                    texts.Add(text);
+                }
+            }
+            else points = Store.ReadRaw(idx, from, last);
             if (points.Count == 0) continue;
             int take = Math.Min(points.Count, room);
-            batch.Add(new SeriesBatch(info, points, take));
+            batch.Add(new SeriesBatch(info, points, take, texts));
             included.Add((idx, points.Timestamps[take - 1]));
             samples += take;
             room -= take;
@@ -246,7 +269,7 @@ public abstract class CursorForwarder : IAsyncDisposable
         long backlog = 0, oldest = long.MaxValue;
         foreach (var d in Store.Catalog.Snapshot().Datapoints)
         {
-            if (d.DataType == DataType.String || !d.Enabled) continue;
+            if (!Sends(d.DataType) || !d.Enabled) continue;
             long sent = _sent.TryGetValue(d.IdxDatapoint, out long s) ? s : long.MinValue;
             long last = d.LastTimestamp;
             if (last <= sent) continue;

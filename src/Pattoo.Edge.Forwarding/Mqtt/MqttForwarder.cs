@@ -35,6 +35,9 @@ public sealed class MqttForwarder : CursorForwarder
         if (options.Format == MqttFormat.SparkplugB) _node = new SparkplugEdgeNode(options.GroupId, options.EdgeNodeId);
     }
 
+    /// <summary>JSON carries text; Sparkplug's metrics here are numbers.</summary>
+    protected override bool SendsStrings => _node is null;
+
     protected override void CatalogChanged()
     {
         _topics.Clear();
@@ -66,14 +69,14 @@ public sealed class MqttForwarder : CursorForwarder
                 return null;
             }
             _acks.Clear();
-            foreach (var (info, points, take) in batch)
+            foreach (var (info, points, take, texts) in batch)
             {
                 if (!_topics.TryGetValue(info.IdxDatapoint, out var topic))
                     _topics[info.IdxDatapoint] = topic = MqttJsonMessage.Topic(_options.Topic, _options.Appliance, info);
                 for (int i = 0; i < take; i++)
                 {
                     _payload.ResetWrittenCount();
-                    MqttJsonMessage.WritePayload(_payload, info, points.Timestamps[i], points.Values[i]);
+                    MqttJsonMessage.WritePayload(_payload, info, points.Timestamps[i], points.Values[i], texts?[i]);
                     var ack = c.QueuePublish(topic, _payload.WrittenSpan, _options.Qos);
                     if (_options.Qos > 0) _acks.Add(ack);
                     if (c.QueuedBytes >= FlushBytes) await c.FlushAsync(stop).ConfigureAwait(false);

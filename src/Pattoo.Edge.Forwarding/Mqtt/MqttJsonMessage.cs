@@ -7,7 +7,8 @@ namespace Pattoo.Edge.Forwarding.Mqtt;
 
 /// <summary>
 /// <c>format = "json"</c>: a message per sample, to a topic from the configured template, with
-/// <c>{"timestamp": ms, "value": v, "unit": "..." or null, "labels": {metadata}}</c>. Pure.
+/// <c>{"timestamp": ms, "value": v, "unit": "..." or null, "labels": {metadata}}</c> (a string
+/// datapoint's value as a JSON string). Pure.
 /// </summary>
 public static class MqttJsonMessage
 {
@@ -62,14 +63,15 @@ public static class MqttJsonMessage
         return sb.ToString();
     }
 
-    /// <summary>Writes one sample's payload.</summary>
-    public static void WritePayload(IBufferWriter<byte> output, DatapointInfo d, long timestamp, double value)
+    /// <summary>Writes one sample's payload: <paramref name="text"/> for a string datapoint, else <paramref name="value"/>.</summary>
+    public static void WritePayload(IBufferWriter<byte> output, DatapointInfo d, long timestamp, double value, string? text = null)
     {
         using var w = new Utf8JsonWriter(output);
         w.WriteStartObject();
         w.WriteNumber("timestamp", timestamp);
         // JSON has no NaN or infinities: written as Prometheus' JSON writes them, as strings.
-        if (double.IsFinite(value)) w.WriteNumber("value", value);
+        if (text is not null) w.WriteString("value", text);
+        else if (double.IsFinite(value)) w.WriteNumber("value", value);
         else w.WriteString("value", double.IsNaN(value) ? "NaN" : value > 0 ? "+Inf" : "-Inf");
         string? unit = null;
         foreach (var (name, v) in d.Metadata)

@@ -24,6 +24,8 @@ public sealed class PattooForwarder(PattooForwardOptions options, TimeSeriesStor
     private readonly Dictionary<long, string> _checksums = new();
     private readonly HashSet<long> _reported = new();
 
+    protected override bool SendsStrings => true;
+
     protected override void CatalogChanged() => _checksums.Clear();
 
     protected override async Task<string?> SendAsync(IReadOnlyList<SeriesBatch> batch, CancellationToken stop)
@@ -71,7 +73,7 @@ public sealed class PattooForwarder(PattooForwardOptions options, TimeSeriesStor
             pairOrder.Add((key, json));
             return id;
         }
-        foreach (var (d, points, take) in series)
+        foreach (var (d, points, take, texts) in series)
         {
             interval = Math.Max(interval, d.PollingInterval);
             var shared = new List<int>
@@ -90,7 +92,7 @@ public sealed class PattooForwarder(PattooForwardOptions options, TimeSeriesStor
             {
                 var ids = new List<int>(shared)
                 {
-                    Pair("pattoo_value", points.Values[i].ToString("R", CultureInfo.InvariantCulture)),
+                    Pair("pattoo_value", texts is null ? points.Values[i].ToString("R", CultureInfo.InvariantCulture) : Json(texts[i])),
                     Pair("pattoo_timestamp", points.Timestamps[i].ToString(CultureInfo.InvariantCulture)),
                 };
                 datapoints.Add(ids);

@@ -19,7 +19,7 @@ public sealed class RemoteWriteForwarder(RemoteWriteOptions options, Storage.Tim
     protected override async Task<string?> SendAsync(IReadOnlyList<SeriesBatch> batch, CancellationToken stop)
     {
         var series = new List<RemoteSeries>(batch.Count);
-        foreach (var (info, points, take) in batch)
+        foreach (var (info, points, take, _) in batch)
         {
             if (!_labels.TryGetValue(info.IdxDatapoint, out var labels))
                 _labels[info.IdxDatapoint] = labels = RemoteWriteLabels.For(info, options.ExternalLabels);

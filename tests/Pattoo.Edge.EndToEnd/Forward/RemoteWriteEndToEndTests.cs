@@ -7,13 +7,15 @@ namespace Pattoo.Edge.EndToEnd.Forward;
 
 /// <summary>
 /// The published binary forwarding to Debian's VictoriaMetrics (remote_write) on 127.0.0.1:
-/// samples stored while VictoriaMetrics is down, and across a restart of the box during the
-/// outage, all arrive once it is back, each exactly once with its value and timestamp.
+/// samples stored while VictoriaMetrics is down for two minutes (the Linux poller polling every
+/// 2 s, and posts), and across a restart of the box during the outage, all arrive once it is
+/// back, each exactly once with its value and timestamp.
 /// </summary>
 public class RemoteWriteEndToEndTests
 {
     private const string VictoriaMetrics = "/usr/bin/victoria-metrics";
     private const int Series = 20, Points = 180, Step = 10_000;
+    private static readonly TimeSpan Outage = TimeSpan.FromMinutes(2);
 
     [Fact]
     public async Task EverySampleArrivesOnceAcrossAnOutageOfTheReceiverAndARestartOfTheBox()
@@ -23,7 +25,7 @@ public class RemoteWriteEndToEndTests
         Directory.CreateDirectory(dir);
         int vmPort = EdgeProcess.FreePort(), edgePort = EdgeProcess.FreePort();
         string config = Path.Combine(dir, "edge.toml");
-        await File.WriteAllTextAsync(config, $"""
+        string Config(bool polling) => $"""
             [appliance]
             name = "fw-box"
             [server]
@@ -32,12 +34,14 @@ public class RemoteWriteEndToEndTests
             path = "{dir}/data"
             retention = "36500d"
             [linux]
-            enabled = false
+            enabled = {(polling ? "true" : "false")}
+            interval = "2s"
             [[forward.remote_write]]
             name = "central"
             url = "http://127.0.0.1:{vmPort}/api/v1/write"
             batch_samples = 500
-            """);
+            """;
+        await File.WriteAllTextAsync(config, Config(polling: true));
         using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{edgePort}"), Timeout = TimeSpan.FromSeconds(30) };
         long start = (DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / Step - Points - 10) * Step;
         Process? vm = null;
@@ -50,8 +54,9 @@ public class RemoteWriteEndToEndTests
             await Post(http, start, 0, 60);
             await WaitFor(() => VmSampleCount(vmPort), Series * 60, "the first 60 points of each series to reach VictoriaMetrics");
 
-            // VictoriaMetrics goes down; the box keeps storing and says what is wrong.
+            // VictoriaMetrics goes down; the box keeps polling and storing, and says what is wrong.
             await Stop(vm);
+            var down = DateTime.UtcNow;
             await Post(http, start, 60, 120);
             var status = await WaitForForwarder(http, s => !s.GetProperty("connected").GetBoolean() && s.GetProperty("backlogSamples").GetInt64() > 0);
             Assert.Contains($"127.0.0.1:{vmPort}", status.GetProperty("lastError").GetString());
@@ -64,10 +69,23 @@ public class RemoteWriteEndToEndTests
             await edge.WaitForOutputAsync("ready in", TimeSpan.FromSeconds(20));
             Assert.Contains("forward central: resuming from its cursor", edge.Output);
             await Post(http, start, 120, Points);
+            var rest = Outage - (DateTime.UtcNow - down);
+            if (rest > TimeSpan.Zero) await Task.Delay(rest);
 
             vm = StartVictoriaMetrics(dir, vmPort);
             await WaitFor(() => VmSampleCount(vmPort), Series * Points, "every sample to reach VictoriaMetrics after the outage", TimeSpan.FromSeconds(120));
+            // Polling stops (a reload), so that what is stored stops growing; then everything stored
+            // is in VictoriaMetrics once: the same count, and no series with a timestamp twice.
+            await File.WriteAllTextAsync(config, Config(polling: false));
+            edge.Signal(EdgeProcess.SIGHUP);
+            await edge.WaitForOutputAsync("config: reloaded", TimeSpan.FromSeconds(20));
+            await Task.Delay(TimeSpan.FromSeconds(3)); // a poll under way when the reload came
             await WaitForForwarder(http, s => s.GetProperty("connected").GetBoolean() && s.GetProperty("backlogSamples").GetInt64() == 0);
+            long stored = (await EndToEndSupport.GraphQLAsync(http, "{ appliance { sampleCount } }")).GetProperty("appliance").GetProperty("sampleCount").GetInt64();
+            Assert.True(stored > Series * Points + 1000, $"{stored} samples stored: the Linux poller should have added thousands during the outage");
+            await WaitFor(() => VmSampleCount(vmPort, "{__name__=~\".+\"}"), stored, "every stored sample, polled and posted, to reach VictoriaMetrics", TimeSpan.FromSeconds(120));
+            foreach (var (labels, timestamps) in await VmTimestamps(vmPort, "{__name__=~\".+\"}"))
+                Assert.True(timestamps.Distinct().Count() == timestamps.Count, $"{labels}: a sample arrived twice");
 
             // Exactly once, with its value and timestamp: series by series.
             var exported = await VmExport(vmPort);
@@ -147,6 +165,29 @@ public class RemoteWriteEndToEndTests
 
     private static async Task<long> VmSampleCount(int port)
         => (await VmExport(port)).Values.Sum(s => (long)s.Timestamps.Count);
+
+    private static async Task<long> VmSampleCount(int port, string match)
+        => (await VmTimestamps(port, match)).Sum(s => (long)s.Timestamps.Count);
+
+    /// <summary>Every series matching <paramref name="match"/>: its labels as text and its timestamps.</summary>
+    private static async Task<List<(string Labels, List<long> Timestamps)>> VmTimestamps(int port, string match)
+    {
+        using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(30) };
+        try
+        {
+            (await http.GetAsync($"http://127.0.0.1:{port}/internal/force_flush")).Dispose();
+            var text = await http.GetStringAsync($"http://127.0.0.1:{port}/api/v1/export?match[]={Uri.EscapeDataString(match)}");
+            return [.. text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(line =>
+            {
+                var root = JsonDocument.Parse(line).RootElement;
+                return (root.GetProperty("metric").GetRawText(), root.GetProperty("timestamps").EnumerateArray().Select(t => t.GetInt64()).ToList());
+            })];
+        }
+        catch (HttpRequestException)
+        {
+            return [];
+        }
+    }
 
     /// <summary>Every series VictoriaMetrics holds, by its <c>s</c> label.</summary>
     private static async Task<Dictionary<int, (List<long> Timestamps, List<double> Values)>> VmExport(int port)

@@ -136,6 +136,9 @@ public class MqttJsonMessageTests
         w.ResetWrittenCount();
         MqttJsonMessage.WritePayload(w, Info with { Metadata = [] }, 1, double.NaN);
         Assert.Equal("""{"timestamp":1,"value":"NaN","unit":null,"labels":{}}""", Encoding.UTF8.GetString(w.WrittenSpan));
+        w.ResetWrittenCount();
+        MqttJsonMessage.WritePayload(w, Info with { Metadata = [], DataType = DataType.String }, 2, double.NaN, "on \"auto\"");
+        Assert.Equal("""{"timestamp":2,"value":"on \u0022auto\u0022","unit":null,"labels":{}}""", Encoding.UTF8.GetString(w.WrittenSpan));
     }
 }
 

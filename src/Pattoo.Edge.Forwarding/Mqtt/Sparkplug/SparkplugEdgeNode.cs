@@ -113,7 +113,7 @@ public sealed class SparkplugEdgeNode(string groupId, string edgeNodeId)
         foreach (var device in batch.GroupBy(b => _born[b.Info.IdxDatapoint].Device, StringComparer.Ordinal))
         {
             string topic = Topic("DDATA", device.Key);
-            foreach (var (info, points, take) in device)
+            foreach (var (info, points, take, _) in device)
             {
                 long born = _born[info.IdxDatapoint].BirthTimestamp;
                 for (int i = 0; i < take; i++)
