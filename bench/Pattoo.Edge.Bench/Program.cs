@@ -18,6 +18,7 @@ switch (which)
     case "bacnet": await Pattoo.Edge.Bench.Bacnet.BacnetBench.RunAsync(output); break;
     case "opcua": await Pattoo.Edge.Bench.OpcUa.OpcUaBench.RunAsync(output); break;
     case "modbus": await Pattoo.Edge.Bench.Modbus.ModbusBench.RunAsync(output); break;
+    case "forward": await Pattoo.Edge.Bench.Forward.ForwardBench.RunAsync(output); break;
     case "all":
         Pattoo.Edge.Bench.ChunkCodec.ChunkCodecBench.Run(output);
         await StorageIngestBench.RunAsync(output);
@@ -29,9 +30,10 @@ switch (which)
         await Pattoo.Edge.Bench.Snmp.SnmpBench.RunAsync(output);
         await Pattoo.Edge.Bench.Bacnet.BacnetBench.RunAsync(output);
         await Pattoo.Edge.Bench.OpcUa.OpcUaBench.RunAsync(output);
+        await Pattoo.Edge.Bench.Forward.ForwardBench.RunAsync(output);
         break;
     default:
-        Console.Error.WriteLine("usage: Pattoo.Edge.Bench [all|storage|flash|scale|chunks|appliance|api|ingest-parse|snmp|modbus|bacnet|opcua]");
+        Console.Error.WriteLine("usage: Pattoo.Edge.Bench [all|storage|flash|scale|chunks|appliance|api|ingest-parse|snmp|modbus|bacnet|opcua|forward]");
         return 2;
 }
 return 0;

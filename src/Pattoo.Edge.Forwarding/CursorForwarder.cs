@@ -35,11 +35,17 @@ public abstract class CursorForwarder : IAsyncDisposable
     private readonly Backoff _backoff = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(60));
     private readonly Queue<(long At, long Samples)> _recent = new();
     private long _catalogVersion = -1;
+    /// <summary>Series in a batch in flight: the next batch leaves them out.</summary>
+    private readonly HashSet<long> _busy = new();
+    private long[] _behindKeys = [];
+    private (long Idx, long Sent, long Last)[] _behind = [];
     private Task? _run;
     private bool _dirty;
     private long _savedAt, _sentTotal;
     private long _oldestUnsent = long.MaxValue;
     private volatile ForwarderStatus _status;
+    private string? _lastLogged;
+    private bool _configurationError;
 
     protected CursorForwarder(ForwarderOptions options, TimeSeriesStore store)
     {
@@ -106,52 +112,106 @@ public abstract class CursorForwarder : IAsyncDisposable
         Log.Info($"{Who}: new, forwarding {(Options.Start == ForwardStart.Now ? "from now" : "everything stored")} to {Options.Url}");
     }
 
+    /// <summary>
+    /// Batches sent at once. More than one needs a <see cref="SendAsync"/> that encodes before its
+    /// first await and shares nothing across calls after it (remote_write); each batch holds
+    /// series no other in flight holds, so they may be acknowledged in any order.
+    /// </summary>
+    protected virtual int MaxBatchesInFlight => 1;
+
+    private sealed record InFlight(Task<string?> Send, List<(long Idx, long Through)> Included, int Samples, long Started);
+
     private async Task RunAsync(CancellationToken stop)
     {
-        var batch = new List<SeriesBatch>();
-        var included = new List<(long Idx, long Through)>();
-        while (!stop.IsCancellationRequested)
+        var inFlight = new List<InFlight>();
+        try
         {
-            try
+            while (!stop.IsCancellationRequested)
             {
-                int samples = FillBatch(batch, included);
-                if (samples == 0)
+                try
                 {
-                    UpdateStatus(connected: _status.Connected, error: _status.LastError);
-                    await SaveCursorIfDueAsync(force: false).ConfigureAwait(false);
-                    await Task.Delay(Idle, stop).ConfigureAwait(false);
-                    continue;
+                    while (inFlight.Count < MaxBatchesInFlight)
+                    {
+                        var batch = new List<SeriesBatch>();
+                        var included = new List<(long Idx, long Through)>();
+                        int samples = FillBatch(batch, included);
+                        if (samples == 0) break;
+                        foreach (var (idx, _) in included) _busy.Add(idx);
+                        inFlight.Add(new InFlight(SendAsync(batch, stop), included, samples, Stopwatch.GetTimestamp()));
+                    }
+                    if (inFlight.Count == 0)
+                    {
+                        UpdateStatus(connected: _status.Connected, error: _status.LastError);
+                        await SaveCursorIfDueAsync(force: false).ConfigureAwait(false);
+                        await Task.Delay(Idle, stop).ConfigureAwait(false);
+                        continue;
+                    }
+                    var done = await Task.WhenAny(inFlight.Select(f => f.Send)).ConfigureAwait(false);
+                    var sent = inFlight.First(f => f.Send == done);
+                    inFlight.Remove(sent);
+                    if (Complete(sent, await AnswerOf(done).ConfigureAwait(false)) is { } wait)
+                    {
+                        // The others in flight went the same way, most likely: their answers are
+                        // taken before the one wait, so an outage backs off once, not once a batch.
+                        foreach (var other in inFlight) Complete(other, await AnswerOf(other.Send).ConfigureAwait(false), backOff: false);
+                        inFlight.Clear();
+                        await SaveCursorIfDueAsync(force: false).ConfigureAwait(false);
+                        await Task.Delay(wait, stop).ConfigureAwait(false);
+                    }
+                    else
+                    {
+                        await SaveCursorIfDueAsync(force: false).ConfigureAwait(false);
+                        await LimitRateAsync(sent.Samples, sent.Started, stop).ConfigureAwait(false);
+                    }
                 }
-                var started = Stopwatch.GetTimestamp();
-                string? failure = await SendAsync(batch, stop).ConfigureAwait(false);
-                if (failure is null)
+                catch (OperationCanceledException) when (stop.IsCancellationRequested)
                 {
-                    foreach (var (idx, through) in included) _sent[idx] = through;
-                    _dirty = true;
-                    _backoff.Succeeded();
-                    Count(samples);
-                    UpdateStatus(connected: true, error: null);
-                    await SaveCursorIfDueAsync(force: false).ConfigureAwait(false);
-                    await LimitRateAsync(samples, started, stop).ConfigureAwait(false);
+                    break;
                 }
-                else
+                catch (Exception e) when (e is StorageUnavailableException or Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
                 {
-                    await SaveCursorIfDueAsync(force: false).ConfigureAwait(false);
-                    await Task.Delay(Jitter(_backoff.Failed()), stop).ConfigureAwait(false);
+                    UpdateStatus(connected: false, error: $"reading the store failed: {e.Message}");
+                    Log.Warning($"{Who}: reading the store failed: {e.Message}");
+                    try { await Task.Delay(Jitter(_backoff.Failed()), stop).ConfigureAwait(false); }
+                    catch (OperationCanceledException) { break; }
                 }
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception e) when (e is StorageUnavailableException or Microsoft.Data.Sqlite.SqliteException or InvalidOperationException)
-            {
-                UpdateStatus(connected: false, error: $"reading the store failed: {e.Message}");
-                Log.Warning($"{Who}: reading the store failed: {e.Message}");
-                try { await Task.Delay(Jitter(_backoff.Failed()), stop).ConfigureAwait(false); }
-                catch (OperationCanceledException) { break; }
             }
         }
+        finally
+        {
+            // Batches still in flight at a stop: what was acknowledged moves the cursor (saved next).
+            foreach (var f in inFlight)
+            {
+                try { Complete(f, await AnswerOf(f.Send).ConfigureAwait(false)); }
+                catch (OperationCanceledException) { }
+            }
+        }
+    }
+
+    /// <summary>What <see cref="SendAsync"/> answered; a fault of the encoder or client (not of the destination) is named and retried like a failure.</summary>
+    private async Task<string?> AnswerOf(Task<string?> send)
+    {
+        try { return await send.ConfigureAwait(false); }
+        catch (Exception e) when (e is not OperationCanceledException) { return Fail($"sending failed: {e.GetType().Name}: {e.Message}"); }
+    }
+
+    /// <summary>A batch came back: on success its series' cursors move; on failure the wait before the next try (<paramref name="backOff"/>: the backoff grows).</summary>
+    private TimeSpan? Complete(InFlight sent, string? failure, bool backOff = true)
+    {
+        foreach (var (idx, _) in sent.Included) _busy.Remove(idx);
+        if (failure is not null)
+        {
+            UpdateStatus(connected: false, error: failure);
+            if (Interlocked.Exchange(ref _configurationError, false)) return ConfigErrorWait;
+            return backOff ? Jitter(_backoff.Failed()) : null;
+        }
+        foreach (var (idx, through) in sent.Included) _sent[idx] = through;
+        Volatile.Write(ref _lastLogged, null);
+        _dirty = true;
+        _backoff.Succeeded();
+        Count(sent.Samples);
+        UpdateStatus(connected: true, error: null);
+        return null;
     }
 
     /// <summary>
@@ -175,19 +235,29 @@ public abstract class CursorForwarder : IAsyncDisposable
             _catalogVersion = snapshot.Version;
             CatalogChanged();
         }
-        var behind = new List<(long Idx, long Sent, long Last)>();
+        // Sorted by the key alone (Array.Sort of longs), not with a comparison delegate: this runs
+        // once a batch over every series, and a replay is hundreds of batches.
+        int behind = 0;
         foreach (var d in snapshot.Datapoints)
         {
-            if (!Sends(d.DataType) || !d.Enabled) continue;
+            if (!Sends(d.DataType) || !d.Enabled || _busy.Contains(d.IdxDatapoint)) continue;
             long last = d.LastTimestamp;
             long sent = _sent.TryGetValue(d.IdxDatapoint, out long s) ? s : long.MinValue;
-            if (last > sent) behind.Add((d.IdxDatapoint, sent, last));
+            if (last <= sent) continue;
+            if (behind == _behindKeys.Length)
+            {
+                Array.Resize(ref _behindKeys, Math.Max(64, behind * 2));
+                Array.Resize(ref _behind, _behindKeys.Length);
+            }
+            _behindKeys[behind] = sent;
+            _behind[behind++] = (d.IdxDatapoint, sent, last);
         }
-        if (behind.Count == 0) return 0;
-        behind.Sort(static (a, b) => a.Sent.CompareTo(b.Sent));
+        if (behind == 0) return 0;
+        Array.Sort(_behindKeys, _behind, 0, behind);
         int room = Options.BatchSamples, samples = 0;
-        foreach (var (idx, sent, last) in behind)
+        for (int b = 0; b < behind; b++)
         {
+            var (idx, sent, last) = _behind[b];
             if (!_infos.TryGetValue(idx, out var info)) continue; // newer than the catalog read: next time
             if (info is null)
             {
@@ -225,8 +295,8 @@ public abstract class CursorForwarder : IAsyncDisposable
     protected string Fail(string error)
     {
         // Logged when it changes, not at every retry: an outage of an hour is one line, not thousands.
-        if (error != _status.LastError) Log.Warning($"{Who}: {error}; retrying with backoff, nothing is lost");
-        UpdateStatus(connected: false, error: error);
+        // (The status is updated by the loop: with batches in flight this runs beside it.)
+        if (Interlocked.Exchange(ref _lastLogged, error) != error) Log.Warning($"{Who}: {error}; retrying with backoff, nothing is lost");
         return error;
     }
 
@@ -234,12 +304,10 @@ public abstract class CursorForwarder : IAsyncDisposable
     /// A configuration error (wrong URL, credentials refused): retrying at once cannot help, so
     /// the next try waits a minute; the cursor stays, so nothing is lost once it is fixed.
     /// </summary>
-    protected async Task<string> ConfigurationErrorAsync(string error, CancellationToken stop)
+    protected string ConfigurationError(string error)
     {
-        error = $"{error} (a configuration error: check url and credentials; retrying every {ConfigErrorWait.TotalSeconds:F0} s)";
-        Fail(error);
-        await Task.Delay(ConfigErrorWait, stop).ConfigureAwait(false);
-        return error;
+        Volatile.Write(ref _configurationError, true);
+        return Fail($"{error} (a configuration error: check url and credentials; retrying every {ConfigErrorWait.TotalSeconds:F0} s)");
     }
 
     /// <summary>Closes what the subclass holds open (connections), after the last batch and the cursor's save.</summary>

@@ -45,6 +45,9 @@ public abstract record ForwarderOptions
     public string? CaFile { get; init; }
     public bool InsecureSkipVerify { get; init; }
     public int BatchSamples { get; init; } = 10_000;
+
+    /// <summary>remote_write's default <c>batch_samples</c>: a receiver takes big requests well, and fewer round trips replay a backlog faster.</summary>
+    public const int RemoteWriteBatch = 50_000;
     /// <summary>0: unlimited.</summary>
     public int MaxSamplesPerSecond { get; init; }
     public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(30);
@@ -176,7 +179,7 @@ public sealed record ForwardOptions
     private static readonly string[] MqttSchemes = ["mqtt", "mqtts"];
 
     /// <summary>The keys every forwarder takes; null when name or url is unusable (the errors are recorded).</summary>
-    private static CommonKeys? BindCommon(ConfigSection s, string urlExample, string[] schemes)
+    private static CommonKeys? BindCommon(ConfigSection s, string urlExample, string[] schemes, int defaultBatch = 10_000)
     {
         string name = s.GetName("a forwarder needs a name (name = \"central\"): it keys the forwarder's cursor");
         Uri? url = null;
@@ -195,7 +198,7 @@ public sealed record ForwardOptions
         string? ca = s.GetOptionalString("ca_file");
         if (ca is not null && !File.Exists(ca)) s.Error("ca_file", $"no such file: \"{ca}\"");
         bool insecure = s.GetBool("insecure_skip_verify", false);
-        int batch = (int)s.GetInteger("batch_samples", 10_000, 1, 1_000_000);
+        int batch = (int)s.GetInteger("batch_samples", defaultBatch, 1, 1_000_000);
         int rate = (int)s.GetInteger("max_samples_per_second", 0, 0, 100_000_000);
         var timeout = s.GetDuration("timeout", TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(10));
         var filter = new DatapointFilter(s.GetStringArray("programs"), s.GetStringArray("keys"), s.GetStringMap("labels"));
@@ -216,7 +219,7 @@ public sealed record ForwardOptions
     private static RemoteWriteOptions? BindRemoteWrite(ConfigSection s, string applianceName)
     {
         int errors = s.Errors.Count;
-        var common = BindCommon(s, "http://host:8428/api/v1/write", Http);
+        var common = BindCommon(s, "http://host:8428/api/v1/write", Http, ForwarderOptions.RemoteWriteBatch);
         var external = s.Has("external_labels") ? s.GetStringMap("external_labels") : [new("appliance", applianceName)];
         foreach (var (label, _) in external)
         {

@@ -38,7 +38,7 @@ public abstract class HttpForwarder : CursorForwarder
             string text = await ReadShort(response, stop).ConfigureAwait(false);
             int code = (int)response.StatusCode;
             string error = $"{request.RequestUri} answered {code} {response.ReasonPhrase}: {text}";
-            if (code is >= 400 and < 500 && code != 429) return await ConfigurationErrorAsync(error, stop).ConfigureAwait(false);
+            if (code is >= 400 and < 500 && code != 429) return ConfigurationError(error);
             return Fail(error);
         }
         catch (HttpRequestException e)

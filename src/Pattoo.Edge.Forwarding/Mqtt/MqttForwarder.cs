@@ -122,11 +122,11 @@ public sealed class MqttForwarder : CursorForwarder
         }
         catch (MqttRefusedException e)
         {
-            return await ConfigurationErrorAsync($"{Options.Url}: {e.Message}", stop).ConfigureAwait(false);
+            return ConfigurationError($"{Options.Url}: {e.Message}");
         }
         catch (AuthenticationException e)
         {
-            return await ConfigurationErrorAsync($"{Options.Url}: TLS failed: {SystemMessages.Describe(e.InnerException ?? e)}", stop).ConfigureAwait(false);
+            return ConfigurationError($"{Options.Url}: TLS failed: {SystemMessages.Describe(e.InnerException ?? e)}");
         }
         catch (Exception e) when (e is IOException or SocketException or MqttProtocolException)
         {

@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 using System.Net.Http.Headers;
 
 namespace Pattoo.Edge.Forwarding.RemoteWrite;
@@ -14,6 +15,9 @@ public sealed class RemoteWriteForwarder(RemoteWriteOptions options, Storage.Tim
     private readonly ArrayBufferWriter<byte> _body = new(64 * 1024);
     private readonly Dictionary<long, KeyValuePair<string, string>[]> _labels = new();
 
+    /// <summary>Two requests at once: the receiver stores one while the next is read and encoded, and a replay is not one round trip at a time.</summary>
+    protected override int MaxBatchesInFlight => 2;
+
     protected override void CatalogChanged() => _labels.Clear();
 
     protected override async Task<string?> SendAsync(IReadOnlyList<SeriesBatch> batch, CancellationToken stop)
@@ -24,18 +28,26 @@ public sealed class RemoteWriteForwarder(RemoteWriteOptions options, Storage.Tim
             if (!_labels.TryGetValue(info.IdxDatapoint, out var labels))
                 _labels[info.IdxDatapoint] = labels = RemoteWriteLabels.For(info, options.ExternalLabels);
             var s = new RemoteSeries(labels);
-            s.Timestamps.AddRange(points.Timestamps.Take(take));
-            s.Values.AddRange(points.Values.Take(take));
+            s.Timestamps.AddRange(CollectionsMarshal.AsSpan(points.Timestamps)[..take]);
+            s.Values.AddRange(CollectionsMarshal.AsSpan(points.Values)[..take]);
             series.Add(s);
         }
         _body.ResetWrittenCount();
         WriteRequestEncoder.Write(series, _body);
-        var compressed = new byte[Snappy.MaxCompressedLength(_body.WrittenCount)];
-        int length = Snappy.Compress(_body.WrittenSpan, compressed);
-        using var request = new HttpRequestMessage(HttpMethod.Post, Options.Url) { Content = new ReadOnlyMemoryContent(compressed.AsMemory(0, length)) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-protobuf");
-        request.Content.Headers.ContentEncoding.Add("snappy");
-        request.Headers.Add("X-Prometheus-Remote-Write-Version", "0.1.0");
-        return await PostAsync(request, stop).ConfigureAwait(false);
+        // Its own buffer: the body is still being sent while the next batch is encoded.
+        var compressed = ArrayPool<byte>.Shared.Rent(Snappy.MaxCompressedLength(_body.WrittenCount));
+        try
+        {
+            int length = Snappy.Compress(_body.WrittenSpan, compressed);
+            using var request = new HttpRequestMessage(HttpMethod.Post, Options.Url) { Content = new ReadOnlyMemoryContent(compressed.AsMemory(0, length)) };
+            request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/x-protobuf");
+            request.Content.Headers.ContentEncoding.Add("snappy");
+            request.Headers.Add("X-Prometheus-Remote-Write-Version", "0.1.0");
+            return await PostAsync(request, stop).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(compressed);
+        }
     }
 }

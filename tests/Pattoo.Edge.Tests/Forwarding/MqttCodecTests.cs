@@ -305,7 +305,7 @@ public class MqttForwardConfigTests
             max_samples_per_second = 5000
             """, "edge.toml");
         var lines = o.Forward.All.Select(f => f.Describe()).ToList();
-        Assert.Equal("forward vm (remote_write, external labels appliance=box-1) to http://vm:8428/api/v1/write: every numeric datapoint, everything stored, batches of 10,000, at most 5,000 samples/s", lines[0]);
+        Assert.Equal("forward vm (remote_write, external labels appliance=box-1) to http://vm:8428/api/v1/write: every numeric datapoint, everything stored, batches of 50,000, at most 5,000 samples/s", lines[0]);
         Assert.Equal("forward scada (mqtt, Sparkplug B edge node plant/box-1) to mqtts://broker:8883/, user u: keys temp*, from when it was added, batches of 10,000", lines[1]);
         var mqtt = o.Forward.Mqtt.Single();
         Assert.Equal("pattoo-edge-box-1-scada", mqtt.ClientId);
