@@ -1,6 +1,6 @@
 using System.Buffers;
-using System.Runtime.InteropServices;
 using System.Net.Http.Headers;
+using System.Runtime.InteropServices;
 
 namespace Pattoo.Edge.Forwarding.RemoteWrite;
 
