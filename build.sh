@@ -3,8 +3,9 @@
 #   ./build.sh run                 publish the AOT binary for this machine and run it on the embedded default config
 #   ./build.sh test                install test prerequisites, publish the binary once, run every test
 #   ./build.sh publish x64|arm64|all   cross-publish trimmed native-AOT binaries (fails on any trim/AOT warning from our code)
+#   ./build.sh package x64|arm64|all   publish, then build artifacts/packages/pattoo-edge_<VERSION>_<amd64|arm64>.deb
 #   ./build.sh bench [NAME]        run the benchmarks (prints ratios against peers measured in the same run);
-#                                  NAME: storage, flash (root: loop devices), chunks, appliance, api, snmp, modbus, bacnet, opcua
+#                                  NAME: storage, flash (root: loop devices), chunks, appliance, api, snmp, modbus, bacnet, opcua, forward
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$PWD
@@ -40,7 +41,11 @@ publish() { # publish ARCH -> artifacts/publish/linux-ARCH/pattoo-edge
   local out=$ARTIFACTS/publish/$rid logf=$ARTIFACTS/publish-$rid.log
   mkdir -p "$out"
   log "publishing $rid (native AOT)"
-  if ! dotnet publish src/Pattoo.Edge/Pattoo.Edge.csproj -c Release -r "$rid" -o "$out" -nologo -v:minimal >"$logf" 2>&1; then
+  local commit day
+  commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
+  day=$(date -u +%Y-%m-%d)
+  if ! dotnet publish src/Pattoo.Edge/Pattoo.Edge.csproj -c Release -r "$rid" -o "$out" -nologo -v:minimal \
+      -p:PattooCommit="$commit" -p:PattooBuildDate="$day" >"$logf" 2>&1; then
     cat "$logf" >&2; echo "publish $rid failed (log: $logf)" >&2; exit 1
   fi
   # Trim/AOT warnings raised by our own assemblies fail the build; the libraries' are listed.
@@ -59,9 +64,9 @@ publish() { # publish ARCH -> artifacts/publish/linux-ARCH/pattoo-edge
 test_prereqs() {
   # Native AOT needs a C toolchain. Real protocol peers: net-snmp's snmpd (SNMP), socat
   # (virtual serial lines for Modbus RTU), VictoriaMetrics and Prometheus (remote_write forwarding),
-  # mosquitto and its clients (MQTT forwarding), and the npm peers in tests/peers (Modbus, BACnet,
+  # mosquitto and its clients (MQTT forwarding), lintian (the .deb), and the npm peers in tests/peers (Modbus, BACnet,
   # OPC UA servers; playwright-core for the dashboard) and Debian's chromium for the dashboard tests.
-  apt_install clang zlib1g-dev snmpd snmp socat chromium victoria-metrics prometheus mosquitto mosquitto-clients
+  apt_install clang zlib1g-dev snmpd snmp socat chromium victoria-metrics prometheus mosquitto mosquitto-clients lintian
   # Debian starts a system snmpd on port 161, VictoriaMetrics on 8428, Prometheus on 9090 and mosquitto on 1883;
   # the tests run their own on high ports.
   systemctl disable --now snmpd victoria-metrics prometheus mosquitto >/dev/null 2>&1 || true
@@ -104,6 +109,17 @@ case "${1:-help}" in
       all) publish x64; publish arm64 ;;
       *) echo "usage: ./build.sh publish x64|arm64|all" >&2; exit 2 ;;
     esac
+    ;;
+  package)
+    case "${2:-}" in
+      x64|arm64) arches=$2 ;;
+      all) arches="x64 arm64" ;;
+      *) echo "usage: ./build.sh package x64|arm64|all" >&2; exit 2 ;;
+    esac
+    for arch in $arches; do
+      publish "$arch"
+      log "package: $(packaging/build-deb.sh "$arch" "$ARTIFACTS/publish/linux-$arch/pattoo-edge" "$ARTIFACTS/packages")"
+    done
     ;;
   bench)
     apt_install prometheus-node-exporter victoria-metrics prometheus-snmp-exporter snmpd snmp socat prometheus e2fsprogs util-linux

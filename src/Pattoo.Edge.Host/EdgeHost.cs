@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
 using Pattoo.Edge.Api;
@@ -167,6 +168,15 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
     public PollScheduler Scheduler => _scheduler ?? throw new InvalidOperationException("the host is not started");
 
     public static string Version => typeof(EdgeHost).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    /// <summary>The commit the binary was built from ("unknown" for a development build).</summary>
+    public static string Commit => BuildFact("Commit");
+
+    /// <summary>The day the binary was built (UTC, yyyy-MM-dd; "unknown" for a development build).</summary>
+    public static string BuildDate => BuildFact("BuildDate");
+
+    private static string BuildFact(string key)
+        => typeof(EdgeHost).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == key)?.Value ?? "unknown";
 
     /// <summary>Starts store, pollers and API; throws if any cannot start (the caller exits 1).</summary>
     public async Task StartAsync()

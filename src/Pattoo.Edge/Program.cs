@@ -30,7 +30,12 @@ public static class Program
                                               pattoo's translation commands and CSV formats; they
                                               change the database under storage.path (also while
                                               the appliance runs)
-          pattoo-edge version                 print the version
+          pattoo-edge install                 (as root) copy this binary to /usr/local/bin, write the
+                                              systemd unit and a default config if none, enable and
+                                              start the service
+          pattoo-edge uninstall [--purge]     (as root) stop and remove it; --purge also deletes the
+                                              config and the data
+          pattoo-edge version                 print the version, commit and build day
           pattoo-edge --help                  this text
 
         Signals: SIGHUP reloads the config file, SIGTERM or SIGINT stops.
@@ -63,6 +68,7 @@ public static class Program
                 ["config", "sample"] => ConfigCommands.PrintSample(null),
                 ["version" or "--version"] => PrintVersion(),
                 ["import" or "create", ..] => CatalogCommands.Run(args),
+                ["install" or "uninstall", ..] => InstallCommands.Run(args),
                 ["help" or "--help" or "-h"] => PrintUsage(Console.Out, ExitOk),
                 _ => BadUsage(args),
             };
@@ -89,7 +95,7 @@ public static class Program
 
     private static int PrintVersion()
     {
-        Console.Out.WriteLine($"pattoo-edge {EdgeHost.Version} ({RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant()})");
+        Console.Out.WriteLine($"pattoo-edge {EdgeHost.Version} (commit {EdgeHost.Commit}, built {EdgeHost.BuildDate}, linux-{RuntimeInformation.OSArchitecture.ToString().ToLowerInvariant()})");
         return ExitOk;
     }
 

@@ -11,7 +11,9 @@ public class ApplianceTests
     {
         var (code, stdout, _) = await EdgeProcess.RunAsync("version");
         Assert.Equal(0, code);
-        Assert.StartsWith("pattoo-edge ", stdout);
+        // The version from VERSION, the commit and day build.sh publish passed.
+        string version = File.ReadAllText(Path.Combine(EndToEndSupport.RepoRoot, "VERSION")).Trim();
+        Assert.Matches($@"^pattoo-edge {System.Text.RegularExpressions.Regex.Escape(version)} \(commit [0-9a-f]{{12}}, built \d{{4}}-\d{{2}}-\d{{2}}, linux-(x64|arm64)\)\n$", stdout);
 
         (code, stdout, _) = await EdgeProcess.RunAsync("--help");
         Assert.Equal(0, code);
