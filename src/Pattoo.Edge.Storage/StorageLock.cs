@@ -69,6 +69,24 @@ public sealed class StorageLock : IDisposable
         return new StorageLock(held, pidFile);
     }
 
+    /// <summary>Whether a process holds <paramref name="directory"/> now (an appliance runs on it); the holder's PID when known.</summary>
+    public static bool IsHeld(string directory, out int? pid)
+    {
+        pid = null;
+        string lockFile = Path.Combine(directory, LockFileName);
+        if (!File.Exists(lockFile)) return false;
+        try
+        {
+            using var probe = new FileStream(lockFile, FileMode.Open, FileAccess.ReadWrite, FileShare.None);
+            return false;
+        }
+        catch (IOException)
+        {
+            pid = ReadPid(Path.Combine(directory, PidFileName));
+            return true;
+        }
+    }
+
     /// <summary>The PID written by the holder, if readable.</summary>
     public static int? ReadPid(string pidFile)
     {

@@ -302,4 +302,13 @@ public sealed partial class TimeSeriesStore
         Exec("PRAGMA incremental_vacuum(2000);");
         return false;
     }
+
+    /// <summary>On the writer's thread, between commits: the head log as synced and the database, as one backup file.</summary>
+    private void WriteBackup(string file)
+    {
+        SyncHeadLog(); // what was acknowledged is in the log, and its writers are answered
+        byte[] head = _headLog.Snapshot();
+        StoreBackup.Write(_db, head, file);
+        Log.Info($"storage: backup written to {file} ({new FileInfo(file).Length:N0} bytes, {head.Length:N0} of them the head log)");
+    }
 }

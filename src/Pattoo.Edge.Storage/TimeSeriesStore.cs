@@ -56,13 +56,16 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     private bool _maintenanceFailing;
     private long _samplesWritten, _samplesRejected, _transactions, _chunksSealed;
 
-    private enum Control { None, Seal, Prune, Compact, SaveCursor }
+    private enum Control { None, Seal, Prune, Compact, SaveCursor, Backup }
 
     /// <summary>A batch (or a control action) for the writer. <see cref="Accepted"/>, for durable writes, completes when the writer has taken the samples.</summary>
     private sealed record WriteRequest(SampleBatch Batch, TaskCompletionSource Done, Control Action = Control.None, bool Durable = false, TaskCompletionSource? Accepted = null)
     {
         /// <summary>For <see cref="Control.SaveCursor"/>: the forwarder and its encoded cursor (null data deletes it).</summary>
         public (string Name, byte[]? Data) Cursor { get; init; }
+
+        /// <summary>For <see cref="Control.Backup"/>: the file to write.</summary>
+        public string? BackupFile { get; init; }
     }
 
     /// <summary>The head log's size limit: past it the heads are sealed early (about 6 bytes a sample).</summary>
@@ -334,6 +337,10 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             {
                 SaveCursor(req.Cursor.Name, req.Cursor.Data);
             }
+            else if (req.Action == Control.Backup)
+            {
+                WriteBackup(req.BackupFile!);
+            }
             else
             {
                 long cutoff = PruneCutoff(Now);
@@ -546,10 +553,17 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     /// <summary>Seals every head into chunks now (CLI and tests); normally done every chunk span.</summary>
     public Task SealNowAsync() => ControlAsync(Control.Seal);
 
-    private async Task ControlAsync(Control action, (string, byte[]?) cursor = default)
+    /// <summary>
+    /// Writes a consistent copy of the whole store to <paramref name="file"/> while it runs
+    /// (<c>pattoo-edge backup</c>): on the writer's thread, so no commit or seal comes between the
+    /// head log and the database; ingest waits meanwhile (about a second per 100 MB).
+    /// </summary>
+    public Task BackupAsync(string file) => ControlAsync(Control.Backup, backupFile: file);
+
+    private async Task ControlAsync(Control action, (string, byte[]?) cursor = default, string? backupFile = null)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        try { await _queue.Writer.WriteAsync(new WriteRequest(new SampleBatch(4), done, action) { Cursor = cursor }).ConfigureAwait(false); }
+        try { await _queue.Writer.WriteAsync(new WriteRequest(new SampleBatch(4), done, action) { Cursor = cursor, BackupFile = backupFile }).ConfigureAwait(false); }
         catch (ChannelClosedException) { throw new StorageUnavailableException("storage is shutting down"); }
         await done.Task.ConfigureAwait(false);
     }

@@ -35,6 +35,10 @@ public static class Program
                                               start the service
           pattoo-edge uninstall [--purge]     (as root) stop and remove it; --purge also deletes the
                                               config and the data
+          pattoo-edge backup FILE [--config FILE]
+                                              a consistent backup, also while the appliance runs
+          pattoo-edge restore FILE [--config FILE]
+                                              put a backup in place (the appliance must be stopped)
           pattoo-edge version                 print the version, commit and build day
           pattoo-edge --help                  this text
 
@@ -69,6 +73,7 @@ public static class Program
                 ["version" or "--version"] => PrintVersion(),
                 ["import" or "create", ..] => CatalogCommands.Run(args),
                 ["install" or "uninstall", ..] => InstallCommands.Run(args),
+                ["backup" or "restore", ..] => await BackupCommands.RunAsync(args).ConfigureAwait(false),
                 ["help" or "--help" or "-h"] => PrintUsage(Console.Out, ExitOk),
                 _ => BadUsage(args),
             };

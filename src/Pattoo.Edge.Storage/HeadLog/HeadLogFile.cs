@@ -219,6 +219,21 @@ public sealed partial class HeadLogFile : IDisposable
     }
 
     /// <summary>Writes the pending records (one write) and puts them on the disk (fdatasync); a no-op when there are none.</summary>
+    /// <summary>The log as written so far (after <see cref="Sync"/>), for a backup: its header and records, without the room after them.</summary>
+    public byte[] Snapshot()
+    {
+        Sync();
+        var bytes = new byte[_position];
+        int read = 0;
+        while (read < bytes.Length)
+        {
+            int n = RandomAccess.Read(_file, bytes.AsSpan(read), read);
+            if (n == 0) throw new IOException($"{FileName} ended at byte {read} of {bytes.Length}");
+            read += n;
+        }
+        return bytes;
+    }
+
     public void Sync()
     {
         if (_pending.WrittenCount > 0)
