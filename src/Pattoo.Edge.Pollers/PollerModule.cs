@@ -28,7 +28,16 @@ public interface IPollerOptions
 
     /// <summary>Settings that are valid but probably not what the technician meant (<c>config check</c> and the start log print them).</summary>
     IEnumerable<string> Warnings();
+
+    /// <summary>Where each target is reached (those with an address), for <c>doctor</c> to probe once.</summary>
+    IEnumerable<PollEndpoint> Endpoints();
 }
+
+/// <summary>How a poll target is reached.</summary>
+public enum PollTransport { Tcp, Udp, Serial }
+
+/// <summary>One target's address: host and port (TCP, UDP) or a serial device (<see cref="Host"/> is its path).</summary>
+public sealed record PollEndpoint(string Target, PollTransport Transport, string Host, int Port = 0);
 
 /// <summary>What a poller needs of the appliance to create its targets.</summary>
 /// <param name="ApplianceName">The appliance's name: the agent id and hostname of every target.</param>

@@ -17,9 +17,6 @@ namespace Pattoo.Edge;
 /// </summary>
 internal static class BackupCommands
 {
-    /// <summary>The packaged service's configuration and data, the defaults of these commands.</summary>
-    private const string ServiceConfig = "/etc/pattoo-edge/edge.toml", ServiceState = "/var/lib/pattoo-edge";
-
     public static async Task<int> RunAsync(string[] args)
     {
         string command = args[0];
@@ -41,15 +38,14 @@ internal static class BackupCommands
         EdgeOptions options;
         try
         {
-            config ??= File.Exists(ServiceConfig) ? ServiceConfig : null;
-            options = config is null ? EdgeOptions.LoadDefault() : EdgeOptions.LoadFile(config);
+            options = AdminDefaults.Load(config);
         }
         catch (ConfigException e)
         {
             foreach (var error in e.Errors) Console.Error.WriteLine(error);
             return Program.ExitError;
         }
-        var storage = options.Storage with { Path = StoragePath(options.Storage.Path) };
+        var storage = options.Storage;
         try
         {
             return command == "backup" ? await BackupAsync(file, storage, options).ConfigureAwait(false) : Restore(file, storage);
@@ -60,15 +56,6 @@ internal static class BackupCommands
             return Program.ExitError;
         }
     }
-
-    /// <summary>
-    /// The configured storage path; when the configuration leaves it to the default and this is
-    /// not the service, the service's directory if there is one (a technician's sudo on a box
-    /// installed from the package), so the commands find the data the service writes.
-    /// </summary>
-    private static string StoragePath(string configured)
-        => configured == StorageOptions.DefaultPath() && Environment.GetEnvironmentVariable("STATE_DIRECTORY") is null && Directory.Exists(ServiceState)
-            ? ServiceState : configured;
 
     private static async Task<int> BackupAsync(string file, StorageOptions storage, EdgeOptions options)
     {

@@ -35,6 +35,9 @@ public static class Program
                                               start the service
           pattoo-edge uninstall [--purge]     (as root) stop and remove it; --purge also deletes the
                                               config and the data
+          pattoo-edge doctor [--config FILE] [--json]
+                                              check the box, the config, the ports, storage, clock,
+                                              serial devices, targets and certificates; print fixes
           pattoo-edge backup FILE [--config FILE]
                                               a consistent backup, also while the appliance runs
           pattoo-edge restore FILE [--config FILE]
@@ -74,6 +77,7 @@ public static class Program
                 ["import" or "create", ..] => CatalogCommands.Run(args),
                 ["install" or "uninstall", ..] => InstallCommands.Run(args),
                 ["backup" or "restore", ..] => await BackupCommands.RunAsync(args).ConfigureAwait(false),
+                ["doctor", ..] => await DoctorCommand.RunAsync(args).ConfigureAwait(false),
                 ["help" or "--help" or "-h"] => PrintUsage(Console.Out, ExitOk),
                 _ => BadUsage(args),
             };

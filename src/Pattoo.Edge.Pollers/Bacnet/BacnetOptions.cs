@@ -92,6 +92,10 @@ public sealed record BacnetOptions : IPollerOptions
     /// <summary>Poll targets <see cref="CreateTargets(PollerContext)"/> makes: one per device.</summary>
     public int TargetCount => Devices.Count;
 
+    /// <summary>Devices with an address; those found by Who-Is have none to probe.</summary>
+    public IEnumerable<PollEndpoint> Endpoints()
+        => Devices.Where(d => d.Address is not null).Select(d => new PollEndpoint($"bacnet {d.Name}", PollTransport.Udp, d.Address!.Address.ToString(), d.Address.Port));
+
     public string Program => ProgramName;
 
     /// <summary>Binds the whole [bacnet] table; an absent table binds to no devices. Errors go to the section's error list.</summary>

@@ -13,6 +13,9 @@ public sealed record LinuxOptions : IPollerOptions
 
     public int TargetCount => Enabled ? 1 : 0;
 
+    /// <summary>This box itself: nothing to reach.</summary>
+    public IEnumerable<PollEndpoint> Endpoints() => [];
+
     public static LinuxOptions Bind(ConfigSection s)
     {
         var o = new LinuxOptions

@@ -151,6 +151,10 @@ public sealed record ModbusOptions : IPollerOptions
 
     public int TargetCount => Devices.Count;
 
+    public IEnumerable<PollEndpoint> Endpoints() => Devices.Select(d => d.Transport == ModbusTransport.Rtu
+        ? new PollEndpoint($"modbus {d.Name}", PollTransport.Serial, d.Serial!.Port)
+        : new PollEndpoint($"modbus {d.Name}", PollTransport.Tcp, d.Host!, d.Port));
+
     /// <summary>Binds the whole [modbus] table; an absent table binds to no devices. Errors go to the section's error list.</summary>
     public static ModbusOptions Bind(ConfigSection modbusSection)
     {

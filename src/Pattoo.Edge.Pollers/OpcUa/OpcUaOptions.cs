@@ -91,6 +91,8 @@ public sealed record OpcUaOptions : IPollerOptions
 
     public int TargetCount => Servers.Count;
 
+    public IEnumerable<PollEndpoint> Endpoints() => Servers.Select(s => new PollEndpoint($"opcua {s.Name}", PollTransport.Tcp, s.Host, s.Port));
+
     /// <summary>Binds the whole [opcua] table; an absent table binds to no servers. Errors go to the section's error list.</summary>
     public static OpcUaOptions Bind(ConfigSection opcuaSection)
     {

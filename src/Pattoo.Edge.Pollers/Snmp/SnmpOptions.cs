@@ -126,6 +126,8 @@ public sealed record SnmpOptions : IPollerOptions
 
     public int TargetCount => Targets.Count;
 
+    public IEnumerable<PollEndpoint> Endpoints() => Targets.Select(t => new PollEndpoint($"snmp {t.Name}", PollTransport.Udp, t.Host, t.Port));
+
     /// <summary>
     /// Each target's requests per cycle, for <c>config check --verbose</c>: its scalars in GETs of
     /// max_oids_per_request, its table columns walked side by side in GETBULKs.
