@@ -124,13 +124,7 @@ internal static class BackupCommands
     private static void GiveToOwnerOfDirectory(StorageOptions storage)
     {
         if (!Environment.IsPrivilegedProcess) return;
-        var psi = new ProcessStartInfo("chown") { UseShellExecute = false, RedirectStandardError = true };
-        psi.ArgumentList.Add($"--reference={storage.Path}");
-        psi.ArgumentList.Add(storage.DatabaseFile);
-        psi.ArgumentList.Add(Path.Combine(storage.Path, Storage.HeadLog.HeadLogFile.FileName));
-        using var p = Process.Start(psi)!;
-        string errors = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) Console.Error.WriteLine($"restore: warning: could not give the files to the owner of {storage.Path}: {errors.Trim()}");
+        var (code, _, errors) = ToolProcess.Run("chown", $"--reference={storage.Path}", storage.DatabaseFile, Path.Combine(storage.Path, Storage.HeadLog.HeadLogFile.FileName));
+        if (code != 0) Console.Error.WriteLine($"restore: warning: could not give the files to the owner of {storage.Path}: {errors.Trim()}");
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
@@ -288,23 +287,7 @@ internal static partial class DoctorCommand
         stdout.WriteByte((byte)'\n');
     }
 
-    /// <summary>A command's first line of output, null when it cannot run or fails.</summary>
+    /// <summary>A tool's output, trimmed; null when it cannot run or fails.</summary>
     private static string? Run(string program, params string[] args)
-    {
-        try
-        {
-            var psi = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in args) psi.ArgumentList.Add(a);
-            using var p = Process.Start(psi);
-            if (p is null) return null;
-            string text = p.StandardOutput.ReadToEnd();
-            p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            return p.ExitCode == 0 ? text.Trim() : null;
-        }
-        catch (System.ComponentModel.Win32Exception)
-        {
-            return null;
-        }
-    }
+        => ToolProcess.Run(program, args) is (0, var output, _) ? output.Trim() : null;
 }

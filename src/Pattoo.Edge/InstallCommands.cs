@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Pattoo.Edge.Host;
 
 namespace Pattoo.Edge;
@@ -153,12 +152,8 @@ internal static class InstallCommands
 
     private static void Systemctl(params string[] args)
     {
-        var psi = new ProcessStartInfo("systemctl") { UseShellExecute = false, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi) ?? throw new IOException("systemctl could not be started");
-        string errors = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        if (p.ExitCode != 0) throw new IOException($"systemctl {string.Join(' ', args)} failed: {errors.Trim()}");
+        var (code, _, errors) = ToolProcess.Run("systemctl", args);
+        if (code != 0) throw new IOException($"systemctl {string.Join(' ', args)} failed: {errors.Trim()}");
     }
 
     private static void Say(string line) => Console.Out.WriteLine(line);

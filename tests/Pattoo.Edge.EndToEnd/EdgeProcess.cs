@@ -98,14 +98,17 @@ public sealed partial class EdgeProcess : IAsyncDisposable
     }
 
     /// <summary>Runs the binary to completion (CLI commands), returning exit code and output.</summary>
-    public static async Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args)
+    public static Task<(int Code, string Stdout, string Stderr)> RunAsync(params string[] args) => RunProgramAsync(Binary, TimeSpan.FromSeconds(30), args);
+
+    /// <summary>Runs any program to completion (dpkg-deb, lintian, mosquitto_pub), returning exit code and output.</summary>
+    public static async Task<(int Code, string Stdout, string Stderr)> RunProgramAsync(string program, TimeSpan timeout, params string[] args)
     {
-        var psi = new ProcessStartInfo(Binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        using var cts = new CancellationTokenSource(timeout);
         await p.WaitForExitAsync(cts.Token);
         return (p.ExitCode, await stdout, await stderr);
     }

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace Pattoo.Edge.EndToEnd;
 
 /// <summary>
@@ -127,13 +125,7 @@ public class PackageTests
 
     private static async Task<(int Code, string Output)> Run(string program, params string[] args)
     {
-        var psi = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        await p.WaitForExitAsync(timeout.Token);
-        return (p.ExitCode, await stdout + await stderr);
+        var (code, stdout, stderr) = await EdgeProcess.RunProgramAsync(program, TimeSpan.FromMinutes(5), args);
+        return (code, stdout + stderr);
     }
 }

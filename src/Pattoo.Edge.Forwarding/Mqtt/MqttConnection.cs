@@ -193,36 +193,22 @@ public sealed class MqttConnection : IAsyncDisposable
         }
     }
 
-    private async Task SendPingAsync(TaskCompletionSource? answered, CancellationToken stop)
+    private Task SendPingAsync(TaskCompletionSource? answered, CancellationToken stop)
     {
         var packet = new ArrayBufferWriter<byte>(2);
         MqttPackets.WritePingReq(packet);
-        await _write.WaitAsync(stop).ConfigureAwait(false);
-        try
-        {
-            ThrowIfClosed();
-            // Queued under the write lock: PINGRESPs come back in the order the PINGREQs left.
-            lock (_pings) _pings.Enqueue((answered, Stopwatch.GetTimestamp()));
-            await _stream.WriteAsync(packet.WrittenMemory, stop).ConfigureAwait(false);
-            _lastWrite = Stopwatch.GetTimestamp();
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or SocketException)
-        {
-            Close(Describe(e));
-            throw new MqttConnectionLostException(ClosedBecause!);
-        }
-        finally
-        {
-            _write.Release();
-        }
+        // Queued under the write lock: PINGRESPs come back in the order the PINGREQs left.
+        return WriteAsync(packet.WrittenMemory, stop, () => { lock (_pings) _pings.Enqueue((answered, Stopwatch.GetTimestamp())); });
     }
 
-    private async Task WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken stop)
+    /// <summary>Writes under the write lock (<paramref name="beforeWrite"/> runs under it too); a failed write closes the session.</summary>
+    private async Task WriteAsync(ReadOnlyMemory<byte> bytes, CancellationToken stop, Action? beforeWrite = null)
     {
         await _write.WaitAsync(stop).ConfigureAwait(false);
         try
         {
             ThrowIfClosed();
+            beforeWrite?.Invoke();
             await _stream.WriteAsync(bytes, stop).ConfigureAwait(false);
             _lastWrite = Stopwatch.GetTimestamp();
         }

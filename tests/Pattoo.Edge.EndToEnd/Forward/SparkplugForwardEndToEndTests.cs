@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Pattoo.Edge.Tests.Support;
@@ -170,11 +169,7 @@ public class SparkplugForwardEndToEndTests
 
     private static async Task Run(string program, params string[] args)
     {
-        var psi = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        string errors = await p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        Assert.True(p.ExitCode == 0, $"{program} failed: {errors}");
+        var (code, _, errors) = await EdgeProcess.RunProgramAsync(program, TimeSpan.FromSeconds(30), args);
+        Assert.True(code == 0, $"{program} failed: {errors}");
     }
 }
