@@ -278,9 +278,8 @@ internal static class Schema
     /// <summary>Brings the database to the latest version; refuses one made by a newer release.</summary>
     public static void Migrate(SqliteConnection db)
     {
+        RefuseNewer(db);
         int version = GetVersion(db);
-        if (version > LatestVersion)
-            throw new StorageUnavailableException($"database schema version {version} is newer than this release understands ({LatestVersion}); use a newer pattoo-edge or restore a backup");
         for (int v = version; v < LatestVersion; v++)
         {
             using var tx = db.BeginTransaction();
@@ -293,6 +292,14 @@ internal static class Schema
             tx.Commit();
             Log.Info($"storage: database schema migrated to version {v + 1}");
         }
+    }
+
+    /// <summary>Throws when the database was made by a newer release (reads only).</summary>
+    public static void RefuseNewer(SqliteConnection db)
+    {
+        int version = GetVersion(db);
+        if (version > LatestVersion)
+            throw new StorageUnavailableException($"database schema version {version} is newer than this release understands ({LatestVersion}); use a newer pattoo-edge or restore a backup");
     }
 
     public static int GetVersion(SqliteConnection db)

@@ -93,6 +93,8 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         try
         {
             _db.Open();
+            // Before anything writes: a database of a newer release is refused untouched.
+            Schema.RefuseNewer(_db);
             // auto_vacuum must be chosen before the first table exists; later it is a no-op.
             // journal_size_limit: a seal writes megabytes through the WAL; give them back after the checkpoint.
             Exec("PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -2048; PRAGMA journal_size_limit = 4194304;");
