@@ -35,8 +35,8 @@ public sealed class MqttForwarder : CursorForwarder
         if (options.Format == MqttFormat.SparkplugB) _node = new SparkplugEdgeNode(options.GroupId, options.EdgeNodeId);
     }
 
-    /// <summary>JSON carries text; Sparkplug's metrics here are numbers.</summary>
-    protected override bool SendsStrings => _node is null;
+    /// <summary>JSON carries text as the value, Sparkplug as String metrics.</summary>
+    protected override bool SendsStrings => true;
 
     protected override void CatalogChanged()
     {
@@ -96,12 +96,14 @@ public sealed class MqttForwarder : CursorForwarder
         }
     }
 
-    /// <summary>The newest stored sample, raw (a counter's count, not its rate), for a birth.</summary>
-    private (long Timestamp, double Value)? Latest(DatapointInfo d)
+    /// <summary>The newest stored sample, raw (a counter's count, not its rate; a string's text), for a birth.</summary>
+    private (long Timestamp, double Value, string? Text)? Latest(DatapointInfo d)
     {
         // The info's last timestamp is as of the catalog read; the newest is at or after it.
+        if (d.DataType == DataType.String)
+            return Store.ReadStrings(d.IdxDatapoint, d.LastTimestamp, long.MaxValue) is { Count: > 0 } texts ? (texts[^1].Timestamp, double.NaN, texts[^1].Value) : null;
         var points = Store.ReadRaw(d.IdxDatapoint, d.LastTimestamp, long.MaxValue);
-        return points.Count == 0 ? null : (points.Timestamps[^1], points.Values[^1]);
+        return points.Count == 0 ? null : (points.Timestamps[^1], points.Values[^1], null);
     }
 
     /// <summary>Opens a session; null when it is open, else what went wrong.</summary>

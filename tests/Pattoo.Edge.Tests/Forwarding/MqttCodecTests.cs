@@ -175,7 +175,7 @@ public class SparkplugTests
         var sent = new List<Message>();
         void Publish(string topic, ReadOnlySpan<byte> payload) => sent.Add(Decode(topic, payload.ToArray()));
         Assert.False(node.IsBorn);
-        node.QueueBirths(Publish, [a, b, c], d => d.IdxDatapoint == 20 ? null : (5000, d.IdxDatapoint * 1.5), 6000);
+        node.QueueBirths(Publish, [a, b, c], d => d.IdxDatapoint == 20 ? null : (5000, d.IdxDatapoint * 1.5, null), 6000);
         Assert.Equal(["spBv1.0/plant/NBIRTH/box-1", "spBv1.0/plant/DBIRTH/box-1/10.0.0.5", "spBv1.0/plant/DBIRTH/box-1/switch-1"], sent.Select(m => m.Topic));
         Assert.Equal([0UL, 1UL, 2UL], sent.Select(m => m.Seq!.Value));
         Assert.Equal(["bdSeq", "Node Control/Rebirth"], sent[0].Metrics.Select(Name));
@@ -213,6 +213,26 @@ public class SparkplugTests
         Assert.Equal(1UL, Field(Decode("", node.NextSession(9000).Payload).Metrics[0], 11));
         for (int i = 0; i < 255; i++) node.NextSession(0);
         Assert.Equal(0UL, node.BdSeq); // modulo 256
+    }
+
+    [Fact]
+    public void StringDatapointsAreStringMetrics()
+    {
+        var node = new SparkplugEdgeNode("g", "n");
+        node.NextSession(0);
+        var state = Info(5, "pump-1", "state") with { DataType = DataType.String };
+        var sent = new List<List<List<ProtobufField>>>();
+        void Publish(string topic, ReadOnlySpan<byte> payload) => sent.Add([.. ProtobufFields.Read(payload).Where(f => f.Number == 2).Select(f => ProtobufFields.Read(f.Bytes))]);
+        node.QueueBirths(Publish, [state], _ => (100, double.NaN, "running"), 200);
+        var born = Assert.Single(sent[1]);
+        Assert.Equal(12UL, Field(born, 4)); // String
+        Assert.Equal("running", Encoding.UTF8.GetString(born.Single(f => f.Number == 15).Bytes));
+        var points = new SeriesPoints();
+        points.Timestamps.AddRange([300, 400]);
+        points.Values.AddRange([double.NaN, double.NaN]);
+        node.QueueData(Publish, [new SeriesBatch(state, points, 2, ["stopped", "fault: überlast"])], 500);
+        Assert.Equal(["stopped", "fault: überlast"], sent[2].Select(m => Encoding.UTF8.GetString(m.Single(f => f.Number == 15).Bytes)));
+        Assert.All(sent[2], m => Assert.Equal(12UL, Field(m, 4)));
     }
 
     [Fact]

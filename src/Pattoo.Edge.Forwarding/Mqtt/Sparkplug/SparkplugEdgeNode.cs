@@ -12,7 +12,7 @@ public delegate void MqttPublish(string topic, ReadOnlySpan<byte> payload);
 /// The box as a Sparkplug B 3.0 edge node: topics, the birth/death sequence (bdSeq, one per MQTT
 /// session, in NBIRTH and in the NDEATH will), the message sequence (seq, 0 at NBIRTH, +1 per
 /// message, modulo 256), a device per polled target, a metric per datapoint with the datapoint's
-/// index as its alias. Data replayed from before a metric's birth is marked historical, so a host
+/// index as its alias (a Double, or a String for a string datapoint). Data replayed from before a metric's birth is marked historical, so a host
 /// application does not take a backlog for the current value. Builds payloads; the forwarder sends
 /// them (at QoS 0, as Sparkplug says, confirmed by a PINGREQ barrier). Pure.
 /// </summary>
@@ -59,7 +59,7 @@ public sealed class SparkplugEdgeNode(string groupId, string edgeNodeId)
     /// Queues NBIRTH (seq 0, bdSeq, the rebirth control) and a DBIRTH per device with every
     /// metric's name, alias and latest value (<paramref name="latest"/>).
     /// </summary>
-    public void QueueBirths(MqttPublish publish, IEnumerable<DatapointInfo> datapoints, Func<DatapointInfo, (long Timestamp, double Value)?> latest, long now)
+    public void QueueBirths(MqttPublish publish, IEnumerable<DatapointInfo> datapoints, Func<DatapointInfo, (long Timestamp, double Value, string? Text)?> latest, long now)
     {
         _born.Clear();
         _seq = 0;
@@ -76,7 +76,7 @@ public sealed class SparkplugEdgeNode(string groupId, string edgeNodeId)
     /// changed a DDEATH and a new DBIRTH, so a host application always knows every alias it
     /// receives. Devices that did not change are left alone.
     /// </summary>
-    public void QueueDeviceChanges(MqttPublish publish, IEnumerable<DatapointInfo> datapoints, Func<DatapointInfo, (long Timestamp, double Value)?> latest, long now)
+    public void QueueDeviceChanges(MqttPublish publish, IEnumerable<DatapointInfo> datapoints, Func<DatapointInfo, (long Timestamp, double Value, string? Text)?> latest, long now)
     {
         var bornDevices = _born.Values.Select(b => b.Device).ToHashSet(StringComparer.Ordinal);
         foreach (var device in datapoints.GroupBy(DeviceId, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))
@@ -88,7 +88,7 @@ public sealed class SparkplugEdgeNode(string groupId, string edgeNodeId)
         }
     }
 
-    private void QueueDeviceBirth(MqttPublish publish, string device, IEnumerable<DatapointInfo> datapoints, Func<DatapointInfo, (long Timestamp, double Value)?> latest, long now)
+    private void QueueDeviceBirth(MqttPublish publish, string device, IEnumerable<DatapointInfo> datapoints, Func<DatapointInfo, (long Timestamp, double Value, string? Text)?> latest, long now)
     {
         var metrics = new List<SparkplugMetric>();
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -98,9 +98,10 @@ public sealed class SparkplugEdgeNode(string groupId, string edgeNodeId)
             // Two agents polling one target under one program and key: the index keeps them apart.
             if (!names.Add(name)) name = $"{name}#{d.IdxDatapoint.ToString(CultureInfo.InvariantCulture)}";
             var value = latest(d);
+            var type = TypeOf(d);
             metrics.Add(value is { } v
-                ? new SparkplugMetric(name, (ulong)d.IdxDatapoint, v.Timestamp, SparkplugDataType.Double, v.Value, 0)
-                : new SparkplugMetric(name, (ulong)d.IdxDatapoint, now, SparkplugDataType.Double, 0, 0, IsNull: true));
+                ? new SparkplugMetric(name, (ulong)d.IdxDatapoint, v.Timestamp, type, v.Value, 0, Text: v.Text)
+                : new SparkplugMetric(name, (ulong)d.IdxDatapoint, now, type, 0, 0, IsNull: true));
             _born[d.IdxDatapoint] = (device, MetricName(d), value?.Timestamp ?? long.MinValue);
         }
         Queue(publish, Topic("DBIRTH", device), now, [.. metrics]);
@@ -113,13 +114,14 @@ public sealed class SparkplugEdgeNode(string groupId, string edgeNodeId)
         foreach (var device in batch.GroupBy(b => _born[b.Info.IdxDatapoint].Device, StringComparer.Ordinal))
         {
             string topic = Topic("DDATA", device.Key);
-            foreach (var (info, points, take, _) in device)
+            foreach (var (info, points, take, texts) in device)
             {
                 long born = _born[info.IdxDatapoint].BirthTimestamp;
+                var type = TypeOf(info);
                 for (int i = 0; i < take; i++)
                 {
                     long ts = points.Timestamps[i];
-                    metrics.Add(new SparkplugMetric(null, (ulong)info.IdxDatapoint, ts, SparkplugDataType.Double, points.Values[i], 0, IsHistorical: ts <= born));
+                    metrics.Add(new SparkplugMetric(null, (ulong)info.IdxDatapoint, ts, type, points.Values[i], 0, IsHistorical: ts <= born, Text: texts?[i]));
                     if (metrics.Count == MaxMetricsPerMessage)
                     {
                         Queue(publish, topic, now, [.. metrics]);
@@ -142,6 +144,9 @@ public sealed class SparkplugEdgeNode(string groupId, string edgeNodeId)
         _seq = (_seq + 1) % 256;
         publish(topic, _payload.WrittenSpan);
     }
+
+    /// <summary>A string datapoint is a String metric, every other one a Double (counters with their raw counts).</summary>
+    private static SparkplugDataType TypeOf(DatapointInfo d) => d.DataType == Common.DataType.String ? SparkplugDataType.String : SparkplugDataType.Double;
 
     /// <summary>A device id: the polled target, without the characters a topic level cannot hold.</summary>
     public static string DeviceId(DatapointInfo d) => MqttTopic.Level(d.AgentPolledTarget);

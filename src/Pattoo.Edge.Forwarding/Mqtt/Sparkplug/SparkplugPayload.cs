@@ -11,22 +11,24 @@ public enum SparkplugDataType : uint
     UInt64 = 8,
     Double = 10,
     Boolean = 11,
+    String = 12,
 }
 
 /// <summary>
 /// One metric of a payload: a name (births, NDEATH) or an alias (data) or both, its timestamp,
 /// and a value of <see cref="Type"/> (<see cref="Number"/> for Double, <see cref="Integer"/> for
-/// UInt64, <see cref="Integer"/> != 0 for Boolean); <see cref="IsNull"/> when there is none yet.
+/// UInt64, <see cref="Integer"/> != 0 for Boolean, <see cref="Text"/> for String); <see cref="IsNull"/>
+/// when there is none yet.
 /// </summary>
 public readonly record struct SparkplugMetric(string? Name, ulong? Alias, long Timestamp, SparkplugDataType Type, double Number, ulong Integer,
-    bool IsHistorical = false, bool IsNull = false);
+    bool IsHistorical = false, bool IsNull = false, string? Text = null);
 
 /// <summary>
 /// The Sparkplug B <c>Payload</c> protobuf (sparkplug_b.proto of Sparkplug 3.0), written by
 /// hand for what an edge node sends: <c>timestamp = 1</c>, <c>metrics = 2</c>, <c>seq = 3</c>;
 /// a metric's <c>name = 1</c>, <c>alias = 2</c>, <c>timestamp = 3</c>, <c>datatype = 4</c>,
 /// <c>is_historical = 5</c>, <c>is_null = 7</c>, <c>long_value = 11</c>, <c>double_value = 13</c>,
-/// <c>boolean_value = 14</c>. And one reading: whether an NCMD asks for a rebirth. Pure.
+/// <c>boolean_value = 14</c>, <c>string_value = 15</c>. And one reading: whether an NCMD asks for a rebirth. Pure.
 /// </summary>
 public static class SparkplugPayload
 {
@@ -91,6 +93,12 @@ public static class SparkplugPayload
                     span[o++] = 0x58; // long_value
                     o += Varint.Write(span[o..], m.Integer);
                     break;
+                case SparkplugDataType.String:
+                    span[o++] = 0x7A; // string_value
+                    int length = Encoding.UTF8.GetByteCount(m.Text ?? "");
+                    o += Varint.Write(span[o..], (ulong)length);
+                    o += Encoding.UTF8.GetBytes(m.Text ?? "", span[o..]);
+                    break;
                 default:
                     span[o++] = 0x70; // boolean_value
                     span[o++] = m.Integer != 0 ? (byte)1 : (byte)0;
@@ -117,6 +125,11 @@ public static class SparkplugPayload
         size += 1 + Varint.Size((ulong)m.Timestamp) + 1 + Varint.Size((ulong)m.Type);
         if (m.IsHistorical) size += 2;
         if (m.IsNull) return size + 2;
+        if (m.Type == SparkplugDataType.String)
+        {
+            int n = Encoding.UTF8.GetByteCount(m.Text ?? "");
+            return size + 1 + Varint.Size((ulong)n) + n;
+        }
         return size + m.Type switch
         {
             SparkplugDataType.Double => 9,
