@@ -7,46 +7,9 @@ using Pattoo.Edge.Host;
 namespace Pattoo.Edge;
 
 /// <summary>The pattoo-edge command line: parse arguments, then hand over to <see cref="EdgeHost"/>.</summary>
-public static class Program
+public static partial class Program
 {
     internal const int ExitOk = 0, ExitError = 1, ExitUsage = 2;
-
-    private const string Usage = """
-        pattoo-edge: a monitoring appliance in one binary: polls devices, stores time series
-        in SQLite, serves them over GraphQL and the pattoo agent API.
-
-        Usage:
-          pattoo-edge [run] [--config FILE]   run the appliance (default: the embedded config)
-          pattoo-edge config check [--verbose] FILE
-                                              check a config file; exit 1 listing every error;
-                                              --verbose shows what each poll cycle will cost
-          pattoo-edge config default          print the embedded default config, commented
-          pattoo-edge config sample snmp|modbus|bacnet|opcua|linux
-                                              print a poller's commented sample section
-          pattoo-edge import key_translation --filename F.csv [--idx_pair_xlate_group N] [--config FILE]
-          pattoo-edge import agent_translation --filename F.csv [--config FILE]
-          pattoo-edge create language --code es --name Spanish [--config FILE]
-          pattoo-edge create key_translation --name NAME [--config FILE]
-                                              pattoo's translation commands and CSV formats; they
-                                              change the database under storage.path (also while
-                                              the appliance runs)
-          pattoo-edge install                 (as root) copy this binary to /usr/local/bin, write the
-                                              systemd unit and a default config if none, enable and
-                                              start the service
-          pattoo-edge uninstall [--purge]     (as root) stop and remove it; --purge also deletes the
-                                              config and the data
-          pattoo-edge doctor [--config FILE] [--json]
-                                              check the box, the config, the ports, storage, clock,
-                                              serial devices, targets and certificates; print fixes
-          pattoo-edge backup FILE [--config FILE]
-                                              a consistent backup, also while the appliance runs
-          pattoo-edge restore FILE [--config FILE]
-                                              put a backup in place (the appliance must be stopped)
-          pattoo-edge version                 print the version, commit and build day
-          pattoo-edge --help                  this text
-
-        Signals: SIGHUP reloads the config file, SIGTERM or SIGINT stops.
-        """;
 
     /// <summary>
     /// Taken as Main begins. /proc's process start time is the fork's, which an exec keeps:
