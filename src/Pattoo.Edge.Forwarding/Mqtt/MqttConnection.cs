@@ -164,12 +164,12 @@ public sealed class MqttConnection : IAsyncDisposable
         return granted;
     }
 
-    /// <summary>Waits for <paramref name="task"/> (an acknowledgement); the session is closed when it does not come within <paramref name="timeout"/>.</summary>
-    public async Task<T> WaitAsync<T>(Task<T> task, TimeSpan timeout, string what, CancellationToken stop)
+    /// <summary>Waits for <paramref name="task"/> (acknowledgements); the session is closed when it does not come within <paramref name="timeout"/>.</summary>
+    public async Task WaitAsync(Task task, TimeSpan timeout, string what, CancellationToken stop)
     {
         try
         {
-            return await task.WaitAsync(timeout, stop).ConfigureAwait(false);
+            await task.WaitAsync(timeout, stop).ConfigureAwait(false);
         }
         catch (TimeoutException)
         {
@@ -178,8 +178,11 @@ public sealed class MqttConnection : IAsyncDisposable
         }
     }
 
-    private async Task WaitAsync(Task task, TimeSpan timeout, string what, CancellationToken stop)
-        => await WaitAsync(task.ContinueWith(static t => { t.GetAwaiter().GetResult(); return 0; }, TaskScheduler.Default), timeout, what, stop).ConfigureAwait(false);
+    private async Task<T> WaitAsync<T>(Task<T> task, TimeSpan timeout, string what, CancellationToken stop)
+    {
+        await WaitAsync((Task)task, timeout, what, stop).ConfigureAwait(false);
+        return await task.ConfigureAwait(false);
+    }
 
     private ushort Register(TaskCompletionSource<int> ack)
     {

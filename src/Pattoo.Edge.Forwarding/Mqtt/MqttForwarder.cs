@@ -86,7 +86,7 @@ public sealed class MqttForwarder : CursorForwarder
             else
             {
                 await c.FlushAsync(stop).ConfigureAwait(false);
-                await c.WaitAsync(Task.WhenAll(_acks).ContinueWith(static t => { t.GetAwaiter().GetResult(); return 0; }, TaskScheduler.Default), Options.Timeout, "PUBACK", stop).ConfigureAwait(false);
+                await c.WaitAsync(Task.WhenAll(_acks), Options.Timeout, "PUBACK", stop).ConfigureAwait(false);
             }
             return null;
         }
