@@ -1,47 +1,31 @@
 using Pattoo.Edge.Common;
-using Xunit;
+using Pattoo.Edge.Tests.Support;
 
 namespace Pattoo.Edge.Tests.Linux;
 
 /// <summary>
-/// Each folder of src/Pattoo.Edge.Pollers/Linux/testcases is a host frozen as files: root/ (its /proc
-/// and /sys), statvfs.txt, expected.out (every sample) and expected.err (every problem; absent = none).
-/// Set PATTOO_UPDATE_EXPECTED=1 to rewrite the expected files from what the collector says now,
-/// then read the diff before committing it.
+/// The cases under src/Pattoo.Edge.Pollers/Linux/testcases (see <see cref="PollerCaseRunner"/>): each is a
+/// host frozen as files, root/ (its /proc and /sys) and statvfs.txt, with config.toml (its [linux] table);
+/// expected.out holds every sample of one cycle, sorted, then a "skipped: ..." line per problem.
 /// </summary>
 public sealed class LinuxCollectorCaseTests
 {
-    public static TheoryData<string> Cases()
-    {
-        var data = new TheoryData<string>();
-        foreach (string name in LinuxTestSupport.CaseNames()) data.Add(name);
-        return data;
-    }
+    public static TheoryData<string> Cases => PollerCaseRunner.Cases("Linux");
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void CollectsWhatTheCaseExpects(string caseName)
-    {
-        string caseDir = Path.Combine(LinuxTestSupport.TestCasesDirectory, caseName);
-        var collector = LinuxTestSupport.CollectorFor(caseName);
-        var batch = new SampleBatch();
-        collector.Collect(batch, LinuxTestSupport.Timestamp);
-
-        var actualOut = LinuxTestSupport.Lines(batch);
-        var actualErr = new List<string>(collector.Problems);
-        string outPath = Path.Combine(caseDir, "expected.out");
-        string errPath = Path.Combine(caseDir, "expected.err");
-        if (Environment.GetEnvironmentVariable("PATTOO_UPDATE_EXPECTED") == "1")
+    public Task CollectsWhatTheCaseExpects(string caseName) => PollerCaseRunner.RunAsync(
+        "Linux", caseName, LinuxTestSupport.Bind,
+        options =>
         {
-            File.WriteAllLines(outPath, actualOut);
-            if (actualErr.Count > 0) File.WriteAllLines(errPath, actualErr);
-            else File.Delete(errPath);
-        }
-
-        Assert.Equal(ReadLines(outPath), actualOut);
-        Assert.Equal(File.Exists(errPath) ? ReadLines(errPath) : new List<string>(), actualErr);
-        foreach (var sample in batch.Items) Assert.Equal(LinuxTestSupport.Timestamp, sample.TimestampMs);
-    }
+            var collector = LinuxTestSupport.CollectorFor(caseName, options.Interval);
+            var batch = new SampleBatch();
+            collector.Collect(batch, LinuxTestSupport.Timestamp);
+            foreach (var sample in batch.Items) Assert.Equal(LinuxTestSupport.Timestamp, sample.TimestampMs);
+            var lines = LinuxTestSupport.Lines(batch);
+            lines.AddRange(collector.Problems.Select(p => $"skipped: {p}"));
+            return Task.FromResult(lines);
+        });
 
     [Theory]
     [MemberData(nameof(Cases))]
@@ -84,5 +68,4 @@ public sealed class LinuxCollectorCaseTests
         Assert.True(allocated < 24 * 1024, $"{allocated} bytes for {samples} samples");
     }
 
-    private static List<string> ReadLines(string path) => new(File.ReadAllLines(path));
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Pollers.Linux;
+using Pattoo.Edge.Tests.Support;
 
 namespace Pattoo.Edge.Tests.Linux;
 
@@ -28,13 +29,6 @@ internal static class LinuxTestSupport
         }
     }
 
-    public static IEnumerable<string> CaseNames()
-    {
-        var names = new List<string>();
-        foreach (string dir in Directory.GetDirectories(TestCasesDirectory)) names.Add(Path.GetFileName(dir));
-        names.Sort(StringComparer.Ordinal);
-        return names;
-    }
 
     /// <summary>
     /// statvfs answers from the case's statvfs.txt: "mountpoint size free avail files files_free" per line;
@@ -63,11 +57,13 @@ internal static class LinuxTestSupport
         static ulong U(string s) => ulong.Parse(s, NumberStyles.None, CultureInfo.InvariantCulture);
     }
 
-    public static LinuxCollector CollectorFor(string caseName)
+    public static LinuxCollector CollectorFor(string caseName, TimeSpan? interval = null)
     {
         string caseDir = Path.Combine(TestCasesDirectory, caseName);
-        return new LinuxCollector(Agent, Interval, Path.Combine(caseDir, "root"), LoadStatvfs(caseDir));
+        return new LinuxCollector(Agent, interval ?? Interval, Path.Combine(caseDir, "root"), LoadStatvfs(caseDir));
     }
+
+    public static LinuxOptions Bind(string toml) => PollerTestSupport.Bind(toml, "linux", LinuxOptions.Bind);
 
     /// <summary>Every sample as <see cref="LinuxCollector.Describe"/> writes it, sorted (ordinal).</summary>
     public static List<string> Lines(SampleBatch batch)

@@ -4,6 +4,7 @@ using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
 using Pattoo.Edge.Pollers;
 using Pattoo.Edge.Pollers.Snmp;
+using Pattoo.Edge.Tests.Support;
 
 namespace Pattoo.Edge.Tests.Snmp;
 
@@ -12,16 +13,7 @@ internal static class SnmpTestSupport
     public const string Appliance = "test-appliance";
 
     /// <summary>Binds the [snmp] table of a TOML text; throws <see cref="ConfigException"/> listing errors.</summary>
-    public static SnmpOptions Bind(string toml, string file = "edge.toml")
-    {
-        var errors = new ConfigErrors();
-        var tree = TomlTree.Parse(toml, file, errors);
-        if (errors.Count > 0) throw new ConfigException(errors);
-        var root = new ConfigSection(file, "", tree, errors);
-        var options = SnmpOptions.Bind(root.GetSection("snmp"));
-        if (errors.Count > 0) throw new ConfigException(errors);
-        return options;
-    }
+    public static SnmpOptions Bind(string toml, string file = "edge.toml") => PollerTestSupport.Bind(toml, "snmp", SnmpOptions.Bind, file);
 
     public static List<string> BindErrors(string toml)
     {
