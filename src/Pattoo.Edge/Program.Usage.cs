@@ -30,6 +30,11 @@ public static partial class Program
           pattoo-edge doctor [--config FILE] [--json]
                                               check the box, the config, the ports, storage, clock,
                                               serial devices, targets and certificates; print fixes
+          pattoo-edge discover modbus ADDRESS|SERIAL_PORT [--unit N | --scan-units A-B] [--range A-B]
+                                  [--pick LIST | --emit-plausible] ...
+                                              find the units, register blocks and byte orders of a
+                                              Modbus device; print its [[modbus.devices]] config
+                                              (pattoo-edge discover modbus --help for every option)
           pattoo-edge backup FILE [--config FILE]
                                               a consistent backup, also while the appliance runs
           pattoo-edge restore FILE [--config FILE]

@@ -41,6 +41,7 @@ public static partial class Program
                 ["install" or "uninstall", ..] => InstallCommands.Run(args),
                 ["backup" or "restore", ..] => await BackupCommands.RunAsync(args).ConfigureAwait(false),
                 ["doctor", ..] => await DoctorCommand.RunAsync(args).ConfigureAwait(false),
+                ["discover", ..] => await DiscoverCommand.RunAsync(args).ConfigureAwait(false),
                 ["help" or "--help" or "-h"] => PrintUsage(Console.Out, ExitOk),
                 _ => BadUsage(args),
             };

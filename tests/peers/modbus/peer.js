@@ -6,6 +6,8 @@
 //   node peer.js rtu-over-tcp PORT           jsmodbus ModbusRTUServer per TCP connection (RTU frames over TCP)
 //   node peer.js faulty-rtu PTY              our own RTU peer with a fault per unit id (see FAULTS below)
 //   node peer.js faulty-tcp PORT             our own Modbus TCP peer with a fault per unit id
+//   node peer.js meter-tcp PORT              modbus-serial ServerTCP serving meter.json: a power meter with a
+//                                            few register blocks (exception 2 elsewhere), no discrete inputs
 // The register content is built from layout.json with Node's Buffer writers.
 'use strict';
 const path = require('path');
@@ -77,6 +79,24 @@ function vector(answers) {
   };
 }
 
+// The meter of `discover modbus`' tests: only the registers meter.json lists answer; it has coils
+// but no discrete inputs (illegal function), as many meters do.
+function meterVector() {
+  const meter = JSON.parse(fs.readFileSync(path.join(__dirname, 'meter.json'), 'utf8'));
+  const tables = { holding: new Map(), input: new Map() };
+  for (const v of meter.values) {
+    const bytes = v.type === 'string' ? Buffer.from(v.value.padEnd(2 * v.length, '\0'), 'ascii') : encode(v.type, v.value, v.order);
+    for (let i = 0; i < bytes.length / 2; i++) tables[v.table].set(v.address + i, bytes.readUInt16BE(2 * i));
+  }
+  const coils = new Set(meter.coils_on);
+  const at = (table) => (a) => { if (!tables[table].has(a)) throw illegal(); return tables[table].get(a); };
+  return {
+    getHoldingRegister: at('holding'),
+    getInputRegister: at('input'),
+    getCoil: (a) => { if (a >= meter.coils) throw illegal(); return coils.has(a); },
+  };
+}
+
 const [mode, where, extra] = process.argv.slice(2);
 const ready = () => process.stdout.write('READY\n');
 process.on('SIGTERM', () => process.exit(0));
@@ -99,6 +119,11 @@ if (mode === 'tcp') {
   const options = { holding: toBuffer(image.holding), input: toBuffer(image.input), coils: bits((a) => a % 3 === 0), discrete: bits((a) => a % 2 === 1) };
   const tcp = net.createServer((socket) => { new Modbus.server.RTU(socket, options); socket.on('error', () => {}); });
   tcp.listen(Number(where), '127.0.0.1', ready);
+} else if (mode === 'meter-tcp') {
+  const ModbusRTU = require('modbus-serial');
+  const server = new ModbusRTU.ServerTCP(meterVector(), { host: '127.0.0.1', port: Number(where), unitID: 255 });
+  server.on('socketError', (e) => console.error('socket error', e.message));
+  server.on('initialized', ready);
 } else if (mode === 'faulty-rtu') {
   faultyRtu(where);
 } else if (mode === 'faulty-tcp') {

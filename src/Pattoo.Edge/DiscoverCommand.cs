@@ -1,0 +1,174 @@
+using System.Globalization;
+using System.IO.Ports;
+using Pattoo.Edge.Common;
+using Pattoo.Edge.Pollers.Modbus.Discovery;
+using Pattoo.Edge.Protocols.Modbus;
+
+namespace Pattoo.Edge;
+
+/// <summary>
+/// <c>pattoo-edge discover PROTOCOL ...</c>: asks devices what they serve and prints a config
+/// section for them on stdout (progress on stderr). Exit 0 with the TOML, 1 when the device
+/// could not be discovered, 2 for a bad command line.
+/// </summary>
+internal static class DiscoverCommand
+{
+    internal const string ModbusUsage = """
+        usage: pattoo-edge discover modbus ADDRESS|SERIAL_PORT [options]
+          ADDRESS host[:port] (Modbus TCP, port 502) or SERIAL_PORT such as /dev/ttyUSB0 (RTU)
+          --unit N                the unit id to ask (default 1)
+          --scan-units A-B        find the units that answer among A-B (1-247 on a serial line)
+          --range A-B             0-based addresses to probe in each table (default 0-199)
+          --tables LIST           holding,input,coil,discrete (default all four)
+          --transport T           tcp, rtu_over_tcp (a serial gateway), rtu (default: by ADDRESS)
+          --baud N --parity none|even|odd --stop-bits 1|2   the serial line (default 9600 8N1)
+          --timeout D             the whole run's limit (default 60s)
+          --request-timeout D     each request's (default 1s)
+          --pick LIST             the values to configure: REF:TYPE[:ORDER]:KEY[:NUMBER],...
+                                  e.g. "40001:float32:CDAB:flow_m3h,30005:uint16:temp_c:0.1"
+                                  (NUMBER: scale; a string's length; a bool's bit in a register)
+          --emit-plausible        configure every plausible value instead (review the keys)
+          --name NAME             the device's name in the config
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args is [_, "modbus", ..]) return await ModbusAsync(args).ConfigureAwait(false);
+        Console.Error.WriteLine("usage: pattoo-edge discover modbus ADDRESS|SERIAL_PORT [options]  (see pattoo-edge discover modbus --help)");
+        return Program.ExitUsage;
+    }
+
+    private static async Task<int> ModbusAsync(string[] args)
+    {
+        if (args.Length < 3 || args[2] is "--help" or "-h")
+        {
+            (args.Length < 3 ? Console.Error : Console.Out).WriteLine(ModbusUsage);
+            return args.Length < 3 ? Program.ExitUsage : Program.ExitOk;
+        }
+        ModbusDiscoveryOptions options;
+        try
+        {
+            options = ParseModbus(args);
+        }
+        catch (FormatException e)
+        {
+            Console.Error.WriteLine($"pattoo-edge discover modbus: {e.Message}");
+            return Program.ExitUsage;
+        }
+        try
+        {
+            string toml = await ModbusDiscovery.RunAsync(options, "pattoo-edge " + string.Join(' ', args.Select(Quote)),
+                line => Console.Error.WriteLine($"discover: {line}"), CancellationToken.None).ConfigureAwait(false);
+            Console.Out.Write(toml);
+            return Program.ExitOk;
+        }
+        catch (DiscoveryException e)
+        {
+            Console.Error.WriteLine($"pattoo-edge discover modbus: {e.Message}");
+            return Program.ExitError;
+        }
+    }
+
+    internal static ModbusDiscoveryOptions ParseModbus(string[] args)
+    {
+        var o = new ModbusDiscoveryOptions { Target = args[2] };
+        bool unitGiven = false;
+        for (int i = 3; i < args.Length; i++)
+        {
+            string option = args[i];
+            if (option == "--emit-plausible")
+            {
+                o = o with { EmitPlausible = true };
+                continue;
+            }
+            if (i + 1 >= args.Length) throw new FormatException($"{option} needs a value, or is unknown (see --help)");
+            string value = args[++i];
+            switch (option)
+            {
+                case "--unit":
+                    o = o with { Units = [(byte)Number(option, value, 0, 255)] };
+                    unitGiven = true;
+                    break;
+                case "--scan-units":
+                    var (a, b) = Range(option, value, 0, 255);
+                    o = o with { Units = [.. Enumerable.Range(a, b - a + 1).Select(u => (byte)u)], ScanUnits = true };
+                    break;
+                case "--range":
+                    var (first, last) = Range(option, value, 0, 65535);
+                    o = o with { First = first, Last = last };
+                    break;
+                case "--tables":
+                    o = o with { Tables = [.. value.Split(',', StringSplitOptions.TrimEntries).Select(Table)] };
+                    break;
+                case "--transport":
+                    o = o with { Transport = value };
+                    break;
+                case "--baud":
+                    o = o with { BaudRate = Number(option, value, 300, 4_000_000) };
+                    break;
+                case "--parity":
+                    o = o with
+                    {
+                        Parity = value switch
+                        {
+                            "none" => Parity.None,
+                            "even" => Parity.Even,
+                            "odd" => Parity.Odd,
+                            _ => throw new FormatException($"--parity is none, even or odd, not \"{value}\""),
+                        },
+                    };
+                    break;
+                case "--stop-bits":
+                    o = o with { StopBits = Number(option, value, 1, 2) == 2 ? StopBits.Two : StopBits.One };
+                    break;
+                case "--timeout":
+                    o = o with { Timeout = Time(option, value, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1)) };
+                    break;
+                case "--request-timeout":
+                    o = o with { RequestTimeout = Time(option, value, TimeSpan.FromMilliseconds(10), TimeSpan.FromMinutes(1)) };
+                    break;
+                case "--pick":
+                    o = o with { Picks = ModbusPick.ParseList(value) };
+                    break;
+                case "--name":
+                    o = o with { Name = value };
+                    break;
+                default:
+                    throw new FormatException($"unknown option {option} (see --help)");
+            }
+        }
+        if (o.ScanUnits && unitGiven) throw new FormatException("give --unit or --scan-units, not both");
+        if (o.Picks is not null && o.EmitPlausible) throw new FormatException("give --pick or --emit-plausible, not both");
+        return o;
+    }
+
+    private static int Number(string option, string value, int min, int max)
+        => int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= min && n <= max
+            ? n : throw new FormatException($"{option} takes a number from {min} to {max}, not \"{value}\"");
+
+    private static (int First, int Last) Range(string option, string value, int min, int max)
+    {
+        var parts = value.Split('-');
+        int first = Number(option, parts[0], min, max);
+        int last = parts.Length == 2 ? Number(option, parts[1], min, max) : parts.Length == 1 ? first
+            : throw new FormatException($"{option} takes A-B, not \"{value}\"");
+        if (last < first) throw new FormatException($"{option} {value}: the end is before the start");
+        return (first, last);
+    }
+
+    private static TimeSpan Time(string option, string value, TimeSpan min, TimeSpan max)
+        => Duration.TryParse(value, out var d) && d >= min && d <= max
+            ? d : throw new FormatException($"{option} takes a duration from {Duration.Format(min)} to {Duration.Format(max)} such as 30s, not \"{value}\"");
+
+    private static ModbusTable Table(string name) => name switch
+    {
+        "holding" => ModbusTable.HoldingRegister,
+        "input" => ModbusTable.InputRegister,
+        "coil" => ModbusTable.Coil,
+        "discrete" => ModbusTable.DiscreteInput,
+        _ => throw new FormatException($"--tables takes holding, input, coil and discrete, not \"{name}\""),
+    };
+
+    private static string Quote(string arg) => arg.Length > 0 && arg.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' or '/' or ':' or ',' or '=')
+        ? arg : "'" + arg.Replace("'", "'\\''", StringComparison.Ordinal) + "'";
+}
