@@ -4,6 +4,8 @@
 #   ./build.sh test                install test prerequisites, publish the binary once, run every test
 #   ./build.sh publish x64|arm64|all   cross-publish trimmed native-AOT binaries (fails on any trim/AOT warning from our code)
 #   ./build.sh package x64|arm64|all   publish, then build artifacts/packages/pattoo-edge_<VERSION>_<amd64|arm64>.deb
+#   ./build.sh check-arm64         package arm64, boot a Debian 12 arm64 guest under qemu-system-aarch64 (built once,
+#                                  cached in ~/.cache/pattoo-edge/arm64-guest), install the .deb in it and check it (root)
 #   ./build.sh bench [NAME]        run the benchmarks (prints ratios against peers measured in the same run);
 #                                  NAME: storage, flash (root: loop devices), chunks, appliance, api, snmp, modbus, bacnet, opcua, forward
 set -euo pipefail
@@ -120,6 +122,16 @@ case "${1:-help}" in
       publish "$arch"
       log "package: $(packaging/build-deb.sh "$arch" "$ARTIFACTS/publish/linux-$arch/pattoo-edge" "$ARTIFACTS/packages")"
     done
+    ;;
+  check-arm64)
+    [ "$(id -u)" -eq 0 ] || { echo "check-arm64 needs root (debootstrap, binfmt_misc)" >&2; exit 1; }
+    apt_install qemu-system-arm qemu-user-static qemu-utils debootstrap e2fsprogs curl python3
+    publish arm64
+    deb=$(packaging/build-deb.sh arm64 "$ARTIFACTS/publish/linux-arm64/pattoo-edge" "$ARTIFACTS/packages")
+    log "package: $deb"
+    guest=${PATTOO_ARM64_GUEST:-$HOME/.cache/pattoo-edge/arm64-guest}
+    packaging/check-arm64/build-guest.sh "$guest"
+    packaging/check-arm64/check-arm64.sh "$guest" "$deb" "$ARTIFACTS/check-arm64"
     ;;
   bench)
     apt_install prometheus-node-exporter victoria-metrics prometheus-snmp-exporter snmpd snmp socat prometheus e2fsprogs util-linux
