@@ -168,7 +168,7 @@ public class PollersEndToEndTests
         }
     }
 
-    private static Process Start(string file, string dir, string[] args, Dictionary<string, string> env)
+    internal static Process Start(string file, string dir, string[] args, Dictionary<string, string> env)
     {
         var psi = new ProcessStartInfo(file) { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) psi.ArgumentList.Add(a);
@@ -176,7 +176,7 @@ public class PollersEndToEndTests
         return Process.Start(psi) ?? throw new InvalidOperationException($"{file} did not start");
     }
 
-    private static async Task WaitForLine(Process p, string text)
+    internal static async Task WaitForLine(Process p, string text)
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
         while (await p.StandardOutput.ReadLineAsync(cts.Token) is { } line)

@@ -137,6 +137,7 @@ public static class ModbusDiscovery
         return (new ModbusEndpoint(transport, options.HostPort, null), options);
     }
 
+    /// <summary>"modbus-192.0.2.20-502", "modbus-ttyUSB0".</summary>
     private static string DefaultName(ModbusEndpoint endpoint)
-        => "modbus-" + TomlText.KeyFrom(endpoint.Serial is { } line ? Path.GetFileName(line.Port) : endpoint.Address!, "device").Replace('_', '-');
+        => "modbus-" + (endpoint.Serial is { } line ? Path.GetFileName(line.Port) : endpoint.Address!.Replace("[", "", StringComparison.Ordinal).Replace("]", "", StringComparison.Ordinal).Replace(':', '-'));
 }

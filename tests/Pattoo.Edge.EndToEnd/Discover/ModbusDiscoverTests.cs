@@ -1,0 +1,195 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+
+namespace Pattoo.Edge.EndToEnd.Discover;
+
+/// <summary>
+/// `pattoo-edge discover modbus` against the npm Modbus peers: discover, the printed TOML passes
+/// `config check`, the binary polls it, and the stored values are what the peer serves
+/// (tests/peers/modbus/meter.json and layout.json).
+/// </summary>
+public sealed class ModbusDiscoverTests
+{
+    private static readonly string Peer = Path.Combine(EndToEndSupport.RepoRoot, "tests", "peers", "modbus", "peer.js");
+
+    [Fact]
+    public async Task AMeterDiscoveredWithPlausibleValuesPollsWhatItServes()
+    {
+        string dir = NewDir("meter");
+        int modbusPort = EdgeProcess.FreePort();
+        using var peer = PollersEndToEndTests.Start("node", dir, [Peer, "meter-tcp", modbusPort.ToString(CultureInfo.InvariantCulture)], new());
+        try
+        {
+            await PollersEndToEndTests.WaitForLine(peer, "READY");
+            var (code, toml, log) = await EdgeProcess.RunAsync("discover", "modbus", $"127.0.0.1:{modbusPort}", "--emit-plausible", "--name", "meter", "--request-timeout", "300ms");
+            Assert.True(code == 0, log);
+            // progress on stderr: the blocks found, and the table the meter does not serve
+            Assert.Contains("unit 1: holding 0-199: 0-11, 100-103", log, StringComparison.Ordinal);
+            Assert.Contains("unit 1: input 0-199: 0-4", log, StringComparison.Ordinal);
+            Assert.Contains("unit 1: coil 0-199: 0-7", log, StringComparison.Ordinal);
+            Assert.Contains("unit 1: discrete 0-199: silent from 0 on", log, StringComparison.Ordinal);
+
+            var values = await PollAsync(dir, toml, "meter");
+            Assert.Equal(230.1f, (float)values["holding_40001"]!.Value);
+            Assert.Equal(12.5, values["holding_40003"]);
+            Assert.Equal(2876.25, values["holding_40005"]);
+            Assert.Equal(49.98f, (float)values["holding_40007"]!.Value);
+            // the energy counter's two words (uint32 CDAB 123456): --emit-plausible proposes words, --pick tells
+            Assert.Equal(57920, values["holding_40009"]);
+            Assert.Equal(1, values["holding_40010"]);
+            Assert.Equal(3, values["holding_40011"]);
+            Assert.True(values.ContainsKey("holding_40101")); // "PE-00042", a string
+            Assert.Equal(21.5, values["input_30001"]);
+            Assert.Equal(45.25, values["input_30003"]);
+            Assert.Equal(-40, values["input_30005"]);
+        }
+        finally
+        {
+            Stop(peer);
+        }
+    }
+
+    [Fact]
+    public async Task PickedValuesInEveryByteOrderPollAsTheyAreServed()
+    {
+        string dir = NewDir("orders");
+        int modbusPort = EdgeProcess.FreePort();
+        using var peer = PollersEndToEndTests.Start("node", dir, [Peer, "tcp", modbusPort.ToString(CultureInfo.InvariantCulture)], new());
+        try
+        {
+            await PollersEndToEndTests.WaitForLine(peer, "READY");
+            // layout.json: number k in order j (ABCD, DCBA, BADC, CDAB) at holding 1000 + 40k + 10j;
+            // int32 -123456789 is k = 2 (1080...), float32 -1234.5678 is k = 6 (1240...)
+            string picks = "41241:float32:f_abcd,41251:float32:DCBA:f_dcba,41261:float32:BADC:f_badc,41271:float32:CDAB:f_cdab:0.001," +
+                           "41081:int32:i_abcd,41091:int32:DCBA:i_dcba,41101:int32:BADC:i_badc,41111:int32:CDAB:i_cdab,41401:string:label:6";
+            var (code, toml, log) = await EdgeProcess.RunAsync("discover", "modbus", $"127.0.0.1:{modbusPort}", "--range", "1000-1409", "--tables", "holding", "--pick", picks);
+            Assert.True(code == 0, log);
+            Assert.Contains("# 41241-41242 read -1234.5677\n", toml, StringComparison.Ordinal);
+            Assert.Contains("# 41401-41406 read \"Pattoo Edge\"\n", toml, StringComparison.Ordinal);
+
+            var values = await PollAsync(dir, toml, "modbus-127.0.0.1-" + modbusPort.ToString(CultureInfo.InvariantCulture));
+            foreach (string key in (string[])["f_abcd", "f_dcba", "f_badc"]) Assert.Equal(-1234.5678f, (float)values[key]!.Value);
+            Assert.Equal(-1.2345677, values["f_cdab"]!.Value, 6);
+            foreach (string key in (string[])["i_abcd", "i_dcba", "i_badc", "i_cdab"]) Assert.Equal(-123456789, values[key]);
+            Assert.True(values.ContainsKey("label"));
+        }
+        finally
+        {
+            Stop(peer);
+        }
+    }
+
+    [Fact]
+    public async Task ASerialScanFindsTheUnitsOnTheLine()
+    {
+        string dir = NewDir("rtu");
+        using var socat = PollersEndToEndTests.Start("socat", dir, ["-d", "-d", $"pty,raw,echo=0,link={dir}/ttyA", $"pty,raw,echo=0,link={dir}/ttyB"], new());
+        Process? rtu = null;
+        try
+        {
+            for (int i = 0; i < 100 && !(File.Exists($"{dir}/ttyA") && File.Exists($"{dir}/ttyB")); i++) await Task.Delay(50);
+            rtu = PollersEndToEndTests.Start("node", dir, [Peer, "rtu", $"{dir}/ttyB", "3,7"], new());
+            await PollersEndToEndTests.WaitForLine(rtu, "READY");
+            var (code, toml, log) = await EdgeProcess.RunAsync("discover", "modbus", $"{dir}/ttyA", "--scan-units", "1-8", "--range", "40-43",
+                "--tables", "holding", "--request-timeout", "500ms", "--emit-plausible", "--name", "line");
+            Assert.True(code == 0, log);
+            Assert.Contains("unit 3 answers", log, StringComparison.Ordinal);
+            Assert.Contains("unit 7 answers", log, StringComparison.Ordinal);
+            Assert.DoesNotContain("unit 5 answers", log, StringComparison.Ordinal);
+            Assert.Contains("name = \"line-unit3\"", toml, StringComparison.Ordinal);
+            Assert.Contains("name = \"line-unit7\"", toml, StringComparison.Ordinal);
+            Assert.Contains("transport = \"rtu\"", toml, StringComparison.Ordinal);
+
+            // the other units stay silent: asked directly, discovery says so and fails
+            var (silentCode, _, silentLog) = await EdgeProcess.RunAsync("discover", "modbus", $"{dir}/ttyA", "--unit", "5", "--request-timeout", "300ms");
+            Assert.Equal(1, silentCode);
+            Assert.Contains("unit 5 did not answer on rtu", silentLog, StringComparison.Ordinal);
+
+            var values = await PollAsync(dir, toml, "line-unit7");
+            for (int a = 40; a <= 43; a++) Assert.Equal(a, values[$"holding_4{a + 1:D4}"]); // holding n holds n
+        }
+        finally
+        {
+            if (rtu is not null) Stop(rtu);
+            Stop(socat);
+            rtu?.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task UnreachableDevicesBadArgumentsAndTimeoutsSaySoWithTheirExitCodes()
+    {
+        int closed = EdgeProcess.FreePort();
+        var (code, stdout, log) = await EdgeProcess.RunAsync("discover", "modbus", $"127.0.0.1:{closed}");
+        Assert.Equal(1, code);
+        Assert.Equal("", stdout);
+        Assert.Contains($"cannot open tcp 127.0.0.1:{closed}", log, StringComparison.Ordinal);
+
+        (code, _, log) = await EdgeProcess.RunAsync("discover", "modbus", "127.0.0.1", "--range", "9-1");
+        Assert.Equal(2, code);
+        Assert.Contains("--range 9-1: the end is before the start", log, StringComparison.Ordinal);
+        (code, _, log) = await EdgeProcess.RunAsync("discover", "modbus", "127.0.0.1", "--pick", "40001:real:k");
+        Assert.Equal(2, code);
+        Assert.Contains("pick \"40001:real:k\": unknown type \"real\"", log, StringComparison.Ordinal);
+
+        // a device that accepts the connection and never answers: the whole run's limit ends it
+        string dir = NewDir("silent");
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        try
+        {
+            var sw = Stopwatch.StartNew();
+            (code, _, log) = await EdgeProcess.RunAsync("discover", "modbus", $"127.0.0.1:{port}", "--scan-units", "1-247", "--request-timeout", "1s", "--timeout", "2s");
+            Assert.Equal(1, code);
+            Assert.Contains("discovery did not finish within 2s", log, StringComparison.Ordinal);
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(15), $"{sw.Elapsed}");
+        }
+        finally
+        {
+            listener.Stop();
+            Directory.Delete(dir, true);
+        }
+    }
+
+    /// <summary>Checks <paramref name="discovered"/> with `config check`, polls it once with the binary and returns every Modbus key's last value.</summary>
+    private static async Task<Dictionary<string, double?>> PollAsync(string dir, string discovered, string device)
+    {
+        int port = EdgeProcess.FreePort();
+        string config = Path.Combine(dir, "edge.toml");
+        await File.WriteAllTextAsync(config, $"""
+            [appliance]
+            name = "discover-e2e"
+            [server]
+            listen = "127.0.0.1:{port}"
+            [storage]
+            path = "{dir}/data"
+            [linux]
+            enabled = false
+
+            """ + discovered);
+        var (code, stdout, stderr) = await EdgeProcess.RunAsync("config", "check", config);
+        Assert.True(code == 0, $"config check of the discovered TOML:\n{stdout}{stderr}\n{discovered}");
+
+        await using var edge = new EdgeProcess(dir, "run", "--config", config);
+        await edge.WaitForOutputAsync($"modbus/{device}: polling OK", TimeSpan.FromSeconds(30));
+        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        var data = await EndToEndSupport.GraphQLAsync(http, "{ series(agentProgram: \"modbus\") { key agentPolledTarget lastValue } }");
+        return data.GetProperty("series").EnumerateArray()
+            .Where(s => s.GetProperty("agentPolledTarget").GetString() == device)
+            .ToDictionary(s => s.GetProperty("key").GetString()!, s => s.GetProperty("lastValue").ValueKind == JsonValueKind.Null ? (double?)null : s.GetProperty("lastValue").GetDouble());
+    }
+
+    private static string NewDir(string what)
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"pattoo-edge-discover-{what}-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    private static void Stop(Process p)
+    {
+        try { p.Kill(true); } catch (InvalidOperationException) { }
+    }
+}
