@@ -1,7 +1,12 @@
 using System.Globalization;
 using System.IO.Ports;
+using System.Text;
 using Pattoo.Edge.Common;
+using Pattoo.Edge.Config;
 using Pattoo.Edge.Pollers.Modbus.Discovery;
+using Pattoo.Edge.Pollers.Shared;
+using Pattoo.Edge.Pollers.Snmp;
+using Pattoo.Edge.Pollers.Snmp.Discovery;
 using Pattoo.Edge.Protocols.Modbus;
 
 namespace Pattoo.Edge;
@@ -31,11 +36,104 @@ internal static class DiscoverCommand
           --name NAME             the device's name in the config
         """;
 
+    internal const string SnmpUsage = """
+        usage: pattoo-edge discover snmp ADDRESS [options]
+          ADDRESS host[:port] of the agent (port 161)
+          --community C           SNMPv1/v2c community (default public)
+          --version 1|2c|3        default 2c, or 3 with --user
+          --user U --auth-protocol MD5|SHA|SHA224|SHA256|SHA384|SHA512 --auth-password P
+          --priv-protocol DES|AES|AES192|AES256 --priv-password P --context NAME   SNMPv3
+          --timeout D             the whole run's limit (default 60s)
+          --request-timeout D     each request's (default 2s, two retries)
+        """;
+
     public static async Task<int> RunAsync(string[] args)
     {
         if (args is [_, "modbus", ..]) return await ModbusAsync(args).ConfigureAwait(false);
-        Console.Error.WriteLine("usage: pattoo-edge discover modbus ADDRESS|SERIAL_PORT [options]  (see pattoo-edge discover modbus --help)");
+        if (args is [_, "snmp", ..]) return await SnmpAsync(args).ConfigureAwait(false);
+        Console.Error.WriteLine("usage: pattoo-edge discover modbus|snmp ADDRESS [options]  (see pattoo-edge discover modbus --help)");
         return Program.ExitUsage;
+    }
+
+    private static async Task<int> SnmpAsync(string[] args)
+    {
+        if (args.Length < 3 || args[2] is "--help" or "-h")
+        {
+            (args.Length < 3 ? Console.Error : Console.Out).WriteLine(SnmpUsage);
+            return args.Length < 3 ? Program.ExitUsage : Program.ExitOk;
+        }
+        SnmpTargetOptions target;
+        TimeSpan timeout;
+        try
+        {
+            (target, timeout) = ParseSnmp(args);
+        }
+        catch (FormatException e)
+        {
+            Console.Error.WriteLine($"pattoo-edge discover snmp: {e.Message}");
+            return Program.ExitUsage;
+        }
+        try
+        {
+            string toml = await SnmpDiscovery.RunAsync(target, "pattoo-edge " + string.Join(' ', args.Select(Quote)), timeout,
+                line => Console.Error.WriteLine($"discover: {line}"), CancellationToken.None).ConfigureAwait(false);
+            Console.Out.Write(toml);
+            return Program.ExitOk;
+        }
+        catch (DiscoveryException e)
+        {
+            Console.Error.WriteLine($"pattoo-edge discover snmp: {e.Message}");
+            return Program.ExitError;
+        }
+    }
+
+    /// <summary>
+    /// The agent's address and credentials, checked by the same binder as a config file's
+    /// <c>[[snmp.targets]]</c>: a bad password or protocol gets the same message, named by its option.
+    /// </summary>
+    internal static (SnmpTargetOptions Target, TimeSpan Timeout) ParseSnmp(string[] args)
+    {
+        var keys = new List<(string Key, string Value)> { ("address", args[2]) };
+        var timeout = TimeSpan.FromSeconds(60);
+        bool versionGiven = false, userGiven = false;
+        for (int i = 3; i < args.Length; i++)
+        {
+            string option = args[i];
+            if (i + 1 >= args.Length) throw new FormatException($"{option} needs a value, or is unknown (see --help)");
+            string value = args[++i];
+            switch (option)
+            {
+                case "--timeout":
+                    timeout = Time(option, value, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
+                    break;
+                case "--request-timeout":
+                    keys.Add(("timeout", value));
+                    break;
+                case "--community" or "--version" or "--user" or "--auth-protocol" or "--auth-password" or "--priv-protocol" or "--priv-password" or "--context":
+                    keys.Add((option[2..].Replace('-', '_'), value));
+                    versionGiven |= option == "--version";
+                    userGiven |= option == "--user";
+                    break;
+                default:
+                    throw new FormatException($"unknown option {option} (see --help)");
+            }
+        }
+        if (!versionGiven && userGiven) keys.Add(("version", "3"));
+        var toml = new StringBuilder("[[snmp.targets]]\nname = \"discover\"\n");
+        foreach (var (key, value) in keys) toml.Append(key).Append(" = ").Append(TomlText.String(value)).Append('\n');
+        toml.Append("[[snmp.targets.oids]]\noid = \"1.3.6.1.2.1.1.3.0\"\nkey = \"sysUpTime\"\n");
+
+        var errors = new ConfigErrors();
+        var tree = TomlTree.Parse(toml.ToString(), "discover", errors);
+        var options = errors.Count == 0 ? SnmpOptions.Bind(new ConfigSection("discover", "", tree, errors).GetSection("snmp")) : null;
+        if (errors.Count > 0 || options is null)
+        {
+            // "snmp.targets[0].auth_password: ..." is the option --auth-password
+            throw new FormatException(string.Join("; ", errors.Select(e =>
+                (e.Path.StartsWith("snmp.targets[0].", StringComparison.Ordinal) ? "--" + e.Path["snmp.targets[0].".Length..].Replace('_', '-') + ": " : "")
+                + e.Message)));
+        }
+        return (options.Targets[0], timeout);
     }
 
     private static async Task<int> ModbusAsync(string[] args)

@@ -35,6 +35,9 @@ public static partial class Program
                                               find the units, register blocks and byte orders of a
                                               Modbus device; print its [[modbus.devices]] config
                                               (pattoo-edge discover modbus --help for every option)
+          pattoo-edge discover snmp ADDRESS [--community C | --user U --auth-password P ...]
+                                              read an SNMP agent's system group, interfaces, storage
+                                              and sensors; print its [[snmp.targets]] config
           pattoo-edge backup FILE [--config FILE]
                                               a consistent backup, also while the appliance runs
           pattoo-edge restore FILE [--config FILE]

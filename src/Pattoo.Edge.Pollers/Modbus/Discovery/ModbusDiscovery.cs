@@ -1,6 +1,7 @@
 using System.IO.Ports;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
+using Pattoo.Edge.Pollers.Shared;
 using Pattoo.Edge.Protocols.Modbus;
 
 namespace Pattoo.Edge.Pollers.Modbus.Discovery;
@@ -38,9 +39,6 @@ public sealed record ModbusDiscoveryOptions
     public bool EmitPlausible { get; init; }
     public string? Name { get; init; }
 }
-
-/// <summary>A discovery that could not finish; the message says why and what to try.</summary>
-public sealed class DiscoveryException(string message) : Exception(message);
 
 /// <summary>
 /// <c>pattoo-edge discover modbus</c>: finds the units that answer, the blocks of each table that

@@ -1,0 +1,4 @@
+namespace Pattoo.Edge.Pollers.Shared;
+
+/// <summary>A discovery that could not finish: unreachable, silent or out of time; the message says which and what to try.</summary>
+public sealed class DiscoveryException(string message) : Exception(message);
