@@ -33,14 +33,18 @@ public static class TomlText
 
     /// <summary>
     /// A config key made from free text (an object's or interface's name): lower case letters,
-    /// digits and '_', runs of anything else as one '_', never empty, never starting with a digit.
+    /// digits and '_', runs of anything else as one '_', words of CamelCase apart
+    /// ("SupplyAirTemp" is supply_air_temp), never empty, never starting with a digit.
     /// </summary>
     public static string KeyFrom(string text, string fallback = "value")
     {
         var sb = new StringBuilder(text.Length);
         bool gap = false;
+        char previous = ' ';
         foreach (char raw in text.Trim())
         {
+            if (char.IsAsciiLetterUpper(raw) && (char.IsAsciiLetterLower(previous) || char.IsAsciiDigit(previous))) gap = true;
+            previous = raw;
             char c = char.ToLowerInvariant(raw);
             if (char.IsAsciiLetterOrDigit(c))
             {

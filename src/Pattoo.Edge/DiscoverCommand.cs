@@ -1,8 +1,10 @@
 using System.Globalization;
 using System.IO.Ports;
+using System.Net;
 using System.Text;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
+using Pattoo.Edge.Pollers.Bacnet.Discovery;
 using Pattoo.Edge.Pollers.Modbus.Discovery;
 using Pattoo.Edge.Pollers.Shared;
 using Pattoo.Edge.Pollers.Snmp;
@@ -47,12 +49,105 @@ internal static class DiscoverCommand
           --request-timeout D     each request's (default 2s, two retries)
         """;
 
+    internal const string BacnetUsage = """
+        usage: pattoo-edge discover bacnet [options]
+          --broadcast ADDRESS[:PORT]  where Who-Is goes: the subnet's broadcast address, or one
+                                      device's address (default 255.255.255.255:47808)
+          --device N              look for device instance N only
+          --all                   every object, not only analog/binary/multi-state inputs, outputs, values
+          --wait D                how long to listen for I-Am (default 3s)
+          --local-address A --local-port N   the UDP socket (default 0.0.0.0:47808, where broadcast
+                                  I-Ams arrive; 0 for any free port)
+          --timeout D             the whole run's limit (default 120s)
+          --request-timeout D     each request's (default 3s, two retries)
+        """;
+
     public static async Task<int> RunAsync(string[] args)
     {
         if (args is [_, "modbus", ..]) return await ModbusAsync(args).ConfigureAwait(false);
         if (args is [_, "snmp", ..]) return await SnmpAsync(args).ConfigureAwait(false);
-        Console.Error.WriteLine("usage: pattoo-edge discover modbus|snmp ADDRESS [options]  (see pattoo-edge discover modbus --help)");
+        if (args is [_, "bacnet", ..]) return await BacnetAsync(args).ConfigureAwait(false);
+        Console.Error.WriteLine("usage: pattoo-edge discover modbus|snmp|bacnet ...  (pattoo-edge discover PROTOCOL --help for its options)");
         return Program.ExitUsage;
+    }
+
+    private static async Task<int> BacnetAsync(string[] args)
+    {
+        if (args is [_, _, "--help" or "-h"])
+        {
+            Console.Out.WriteLine(BacnetUsage);
+            return Program.ExitOk;
+        }
+        BacnetDiscoveryOptions options;
+        try
+        {
+            options = ParseBacnet(args);
+        }
+        catch (FormatException e)
+        {
+            Console.Error.WriteLine($"pattoo-edge discover bacnet: {e.Message}");
+            return Program.ExitUsage;
+        }
+        try
+        {
+            string toml = await BacnetDiscovery.RunAsync(options, "pattoo-edge " + string.Join(' ', args.Select(Quote)),
+                line => Console.Error.WriteLine($"discover: {line}"), CancellationToken.None).ConfigureAwait(false);
+            Console.Out.Write(toml);
+            return Program.ExitOk;
+        }
+        catch (DiscoveryException e)
+        {
+            Console.Error.WriteLine($"pattoo-edge discover bacnet: {e.Message}");
+            return Program.ExitError;
+        }
+    }
+
+    internal static BacnetDiscoveryOptions ParseBacnet(string[] args)
+    {
+        var o = new BacnetDiscoveryOptions();
+        var localAddress = IPAddress.Any;
+        int localPort = 47808;
+        for (int i = 2; i < args.Length; i++)
+        {
+            string option = args[i];
+            if (option == "--all")
+            {
+                o = o with { All = true };
+                continue;
+            }
+            if (i + 1 >= args.Length) throw new FormatException($"{option} needs a value, or is unknown (see --help)");
+            string value = args[++i];
+            switch (option)
+            {
+                case "--broadcast":
+                    if (!HostPort.TryParse(value, 47808, out string host, out int port) || !IPAddress.TryParse(host, out var address) || address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
+                        throw new FormatException($"--broadcast takes an IPv4 address[:port] such as 192.0.2.255, not \"{value}\"");
+                    o = o with { Target = new IPEndPoint(address, port) };
+                    break;
+                case "--device":
+                    o = o with { Device = Number(option, value, 0, 4194302) };
+                    break;
+                case "--wait":
+                    o = o with { Wait = Time(option, value, TimeSpan.FromMilliseconds(200), TimeSpan.FromMinutes(5)) };
+                    break;
+                case "--local-address":
+                    localAddress = IPAddress.TryParse(value, out var a) && a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
+                        ? a : throw new FormatException($"--local-address takes an IPv4 address, not \"{value}\"");
+                    break;
+                case "--local-port":
+                    localPort = Number(option, value, 0, 65535);
+                    break;
+                case "--timeout":
+                    o = o with { Timeout = Time(option, value, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1)) };
+                    break;
+                case "--request-timeout":
+                    o = o with { RequestTimeout = Time(option, value, TimeSpan.FromMilliseconds(50), TimeSpan.FromMinutes(1)) };
+                    break;
+                default:
+                    throw new FormatException($"unknown option {option} (see --help)");
+            }
+        }
+        return o with { Local = new IPEndPoint(localAddress, localPort) };
     }
 
     private static async Task<int> SnmpAsync(string[] args)

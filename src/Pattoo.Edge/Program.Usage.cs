@@ -38,6 +38,9 @@ public static partial class Program
           pattoo-edge discover snmp ADDRESS [--community C | --user U --auth-password P ...]
                                               read an SNMP agent's system group, interfaces, storage
                                               and sensors; print its [[snmp.targets]] config
+          pattoo-edge discover bacnet [--broadcast ADDRESS] [--device N] [--all] ...
+                                              Who-Is, then each device's objects, names and units;
+                                              print [[bacnet.devices]] tables
           pattoo-edge backup FILE [--config FILE]
                                               a consistent backup, also while the appliance runs
           pattoo-edge restore FILE [--config FILE]

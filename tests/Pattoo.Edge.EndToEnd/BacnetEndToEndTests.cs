@@ -138,14 +138,14 @@ public class BacnetEndToEndTests
         }
     }
 
-    private static int FreeUdpPort()
+    internal static int FreeUdpPort()
     {
         using var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         return ((IPEndPoint)s.LocalEndPoint!).Port;
     }
 
-    private static Process Start(string file, string dir, string[] args)
+    internal static Process Start(string file, string dir, string[] args)
     {
         var psi = new ProcessStartInfo(file) { WorkingDirectory = dir, RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args) psi.ArgumentList.Add(a);

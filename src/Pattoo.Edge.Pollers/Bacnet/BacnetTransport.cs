@@ -163,6 +163,28 @@ internal sealed class BacnetTransport : IAsyncDisposable
         lock (_gate) return _seen.TryGetValue(instance, out device);
     }
 
+    /// <summary>Every device seen in an I-Am so far, by instance.</summary>
+    public List<LocatedDevice> Seen()
+    {
+        lock (_gate) return [.. _seen.Values.OrderBy(d => d.IAm.DeviceInstance)];
+    }
+
+    /// <summary>
+    /// Sends one Who-Is (clause 16.10), global or for the instances <paramref name="low"/> to
+    /// <paramref name="high"/>, without waiting: the I-Ams that answer are kept (<see cref="Seen"/>).
+    /// </summary>
+    public async Task SendWhoIsAsync(int? low, int? high, IPEndPoint target, bool broadcast, CancellationToken cancellationToken)
+    {
+        var socket = Open();
+        var apdu = new byte[16];
+        BacnetServices.TryWriteWhoIs(apdu, low, high, out int apduLength);
+        var datagram = new byte[64];
+        if (!BacnetDatagrams.TryWrite(datagram, broadcast, BacnetRoute.Local, expectingReply: false, apdu.AsSpan(0, apduLength), out int n))
+            throw new InvalidOperationException("Who-Is does not fit its buffer");
+        Statistics.Increment(BacnetSocketCounter.WhoIsSent);
+        await SendAsync(socket, datagram.AsMemory(0, n), target, cancellationToken).ConfigureAwait(false);
+    }
+
     public void Forget(int instance)
     {
         lock (_gate) _seen.Remove(instance);

@@ -105,6 +105,13 @@ function startDevice(spec) {
     const receiver = { address: content.header.sender.address };
     const { objectId, property } = content.payload;
     const r = readOne(table, objectId, property.id, property.index);
+    // A device that cannot segment refuses an answer larger than the client takes (the whole
+    // object-list of a big device): the client then reads the list element by element.
+    const wholeArray = property.id === bacnet.PropertyIdentifier.OBJECT_LIST && (property.index === undefined || property.index === bacnet.ASN1_ARRAY_ALL);
+    if (r.values && wholeArray && 20 + 5 * r.values.length > (MAX_APDU[content.maxApdu] || 50)) {
+      sendApdu(receiver, Buffer.from([0x71, content.invokeId, bacnet.AbortReason.SEGMENTATION_NOT_SUPPORTED]));
+      return;
+    }
     if (r.values) client.readPropertyResponse(receiver, content.invokeId, objectId, property, r.values);
     else client.errorResponse(receiver, bacnet.ConfirmedServiceChoice.READ_PROPERTY, content.invokeId, r.errorClass, r.errorCode);
   });

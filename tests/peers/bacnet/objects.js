@@ -50,6 +50,9 @@ function objects(instance, deviceName, extra = 0) {
       default: add(O.MULTI_STATE_VALUE, inst, { [P.OBJECT_NAME]: name(`Bench${i}`), [P.PRESENT_VALUE]: [{ type: T.UNSIGNED_INTEGER, value: (i % 4) + 1 }], [P.STATUS_FLAGS]: flags(), [P.NUMBER_OF_STATES]: [{ type: T.UNSIGNED_INTEGER, value: 4 }] }); break;
     }
   }
+  // The device's object-list (clause 12.11.19): every object, the device first.
+  const list = [...table.keys()].map((k) => { const [type, inst] = k.split(':').map(Number); return { type: T.OBJECTIDENTIFIER, value: { type, instance: inst } }; });
+  table.get(`${O.DEVICE}:${instance}`)[P.OBJECT_LIST] = list;
   return table;
 }
 
