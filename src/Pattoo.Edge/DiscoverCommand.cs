@@ -6,6 +6,8 @@ using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
 using Pattoo.Edge.Pollers.Bacnet.Discovery;
 using Pattoo.Edge.Pollers.Modbus.Discovery;
+using Pattoo.Edge.Pollers.OpcUa;
+using Pattoo.Edge.Pollers.OpcUa.Discovery;
 using Pattoo.Edge.Pollers.Shared;
 using Pattoo.Edge.Pollers.Snmp;
 using Pattoo.Edge.Pollers.Snmp.Discovery;
@@ -62,8 +64,22 @@ internal static class DiscoverCommand
           --request-timeout D     each request's (default 3s, two retries)
         """;
 
+    internal const string OpcUaUsage = """
+        usage: pattoo-edge discover opcua ENDPOINT [options]
+          ENDPOINT                opc.tcp://host[:port][/path] (port 4840)
+          --security POLICY[/MODE]  None (default), Basic256Sha256, Aes128_Sha256_RsaOaep or
+                                  Aes256_Sha256_RsaPss; MODE Sign or SignAndEncrypt (default)
+          --username U --password P   a user; anonymous without
+          --max-nodes N           nodes browsed at most (default 2000)
+          --max-depth N           levels below Objects browsed at most (default 10)
+          --name NAME             the server's name in the config (default: its host)
+          --timeout D             the whole run's limit (default 120s)
+          --request-timeout D     each request's (default 5s)
+        """;
+
     public static async Task<int> RunAsync(string[] args)
     {
+        if (args is [_, "opcua", ..]) return await OpcUaAsync(args).ConfigureAwait(false);
         if (args is [_, "modbus", ..]) return await ModbusAsync(args).ConfigureAwait(false);
         if (args is [_, "snmp", ..]) return await SnmpAsync(args).ConfigureAwait(false);
         if (args is [_, "bacnet", ..]) return await BacnetAsync(args).ConfigureAwait(false);
@@ -100,6 +116,104 @@ internal static class DiscoverCommand
             Console.Error.WriteLine($"pattoo-edge discover bacnet: {e.Message}");
             return Program.ExitError;
         }
+    }
+
+    private static async Task<int> OpcUaAsync(string[] args)
+    {
+        if (args.Length < 3 || args[2] is "--help" or "-h")
+        {
+            (args.Length < 3 ? Console.Error : Console.Out).WriteLine(OpcUaUsage);
+            return args.Length < 3 ? Program.ExitUsage : Program.ExitOk;
+        }
+        OpcUaServerOptions server;
+        int maxNodes, maxDepth;
+        TimeSpan timeout;
+        try
+        {
+            (server, maxNodes, maxDepth, timeout) = ParseOpcUa(args);
+        }
+        catch (FormatException e)
+        {
+            Console.Error.WriteLine($"pattoo-edge discover opcua: {e.Message}");
+            return Program.ExitUsage;
+        }
+        try
+        {
+            string toml = await OpcUaDiscovery.RunAsync(server, maxNodes, maxDepth, "pattoo-edge " + string.Join(' ', args.Select(Quote)), timeout,
+                line => Console.Error.WriteLine($"discover: {line}"), CancellationToken.None).ConfigureAwait(false);
+            Console.Out.Write(toml);
+            return Program.ExitOk;
+        }
+        catch (DiscoveryException e)
+        {
+            Console.Error.WriteLine($"pattoo-edge discover opcua: {e.Message}");
+            return Program.ExitError;
+        }
+    }
+
+    /// <summary>The server's endpoint, security and user, checked by the same binder as a config file's <c>[[opcua.servers]]</c>.</summary>
+    internal static (OpcUaServerOptions Server, int MaxNodes, int MaxDepth, TimeSpan Timeout) ParseOpcUa(string[] args)
+    {
+        var keys = new List<(string Key, string Value)> { ("endpoint", args[2]) };
+        int maxNodes = 2000, maxDepth = 10;
+        var timeout = TimeSpan.FromSeconds(120);
+        string? name = null;
+        for (int i = 3; i < args.Length; i++)
+        {
+            string option = args[i];
+            if (i + 1 >= args.Length) throw new FormatException($"{option} needs a value, or is unknown (see --help)");
+            string value = args[++i];
+            switch (option)
+            {
+                case "--security":
+                    var parts = value.Split('/');
+                    keys.Add(("security_policy", parts[0]));
+                    if (parts.Length > 1) keys.Add(("security_mode", parts[1]));
+                    break;
+                case "--username" or "--password":
+                    keys.Add((option[2..], value));
+                    break;
+                case "--request-timeout":
+                    keys.Add(("timeout", value));
+                    break;
+                case "--max-nodes":
+                    maxNodes = Number(option, value, 1, 100_000);
+                    break;
+                case "--max-depth":
+                    maxDepth = Number(option, value, 1, 100);
+                    break;
+                case "--timeout":
+                    timeout = Time(option, value, TimeSpan.FromSeconds(1), TimeSpan.FromHours(1));
+                    break;
+                case "--name":
+                    name = value;
+                    break;
+                default:
+                    throw new FormatException($"unknown option {option} (see --help)");
+            }
+        }
+        keys.Add(("name", name ?? "discover"));
+        var toml = new StringBuilder("[[opcua.servers]]\ntrust_server_certificate = \"tofu\"\n");
+        foreach (var (key, value) in keys) toml.Append(key).Append(" = ").Append(TomlText.String(value)).Append('\n');
+        toml.Append("[[opcua.servers.nodes]]\nnode_id = \"i=2258\"\nkey = \"current_time\"\n");
+        var errors = new ConfigErrors();
+        var tree = TomlTree.Parse(toml.ToString(), "discover", errors);
+        var options = errors.Count == 0 ? OpcUaOptions.Bind(new ConfigSection("discover", "", tree, errors).GetSection("opcua")) : null;
+        if (errors.Count > 0 || options is null)
+        {
+            throw new FormatException(string.Join("; ", errors.Select(e =>
+                (e.Path.StartsWith("opcua.servers[0].", StringComparison.Ordinal) ? OptionOf(e.Path["opcua.servers[0].".Length..]) + ": " : "") + e.Message)));
+        }
+        var server = options.Servers[0];
+        if (name is null) server = server with { Name = server.Host };
+        return (server, maxNodes, maxDepth, timeout);
+
+        static string OptionOf(string key) => key switch
+        {
+            "security_policy" or "security_mode" => "--security",
+            "timeout" => "--request-timeout",
+            _ => "--" + key.Replace('_', '-'),
+        };
     }
 
     internal static BacnetDiscoveryOptions ParseBacnet(string[] args)

@@ -41,6 +41,9 @@ public static partial class Program
           pattoo-edge discover bacnet [--broadcast ADDRESS] [--device N] [--all] ...
                                               Who-Is, then each device's objects, names and units;
                                               print [[bacnet.devices]] tables
+          pattoo-edge discover opcua ENDPOINT [--security POLICY[/MODE]] [--username U --password P]
+                                              the endpoints offered and the variables under Objects;
+                                              print an [[opcua.servers]] table
           pattoo-edge backup FILE [--config FILE]
                                               a consistent backup, also while the appliance runs
           pattoo-edge restore FILE [--config FILE]

@@ -260,7 +260,7 @@ public class OpcUaEndToEndTests
 
     private static string Tail(string output) => output.Length > 6000 ? output[^6000..] : output;
 
-    private static Process StartServer(string root, string dir, int port, string pki)
+    internal static Process StartServer(string root, string dir, int port, string pki)
     {
         string peers = Path.Combine(root, "tests", "peers");
         var psi = new ProcessStartInfo("node")
@@ -277,7 +277,7 @@ public class OpcUaEndToEndTests
     }
 
     /// <summary>node-opcua makes its certificate on first start: allow 60 s for "READY".</summary>
-    private static async Task WaitForReady(Process p)
+    internal static async Task WaitForReady(Process p)
     {
         var stderr = p.StandardError.ReadToEndAsync();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));

@@ -47,9 +47,7 @@ internal sealed partial class UaSession : IAsyncDisposable
         EndpointDescription endpoint;
         try
         {
-            var endpoints = await discovery.CallAsync("GetEndpoints", (w, h) => UaServices.WriteGetEndpoints(w, h, server.Endpoint),
-                EncodingIds.GetEndpointsResponse, UaServices.DecodeGetEndpoints, server.Timeout, ct).ConfigureAwait(false);
-            endpoint = Pick(server, endpoints.Endpoints);
+            endpoint = Pick(server, await EndpointsAsync(discovery, server, ct).ConfigureAwait(false));
         }
         catch
         {
@@ -104,6 +102,25 @@ internal sealed partial class UaSession : IAsyncDisposable
             throw;
         }
     }
+
+    /// <summary>Every endpoint the server offers, over an unsecured channel opened and closed for it (discovery tools).</summary>
+    public static async Task<EndpointDescription[]> GetEndpointsAsync(OpcUaServerOptions server, CancellationToken ct)
+    {
+        var discovery = await UaChannel.OpenAsync(server.Host, server.Port, server.Endpoint, SecurityPolicy.None, MessageSecurityMode.None,
+            null, null, server.Timeout, ct).ConfigureAwait(false);
+        try
+        {
+            return await EndpointsAsync(discovery, server, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            await discovery.CloseAsync().ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<EndpointDescription[]> EndpointsAsync(UaChannel discovery, OpcUaServerOptions server, CancellationToken ct)
+        => (await discovery.CallAsync("GetEndpoints", (w, h) => UaServices.WriteGetEndpoints(w, h, server.Endpoint),
+            EncodingIds.GetEndpointsResponse, UaServices.DecodeGetEndpoints, server.Timeout, ct).ConfigureAwait(false)).Endpoints;
 
     private static Task<UaChannel> OpenChannelAsync(OpcUaServerOptions server, ApplicationCertificate? own, EndpointDescription endpoint, CancellationToken ct)
         => UaChannel.OpenAsync(server.Host, server.Port, server.Endpoint, server.SecurityPolicy, server.SecurityMode,
