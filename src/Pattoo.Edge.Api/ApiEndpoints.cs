@@ -85,6 +85,7 @@ public sealed partial class ApiEndpoints
         app.MapGet(WebPrefix + "/rest/data/{idx}", RestData);
         app.MapGet("/api/v1/health", Health);
         app.MapPost(BackupPath, Backup);
+        app.MapPost(DiscoverPath, Discover);
         app.MapGet("/metrics", Metrics);
     }
 

@@ -14,4 +14,11 @@ public interface IApplianceState
     /// <summary>The forwarders ([forward] in the config) and how they are doing.</summary>
     IReadOnlyList<ForwarderStatus> Forwarders { get; }
     ApiOptions Api { get; }
+
+    /// <summary>
+    /// Runs <c>pattoo-edge discover</c> with <paramref name="arguments"/> (the protocol, then its
+    /// options) and returns the TOML; <see cref="FormatException"/> for a bad argument,
+    /// <see cref="DiscoveryException"/> when the device could not be discovered.
+    /// </summary>
+    Task<string> DiscoverAsync(IReadOnlyList<string> arguments, Action<string> progress, CancellationToken cancellationToken);
 }

@@ -165,6 +165,9 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
     public IReadOnlyList<TargetState> Targets => Scheduler.States;
     public IReadOnlyList<ForwarderStatus> Forwarders => _forwarders?.Statuses ?? [];
     public ApiOptions Api => Options.Api;
+
+    public Task<string> DiscoverAsync(IReadOnlyList<string> arguments, Action<string> progress, CancellationToken cancellationToken)
+        => Pollers.Discovery.DiscoveryCommandLine.RunAsync(arguments, progress, cancellationToken);
     public PollScheduler Scheduler => _scheduler ?? throw new InvalidOperationException("the host is not started");
 
     public static string Version => typeof(EdgeHost).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";

@@ -153,6 +153,57 @@ public sealed class ModbusDiscoverTests
         }
     }
 
+    [Fact]
+    public async Task TheApiStreamsProgressAndTheTomlAndRunsOneDiscoveryAtATime()
+    {
+        string dir = NewDir("api");
+        int modbusPort = EdgeProcess.FreePort();
+        using var peer = PollersEndToEndTests.Start("node", dir, [Peer, "meter-tcp", modbusPort.ToString(CultureInfo.InvariantCulture)], new());
+        var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        int silent = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+        try
+        {
+            await PollersEndToEndTests.WaitForLine(peer, "READY");
+            var (edge, http) = await EndToEndSupport.StartIngestBoxAsync(dir, EdgeProcess.FreePort(), "discover-api", "discover-api-token-0123");
+            await using var _ = edge;
+            using var __ = http;
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "discover-api-token-0123");
+
+            using var ok = await http.PostAsync("/api/v1/discover", Body("modbus", $"127.0.0.1:{modbusPort}", "--tables", "holding", "--emit-plausible"));
+            Assert.Equal(System.Net.HttpStatusCode.OK, ok.StatusCode);
+            Assert.Equal("application/x-ndjson", ok.Content.Headers.ContentType!.MediaType);
+            var lines = (await ok.Content.ReadAsStringAsync()).Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+            Assert.Contains(lines, l => l.TryGetProperty("progress", out var p) && p.GetString() == "unit 1: holding 0-199: 0-11, 100-103");
+            Assert.Contains("# 40001-40002 read 230.1", lines[^1].GetProperty("toml").GetString(), StringComparison.Ordinal);
+
+            // a bad argument: 400 before anything is sent; no token: 403
+            using var bad = await http.PostAsync("/api/v1/discover", Body("modbus", "127.0.0.1", "--range", "9-1"));
+            Assert.Equal(System.Net.HttpStatusCode.BadRequest, bad.StatusCode);
+            Assert.Contains("the end is before the start", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+            using var anonymous = new HttpClient { BaseAddress = http.BaseAddress };
+            using var refused = await anonymous.PostAsync("/api/v1/discover", Body("modbus", "127.0.0.1"));
+            Assert.Equal(System.Net.HttpStatusCode.Forbidden, refused.StatusCode);
+
+            // one at a time: a slow discovery (a device that never answers) holds the box, a second is refused
+            var slow = http.SendAsync(new HttpRequestMessage(HttpMethod.Post, "/api/v1/discover") { Content = Body("modbus", $"127.0.0.1:{silent}", "--request-timeout", "2s", "--timeout", "3s") });
+            await Task.Delay(500);
+            using var busy = await http.PostAsync("/api/v1/discover", Body("modbus", $"127.0.0.1:{modbusPort}"));
+            Assert.Equal(System.Net.HttpStatusCode.Conflict, busy.StatusCode);
+            using var slowAnswer = await slow;
+            string slowText = await slowAnswer.Content.ReadAsStringAsync();
+            Assert.Contains("\"error\"", slowText, StringComparison.Ordinal);
+            Assert.Matches("did not (answer|finish)", slowText);
+        }
+        finally
+        {
+            listener.Stop();
+            Stop(peer);
+        }
+
+        static StringContent Body(params string[] args) => new(JsonSerializer.Serialize(new Dictionary<string, string[]> { ["args"] = args }, DiscoverJson.Default.DictionaryStringStringArray), System.Text.Encoding.UTF8, "application/json");
+    }
+
     /// <summary>Checks <paramref name="discovered"/> with `config check`, polls it once with the binary and returns every Modbus key's last value.</summary>
     private static async Task<Dictionary<string, double?>> PollAsync(string dir, string discovered, string device)
     {
@@ -193,3 +244,6 @@ public sealed class ModbusDiscoverTests
         try { p.Kill(true); } catch (InvalidOperationException) { }
     }
 }
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(Dictionary<string, string[]>))]
+internal sealed partial class DiscoverJson : System.Text.Json.Serialization.JsonSerializerContext;

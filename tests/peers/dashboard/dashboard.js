@@ -3,7 +3,7 @@
 // one JSON object with what it saw. Run by tests/Pattoo.Edge.EndToEnd/Dashboard/*.cs:
 //
 //   DASHBOARD_URL=http://127.0.0.1:PORT/ SCREENSHOT_DIR=DIR DASHBOARD_ARGS='{"...": ...}' \
-//     node dashboard.js overview|browse|chart|dense|favourite|graphiql|formats
+//     node dashboard.js overview|browse|chart|dense|favourite|graphiql|formats|discover
 //
 // Every scenario also reports console errors, failed requests and requests that left the box
 // (there must be none: the page may use nothing but the appliance). Exit code 0 with JSON on
@@ -201,6 +201,36 @@ const scenarios = {
     const opened = await chartLoads(page, 1);
     const openedTitle = await page.evaluate(() => document.querySelector("h1").textContent);
     return { saved, afterReload, opened, openedTitle };
+  },
+
+  // Discover: a Modbus discovery run on the box from the page, its progress and the TOML to copy.
+  async discover(page, watch) {
+    await page.goto(URL_ + "#/discover");
+    await page.selectOption("#discover-protocol", "modbus");
+    await page.fill("#discover-address", ARGS.address);
+    await page.fill("#discover-options", ARGS.options);
+    await page.click("#discover-run");
+    const busyWhileRunning = await page.evaluate(() => !document.querySelector("#discover-busy").hidden || document.querySelector("#discover-toml").textContent.length > 0);
+    await page.waitForSelector("#discover-toml:not([hidden])", { timeout: 60_000 });
+    const result = await page.evaluate(() => ({
+      steps: [...document.querySelectorAll("#discover-progress li")].map(li => li.textContent),
+      toml: document.querySelector("#discover-toml").textContent,
+      status: document.querySelector("#discover-status").textContent,
+      busyAfter: !document.querySelector("#discover-busy").hidden,
+      copyVisible: !document.querySelector("#discover-copy").hidden,
+      navCurrent: document.querySelector('.top nav a[aria-current="page"]')?.textContent,
+    }));
+    await shot(page, "discover-desktop");
+    await shot(page, "discover-phone", PHONE);
+    await page.setViewportSize(DESKTOP);
+    // a bad option: the box's 400 is shown, no TOML
+    await page.fill("#discover-options", "--range 9-1");
+    await page.click("#discover-run");
+    await page.waitForFunction(() => /the end is before the start/.test(document.body.textContent));
+    const badError = await page.evaluate(() => document.querySelector("#banner").textContent);
+    // chromium logs the refused request itself as a console error: that one was asked for
+    watch.consoleErrors = watch.consoleErrors.filter(e => !/status of 400 \(Bad Request\)/.test(e));
+    return { busyWhileRunning, ...result, badError };
   },
 
   // GraphiQL's docs pane lives on the introspection query: open it and walk from the root

@@ -1,4 +1,4 @@
-// The dashboard: one page, hash routes (#/, #/browse, #/chart, #/favourites).
+// The dashboard: one page, hash routes (#/, #/browse, #/chart, #/favourites, #/discover).
 // Each page module exports render(main, params) and may return a function that stops it
 // (timers, pending requests) when the reader leaves.
 import { gql } from "./api.js";
@@ -7,9 +7,10 @@ import * as overview from "./overview.js";
 import * as browse from "./browse.js";
 import * as chart from "./chart.js";
 import * as favourites from "./favourites.js";
+import * as discover from "./discover.js";
 
-const pages = { overview, browse, chart, favourites };
-const titles = { overview: "Overview", browse: "Datapoints", chart: "Chart", favourites: "Favourites" };
+const pages = { overview, browse, chart, favourites, discover };
+const titles = { overview: "Overview", browse: "Datapoints", chart: "Chart", favourites: "Favourites", discover: "Discover" };
 const main = document.getElementById("main");
 let stop = null;
 let current = "";

@@ -4,7 +4,6 @@ using System.Net.Sockets;
 using System.Text;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
-using Pattoo.Edge.Pollers.Shared;
 using Pattoo.Edge.Protocols.Bacnet;
 
 namespace Pattoo.Edge.Pollers.Bacnet.Discovery;

@@ -1,7 +1,6 @@
 using System.IO.Ports;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
-using Pattoo.Edge.Pollers.Shared;
 using Pattoo.Edge.Protocols.Modbus;
 
 namespace Pattoo.Edge.Pollers.Modbus.Discovery;

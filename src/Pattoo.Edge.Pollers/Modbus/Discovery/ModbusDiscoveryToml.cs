@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
 using Pattoo.Edge.Protocols.Modbus;
 

@@ -3,7 +3,6 @@ using System.Security.Cryptography;
 using System.Text;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
-using Pattoo.Edge.Pollers.Shared;
 using Pattoo.Edge.Protocols.OpcUa;
 
 namespace Pattoo.Edge.Pollers.OpcUa.Discovery;

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using Pattoo.Edge.Pollers.Shared;
+using Pattoo.Edge.Common;
 using Pattoo.Edge.Protocols.Snmp;
 
 namespace Pattoo.Edge.Pollers.Snmp.Discovery;
