@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 
 namespace Pattoo.Edge.EndToEnd.Discover;
 
@@ -16,8 +14,7 @@ public sealed class BacnetDiscoverTests
     [Fact]
     public async Task DevicesAreFoundTheirObjectsNamedAndTheirValuesPolled()
     {
-        string dir = Path.Combine(Path.GetTempPath(), "pattoo-edge-discover-bacnet-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(dir);
+        string dir = DiscoverSupport.NewDir("bacnet");
         int ahuPort = BacnetEndToEndTests.FreeUdpPort(), bigPort = BacnetEndToEndTests.FreeUdpPort();
         // stdin stays open (redirected): device.js exits when its stdin ends
         using var devices = BacnetEndToEndTests.Start("node", Peers, [Path.Combine(Peers, "bacnet", "device.js"),
@@ -31,7 +28,8 @@ public sealed class BacnetDiscoverTests
             Assert.Contains("# analog-input:0 SupplyAirTemp, degrees-celsius\n    object = \"analog-input:0\"\n    key = \"supply_air_temp\"", toml, StringComparison.Ordinal);
             Assert.DoesNotContain("large-analog-value", toml, StringComparison.Ordinal); // not without --all
 
-            var values = await PollAsync(dir, toml, "ahu");
+            var values = (await DiscoverSupport.PollAsync(dir, toml, "bacnet", "ahu", Socket(BacnetEndToEndTests.FreeUdpPort())))
+                .Where(s => !double.IsNaN(DiscoverSupport.Value(s))).ToDictionary(s => s.GetProperty("key").GetString()!, DiscoverSupport.Value);
             Assert.Equal(13.5, values["supply_air_temp"]);
             Assert.Equal(22.25, values["return_air_temp"]);
             Assert.Equal(45.5, values["return_air_humidity"]);
@@ -64,39 +62,10 @@ public sealed class BacnetDiscoverTests
     private static async Task<(int Code, string Stdout, string Stderr)> CheckAsync(string dir, string discovered, string name)
     {
         string config = Path.Combine(dir, $"{name}.toml");
-        await File.WriteAllTextAsync(config, Header(dir, EdgeProcess.FreePort(), BacnetEndToEndTests.FreeUdpPort()) + discovered);
+        await File.WriteAllTextAsync(config, $"[storage]\npath = \"{dir}/data-{name}\"\n{Socket(BacnetEndToEndTests.FreeUdpPort())}\n" + discovered);
         return await EdgeProcess.RunAsync("config", "check", config);
     }
 
-    private static string Header(string dir, int port, int localPort) => $"""
-        [appliance]
-        name = "discover-e2e"
-        [server]
-        listen = "127.0.0.1:{port}"
-        [storage]
-        path = "{dir}/data"
-        [linux]
-        enabled = false
-        [bacnet]
-        local_address = "127.0.0.1"
-        local_port = {localPort}
-
-        """;
-
-    /// <summary>Checks <paramref name="discovered"/> with `config check`, polls it with the binary; each key's last value.</summary>
-    private static async Task<Dictionary<string, double>> PollAsync(string dir, string discovered, string device)
-    {
-        int port = EdgeProcess.FreePort();
-        string config = Path.Combine(dir, "edge.toml");
-        await File.WriteAllTextAsync(config, Header(dir, port, BacnetEndToEndTests.FreeUdpPort()) + discovered);
-        var (code, stdout, stderr) = await EdgeProcess.RunAsync("config", "check", config);
-        Assert.True(code == 0, $"config check of the discovered TOML:\n{stdout}{stderr}\n{discovered}");
-        await using var edge = new EdgeProcess(dir, "run", "--config", config);
-        await edge.WaitForOutputAsync($"bacnet/{device}: polling OK", TimeSpan.FromSeconds(30));
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        var data = await EndToEndSupport.GraphQLAsync(http, "{ series(agentProgram: \"bacnet\") { key agentPolledTarget lastValue } }");
-        return data.GetProperty("series").EnumerateArray()
-            .Where(s => s.GetProperty("agentPolledTarget").GetString() == device && s.GetProperty("lastValue").ValueKind != JsonValueKind.Null)
-            .ToDictionary(s => s.GetProperty("key").GetString()!, s => s.GetProperty("lastValue").GetDouble());
-    }
+    /// <summary>The box's own BACnet socket, on a port of the test's.</summary>
+    private static string Socket(int localPort) => $"[bacnet]\nlocal_address = \"127.0.0.1\"\nlocal_port = {localPort}";
 }

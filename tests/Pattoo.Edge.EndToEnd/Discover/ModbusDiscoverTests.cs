@@ -16,7 +16,7 @@ public sealed class ModbusDiscoverTests
     [Fact]
     public async Task AMeterDiscoveredWithPlausibleValuesPollsWhatItServes()
     {
-        string dir = NewDir("meter");
+        string dir = DiscoverSupport.NewDir("meter");
         int modbusPort = EdgeProcess.FreePort();
         using var peer = PollersEndToEndTests.Start("node", dir, [Peer, "meter-tcp", modbusPort.ToString(CultureInfo.InvariantCulture)], new());
         try
@@ -30,7 +30,7 @@ public sealed class ModbusDiscoverTests
             Assert.Contains("unit 1: coil 0-199: 0-7", log, StringComparison.Ordinal);
             Assert.Contains("unit 1: discrete 0-199: silent from 0 on", log, StringComparison.Ordinal);
 
-            var values = await PollAsync(dir, toml, "meter");
+            var values = Values(await DiscoverSupport.PollAsync(dir, toml, "modbus", "meter"));
             Assert.Equal(230.1f, (float)values["holding_40001"]!.Value);
             Assert.Equal(12.5, values["holding_40003"]);
             Assert.Equal(2876.25, values["holding_40005"]);
@@ -53,7 +53,7 @@ public sealed class ModbusDiscoverTests
     [Fact]
     public async Task PickedValuesInEveryByteOrderPollAsTheyAreServed()
     {
-        string dir = NewDir("orders");
+        string dir = DiscoverSupport.NewDir("orders");
         int modbusPort = EdgeProcess.FreePort();
         using var peer = PollersEndToEndTests.Start("node", dir, [Peer, "tcp", modbusPort.ToString(CultureInfo.InvariantCulture)], new());
         try
@@ -68,7 +68,7 @@ public sealed class ModbusDiscoverTests
             Assert.Contains("# 41241-41242 read -1234.5677\n", toml, StringComparison.Ordinal);
             Assert.Contains("# 41401-41406 read \"Pattoo Edge\"\n", toml, StringComparison.Ordinal);
 
-            var values = await PollAsync(dir, toml, "modbus-127.0.0.1-" + modbusPort.ToString(CultureInfo.InvariantCulture));
+            var values = Values(await DiscoverSupport.PollAsync(dir, toml, "modbus", "modbus-127.0.0.1-" + modbusPort.ToString(CultureInfo.InvariantCulture)));
             foreach (string key in (string[])["f_abcd", "f_dcba", "f_badc"]) Assert.Equal(-1234.5678f, (float)values[key]!.Value);
             Assert.Equal(-1.2345677, values["f_cdab"]!.Value, 6);
             foreach (string key in (string[])["i_abcd", "i_dcba", "i_badc", "i_cdab"]) Assert.Equal(-123456789, values[key]);
@@ -83,7 +83,7 @@ public sealed class ModbusDiscoverTests
     [Fact]
     public async Task ASerialScanFindsTheUnitsOnTheLine()
     {
-        string dir = NewDir("rtu");
+        string dir = DiscoverSupport.NewDir("rtu");
         using var socat = PollersEndToEndTests.Start("socat", dir, ["-d", "-d", $"pty,raw,echo=0,link={dir}/ttyA", $"pty,raw,echo=0,link={dir}/ttyB"], new());
         Process? rtu = null;
         try
@@ -106,7 +106,7 @@ public sealed class ModbusDiscoverTests
             Assert.Equal(1, silentCode);
             Assert.Contains("unit 5 did not answer on rtu", silentLog, StringComparison.Ordinal);
 
-            var values = await PollAsync(dir, toml, "line-unit7");
+            var values = Values(await DiscoverSupport.PollAsync(dir, toml, "modbus", "line-unit7"));
             for (int a = 40; a <= 43; a++) Assert.Equal(a, values[$"holding_4{a + 1:D4}"]); // holding n holds n
         }
         finally
@@ -134,7 +134,7 @@ public sealed class ModbusDiscoverTests
         Assert.Contains("pick \"40001:real:k\": unknown type \"real\"", log, StringComparison.Ordinal);
 
         // a device that accepts the connection and never answers: the whole run's limit ends it
-        string dir = NewDir("silent");
+        string dir = DiscoverSupport.NewDir("silent");
         var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();
         int port = ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
@@ -156,7 +156,7 @@ public sealed class ModbusDiscoverTests
     [Fact]
     public async Task TheApiStreamsProgressAndTheTomlAndRunsOneDiscoveryAtATime()
     {
-        string dir = NewDir("api");
+        string dir = DiscoverSupport.NewDir("api");
         int modbusPort = EdgeProcess.FreePort();
         using var peer = PollersEndToEndTests.Start("node", dir, [Peer, "meter-tcp", modbusPort.ToString(CultureInfo.InvariantCulture)], new());
         var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
@@ -204,40 +204,10 @@ public sealed class ModbusDiscoverTests
         static StringContent Body(params string[] args) => new(JsonSerializer.Serialize(new Dictionary<string, string[]> { ["args"] = args }, DiscoverJson.Default.DictionaryStringStringArray), System.Text.Encoding.UTF8, "application/json");
     }
 
-    /// <summary>Checks <paramref name="discovered"/> with `config check`, polls it once with the binary and returns every Modbus key's last value.</summary>
-    private static async Task<Dictionary<string, double?>> PollAsync(string dir, string discovered, string device)
-    {
-        int port = EdgeProcess.FreePort();
-        string config = Path.Combine(dir, "edge.toml");
-        await File.WriteAllTextAsync(config, $"""
-            [appliance]
-            name = "discover-e2e"
-            [server]
-            listen = "127.0.0.1:{port}"
-            [storage]
-            path = "{dir}/data"
-            [linux]
-            enabled = false
 
-            """ + discovered);
-        var (code, stdout, stderr) = await EdgeProcess.RunAsync("config", "check", config);
-        Assert.True(code == 0, $"config check of the discovered TOML:\n{stdout}{stderr}\n{discovered}");
 
-        await using var edge = new EdgeProcess(dir, "run", "--config", config);
-        await edge.WaitForOutputAsync($"modbus/{device}: polling OK", TimeSpan.FromSeconds(30));
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        var data = await EndToEndSupport.GraphQLAsync(http, "{ series(agentProgram: \"modbus\") { key agentPolledTarget lastValue } }");
-        return data.GetProperty("series").EnumerateArray()
-            .Where(s => s.GetProperty("agentPolledTarget").GetString() == device)
-            .ToDictionary(s => s.GetProperty("key").GetString()!, s => s.GetProperty("lastValue").ValueKind == JsonValueKind.Null ? (double?)null : s.GetProperty("lastValue").GetDouble());
-    }
-
-    private static string NewDir(string what)
-    {
-        string dir = Path.Combine(Path.GetTempPath(), $"pattoo-edge-discover-{what}-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(dir);
-        return dir;
-    }
+    private static Dictionary<string, double?> Values(List<JsonElement> series)
+        => series.ToDictionary(s => s.GetProperty("key").GetString()!, s => double.IsNaN(DiscoverSupport.Value(s)) ? (double?)null : DiscoverSupport.Value(s));
 
     private static void Stop(Process p)
     {

@@ -1,4 +1,3 @@
-using System.Text.Json;
 
 namespace Pattoo.Edge.EndToEnd.Discover;
 
@@ -12,8 +11,7 @@ public sealed class OpcUaDiscoverTests
     [Fact]
     public async Task AServerDiscoveredOverASecuredSessionPollsWhatItServes()
     {
-        string dir = Path.Combine(Path.GetTempPath(), "pattoo-edge-discover-opcua-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(dir);
+        string dir = DiscoverSupport.NewDir("opcua");
         int uaPort = EdgeProcess.FreePort();
         using var server = OpcUaEndToEndTests.StartServer(EndToEndSupport.RepoRoot, dir, uaPort, Path.Combine(dir, "server-pki"));
         try
@@ -34,7 +32,10 @@ public sealed class OpcUaDiscoverTests
                 "--username", "operator", "--password", "secret", "--name", "line3");
             Assert.True(secCode == 0, secLog);
             Assert.Contains("  trust_server_certificate = \"pinned\"\n  server_certificate_sha256 = \"", secToml, StringComparison.Ordinal);
-            var values = await PollAsync(dir, secToml, "line3");
+            // scalars only: array elements carry an index label
+            var values = (await DiscoverSupport.PollAsync(dir, secToml, "opcua", "line3"))
+                .Where(s => DiscoverSupport.Label(s, "index") is null && !double.IsNaN(DiscoverSupport.Value(s)))
+                .ToDictionary(s => s.GetProperty("key").GetString()!, DiscoverSupport.Value);
             Assert.Equal(3.25, values["double"]);
             Assert.Equal(1.5, values["float"]);
             Assert.Equal(-320000, values["int32"]);
@@ -58,37 +59,5 @@ public sealed class OpcUaDiscoverTests
             try { server.Kill(true); } catch (InvalidOperationException) { }
             try { Directory.Delete(dir, true); } catch (IOException) { }
         }
-    }
-
-    /// <summary>Checks <paramref name="discovered"/> with `config check`, polls it with the binary; each key's last value.</summary>
-    private static async Task<Dictionary<string, double>> PollAsync(string dir, string discovered, string server)
-    {
-        int port = EdgeProcess.FreePort();
-        string config = Path.Combine(dir, "edge.toml");
-        await File.WriteAllTextAsync(config, $"""
-            [appliance]
-            name = "discover-e2e"
-            [server]
-            listen = "127.0.0.1:{port}"
-            [storage]
-            path = "{dir}/data"
-            [linux]
-            enabled = false
-
-            """ + discovered);
-        var (code, stdout, stderr) = await EdgeProcess.RunAsync("config", "check", config);
-        Assert.True(code == 0, $"config check of the discovered TOML:\n{stdout}{stderr}\n{discovered}");
-        await using var edge = new EdgeProcess(dir, "run", "--config", config);
-        await edge.WaitForOutputAsync($"opcua/{server}: polling OK", TimeSpan.FromSeconds(60));
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        var data = await EndToEndSupport.GraphQLAsync(http, "{ series(agentProgram: \"opcua\") { key agentPolledTarget lastValue labels { key value } } }");
-        var values = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var s in data.GetProperty("series").EnumerateArray())
-        {
-            if (s.GetProperty("agentPolledTarget").GetString() != server || s.GetProperty("lastValue").ValueKind == JsonValueKind.Null) continue;
-            if (s.GetProperty("labels").EnumerateArray().Any(l => l.GetProperty("key").GetString() == "index")) continue; // array elements
-            values[s.GetProperty("key").GetString()!] = s.GetProperty("lastValue").GetDouble();
-        }
-        return values;
     }
 }

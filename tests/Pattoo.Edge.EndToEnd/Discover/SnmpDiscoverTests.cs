@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
 
 namespace Pattoo.Edge.EndToEnd.Discover;
 
@@ -13,8 +11,7 @@ public sealed class SnmpDiscoverTests
     [Fact]
     public async Task AnAgentDiscoveredOverV2cAndV3PollsWhatItServes()
     {
-        string dir = Path.Combine(Path.GetTempPath(), "pattoo-edge-discover-snmp-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(dir);
+        string dir = DiscoverSupport.NewDir("snmp");
         int snmpPort = EdgeProcess.FreePort();
         if (!File.Exists("/usr/sbin/snmpd")) throw new InvalidOperationException("/usr/sbin/snmpd is missing: ./build.sh test installs it");
         await File.WriteAllTextAsync(Path.Combine(dir, "snmpd.conf"),
@@ -50,7 +47,13 @@ public sealed class SnmpDiscoverTests
             var (getCode, getOut, getErr) = await EdgeProcess.RunProgramAsync("snmpget", TimeSpan.FromSeconds(10), "-v2c", "-c", "discover-community", "-On", "-Oqv", agent, "1.3.6.1.2.1.25.2.3.1.5.1");
             Assert.True(getCode == 0, getErr);
             double physical = double.Parse(getOut.Trim(), CultureInfo.InvariantCulture);
-            var values = await PollAsync(dir, v3Toml, "discovered-agent");
+            // each key's value, of row 1 for a table (Physical memory for hrStorage)
+            var values = new Dictionary<string, double>(StringComparer.Ordinal);
+            foreach (var s in await DiscoverSupport.PollAsync(dir, v3Toml, "snmp", "discovered-agent"))
+            {
+                string key = s.GetProperty("key").GetString()!;
+                if (DiscoverSupport.Label(s, "index") is null or "1" || !values.ContainsKey(key)) values[key] = DiscoverSupport.Value(s);
+            }
             Assert.Equal(physical, values["hrStorageSize"]);
             Assert.True(values["sysUpTime"] > 0);
             Assert.True(values.ContainsKey("ifHCInOctets"));
@@ -69,42 +72,5 @@ public sealed class SnmpDiscoverTests
             try { snmpd.Kill(true); } catch (InvalidOperationException) { }
             Directory.Delete(dir, true);
         }
-    }
-
-    /// <summary>Checks <paramref name="discovered"/> with `config check`, polls it with the binary; each key's value (row 1 of a table).</summary>
-    private static async Task<Dictionary<string, double>> PollAsync(string dir, string discovered, string target)
-    {
-        int port = EdgeProcess.FreePort();
-        string config = Path.Combine(dir, "edge.toml");
-        await File.WriteAllTextAsync(config, $"""
-            [appliance]
-            name = "discover-e2e"
-            [server]
-            listen = "127.0.0.1:{port}"
-            [storage]
-            path = "{dir}/data"
-            [linux]
-            enabled = false
-
-            """ + discovered);
-        var (code, stdout, stderr) = await EdgeProcess.RunAsync("config", "check", config);
-        Assert.True(code == 0, $"config check of the discovered TOML:\n{stdout}{stderr}\n{discovered}");
-        await using var edge = new EdgeProcess(dir, "run", "--config", config);
-        await edge.WaitForOutputAsync($"snmp/{target}: polling OK", TimeSpan.FromSeconds(30));
-        using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-        var data = await EndToEndSupport.GraphQLAsync(http, "{ series(agentProgram: \"snmp\") { key agentPolledTarget lastValue labels { key value } } }");
-        var values = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var s in data.GetProperty("series").EnumerateArray())
-        {
-            if (s.GetProperty("agentPolledTarget").GetString() != target) continue;
-            // a counter's rate needs two polls: one poll stores it, with no rate yet (NaN here)
-            double value = s.GetProperty("lastValue").ValueKind == JsonValueKind.Null ? double.NaN : s.GetProperty("lastValue").GetDouble();
-            string key = s.GetProperty("key").GetString()!;
-            // a table's rows: keep row 1 (Physical memory for hrStorage)
-            bool rowOne = !s.GetProperty("labels").EnumerateArray().Any(l => l.GetProperty("key").GetString() == "index") ||
-                          s.GetProperty("labels").EnumerateArray().Any(l => l.GetProperty("key").GetString() == "index" && l.GetProperty("value").GetString() == "1");
-            if (rowOne || !values.ContainsKey(key)) values[key] = value;
-        }
-        return values;
     }
 }

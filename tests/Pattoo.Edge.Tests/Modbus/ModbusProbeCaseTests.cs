@@ -56,12 +56,7 @@ public sealed class ModbusProbeCaseTests
 
         if (errors.Count > 0 || File.Exists(errPath))
         {
-            if (update && File.Exists(errPath)) File.WriteAllLines(errPath, errors);
-            Assert.True(File.Exists(errPath), $"{name}: unexpected errors:\n{string.Join("\n", errors)}");
-            var expected = File.ReadAllLines(errPath).Where(l => l.Length > 0).ToList();
-            Assert.True(expected.Count == errors.Count, $"expected {expected.Count} errors, got {errors.Count}:\n{string.Join("\n", errors)}");
-            for (int i = 0; i < expected.Count; i++)
-                Assert.True(errors[i].StartsWith(expected[i], StringComparison.Ordinal), $"error {i + 1}:\n  expected: {expected[i]}\n  actual:   {errors[i]}");
+            PollerCaseRunner.AssertErrors(name, errPath, errors, update);
             return;
         }
 

@@ -59,13 +59,7 @@ internal static class PollerCaseRunner
         }
         catch (ConfigException e)
         {
-            var actual = e.Errors.Select(x => x.ToString()).ToList();
-            if (update && File.Exists(errPath)) File.WriteAllLines(errPath, actual);
-            Assert.True(File.Exists(errPath), $"{name}: unexpected errors:\n{string.Join("\n", actual)}");
-            var expected = File.ReadAllLines(errPath).Where(l => l.Length > 0).ToList();
-            Assert.True(expected.Count == actual.Count, $"expected {expected.Count} errors, got {actual.Count}:\n{string.Join("\n", actual)}");
-            for (int i = 0; i < expected.Count; i++)
-                Assert.True(actual[i].StartsWith(expected[i], StringComparison.Ordinal), $"error {i + 1}:\n  expected: {expected[i]}\n  actual:   {actual[i]}");
+            AssertErrors(name, errPath, [.. e.Errors.Select(x => x.ToString())], update);
             return;
         }
         Assert.True(File.Exists(outPath), $"{name}: expected errors, the config bound");
@@ -83,6 +77,20 @@ internal static class PollerCaseRunner
         if (update) File.WriteAllLines(outPath, lines);
         // compared as one text: xUnit then shows where the two first differ
         Assert.Equal(string.Join("\n", File.ReadAllLines(outPath)), string.Join("\n", lines));
+    }
+
+    /// <summary>
+    /// The one meaning of an errors file: every error, one per line, in order, each matched as a
+    /// prefix. With <paramref name="update"/> an existing file is rewritten from <paramref name="actual"/>.
+    /// </summary>
+    public static void AssertErrors(string name, string errPath, List<string> actual, bool update)
+    {
+        if (update && File.Exists(errPath)) File.WriteAllLines(errPath, actual);
+        Assert.True(File.Exists(errPath), $"{name}: unexpected errors:\n{string.Join("\n", actual)}");
+        var expected = File.ReadAllLines(errPath).Where(l => l.Length > 0).ToList();
+        Assert.True(expected.Count == actual.Count, $"expected {expected.Count} errors, got {actual.Count}:\n{string.Join("\n", actual)}");
+        for (int i = 0; i < expected.Count; i++)
+            Assert.True(actual[i].StartsWith(expected[i], StringComparison.Ordinal), $"error {i + 1}:\n  expected: {expected[i]}\n  actual:   {actual[i]}");
     }
 
     private static void AssertMatchesPatterns(string name, string[] expected, List<string> lines)
