@@ -123,13 +123,13 @@ public static class RegisterProbe
     /// The probe table of a block of registers read from <paramref name="table"/> at
     /// <paramref name="start"/>: per register its 0-based address, its reference, the raw word in
     /// hex, uint16 and int16; then, for the pair starting there, float32 under ABCD, CDAB, BADC and
-    /// DCBA, then int32 under the same orders. A '*' marks a plausible value (see
+    /// DCBA, then int32 and uint32 under the same orders. A '*' marks a plausible value (see
     /// <see cref="PairReading.FloatPlausible"/>, <see cref="PairReading.IntPlausible"/>).
     /// </summary>
     public static void WriteTable(StringBuilder output, ModbusTable table, int start, ReadOnlySpan<ushort> words, string linePrefix = "")
     {
         output.Append(linePrefix).Append(CultureInfo.InvariantCulture,
-            $"{"addr",5} {"ref",6} {"hex",6} {"uint16",6} {"int16",6} | {"f32 ABCD",13} {"f32 CDAB",13} {"f32 BADC",13} {"f32 DCBA",13} | {"i32 ABCD",12} {"i32 CDAB",12} {"i32 BADC",12} {"i32 DCBA",12}").Append('\n');
+            $"{"addr",5} {"ref",6} {"hex",6} {"uint16",6} {"int16",6} | {"f32 ABCD",13} {"f32 CDAB",13} {"f32 BADC",13} {"f32 DCBA",13} | {"i32 ABCD",12} {"i32 CDAB",12} {"i32 BADC",12} {"i32 DCBA",12} | {"u32 ABCD",11} {"u32 CDAB",11} {"u32 BADC",11} {"u32 DCBA",11}").Append('\n');
         for (int i = 0; i < words.Length; i++)
         {
             ushort w = words[i];
@@ -141,6 +141,8 @@ public static class RegisterProbe
                 foreach (var r in readings) output.Append(' ').Append(Cell(FormatFloat(r.Float), r.FloatPlausible, 13));
                 output.Append(" |");
                 foreach (var r in readings) output.Append(' ').Append(Cell(r.Int.ToString(CultureInfo.InvariantCulture), r.IntPlausible, 12));
+                output.Append(" |");
+                foreach (var r in readings) output.Append(' ').Append(Cell(r.UInt.ToString(CultureInfo.InvariantCulture), r.IntPlausible && r.Int > 0, 11));
             }
             output.Append('\n');
         }
