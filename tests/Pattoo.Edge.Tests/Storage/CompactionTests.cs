@@ -15,7 +15,10 @@ public class CompactionTests
         await using var t = new TempStore();
         var gauge = TempStore.Key("temperature");
         var counter = TempStore.Key("bytes", DataType.Counter64);
-        long today = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / Day * Day;
+        // "Today" is the newest day whose day before may be compacted: compaction waits a chunk
+        // span and a minute past midnight, so from 00:00 to 02:01 UTC that is yesterday.
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        long today = (now - (long)t.Store.Options.ChunkSpan.TotalMilliseconds - 2 * Minute) / Day * Day;
         long t0 = today - 3 * Day + 5_000;
         var rng = new Random(9);
         double g = 20, c = 1_000;
