@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net.Sockets;
 using System.Security.Authentication;
+using System.Text.Json;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Forwarding.Mqtt.Sparkplug;
 using Pattoo.Edge.Storage;
@@ -23,6 +24,7 @@ public sealed class MqttForwarder : CursorForwarder
     private readonly MqttForwardOptions _options;
     private readonly SparkplugEdgeNode? _node;
     private readonly ArrayBufferWriter<byte> _payload = new(512);
+    private Utf8JsonWriter? _json;
     private readonly Dictionary<long, string> _topics = new();
     private readonly List<Task> _acks = new();
     private MqttConnection? _connection;
@@ -32,8 +34,15 @@ public sealed class MqttForwarder : CursorForwarder
     public MqttForwarder(MqttForwardOptions options, TimeSeriesStore store) : base(options, store)
     {
         _options = options;
-        if (options.Format == MqttFormat.SparkplugB) _node = new SparkplugEdgeNode(options.GroupId, options.EdgeNodeId);
+        if (options.Format == MqttFormat.SparkplugB)
+            _node = new SparkplugEdgeNode(options.GroupId, options.EdgeNodeId, store.LoadForwardCursor(BdSeqKey) is [byte last] ? last : null);
     }
+
+    /// <summary>
+    /// Where the last bdSeq is kept beside the forwarder's cursor: a host application matches an
+    /// NDEATH to its NBIRTH by bdSeq, so a restarted box must not reuse the one its last will carries.
+    /// </summary>
+    private string BdSeqKey => Options.Name + "/sparkplug-bdseq";
 
     /// <summary>JSON carries text as the value, Sparkplug as String metrics.</summary>
     protected override bool SendsStrings => true;
@@ -76,7 +85,9 @@ public sealed class MqttForwarder : CursorForwarder
                 for (int i = 0; i < take; i++)
                 {
                     _payload.ResetWrittenCount();
-                    MqttJsonMessage.WritePayload(_payload, info, points.Timestamps[i], points.Values[i], texts?[i]);
+                    if (_json is null) _json = new Utf8JsonWriter(_payload);
+                    else _json.Reset(_payload);
+                    MqttJsonMessage.WritePayload(_json, info, points.Timestamps[i], points.Values[i], texts?[i]);
                     var ack = c.QueuePublish(topic, _payload.WrittenSpan, _options.Qos);
                     if (_options.Qos > 0) _acks.Add(ack);
                     if (c.QueuedBytes >= FlushBytes) await c.FlushAsync(stop).ConfigureAwait(false);
@@ -112,7 +123,10 @@ public sealed class MqttForwarder : CursorForwarder
         if (_connection is not null) await _connection.DisposeAsync().ConfigureAwait(false);
         _connection = null;
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-        var connect = new MqttConnect(_options.ClientId, _options.KeepAlive, CleanSession: true, Options.Username, Options.Password, _node?.NextSession(now));
+        var will = _node?.NextSession(now);
+        // Kept before the session opens: a box killed while connected comes back with the next one.
+        if (_node is not null) await Store.SaveForwardCursorAsync(BdSeqKey, [(byte)_node.BdSeq]).ConfigureAwait(false);
+        var connect = new MqttConnect(_options.ClientId, _options.KeepAlive, CleanSession: true, Options.Username, Options.Password, will);
         try
         {
             _connection = await MqttConnection.ConnectAsync(Options.Url, connect, TlsTrust.For(Options), Options.Timeout, OnPublish, stop).ConfigureAwait(false);
@@ -151,6 +165,8 @@ public sealed class MqttForwarder : CursorForwarder
 
     protected override async ValueTask CloseAsync()
     {
+        if (_json is not null) await _json.DisposeAsync().ConfigureAwait(false);
+        _json = null;
         if (_connection is not { } c) return;
         if (_node is not null && c.ClosedBecause is null)
         {

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using Pattoo.Edge.Storage;
@@ -63,10 +62,13 @@ public static class MqttJsonMessage
         return sb.ToString();
     }
 
-    /// <summary>Writes one sample's payload: <paramref name="text"/> for a string datapoint, else <paramref name="value"/>.</summary>
-    public static void WritePayload(IBufferWriter<byte> output, DatapointInfo d, long timestamp, double value, string? text = null)
+    /// <summary>
+    /// Writes one sample's payload with <paramref name="w"/> and flushes it: <paramref name="text"/> for a
+    /// string datapoint, else <paramref name="value"/>. The caller resets the writer between payloads,
+    /// so a replay of millions of samples makes no writer per sample.
+    /// </summary>
+    public static void WritePayload(Utf8JsonWriter w, DatapointInfo d, long timestamp, double value, string? text = null)
     {
-        using var w = new Utf8JsonWriter(output);
         w.WriteStartObject();
         w.WriteNumber("timestamp", timestamp);
         // JSON has no NaN or infinities: written as Prometheus' JSON writes them, as strings.
@@ -87,5 +89,6 @@ public static class MqttJsonMessage
         }
         w.WriteEndObject();
         w.WriteEndObject();
+        w.Flush();
     }
 }

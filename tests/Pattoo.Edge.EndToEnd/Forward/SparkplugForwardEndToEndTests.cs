@@ -122,6 +122,17 @@ public class SparkplugForwardEndToEndTests
             for (int s = 0; s < 3; s++) expected.Add(("plc-1", $"s={s}", start + (long)Points * Step, MqttForwardEndToEndTests.Value(s, Points)));
             var got = samples.Select(x => (x.Device, aliases[x.Alias].Name.Split('/').Single(part => part.StartsWith("s=", StringComparison.Ordinal)), x.Timestamp, x.Value)).ToHashSet();
             Assert.Equal(expected.OrderBy(e => e), got.OrderBy(e => e));
+
+            // Restarted, the box's first session carries the next bdSeq: the last will's NDEATH (bdSeq 0)
+            // must not match the new births.
+            await edge.DisposeAsync();
+            int before = subscriber.Messages.Count(m => m.Topic.Contains("/NBIRTH/", StringComparison.Ordinal));
+            edge = new EdgeProcess(dir, "run", "--config", config);
+            await edge.WaitForOutputAsync("ready in", TimeSpan.FromSeconds(20));
+            await MqttForwardEndToEndTests.Post(http, start, Points + 1, Points + 2, "spb_temp", "plc-1", series: 3);
+            var after = await WaitFor(subscriber, m => m.Count(x => x.Type == "NBIRTH") == before + 1, "an NBIRTH after the restart");
+            Assert.Equal(1UL, after.Last(m => m.Type == "NBIRTH").Metrics.Single(x => x.Name == "bdSeq").Long);
+            Assert.Contains("(bdSeq 1)", edge.Output, StringComparison.Ordinal);
         }
         finally
         {

@@ -127,17 +127,20 @@ public class MqttJsonMessageTests
     public void PayloadsCarryTimestampValueUnitAndLabels()
     {
         var w = new ArrayBufferWriter<byte>();
-        MqttJsonMessage.WritePayload(w, Info, 1_700_000_000_000, 21.5);
+        using var json = new Utf8JsonWriter(w);
+        MqttJsonMessage.WritePayload(json, Info, 1_700_000_000_000, 21.5);
         var root = JsonDocument.Parse(w.WrittenMemory).RootElement;
         Assert.Equal(1_700_000_000_000, root.GetProperty("timestamp").GetInt64());
         Assert.Equal(21.5, root.GetProperty("value").GetDouble());
         Assert.Equal("degreesCelsius", root.GetProperty("unit").GetString());
         Assert.Equal("""{"site":"north"}""", root.GetProperty("labels").GetRawText());
         w.ResetWrittenCount();
-        MqttJsonMessage.WritePayload(w, Info with { Metadata = [] }, 1, double.NaN);
+        json.Reset(w); // one writer for every payload, as the forwarder does
+        MqttJsonMessage.WritePayload(json, Info with { Metadata = [] }, 1, double.NaN);
         Assert.Equal("""{"timestamp":1,"value":"NaN","unit":null,"labels":{}}""", Encoding.UTF8.GetString(w.WrittenSpan));
         w.ResetWrittenCount();
-        MqttJsonMessage.WritePayload(w, Info with { Metadata = [], DataType = DataType.String }, 2, double.NaN, "on \"auto\"");
+        json.Reset(w);
+        MqttJsonMessage.WritePayload(json, Info with { Metadata = [], DataType = DataType.String }, 2, double.NaN, "on \"auto\"");
         Assert.Equal("""{"timestamp":2,"value":"on \u0022auto\u0022","unit":null,"labels":{}}""", Encoding.UTF8.GetString(w.WrittenSpan));
     }
 }
@@ -158,6 +161,20 @@ public class SparkplugTests
 
     private static string Name(List<ProtobufField> metric) => Encoding.UTF8.GetString(metric.Single(f => f.Number == 1).Bytes);
     private static ulong Field(List<ProtobufField> metric, int number) => metric.Single(f => f.Number == number).Value;
+
+    [Theory]
+    [InlineData(null, 0UL, 1UL)]
+    [InlineData((byte)41, 42UL, 43UL)]
+    [InlineData((byte)255, 0UL, 1UL)]
+    public void BdSeqFollowsTheLastOneUsedAndWrapsAt256(byte? last, ulong first, ulong second)
+    {
+        var node = new SparkplugEdgeNode("g", "n", last);
+        node.NextSession(1000);
+        Assert.Equal(first, node.BdSeq);
+        var will = node.NextSession(2000);
+        Assert.Equal(second, node.BdSeq);
+        Assert.Equal(second, Field(Decode(will.Topic, will.Payload).Metrics[0], 11));
+    }
 
     [Fact]
     public void BirthsDataAndDeathFollowSparkplug3()

@@ -16,7 +16,7 @@ public delegate void MqttPublish(string topic, ReadOnlySpan<byte> payload);
 /// application does not take a backlog for the current value. Builds payloads; the forwarder sends
 /// them (at QoS 0, as Sparkplug says, confirmed by a PINGREQ barrier). Pure.
 /// </summary>
-public sealed class SparkplugEdgeNode(string groupId, string edgeNodeId)
+public sealed class SparkplugEdgeNode(string groupId, string edgeNodeId, byte? lastBdSeq = null)
 {
     /// <summary>Metrics in one DDATA at most, so a backlog is many moderate messages, not one huge one.</summary>
     public const int MaxMetricsPerMessage = 1000;
@@ -24,7 +24,8 @@ public sealed class SparkplugEdgeNode(string groupId, string edgeNodeId)
 
     private readonly Dictionary<long, (string Device, string Name, long BirthTimestamp)> _born = new();
     private readonly ArrayBufferWriter<byte> _payload = new(16 * 1024);
-    private ulong _bdSeq = 255;
+    // The first session's bdSeq follows the last one this node used (kept across restarts), or is 0.
+    private ulong _bdSeq = lastBdSeq ?? 255;
     private int _seq;
 
     public string GroupId { get; } = groupId;
