@@ -24,7 +24,7 @@ internal sealed class ModbusLinkRegistry(Func<ModbusDeviceOptions, ModbusLink>? 
     /// <summary>Serial links are keyed by port and line settings, so a changed baud rate gets a fresh link.</summary>
     private static string KeyOf(ModbusDeviceOptions d) => d.Transport == ModbusTransport.Rtu ? d.LinkKey + "|" + d.Serial!.Describe() : d.LinkKey;
 
-    internal static ModbusLink CreateLink(ModbusDeviceOptions d) => d.Transport switch
+    private static ModbusLink CreateLink(ModbusDeviceOptions d) => d.Transport switch
     {
         ModbusTransport.Rtu => new RtuLink(new SerialRtuPort(d.Serial!), "rtu " + d.Serial!.Describe(), RtuFrame.InterFrameDelay(d.Serial!.BaudRate), overTcp: false,
             echo: d.Serial!.Echo, portName: d.Serial!.Port),

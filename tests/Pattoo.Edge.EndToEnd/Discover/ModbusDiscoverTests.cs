@@ -118,6 +118,68 @@ public sealed class ModbusDiscoverTests
     }
 
     [Fact]
+    public async Task FromTheDashboardDiscoveryTakesTurnsOnThePollersSerialLink()
+    {
+        string dir = DiscoverSupport.NewDir("shared");
+        using var socat = PollersEndToEndTests.Start("socat", dir, ["-d", "-d", $"pty,raw,echo=0,link={dir}/ttyA", $"pty,raw,echo=0,link={dir}/ttyB"], new());
+        Process? rtu = null;
+        try
+        {
+            for (int i = 0; i < 100 && !(File.Exists($"{dir}/ttyA") && File.Exists($"{dir}/ttyB")); i++) await Task.Delay(50);
+            rtu = PollersEndToEndTests.Start("node", dir, [Peer, "rtu", $"{dir}/ttyB", "7"], new());
+            await PollersEndToEndTests.WaitForLine(rtu, "READY");
+            int port = EdgeProcess.FreePort();
+            string config = Path.Combine(dir, "edge.toml");
+            await File.WriteAllTextAsync(config, $"""
+                [appliance]
+                name = "discover-shared"
+                [server]
+                listen = "127.0.0.1:{port}"
+                [storage]
+                path = "{dir}/data"
+                [linux]
+                enabled = false
+                [[modbus.devices]]
+                name = "line"
+                transport = "rtu"
+                serial_port = "{dir}/ttyA"
+                baud_rate = 19200
+                unit_id = 7
+                interval = "1h"
+                  [[modbus.devices.values]]
+                  key = "register_42"
+                  table = "holding"
+                  address = 42
+                  type = "uint16"
+                """);
+            await using var edge = new EdgeProcess(dir, "run", "--config", config);
+            await edge.WaitForOutputAsync("modbus/line: polling OK", TimeSpan.FromSeconds(30));
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+
+            // The same port and line settings: discovery's requests go through the poller's link.
+            var args = new Dictionary<string, string[]> { ["args"] = ["modbus", $"{dir}/ttyA", "--unit", "7", "--baud", "19200", "--range", "40-43", "--tables", "holding"] };
+            using var answer = await http.PostAsync("/api/v1/discover", new StringContent(JsonSerializer.Serialize(args, DiscoverJson.Default.DictionaryStringStringArray), System.Text.Encoding.UTF8, "application/json"));
+            string text = await answer.Content.ReadAsStringAsync();
+            Assert.Contains("\"toml\"", text, StringComparison.Ordinal);
+            Assert.Contains("unit 7: holding 40-43: 40-43", text, StringComparison.Ordinal);
+
+            var data = await EndToEndSupport.GraphQLAsync(http, "{ pollers { name diagnostics { name value } } }");
+            var figures = data.GetProperty("pollers").EnumerateArray().Single(p => p.GetProperty("name").GetString() == "line")
+                .GetProperty("diagnostics").EnumerateArray().ToDictionary(d => d.GetProperty("name").GetString()!, d => d.GetProperty("value").GetInt64());
+            // one poll is one request; discovery's (a unit check and the block) counted on the same link, opened once
+            Assert.True(figures["link.requests"] >= 3, string.Join(", ", figures));
+            Assert.Equal(1, figures["link.connects"]);
+            Assert.Equal(0, figures["link.crcErrors"]);
+        }
+        finally
+        {
+            if (rtu is not null) Stop(rtu);
+            Stop(socat);
+            rtu?.Dispose();
+        }
+    }
+
+    [Fact]
     public async Task UnreachableDevicesBadArgumentsAndTimeoutsSaySoWithTheirExitCodes()
     {
         int closed = EdgeProcess.FreePort();

@@ -50,7 +50,10 @@ public static class ModbusDiscovery
         var (endpoint, device) = Endpoint(o);
         using var limit = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         limit.CancelAfter(o.Timeout);
-        await using var link = ModbusLinkRegistry.CreateLink(device);
+        // The process's shared link: run by the appliance (the dashboard's Discover page), discovery
+        // takes turns with the pollers on their serial line or connection instead of opening it twice.
+        await using var lease = ModbusLinkRegistry.Shared.Acquire(device);
+        var link = lease.Resource;
         var pause = device.Transport == ModbusTransport.Rtu ? o.SerialPause : TimeSpan.Zero;
         var surveyor = new ModbusSurveyor(link, o.RequestTimeout, retries: 1, pause, progress);
         try
