@@ -25,14 +25,11 @@ public class PollersEndToEndTests
             new() { ["SNMP_PERSISTENT_DIR"] = Path.Combine(dir, "snmp-state"), ["MIBS"] = "" });
         using var modbus = Start("node", dir, [Path.Combine(root, "tests", "peers", "modbus", "peer.js"), "tcp", modbusPort.ToString()], new());
         // A virtual RS-485 line: the appliance opens ttyA, the RTU server answers unit 7 on ttyB.
-        using var socat = Start("socat", dir, ["-d", "-d", $"pty,raw,echo=0,link={dir}/ttyA", $"pty,raw,echo=0,link={dir}/ttyB"], new());
-        Process? rtu = null;
+        ModbusSerialLine? line = null;
         try
         {
             await WaitForLine(modbus, "READY");
-            for (int i = 0; i < 100 && !(File.Exists($"{dir}/ttyA") && File.Exists($"{dir}/ttyB")); i++) await Task.Delay(50);
-            rtu = Start("node", dir, [Path.Combine(root, "tests", "peers", "modbus", "peer.js"), "rtu", $"{dir}/ttyB", "7"], new());
-            await WaitForLine(rtu, "READY");
+            line = await ModbusSerialLine.StartAsync(dir, "7");
             var config = Path.Combine(dir, "edge.toml");
             await File.WriteAllTextAsync(config, $"""
                 [appliance]
@@ -93,7 +90,7 @@ public class PollersEndToEndTests
                 [[modbus.devices]]
                 name = "rtu-meter"
                 transport = "rtu"
-                serial_port = "{dir}/ttyA"
+                serial_port = "{line.Port}"
                 baud_rate = 19200
                 unit_id = 7
                 interval = "2s"
@@ -162,9 +159,7 @@ public class PollersEndToEndTests
         {
             try { snmpd.Kill(true); } catch (InvalidOperationException) { }
             try { modbus.Kill(true); } catch (InvalidOperationException) { }
-            try { rtu?.Kill(true); } catch (InvalidOperationException) { }
-            try { socat.Kill(true); } catch (InvalidOperationException) { }
-            rtu?.Dispose();
+            line?.Dispose();
         }
     }
 

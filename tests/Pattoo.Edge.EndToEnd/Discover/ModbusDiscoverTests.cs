@@ -84,13 +84,8 @@ public sealed class ModbusDiscoverTests
     public async Task ASerialScanFindsTheUnitsOnTheLine()
     {
         string dir = DiscoverSupport.NewDir("rtu");
-        using var socat = PollersEndToEndTests.Start("socat", dir, ["-d", "-d", $"pty,raw,echo=0,link={dir}/ttyA", $"pty,raw,echo=0,link={dir}/ttyB"], new());
-        Process? rtu = null;
-        try
+        using (await ModbusSerialLine.StartAsync(dir, "3,7"))
         {
-            for (int i = 0; i < 100 && !(File.Exists($"{dir}/ttyA") && File.Exists($"{dir}/ttyB")); i++) await Task.Delay(50);
-            rtu = PollersEndToEndTests.Start("node", dir, [Peer, "rtu", $"{dir}/ttyB", "3,7"], new());
-            await PollersEndToEndTests.WaitForLine(rtu, "READY");
             var (code, toml, log) = await EdgeProcess.RunAsync("discover", "modbus", $"{dir}/ttyA", "--scan-units", "1-8", "--range", "40-43",
                 "--tables", "holding", "--request-timeout", "500ms", "--emit-plausible", "--name", "line");
             Assert.True(code == 0, log);
@@ -109,25 +104,14 @@ public sealed class ModbusDiscoverTests
             var values = Values(await DiscoverSupport.PollAsync(dir, toml, "modbus", "line-unit7"));
             for (int a = 40; a <= 43; a++) Assert.Equal(a, values[$"holding_4{a + 1:D4}"]); // holding n holds n
         }
-        finally
-        {
-            if (rtu is not null) Stop(rtu);
-            Stop(socat);
-            rtu?.Dispose();
-        }
     }
 
     [Fact]
     public async Task FromTheDashboardDiscoveryTakesTurnsOnThePollersSerialLink()
     {
         string dir = DiscoverSupport.NewDir("shared");
-        using var socat = PollersEndToEndTests.Start("socat", dir, ["-d", "-d", $"pty,raw,echo=0,link={dir}/ttyA", $"pty,raw,echo=0,link={dir}/ttyB"], new());
-        Process? rtu = null;
-        try
+        using (await ModbusSerialLine.StartAsync(dir, "7"))
         {
-            for (int i = 0; i < 100 && !(File.Exists($"{dir}/ttyA") && File.Exists($"{dir}/ttyB")); i++) await Task.Delay(50);
-            rtu = PollersEndToEndTests.Start("node", dir, [Peer, "rtu", $"{dir}/ttyB", "7"], new());
-            await PollersEndToEndTests.WaitForLine(rtu, "READY");
             int port = EdgeProcess.FreePort();
             string config = Path.Combine(dir, "edge.toml");
             await File.WriteAllTextAsync(config, $"""
@@ -170,12 +154,6 @@ public sealed class ModbusDiscoverTests
             Assert.True(figures["link.requests"] >= 3, string.Join(", ", figures));
             Assert.Equal(1, figures["link.connects"]);
             Assert.Equal(0, figures["link.crcErrors"]);
-        }
-        finally
-        {
-            if (rtu is not null) Stop(rtu);
-            Stop(socat);
-            rtu?.Dispose();
         }
     }
 
