@@ -31,6 +31,21 @@ public static class TomlText
     /// <summary>A number as TOML reads it back exactly: "0.1", "1000", "1E-05".</summary>
     public static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
+    /// <summary><paramref name="wanted"/>, or wanted_2, wanted_3 ... when it is taken; adds what it returns to <paramref name="taken"/>.</summary>
+    public static string Unique(HashSet<string> taken, string wanted)
+    {
+        string candidate = wanted;
+        for (int i = 2; !taken.Add(candidate); i++) candidate = $"{wanted}_{i}";
+        return candidate;
+    }
+
+    /// <summary>Free text for a one-line comment: line breaks as blanks, cut at <paramref name="max"/> characters with "...".</summary>
+    public static string OneLine(string text, int max = 120)
+    {
+        string line = text.ReplaceLineEndings(" ").Trim();
+        return line.Length > max ? line[..(max - 3)] + "..." : line;
+    }
+
     /// <summary>
     /// A config key made from free text (an object's or interface's name): lower case letters,
     /// digits and '_', runs of anything else as one '_', words of CamelCase apart

@@ -226,16 +226,8 @@ public static class DiscoveryCommandLine
         foreach (var (key, value) in keys) toml.Append(key).Append(" = ").Append(TomlText.String(value)).Append('\n');
         toml.Append("[[snmp.targets.oids]]\noid = \"1.3.6.1.2.1.1.3.0\"\nkey = \"sysUpTime\"\n");
 
-        var errors = new ConfigErrors();
-        var tree = TomlTree.Parse(toml.ToString(), "discover", errors);
-        var options = errors.Count == 0 ? SnmpOptions.Bind(new ConfigSection("discover", "", tree, errors).GetSection("snmp")) : null;
-        if (errors.Count > 0 || options is null)
-        {
-            // "snmp.targets[0].auth_password: ..." is the option --auth-password
-            throw new FormatException(string.Join("; ", errors.Select(e =>
-                (e.Path.StartsWith("snmp.targets[0].", StringComparison.Ordinal) ? "--" + e.Path["snmp.targets[0].".Length..].Replace('_', '-') + ": " : "")
-                + e.Message)));
-        }
+        // "snmp.targets[0].auth_password: ..." is the option --auth-password
+        var options = BindOptions(toml.ToString(), "snmp", SnmpOptions.Bind, "snmp.targets[0].", key => "--" + key.Replace('_', '-'));
         return (options.Targets[0], timeout);
     }
 
@@ -332,14 +324,7 @@ public static class DiscoveryCommandLine
         var toml = new StringBuilder("[[opcua.servers]]\ntrust_server_certificate = \"tofu\"\n");
         foreach (var (key, value) in keys) toml.Append(key).Append(" = ").Append(TomlText.String(value)).Append('\n');
         toml.Append("[[opcua.servers.nodes]]\nnode_id = \"i=2258\"\nkey = \"current_time\"\n");
-        var errors = new ConfigErrors();
-        var tree = TomlTree.Parse(toml.ToString(), "discover", errors);
-        var options = errors.Count == 0 ? OpcUaOptions.Bind(new ConfigSection("discover", "", tree, errors).GetSection("opcua")) : null;
-        if (errors.Count > 0 || options is null)
-        {
-            throw new FormatException(string.Join("; ", errors.Select(e =>
-                (e.Path.StartsWith("opcua.servers[0].", StringComparison.Ordinal) ? OptionOf(e.Path["opcua.servers[0].".Length..]) + ": " : "") + e.Message)));
-        }
+        var options = BindOptions(toml.ToString(), "opcua", OpcUaOptions.Bind, "opcua.servers[0].", OptionOf);
         var server = options.Servers[0];
         if (name is null) server = server with { Name = server.Host };
         return (server, maxNodes, maxDepth, timeout);
@@ -350,6 +335,23 @@ public static class DiscoveryCommandLine
             "timeout" => "--request-timeout",
             _ => "--" + key.Replace('_', '-'),
         };
+    }
+
+    /// <summary>
+    /// Binds the options of a command line written as one config table, with the config file's own
+    /// checks; an error on a key under <paramref name="prefix"/> is named by its option (<paramref name="optionOf"/>).
+    /// </summary>
+    private static T BindOptions<T>(string toml, string section, Func<ConfigSection, T> bind, string prefix, Func<string, string> optionOf)
+    {
+        var errors = new ConfigErrors();
+        var tree = TomlTree.Parse(toml, "discover", errors);
+        T? options = errors.Count == 0 ? bind(new ConfigSection("discover", "", tree, errors).GetSection(section)) : default;
+        if (errors.Count > 0 || options is null)
+        {
+            throw new FormatException(string.Join("; ", errors.Select(e =>
+                (e.Path.StartsWith(prefix, StringComparison.Ordinal) ? optionOf(e.Path[prefix.Length..]) + ": " : "") + e.Message)));
+        }
+        return options;
     }
 
     private static int Number(string option, string value, int min, int max)

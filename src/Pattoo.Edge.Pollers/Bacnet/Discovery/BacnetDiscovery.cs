@@ -186,7 +186,7 @@ public static class BacnetDiscoveryToml
                 sb.Append("# nothing to poll: no analog, binary or multi-state object found (--all lists every object)\n");
                 continue;
             }
-            string name = Unique(names, d.Name is { Length: > 0 } n ? n : $"bacnet-{d.Instance}");
+            string name = TomlText.Unique(names, d.Name is { Length: > 0 } n ? n : $"bacnet-{d.Instance}");
             sb.Append("[[bacnet.devices]]\n");
             sb.Append("  name = ").Append(TomlText.String(name)).Append('\n');
             sb.Append(CultureInfo.InvariantCulture, $"  device_instance = {d.Instance}\n");
@@ -201,28 +201,15 @@ public static class BacnetDiscoveryToml
             {
                 sb.Append("\n  [[bacnet.devices.objects]]\n");
                 sb.Append("    # ").Append(o.Id.ToString());
-                if (o.Name is not null) sb.Append(' ').Append(OneLine(o.Name));
+                if (o.Name is not null) sb.Append(' ').Append(TomlText.OneLine(o.Name, 100));
                 if (o.Units is int units) sb.Append(", ").Append(BacnetNames.UnitsName(units));
-                if (o.Description is not null) sb.Append(": ").Append(OneLine(o.Description));
+                if (o.Description is not null) sb.Append(": ").Append(TomlText.OneLine(o.Description, 100));
                 sb.Append('\n');
                 sb.Append("    object = ").Append(TomlText.String(o.Id.ToString())).Append('\n');
-                string key = Unique(keys, TomlText.KeyFrom(o.Name ?? "", fallback: TomlText.KeyFrom(o.Id.ToString())));
+                string key = TomlText.Unique(keys, TomlText.KeyFrom(o.Name ?? "", fallback: TomlText.KeyFrom(o.Id.ToString())));
                 sb.Append("    key = ").Append(TomlText.String(key)).Append('\n');
             }
         }
         return sb.ToString();
-    }
-
-    private static string Unique(HashSet<string> taken, string wanted)
-    {
-        string candidate = wanted;
-        for (int i = 2; !taken.Add(candidate); i++) candidate = $"{wanted}_{i}";
-        return candidate;
-    }
-
-    private static string OneLine(string text)
-    {
-        string line = text.ReplaceLineEndings(" ").Trim();
-        return line.Length > 100 ? line[..97] + "..." : line;
     }
 }

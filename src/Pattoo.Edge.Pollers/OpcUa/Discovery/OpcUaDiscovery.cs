@@ -210,9 +210,7 @@ public static class OpcUaDiscoveryToml
             sb.Append("\n  [[opcua.servers.nodes]]\n");
             sb.Append("    # ").Append(v.Path.ReplaceLineEndings(" ")).Append(" (").Append(v.DataType).Append(")\n");
             sb.Append("    node_id = ").Append(TomlText.String(v.NodeId)).Append('\n');
-            string key = TomlText.KeyFrom(v.BrowseName, "node");
-            string unique = key;
-            for (int i = 2; !keys.Add(unique); i++) unique = $"{key}_{i}";
+            string unique = TomlText.Unique(keys, TomlText.KeyFrom(v.BrowseName, "node"));
             sb.Append("    key = ").Append(TomlText.String(unique)).Append('\n');
         }
         return sb.ToString();

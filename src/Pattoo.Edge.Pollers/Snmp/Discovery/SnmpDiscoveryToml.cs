@@ -25,7 +25,7 @@ public static class SnmpDiscoveryToml
         var sb = new StringBuilder();
         sb.Append("# ").Append(commandLine).Append('\n');
         sb.Append(CultureInfo.InvariantCulture, $"# {now.UtcDateTime:yyyy-MM-dd HH:mm} UTC, {survey.Requests} requests.\n");
-        foreach (var (field, value) in survey.System) sb.Append("# ").Append(field).Append(": ").Append(OneLine(value)).Append('\n');
+        foreach (var (field, value) in survey.System) sb.Append("# ").Append(field).Append(": ").Append(TomlText.OneLine(value)).Append('\n');
 
         var groups = new List<string>();
         sb.Append("# IF-MIB: ");
@@ -50,7 +50,7 @@ public static class SnmpDiscoveryToml
             sb.Append(CultureInfo.InvariantCulture, $"{survey.Sensors.Count} sensors\n");
             foreach (var s in survey.Sensors)
             {
-                sb.Append(CultureInfo.InvariantCulture, $"#   {s.Index}: {OneLine(s.Name)}: {SensorType(s.Type)}");
+                sb.Append(CultureInfo.InvariantCulture, $"#   {s.Index}: {TomlText.OneLine(s.Name)}: {SensorType(s.Type)}");
                 int exponent = ScaleExponent(s.Scale) - s.Precision;
                 if (exponent != 0) sb.Append(CultureInfo.InvariantCulture, $", value x 1e{exponent}");
                 sb.Append('\n');
@@ -129,13 +129,7 @@ public static class SnmpDiscoveryToml
 
     private static string List(IReadOnlyList<string> items)
     {
-        var shown = items.Take(12).Select(OneLine).ToList();
+        var shown = items.Take(12).Select(t => TomlText.OneLine(t)).ToList();
         return string.Join(", ", shown) + (items.Count > shown.Count ? $" and {items.Count - shown.Count} more" : "");
-    }
-
-    private static string OneLine(string text)
-    {
-        string line = text.ReplaceLineEndings(" ");
-        return line.Length > 120 ? line[..117] + "..." : line;
     }
 }
