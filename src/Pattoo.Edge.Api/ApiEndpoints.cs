@@ -91,6 +91,7 @@ public sealed partial class ApiEndpoints
 
     private async Task Receive(HttpContext c)
     {
+        long startedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         if (!await MayWrite(c).ConfigureAwait(false)) return;
         using var slot = await Enter(c, _ingest).ConfigureAwait(false);
         if (slot is null) return;
@@ -110,7 +111,7 @@ public sealed partial class ApiEndpoints
             await Json(c, 400, w => w.WriteString("error", e.Message)).ConfigureAwait(false);
             return;
         }
-        if (!await Store(c, slot, body, batch).ConfigureAwait(false)) return;
+        if (!await Store(c, slot, body, batch, startedAt).ConfigureAwait(false)) return;
         if (Log.IsEnabled(LogLevel.Debug)) Log.Debug($"ingest: {result.Datapoints} datapoints from {c.Connection.RemoteIpAddress} ({c.Request.RouteValues["source"]}), {result.Skipped} without a data type skipped");
         // pattoo answers a plain "OK" once stored; agents only look at the status.
         await Text(c, 200, "OK").ConfigureAwait(false);
@@ -124,6 +125,7 @@ public sealed partial class ApiEndpoints
     /// </summary>
     private async Task ImportPrometheus(HttpContext c)
     {
+        long startedAt = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         if (!await MayWrite(c).ConfigureAwait(false)) return;
         PrometheusImportOptions options;
         try
@@ -159,7 +161,7 @@ public sealed partial class ApiEndpoints
             await Json(c, 400, w => w.WriteString("error", e.Message)).ConfigureAwait(false);
             return;
         }
-        if (!await Store(c, slot, body, batch).ConfigureAwait(false)) return;
+        if (!await Store(c, slot, body, batch, startedAt).ConfigureAwait(false)) return;
         if (Log.IsEnabled(LogLevel.Debug)) Log.Debug($"ingest: {result.Stored} Prometheus samples from {c.Connection.RemoteIpAddress}, {result.Skipped} NaN or infinite skipped");
         await Json(c, 200, w =>
         {
@@ -176,19 +178,19 @@ public sealed partial class ApiEndpoints
         return false;
     }
 
-    /// <summary>Hands an ingested batch to the store and waits for the commit; answers 503 and returns false if it fails.</summary>
     /// <summary>
     /// Hands the parsed batch to the store and waits until it is on the disk; false after
     /// answering 503. The request's slot, body and batch go as soon as the store has taken the
     /// samples: posts waiting for one sync hold neither memory nor a slot, and the next can be
-    /// parsed meanwhile. The batch is released whatever happens.
+    /// parsed meanwhile. The batch is released whatever happens. <paramref name="startedAt"/>
+    /// (when the request began) lets posts from many clients share a sync.
     /// </summary>
-    private async Task<bool> Store(HttpContext c, RequestGate.Lease slot, PooledBody body, SampleBatch batch)
+    private async Task<bool> Store(HttpContext c, RequestGate.Lease slot, PooledBody body, SampleBatch batch, long startedAt)
     {
         Task onDisk;
         try
         {
-            onDisk = await _state.Store.AcceptDurableAsync(batch, c.RequestAborted).ConfigureAwait(false);
+            onDisk = await _state.Store.AcceptDurableAsync(batch, c.RequestAborted, startedAt).ConfigureAwait(false);
         }
         catch (StorageUnavailableException e)
         {
@@ -533,6 +535,7 @@ public sealed partial class ApiEndpoints
             json.WriteNumber("series", stats.Series);
             json.WriteNumber("samples_written", stats.SamplesWritten);
             json.WriteNumber("head_samples", stats.HeadSamples);
+            json.WriteNumber("storage_syncs", stats.Syncs);
             json.WriteNumber("database_bytes", store.DatabaseBytes());
             json.WriteStartArray("pollers");
             foreach (var t in _state.Targets)

@@ -42,6 +42,7 @@ public static class MetricsExposition
         own.Add(("pattoo_edge_series", "gauge", "Datapoints stored", appliance, stats.Series));
         own.Add(("pattoo_edge_samples_written", "counter", "Samples stored since the start", appliance, stats.SamplesWritten));
         own.Add(("pattoo_edge_samples_rejected", "counter", "Samples refused as duplicates or out of order since the start", appliance, stats.SamplesRejected));
+        own.Add(("pattoo_edge_storage_syncs", "counter", "Syncs of stored samples to the disk since the start (each rewrites at least one flash page)", appliance, stats.Syncs));
         own.Add(("pattoo_edge_database_bytes", "gauge", "Size of the database file", appliance, store.DatabaseBytes()));
         foreach (var t in targets)
         {

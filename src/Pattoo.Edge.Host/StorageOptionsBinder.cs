@@ -17,6 +17,7 @@ public static class StorageOptionsBinder
             ChunkSpan = s.GetDuration("chunk_span", d.ChunkSpan, TimeSpan.FromMinutes(1), TimeSpan.FromDays(1)),
             MaxHeadSamples = (int)s.GetInteger("max_head_samples", d.MaxHeadSamples, 10_000, 100_000_000),
             CommitInterval = s.GetDuration("commit_interval", d.CommitInterval, TimeSpan.Zero, TimeSpan.FromMinutes(10)),
+            IngestSyncWindow = s.GetDuration("ingest_sync_window", d.IngestSyncWindow, TimeSpan.Zero, TimeSpan.FromSeconds(5)),
         };
         if (o.Path.Length == 0) s.Error("path", "expected a directory, got an empty string");
         s.Finish();

@@ -24,6 +24,13 @@ public sealed record StorageOptions
     /// sync costs a journal commit and rewrites the last partly filled 4 KiB page.
     /// </summary>
     public TimeSpan CommitInterval { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// How long an HTTP ingest post may wait for others to share its disk sync (group commit).
+    /// Only posts that arrive while others come every second or so wait: a lone post, and a
+    /// client that posts again as soon as it is answered, are synced at once. Zero syncs every
+    /// post at once. Each sync rewrites at least one 4 KiB page of flash.
+    /// </summary>
+    public TimeSpan IngestSyncWindow { get; init; } = TimeSpan.FromSeconds(1);
 
     public const string FileName = "pattoo-edge.db";
 

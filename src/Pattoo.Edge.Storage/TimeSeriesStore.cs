@@ -51,10 +51,14 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     private readonly List<SeriesState> _commitNewSeries = new(), _commitTouched = new();
     private readonly List<(SeriesState, long, double)> _commitAccepted = new();
     private long _lastSyncAt;
+    /// <summary>When the last sync for durable writes ran (read by the posters' threads).</summary>
+    private long _lastDurableSyncAt;
+    /// <summary>The earliest <see cref="WriteRequest.SyncBy"/> of <see cref="_awaitingSync"/>.</summary>
+    private long _durableSyncDueAt = long.MaxValue;
     private SqliteTransaction? _tx;
     private long _failedWrites, _failedSamples;
     private bool _maintenanceFailing;
-    private long _samplesWritten, _samplesRejected, _transactions, _chunksSealed;
+    private long _samplesWritten, _samplesRejected, _transactions, _chunksSealed, _syncs;
 
     private enum Control { None, Seal, Prune, Compact, SaveCursor, Backup }
 
@@ -66,6 +70,9 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
 
         /// <summary>For <see cref="Control.Backup"/>: the file to write.</summary>
         public string? BackupFile { get; init; }
+
+        /// <summary>For a durable write: when its sync is due at the latest (0: at once).</summary>
+        public long SyncBy { get; init; }
     }
 
     /// <summary>The head log's size limit: past it the heads are sealed early (about 6 bytes a sample).</summary>
@@ -154,6 +161,26 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     public async Task WriteDurableAsync(SampleBatch batch, CancellationToken cancellationToken)
         => await (await AcceptDurableAsync(batch, cancellationToken).ConfigureAwait(false)).ConfigureAwait(false);
 
+    /// <summary>A post begun this soon after a sync comes from a client that posts as soon as it is answered.</summary>
+    private const long StreamingGapMs = 100;
+
+    /// <summary>
+    /// When the sync of a durable write begun at <paramref name="startedAt"/> is due at the
+    /// latest. Posts that come from many clients a second or so apart wait up to
+    /// <see cref="StorageOptions.IngestSyncWindow"/> for each other: one sync, one rewritten
+    /// flash page, for all of them. A client that posts again as soon as it is answered (an
+    /// import, a replayed backlog) would only be slowed by the wait, and a lone post after a
+    /// quiet spell has nobody to wait for: both are synced at once.
+    /// </summary>
+    private long DurableSyncBy(long startedAt)
+    {
+        long window = (long)_options.IngestSyncWindow.TotalMilliseconds;
+        if (window <= 0 || startedAt <= 0) return 0;
+        long sinceSync = startedAt - Volatile.Read(ref _lastDurableSyncAt);
+        if (sinceSync < StreamingGapMs || sinceSync > 2 * window) return 0;
+        return Now + window;
+    }
+
     /// <summary>
     /// Hands the batch to the writer and completes once the writer has taken its samples (they
     /// are readable, and the batch is the caller's again), with a task that completes once they
@@ -161,15 +188,18 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     /// first and answers at the second: requests waiting for one sync hold no memory, and the
     /// next can be parsed meanwhile.
     /// </summary>
+    /// <param name="requestStartedAt">
+    /// When the request began (Unix ms), for group commit (<see cref="DurableSyncBy"/>); 0 syncs at once.
+    /// </param>
     /// <exception cref="StorageUnavailableException">the samples could not be stored (from either task).</exception>
-    public async Task<Task> AcceptDurableAsync(SampleBatch batch, CancellationToken cancellationToken)
+    public async Task<Task> AcceptDurableAsync(SampleBatch batch, CancellationToken cancellationToken, long requestStartedAt = 0)
     {
         if (batch.Count == 0) return Task.CompletedTask;
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var accepted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         try
         {
-            await _queue.Writer.WriteAsync(new WriteRequest(batch, done, Durable: true, Accepted: accepted), cancellationToken).ConfigureAwait(false);
+            await _queue.Writer.WriteAsync(new WriteRequest(batch, done, Durable: true, Accepted: accepted) { SyncBy = DurableSyncBy(requestStartedAt) }, cancellationToken).ConfigureAwait(false);
         }
         catch (ChannelClosedException)
         {
@@ -207,7 +237,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     public StoreStatistics Statistics => new(
         Interlocked.Read(ref _samplesWritten), Interlocked.Read(ref _samplesRejected),
         Interlocked.Read(ref _transactions), Interlocked.Read(ref _chunksSealed),
-        Volatile.Read(ref _headSamples), _seriesByIdx.Count, Interlocked.Read(ref _chunksCompacted));
+        Volatile.Read(ref _headSamples), _seriesByIdx.Count, Interlocked.Read(ref _chunksCompacted), Interlocked.Read(ref _syncs));
 
     /// <summary>Stops accepting writes, commits everything queued and closes the file.</summary>
     public async ValueTask DisposeAsync()
@@ -256,8 +286,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
                     long due = IdleWorkDueIn();
                     if (due > 0) await Task.WhenAny(next, Task.Delay(TimeSpan.FromMilliseconds(due), _clock)).ConfigureAwait(false);
                     if (next.IsCompleted || IdleWorkDueIn() > 0) continue;
-                    bool sync = _awaitingSync.Count > 0 || (_headLog.HasUnsynced && Now - _lastSyncAt >= CommitIntervalMs);
-                    if (sync) SyncHeadLog();
+                    if (SyncDue) SyncHeadLog();
                     Maintain();
                     // Failing maintenance (a full disk) is retried every few seconds, not in a busy loop.
                     if (_maintenanceFailing) _idleRetryAt = Now + 5_000;
@@ -281,21 +310,32 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             }
             if (pending.Count > 0) { Commit(pending); pending.Clear(); }
             // One sync for every durable write queued meanwhile (group commit: the posts that
-            // arrive during a sync share the next one), or the pollers' due one.
-            if (_awaitingSync.Count > 0 || (_headLog.HasUnsynced && Now - _lastSyncAt >= CommitIntervalMs)) SyncHeadLog();
+            // arrive during a sync or within their window share the next one), or the pollers' due one.
+            if (SyncDue) SyncHeadLog();
             Maintain();
         }
         SyncHeadLog();
     }
 
     private long CommitIntervalMs => (long)_options.CommitInterval.TotalMilliseconds;
+
+    /// <summary>A durable write's sync is due, or the pollers' one.</summary>
+    private bool SyncDue
+    {
+        get
+        {
+            long now = Now;
+            return (_awaitingSync.Count > 0 && now >= _durableSyncDueAt) || (_headLog.HasUnsynced && now - _lastSyncAt >= CommitIntervalMs);
+        }
+    }
     private long _idleRetryAt;
 
     /// <summary>Milliseconds until the writer has work of its own: a sync, a seal or a prune step (0 = now).</summary>
     private long IdleWorkDueIn()
     {
         long now = Now;
-        long sync = _awaitingSync.Count > 0 ? now : _headLog.HasUnsynced ? _lastSyncAt + CommitIntervalMs : long.MaxValue;
+        long sync = _headLog.HasUnsynced ? _lastSyncAt + CommitIntervalMs : long.MaxValue;
+        if (_awaitingSync.Count > 0) sync = Math.Min(sync, _durableSyncDueAt);
         long maintenance = _pruning ? now : Math.Min(_nextPruneAt, CompactionDueAt);
         if (_headSamples > 0) maintenance = Math.Min(maintenance, _headSince + (long)_options.ChunkSpan.TotalMilliseconds);
         long due = Math.Min(sync, Math.Max(maintenance, _idleRetryAt));
@@ -308,7 +348,9 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         try
         {
             _headLog.Sync();
+            Interlocked.Increment(ref _syncs);
             _lastSyncAt = Now;
+            if (_awaitingSync.Count > 0) Volatile.Write(ref _lastDurableSyncAt, _lastSyncAt);
             foreach (var req in _awaitingSync) req.Done.TrySetResult();
         }
         catch (IOException e)
@@ -320,6 +362,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         finally
         {
             _awaitingSync.Clear();
+            _durableSyncDueAt = long.MaxValue;
         }
     }
 
@@ -463,6 +506,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             if (req.Durable)
             {
                 _awaitingSync.Add(req);
+                _durableSyncDueAt = Math.Min(_durableSyncDueAt, req.SyncBy);
                 req.Accepted?.TrySetResult();
             }
             else req.Done.TrySetResult();
@@ -585,4 +629,5 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     }
 }
 
-public readonly record struct StoreStatistics(long SamplesWritten, long SamplesRejected, long Transactions, long ChunksSealed, int HeadSamples, int Series, long ChunksCompacted);
+/// <summary>The writer's counters; <see cref="Syncs"/> counts the head log's fdatasyncs (each rewrites at least one flash page).</summary>
+public readonly record struct StoreStatistics(long SamplesWritten, long SamplesRejected, long Transactions, long ChunksSealed, int HeadSamples, int Series, long ChunksCompacted, long Syncs);

@@ -12,8 +12,9 @@ namespace Pattoo.Edge.Bench.Storage;
 /// 1,000 series at 10 s: Prometheus scraping them (its WAL path); the published binary polling
 /// them itself, 20 Modbus TCP devices of 50 registers each (the npm modbus-serial peer of the
 /// tests), which is how a gateway gets its data; and the binary fed by HTTP ingest, once as one
-/// 1,000-sample post per 10 s and once as 20 posts of 50 spread over each 10 s (each post
-/// acknowledged only once on the disk). After a warm-up, field 7 of
+/// 1,000-sample post per 10 s and once as 20 clients each posting 50 every 10 s, spread over
+/// the 10 s as 20 agents on their own schedules post (each post acknowledged only once on the
+/// disk; posts a second or so apart share a sync, storage.ingest_sync_window). After a warm-up, field 7 of
 /// /sys/block/loopN/stat (sectors written) is read before and after the window.
 /// Needs root (losetup, mount) and Debian's prometheus (./build.sh bench flash installs it).
 /// PATTOO_FLASH_SECONDS sets the window (default 300), PATTOO_FLASH_WARMUP the warm-up (60),
@@ -86,28 +87,13 @@ public static class FlashBench
             await WaitForHttp(http, $"http://127.0.0.1:{promPort}/-/ready");
 
             long oneStored = 0, twentyStored = 0;
-            var posting = Task.Run(async () =>
-            {
-                var posterData = new SeriesData(Series, seed: 42);
-                var next = DateTime.UtcNow;
-                while (!stop.IsCancellationRequested)
-                {
-                    long t = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-                    var lines = posterData.Next(t);
-                    // One post of everything.
-                    if (await Post(http, onePort, lines)) Interlocked.Add(ref oneStored, lines.Length);
-                    // 20 posts of 50, spread over the step.
-                    for (int p = 0; p < 20 && !stop.IsCancellationRequested; p++)
-                    {
-                        var part = lines.AsSpan(p * (Series / 20), Series / 20).ToArray();
-                        if (await Post(http, twentyPort, part)) Interlocked.Add(ref twentyStored, part.Length);
-                        try { await Task.Delay(TimeSpan.FromSeconds(StepSeconds / 20.0), stop.Token); } catch (OperationCanceledException) { }
-                    }
-                    next = next.AddSeconds(StepSeconds);
-                    var wait = next - DateTime.UtcNow;
-                    if (wait > TimeSpan.Zero) { try { await Task.Delay(wait, stop.Token); } catch (OperationCanceledException) { } }
-                }
-            });
+            // One client posting everything every step, and 20 clients each posting its 20th of
+            // the series every step, started a 20th of a step apart: independent schedules.
+            var start = DateTime.UtcNow;
+            var posters = new List<Task> { PostEvery(http, onePort, new SeriesData(Series, seed: 42), 0, Series, start, n => Interlocked.Add(ref oneStored, n), stop.Token) };
+            for (int p = 0; p < 20; p++)
+                posters.Add(PostEvery(http, twentyPort, new SeriesData(Series, seed: 42 + p), p * (Series / 20), Series / 20, start.AddSeconds(p * StepSeconds / 20.0), n => Interlocked.Add(ref twentyStored, n), stop.Token));
+            var posting = Task.WhenAll(posters);
 
             await Task.Delay(TimeSpan.FromSeconds(warmup));
             var before = disks.Select(d => d.SectorsWritten()).ToArray();
@@ -163,6 +149,20 @@ public static class FlashBench
         throw new InvalidOperationException("prometheus_tsdb_head_samples_appended_total not found");
     }
 
+    /// <summary>Posts series [from, from + count) every step from <paramref name="start"/> until stopped.</summary>
+    private static async Task PostEvery(HttpClient http, int port, SeriesData data, int from, int count, DateTime start, Action<int> stored, CancellationToken stop)
+    {
+        var next = start;
+        while (!stop.IsCancellationRequested)
+        {
+            var wait = next - DateTime.UtcNow;
+            if (wait > TimeSpan.Zero) { try { await Task.Delay(wait, stop); } catch (OperationCanceledException) { return; } }
+            var lines = data.Next(DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), from, count);
+            if (await Post(http, port, lines)) stored(lines.Length);
+            next = next.AddSeconds(StepSeconds);
+        }
+    }
+
     private static async Task<bool> Post(HttpClient http, int port, string[] lines)
     {
         try
@@ -216,16 +216,18 @@ public static class FlashBench
         private readonly Random _rng = new(seed);
         private readonly double[] _values = new double[count];
 
-        public string[] Next(long timestampMs)
+        /// <summary>The next value of series [from, from + n) (all of them by default) as Prometheus text lines.</summary>
+        public string[] Next(long timestampMs, int from = 0, int n = -1)
         {
-            var lines = new string[count];
-            for (int i = 0; i < count; i++)
+            if (n < 0) n = count - from;
+            var lines = new string[n];
+            for (int i = from; i < from + n; i++)
             {
                 if (i < count / 2) _values[i] = Math.Round(_values[i] == 0 ? 20 + _rng.NextDouble() * 10 : _values[i] + (_rng.NextDouble() - 0.5), 1);
                 else if (i < count * 3 / 4) _values[i] += _rng.Next(0, 5000);
                 else if (_rng.Next(100) == 0) _values[i] = _rng.Next(0, 4);
                 string name = i < count / 2 ? "flash_gauge" : i < count * 3 / 4 ? "flash_counter_total" : "flash_status";
-                lines[i] = string.Create(CultureInfo.InvariantCulture, $"{name}{{device=\"d{i / 50}\",point=\"p{i}\"}} {_values[i]} {timestampMs}");
+                lines[i - from] = string.Create(CultureInfo.InvariantCulture, $"{name}{{device=\"d{i / 50}\",point=\"p{i}\"}} {_values[i]} {timestampMs}");
             }
             return lines;
         }

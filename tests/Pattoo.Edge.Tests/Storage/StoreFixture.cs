@@ -6,10 +6,10 @@ namespace Pattoo.Edge.Tests.Storage;
 /// <summary>A store in a fresh temporary directory, deleted afterwards.</summary>
 public sealed class TempStore : IAsyncDisposable
 {
-    public TempStore(TimeSpan? retention = null, int maxHeadSamples = 2_000_000, TimeSpan? chunkSpan = null, TimeSpan? rollupRetention = null)
+    public TempStore(TimeSpan? retention = null, int maxHeadSamples = 2_000_000, TimeSpan? chunkSpan = null, TimeSpan? rollupRetention = null, TimeSpan? ingestSyncWindow = null)
     {
         Directory = Path.Combine(Path.GetTempPath(), "pattoo-edge-test-" + Guid.NewGuid().ToString("N"));
-        Options = new StorageOptions { Path = Directory, Retention = retention ?? TimeSpan.FromDays(400), MaxHeadSamples = maxHeadSamples, ChunkSpan = chunkSpan ?? TimeSpan.FromHours(2), RollupRetention = rollupRetention ?? TimeSpan.FromDays(1826) };
+        Options = new StorageOptions { Path = Directory, Retention = retention ?? TimeSpan.FromDays(400), MaxHeadSamples = maxHeadSamples, ChunkSpan = chunkSpan ?? TimeSpan.FromHours(2), RollupRetention = rollupRetention ?? TimeSpan.FromDays(1826), IngestSyncWindow = ingestSyncWindow ?? TimeSpan.FromSeconds(1) };
         Store = TimeSeriesStore.Open(Options);
     }
 

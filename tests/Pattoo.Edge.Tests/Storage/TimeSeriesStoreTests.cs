@@ -58,6 +58,41 @@ public class TimeSeriesStoreTests
     }
 
     [Fact]
+    public async Task DurablePostsFromManyClientsShareOneSyncWhileALonePostAndAStreamingClientAreSyncedAtOnce()
+    {
+        await using var t = new TempStore(ingestSyncWindow: TimeSpan.FromSeconds(4));
+        var key = TempStore.Key("temperature");
+        long at = T0;
+        async Task<Task> Post(long startedAt)
+        {
+            var batch = SampleBatch.Rent(4);
+            batch.Add(key, at += 10_000, 1);
+            var onDisk = await t.Store.AcceptDurableAsync(batch, default, startedAt);
+            batch.Release();
+            return onDisk;
+        }
+        static long Now() => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+        // A lone post after a quiet spell: nobody to wait for.
+        await (await Post(Now())).WaitAsync(TimeSpan.FromSeconds(2));
+        Assert.Equal(1, t.Store.Statistics.Syncs);
+        // A client that posts again as soon as it is answered streams: each post synced at once.
+        for (int i = 0; i < 3; i++) await (await Post(Now())).WaitAsync(TimeSpan.FromSeconds(2));
+        Assert.Equal(4, t.Store.Statistics.Syncs);
+
+        // Posts a few hundred ms apart, as 20 agents each posting every 10 s: they share a sync.
+        await Task.Delay(300);
+        var first = await Post(Now());
+        await Task.Delay(300);
+        Assert.False(first.IsCompleted);
+        var second = await Post(Now());
+        await Task.WhenAll(first, second).WaitAsync(TimeSpan.FromSeconds(10));
+        Assert.Equal(5, t.Store.Statistics.Syncs);
+        await t.ReopenAsync();
+        Assert.Equal(6, t.Store.ReadRaw(t.IdxOf(key), T0, at).Count);
+    }
+
+    [Fact]
     public async Task AnIdleStoreSealsItsHeadWhenTheChunkSpanIsUp()
     {
         // Sealing once ran only after a write: a box whose ingest stopped kept its head (and its memory) for good.
