@@ -322,7 +322,7 @@ public sealed partial class ApiEndpoints
         using var slot = await Enter(c, _queries).ConfigureAwait(false);
         if (slot is null) return;
         bool openMetrics = c.Request.Headers.Accept.ToString().Contains("application/openmetrics-text", StringComparison.OrdinalIgnoreCase);
-        string text = Forwarding.MetricsExposition.Write(_state.Store, _state.Name, _state.Targets, _state.Forwarders, openMetrics);
+        string text = Forwarding.MetricsExposition.Write(_state.Store, _state.Name, _state.Targets, _state.Forwarders, openMetrics, _state.Listeners);
         c.Response.StatusCode = 200;
         c.Response.ContentType = openMetrics ? Forwarding.MetricsExposition.OpenMetricsContentType : Forwarding.MetricsExposition.TextContentType;
         await c.Response.WriteAsync(text, c.RequestAborted).ConfigureAwait(false);
@@ -549,6 +549,18 @@ public sealed partial class ApiEndpoints
                 json.WriteNumber("datapoints", t.Datapoints);
                 json.WriteNumber("samples_today", t.SamplesToday);
                 json.WriteNumber("round_trip_ms", Math.Round(t.RoundTrip.TotalMilliseconds, 3));
+                json.WriteEndObject();
+            }
+            json.WriteEndArray();
+            json.WriteStartArray("listeners");
+            foreach (var l in _state.Listeners)
+            {
+                json.WriteStartObject();
+                json.WriteString("name", l.Name);
+                json.WriteString("listen", l.Listen);
+                json.WriteStartObject("counters");
+                foreach (var (name, value) in l.Counters) json.WriteNumber(name, value);
+                json.WriteEndObject();
                 json.WriteEndObject();
             }
             json.WriteEndArray();

@@ -13,6 +13,8 @@ public interface IApplianceState
     IReadOnlyList<TargetState> Targets { get; }
     /// <summary>The forwarders ([forward] in the config) and how they are doing.</summary>
     IReadOnlyList<ForwarderStatus> Forwarders { get; }
+    /// <summary>The receivers (SNMP traps) and their counters.</summary>
+    IReadOnlyList<IListenerStatus> Listeners { get; }
     ApiOptions Api { get; }
 
     /// <summary>

@@ -20,7 +20,8 @@ public static class MetricsExposition
     public const string TextContentType = "text/plain; version=0.0.4; charset=utf-8";
     public const string OpenMetricsContentType = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-    public static string Write(TimeSeriesStore store, string applianceName, IReadOnlyList<TargetState> targets, IReadOnlyList<ForwarderStatus> forwarders, bool openMetrics)
+    public static string Write(TimeSeriesStore store, string applianceName, IReadOnlyList<TargetState> targets, IReadOnlyList<ForwarderStatus> forwarders, bool openMetrics,
+        IReadOnlyList<IListenerStatus>? listeners = null)
     {
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         KeyValuePair<string, string>[] appliance = [new("appliance", applianceName)];
@@ -58,6 +59,15 @@ public static class MetricsExposition
             own.Add(("pattoo_edge_forward_connected", "gauge", "1 when the destination acknowledged the last request", l, f.Connected ? 1 : 0));
             own.Add(("pattoo_edge_forward_backlog_samples", "gauge", "Samples stored and not yet acknowledged", l, f.BacklogSamples));
             own.Add(("pattoo_edge_forward_samples_sent", "counter", "Samples acknowledged since the start", l, f.SamplesSent));
+        }
+
+        foreach (var l in listeners ?? [])
+        {
+            foreach (var (counter, value) in l.Counters)
+            {
+                KeyValuePair<string, string>[] labels = [new("appliance", applianceName), new("listener", l.Name), new("counter", counter)];
+                own.Add(("pattoo_edge_listener_datagrams", "counter", "What each receiver (SNMP traps) received, took and dropped, by counter", labels, value));
+            }
         }
 
         var sb = new StringBuilder();

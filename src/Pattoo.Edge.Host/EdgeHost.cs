@@ -21,6 +21,8 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
     private PollScheduler? _scheduler;
     private HttpServer? _http;
     private ForwarderSet? _forwarders;
+    private EventRecorder? _events;
+    private readonly ListenerSet _listeners = new();
 
     private readonly Channel<bool> _reloads = Channel.CreateUnbounded<bool>();
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -164,6 +166,7 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
     string IApplianceState.Version => Version;
     public IReadOnlyList<TargetState> Targets => Scheduler.States;
     public IReadOnlyList<ForwarderStatus> Forwarders => _forwarders?.Statuses ?? [];
+    public IReadOnlyList<IListenerStatus> Listeners => _listeners.Statuses;
     public ApiOptions Api => Options.Api;
 
     public Task<string> DiscoverAsync(IReadOnlyList<string> arguments, Action<string> progress, CancellationToken cancellationToken)
@@ -189,11 +192,13 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
         _store = TimeSeriesStore.Open(Options.Storage);
         Log.Info($"storage: {Options.Storage.DatabaseFile} open ({_store.Statistics.Series} series) in {sw.ElapsedMilliseconds} ms");
         SeedTranslations(_store.Catalog);
+        _events = new EventRecorder(_store);
         _scheduler = new PollScheduler(_store) { StoredSince = _store.CountSamplesSince };
         _http = new HttpServer(this);
         await _http.StartAsync().ConfigureAwait(false);
         Log.Info($"http: listening on {Options.Server.Listen}");
         await _scheduler.ApplyAsync(BuildTargets(Options)).ConfigureAwait(false);
+        await _listeners.ApplyAsync(BuildListeners(Options)).ConfigureAwait(false);
         _forwarders = new ForwarderSet(_store);
         await _forwarders.ApplyAsync(Options.Forward).ConfigureAwait(false);
     }
@@ -211,14 +216,23 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
                 Log.Warning($"config: server.listen changed to {next.Server.Listen}; restart pattoo-edge to apply it");
             if (next.Storage.Path != Options.Storage.Path)
                 Log.Warning("config: storage.path changed; restart pattoo-edge to apply it");
-            else if (next.Storage != Options.Storage)
+            else if (next.Storage with { EventRetention = default } != Options.Storage with { EventRetention = default })
                 Log.Warning("config: storage settings changed; restart pattoo-edge to apply them");
+            Store.EventRetention = next.Storage.EventRetention;
             Log.Level = next.LogLevel;
             if (next.Api.MaxDepth != Options.Api.MaxDepth || next.Api.MaxComplexity != Options.Api.MaxComplexity || next.Api.QueryTimeout != Options.Api.QueryTimeout)
                 Log.Warning("config: api query limits changed; restart pattoo-edge to apply them (tokens and networks apply now)");
             // Everything applies now but the server and storage sections (reported above): every poller's section by construction.
-            Options = next with { Server = Options.Server, Storage = Options.Storage };
+            Options = next with { Server = Options.Server, Storage = Options.Storage with { EventRetention = next.Storage.EventRetention } };
             await Scheduler.ApplyAsync(BuildTargets(Options)).ConfigureAwait(false);
+            try
+            {
+                await _listeners.ApplyAsync(BuildListeners(Options)).ConfigureAwait(false);
+            }
+            catch (InvalidOperationException e)
+            {
+                Log.Error($"config: {e.Message}");
+            }
             if (_forwarders is not null) await _forwarders.ApplyAsync(Options.Forward).ConfigureAwait(false);
         }
         finally
@@ -268,14 +282,48 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
         return [.. options.Pollers.SelectMany(p => p.CreateTargets(context))];
     }
 
+    /// <summary>Every receiver the configuration asks for, not yet started.</summary>
+    private List<IListener> BuildListeners(EdgeOptions options)
+    {
+        var store = Store;
+        var context = new ListenerContext(options.Appliance.Name, options.Storage.Path, _events!,
+            batch => store.WriteAsync(batch, CancellationToken.None), (target, ifIndex) => InterfaceName(store, target, ifIndex));
+        return [.. options.Pollers.SelectMany(p => p.CreateListeners(context))];
+    }
+
+    /// <summary>The ifName (else ifDescr) the SNMP poller stored for interface <paramref name="ifIndex"/> of <paramref name="target"/>.</summary>
+    private static string? InterfaceName(TimeSeriesStore store, string target, string ifIndex)
+    {
+        var catalog = store.Catalog.Snapshot();
+        foreach (var agent in catalog.Agents)
+        {
+            if (agent.AgentProgram != "snmp" || agent.AgentPolledTarget != target) continue;
+            string? descr = null;
+            foreach (var d in catalog.DatapointsOfAgent(agent.IdxAgent))
+            {
+                var (_, labels) = catalog.Describe(d);
+                if (!labels.Any(l => l.Key == "index" && l.Value == ifIndex)) continue;
+                foreach (var l in labels)
+                {
+                    if (l.Key == "ifName" && l.Value.Length > 0) return l.Value;
+                    if (l.Key == "ifDescr" && l.Value.Length > 0) descr = l.Value;
+                }
+            }
+            if (descr is not null) return descr;
+        }
+        return null;
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         var sw = Stopwatch.StartNew();
+        await _listeners.DisposeAsync().ConfigureAwait(false);
         if (_http is not null) await _http.DisposeAsync().ConfigureAwait(false);
         if (_scheduler is not null) await _scheduler.DisposeAsync().ConfigureAwait(false);
         // Before the store: each forwarder saves its cursor through it.
         if (_forwarders is not null) await _forwarders.DisposeAsync().ConfigureAwait(false);
+        if (_events is not null) await _events.DisposeAsync().ConfigureAwait(false);
         if (_store is not null)
         {
             var stats = _store.Statistics;

@@ -82,6 +82,9 @@ public sealed record EdgeOptions
 
         var server = ServerOptions.Bind(root.GetSection("server"));
         var storage = StorageOptionsBinder.Bind(root.GetSection("storage"));
+        var events = root.GetSection("events");
+        storage = storage with { EventRetention = events.GetDuration("retention", storage.EventRetention, TimeSpan.FromHours(1), TimeSpan.FromDays(36500)) };
+        events.Finish();
 
         var log = root.GetSection("log");
         var levelText = log.GetChoice("level", "info", "debug", "info", "warning", "error");

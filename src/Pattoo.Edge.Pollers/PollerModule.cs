@@ -31,7 +31,32 @@ public interface IPollerOptions
 
     /// <summary>Where each target is reached (those with an address), for <c>doctor</c> to probe once.</summary>
     IEnumerable<PollEndpoint> Endpoints();
+
+    /// <summary>The receivers this section asks for (the SNMP trap receiver), not yet started; none by default.</summary>
+    IReadOnlyList<IListener> CreateListeners(ListenerContext context) => [];
 }
+
+/// <summary>
+/// A receiver run beside the pollers: devices send to it (SNMP traps). The host starts it,
+/// and on a reload replaces it when its <see cref="Fingerprint"/> changed.
+/// </summary>
+public interface IListener : IListenerStatus, IAsyncDisposable
+{
+    /// <summary>A digest of its settings: equal fingerprints need no restart.</summary>
+    string Fingerprint { get; }
+
+    /// <summary>Opens its socket and starts receiving; throws when it cannot (the address is taken).</summary>
+    void Start();
+}
+
+/// <summary>What a listener needs of the appliance.</summary>
+/// <param name="ApplianceName">The agent id and hostname of what it stores.</param>
+/// <param name="StatePath">A directory it may keep state in (the SNMP engine id).</param>
+/// <param name="Events">Where its events go.</param>
+/// <param name="StoreSamples">Stores samples it derives (not waiting for the disk); null: none are stored.</param>
+/// <param name="InterfaceName">The name of interface ifIndex (second argument) of an SNMP target (first), as its poller stored it; null when unknown.</param>
+public sealed record ListenerContext(string ApplianceName, string StatePath, IEventSink Events,
+    Func<SampleBatch, Task>? StoreSamples = null, Func<string, string, string?>? InterfaceName = null);
 
 /// <summary>How a poll target is reached.</summary>
 public enum PollTransport { Tcp, Udp, Serial }

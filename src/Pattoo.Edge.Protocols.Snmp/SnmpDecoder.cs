@@ -31,7 +31,17 @@ public struct SnmpMessage
 }
 
 /// <summary>The fixed fields of a PDU (RFC 3416 sec 3) and where its varbind list lies.</summary>
-public readonly record struct PduHeader(PduType Type, int RequestId, int ErrorStatus, int ErrorIndex, Segment Varbinds);
+public readonly record struct PduHeader(PduType Type, int RequestId, int ErrorStatus, int ErrorIndex, Segment Varbinds)
+{
+    /// <summary>The variable-bindings list with its tag and length, to be copied into an answer (an inform's response).</summary>
+    public Segment VarbindList { get; init; }
+}
+
+/// <summary>
+/// The fixed fields of an SNMPv1 Trap-PDU (RFC 1157 sec 4.1.6): enterprise, agent-addr,
+/// generic-trap, specific-trap and time-stamp, and where its varbind list lies.
+/// </summary>
+public readonly record struct TrapV1Header(Segment Enterprise, Segment AgentAddress, int GenericTrap, int SpecificTrap, long TimeStamp, Segment Varbinds);
 
 /// <summary>
 /// Reads SNMP messages (RFC 1157, RFC 3416, RFC 3412/3414) from datagrams. Stateless and
@@ -190,9 +200,32 @@ public static class SnmpDecoder
         int requestId = ExpectInt32(buffer, ref pos, body.End, "request-id");
         int errorStatus = ExpectInt32(buffer, ref pos, body.End, "error-status");
         int errorIndex = ExpectInt32(buffer, ref pos, body.End, "error-index");
+        int listStart = pos;
         var list = Expect(buffer, ref pos, body.End, 0x30, "variable-bindings");
         if (pos != body.End) SnmpFormatException.Throw("bytes after variable-bindings");
-        return new PduHeader((PduType)tag, requestId, errorStatus, errorIndex, list);
+        return new PduHeader((PduType)tag, requestId, errorStatus, errorIndex, list) { VarbindList = new Segment(listStart, pos - listStart) };
+    }
+
+    /// <summary>Reads an SNMPv1 Trap-PDU's fixed fields (tag 0xA4); the varbind list is checked as it is read.</summary>
+    public static TrapV1Header ReadTrapV1Header(ReadOnlySpan<byte> buffer, Segment pdu)
+    {
+        int pos = pdu.Offset;
+        byte tag = ReadTlv(buffer, ref pos, pdu.End, out var body);
+        if (tag != (byte)PduType.TrapV1) SnmpFormatException.Throw($"expected an SNMPv1 Trap-PDU (tag 0xA4), got tag 0x{tag:X2}");
+        pos = body.Offset;
+        var enterprise = Expect(buffer, ref pos, body.End, 0x06, "enterprise");
+        if (!Oid.IsValid(enterprise.Of(buffer))) SnmpFormatException.Throw("enterprise: bad OBJECT IDENTIFIER encoding");
+        var agent = Expect(buffer, ref pos, body.End, (byte)SnmpValueType.IpAddress, "agent-addr");
+        if (agent.Length != 4) SnmpFormatException.Throw($"agent-addr: an IpAddress of {agent.Length} octets");
+        int generic = ExpectInt32(buffer, ref pos, body.End, "generic-trap");
+        if (generic is < 0 or > 6) SnmpFormatException.Throw($"generic-trap: {generic} is not 0-6");
+        int specific = ExpectInt32(buffer, ref pos, body.End, "specific-trap");
+        var ticks = Expect(buffer, ref pos, body.End, (byte)SnmpValueType.TimeTicks, "time-stamp");
+        if (ticks.Length is 0 or > 5) SnmpFormatException.Throw($"time-stamp: TimeTicks of {ticks.Length} octets");
+        long timeStamp = (long)(ReadUInt64(ticks.Of(buffer)) & 0xFFFF_FFFF);
+        var list = Expect(buffer, ref pos, body.End, 0x30, "variable-bindings");
+        if (pos != body.End) SnmpFormatException.Throw("bytes after variable-bindings");
+        return new TrapV1Header(enterprise, agent, generic, specific, timeStamp, list);
     }
 
     /// <summary>

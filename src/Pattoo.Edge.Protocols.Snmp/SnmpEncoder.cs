@@ -103,6 +103,66 @@ public sealed class SnmpEncoder
         return true;
     }
 
+    /// <summary>
+    /// A v1 or v2c message carrying a PDU whose variable-bindings are given encoded (tag and
+    /// length included): an inform's response (RFC 3416 sec 4.2.7) copies the inform's own.
+    /// </summary>
+    public bool TryWriteCommunityPdu(Span<byte> destination, SnmpVersion version, ReadOnlySpan<byte> community,
+        PduType type, int requestId, int errorStatus, int errorIndex, ReadOnlySpan<byte> varbindList, out int written)
+    {
+        if (version == SnmpVersion.V3) throw new ArgumentException("use TryWriteV3Message for SNMPv3", nameof(version));
+        var w = _writer;
+        w.Reset();
+        using (w.PushSequence())
+        {
+            w.WriteInteger((int)version);
+            w.WriteOctetString(community);
+            WritePdu(w, type, requestId, errorStatus, errorIndex, varbindList);
+        }
+        return w.TryEncode(destination, out written);
+    }
+
+    /// <summary>A ScopedPDU whose PDU's variable-bindings are given encoded (an inform's response, a report).</summary>
+    public bool TryWriteScopedPdu(Span<byte> destination, ReadOnlySpan<byte> contextEngineId, ReadOnlySpan<byte> contextName,
+        PduType type, int requestId, int errorStatus, int errorIndex, ReadOnlySpan<byte> varbindList, out int written)
+    {
+        var w = _writer;
+        w.Reset();
+        using (w.PushSequence())
+        {
+            w.WriteOctetString(contextEngineId);
+            w.WriteOctetString(contextName);
+            WritePdu(w, type, requestId, errorStatus, errorIndex, varbindList);
+        }
+        return w.TryEncode(destination, out written);
+    }
+
+    /// <summary>A variable-bindings list of one Counter32 varbind, as a Report PDU carries (RFC 3414 sec 3.2: usmStats counters).</summary>
+    public byte[] EncodeCounterVarbindList(ReadOnlySpan<byte> oid, uint value)
+    {
+        var w = new AsnWriter(AsnEncodingRules.BER);
+        using (w.PushSequence())
+        {
+            using (w.PushSequence())
+            {
+                w.WriteEncodedValue(OidTlv(oid));
+                w.WriteInteger(value, new Asn1Tag(TagClass.Application, 1)); // Counter32
+            }
+        }
+        return w.Encode();
+    }
+
+    private static void WritePdu(AsnWriter w, PduType type, int requestId, int errorStatus, int errorIndex, ReadOnlySpan<byte> varbindList)
+    {
+        using (w.PushSequence(new Asn1Tag(TagClass.ContextSpecific, (int)type & 0x1F, isConstructed: true)))
+        {
+            w.WriteInteger(requestId);
+            w.WriteInteger(errorStatus);
+            w.WriteInteger(errorIndex);
+            w.WriteEncodedValue(varbindList);
+        }
+    }
+
     private void WritePdu(AsnWriter w, PduType type, int requestId, int a, int b, ReadOnlySpan<ReadOnlyMemory<byte>> oids)
     {
         using (w.PushSequence(new Asn1Tag(TagClass.ContextSpecific, (int)type & 0x1F, isConstructed: true)))

@@ -271,6 +271,21 @@ internal static class Schema
             ts_modified INTEGER NOT NULL
         );
         """,
+        // 11: events (SNMP traps, alert state changes): rows kept for events.retention, read
+        // newest first by id; details are a JSON object of strings.
+        """
+        CREATE TABLE IF NOT EXISTS event (
+            id INTEGER PRIMARY KEY,
+            ts INTEGER NOT NULL,
+            program TEXT NOT NULL,
+            target TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            severity INTEGER NOT NULL,
+            text TEXT NOT NULL,
+            details TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS event_ts ON event(ts);
+        """,
     };
 
     public static int LatestVersion => Migrations.Length;

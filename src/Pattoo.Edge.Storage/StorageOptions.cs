@@ -31,6 +31,8 @@ public sealed record StorageOptions
     /// post at once. Each sync rewrites at least one 4 KiB page of flash.
     /// </summary>
     public TimeSpan IngestSyncWindow { get; init; } = TimeSpan.FromSeconds(1);
+    /// <summary>How long events (traps, alert state changes) are kept: [events] retention.</summary>
+    public TimeSpan EventRetention { get; init; } = TimeSpan.FromDays(90);
 
     public const string FileName = "pattoo-edge.db";
 

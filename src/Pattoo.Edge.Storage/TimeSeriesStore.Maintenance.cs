@@ -286,7 +286,8 @@ public sealed partial class TimeSeriesStore
             }
             int strings = _sql.PruneStrings(cutoff, PruneStepRows);
             int rollups = _sql.PruneRollups(Now - (long)_options.RollupRetention.TotalMilliseconds, PruneStepRows);
-            deleted = chunks + strings + rollups;
+            int events = PruneEvents(tx, Now - (long)EventRetention.TotalMilliseconds, PruneStepRows);
+            deleted = chunks + strings + rollups + events;
             tx.Commit();
             Interlocked.Add(ref _storedSamples, -(samples + strings));
         }

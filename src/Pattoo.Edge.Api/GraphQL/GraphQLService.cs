@@ -57,6 +57,10 @@ public sealed class GraphQLService
         s.AddSingleton<PointType>();
         s.AddSingleton<TextPointType>();
         s.AddSingleton<TimeseriesType>();
+        s.AddSingleton<EventDetailType>();
+        s.AddSingleton<EventType>();
+        s.AddSingleton<EventEdgeType>();
+        s.AddSingleton<EventConnectionType>();
         s.AddSingleton<ChartPayloadType>();
         s.AddSingleton<ChartDatapointPayloadType>();
         s.AddSingleton<FavoritePayloadType>();

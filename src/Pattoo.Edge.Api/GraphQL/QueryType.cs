@@ -65,6 +65,7 @@ public sealed class QueryType : ObjectGraphType
             .Argument<NonNullGraphType<StringGraphType>>("idxDatapoint").Argument<LongGraphType>("from").Argument<LongGraphType>("to")
             .Argument<IntGraphType>("maxPoints").Argument<StringGraphType>("aggregate")
             .Resolve(Timeseries);
+        EventsField.Add(this);
     }
 
     private static ApiUserContext Ctx(IResolveFieldContext c) => (ApiUserContext)c.UserContext;

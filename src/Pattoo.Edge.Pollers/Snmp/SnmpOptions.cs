@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
+using Pattoo.Edge.Pollers.Snmp.Traps;
 using Pattoo.Edge.Protocols.Snmp;
 using Pattoo.Edge.Protocols.Snmp.Usm;
 
@@ -23,6 +24,9 @@ public enum SnmpSecurityLevel
     AuthNoPriv,
     AuthPriv,
 }
+
+/// <summary>An SNMPv3 USM user: name, security level, protocols and passwords (None and "" below the level).</summary>
+public sealed record UsmUserOptions(string User, SnmpSecurityLevel Level, AuthProtocol AuthProtocol, string AuthPassword, PrivProtocol PrivProtocol, string PrivPassword);
 
 /// <summary>One OID to read: a scalar (GET) or, with <see cref="Walk"/>, a table column (GETBULK).</summary>
 public sealed record SnmpOidOptions
@@ -102,6 +106,8 @@ public sealed record SnmpOptions : IPollerOptions
     public IReadOnlyList<SnmpTargetOptions> Targets { get; init; } = [];
     /// <summary>Every group a target may name: the built-in ones, replaced by user groups of the same name.</summary>
     public IReadOnlyDictionary<string, SnmpGroupOptions> Groups { get; init; } = BuiltInGroups.All;
+    /// <summary>The trap and inform receiver ([snmp.traps]), or null when there is none.</summary>
+    public SnmpTrapOptions? Traps { get; init; }
 
     /// <summary>Binds and checks the whole [snmp] table; an absent table binds to no targets.</summary>
     public static SnmpOptions Bind(ConfigSection snmpSection) => SnmpOptionsBinder.Bind(snmpSection);
@@ -127,6 +133,10 @@ public sealed record SnmpOptions : IPollerOptions
     public int TargetCount => Targets.Count;
 
     public IEnumerable<PollEndpoint> Endpoints() => Targets.Select(t => new PollEndpoint($"snmp {t.Name}", PollTransport.Udp, t.Host, t.Port));
+
+    /// <summary>The trap receiver, when [snmp.traps] is configured; its engine id and boot count live in the state directory.</summary>
+    public IReadOnlyList<IListener> CreateListeners(ListenerContext context)
+        => Traps is null ? [] : [new SnmpTrapReceiver(Traps, context, LocalEngine.Start(context.StatePath, Traps.EngineId), this)];
 
     /// <summary>
     /// Each target's requests per cycle, for <c>config check --verbose</c>: its scalars in GETs of

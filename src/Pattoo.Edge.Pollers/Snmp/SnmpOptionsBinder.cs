@@ -1,5 +1,6 @@
 using System.Text;
 using Pattoo.Edge.Config;
+using Pattoo.Edge.Pollers.Snmp.Traps;
 using Pattoo.Edge.Protocols.Snmp;
 using Pattoo.Edge.Protocols.Snmp.Usm;
 
@@ -43,8 +44,9 @@ internal static class SnmpOptionsBinder
             var target = BindTarget(t, groups, names);
             if (target is not null) targets.Add(target);
         }
+        var traps = s.Has("traps") ? SnmpTrapOptions.Bind(s.GetSection("traps")) : null;
         s.Finish();
-        return new SnmpOptions { Concurrency = concurrency, Targets = targets, Groups = groups };
+        return new SnmpOptions { Concurrency = concurrency, Targets = targets, Groups = groups, Traps = traps is { Enabled: true } ? traps : null };
     }
 
     private static SnmpTargetOptions? BindTarget(ConfigSection t, Dictionary<string, SnmpGroupOptions> groups, HashSet<string> names)
@@ -65,32 +67,12 @@ internal static class SnmpOptionsBinder
         var versionText = t.GetChoice("version", "2c", "1", "2c", "3");
         var version = versionText switch { "1" => SnmpVersion.V1, "3" => SnmpVersion.V3, _ => SnmpVersion.V2c };
         var community = t.GetString("community", "public");
-        var user = t.GetString("user", "");
-        bool hasLevel = t.Has("security_level");
-        var levelText = t.GetChoice("security_level", "", "noAuthNoPriv", "authNoPriv", "authPriv");
-        var authText = t.GetChoice("auth_protocol", "SHA", "MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512");
-        var authPassword = t.GetString("auth_password", "");
-        var privText = t.GetChoice("priv_protocol", "AES", "DES", "AES", "AES192", "AES256");
-        var privPassword = t.GetString("priv_password", "");
+        var usm = BindUsmUser(t, check: version == SnmpVersion.V3);
         var context = t.GetString("context", "");
 
-        var level = SnmpSecurityLevel.NoAuthNoPriv;
         if (version == SnmpVersion.V3)
         {
             if (t.Has("community")) t.Error("community", "community is for versions \"1\" and \"2c\"; SNMPv3 uses user and passwords");
-            if (user.Length == 0) t.Error("user", "SNMPv3 needs a user");
-            else if (Encoding.UTF8.GetByteCount(user) > 32) t.Error("user", "a USM user name is at most 32 octets");
-            level = levelText switch
-            {
-                "noAuthNoPriv" => SnmpSecurityLevel.NoAuthNoPriv,
-                "authNoPriv" => SnmpSecurityLevel.AuthNoPriv,
-                "authPriv" => SnmpSecurityLevel.AuthPriv,
-                _ => privPassword.Length > 0 ? SnmpSecurityLevel.AuthPriv : authPassword.Length > 0 ? SnmpSecurityLevel.AuthNoPriv : SnmpSecurityLevel.NoAuthNoPriv,
-            };
-            if (level >= SnmpSecurityLevel.AuthNoPriv) CheckPassword(t, "auth_password", authPassword, level);
-            else if (authPassword.Length > 0) t.Error("auth_password", $"security_level is \"{levelText}\", which sends no authentication; remove auth_password or raise the level");
-            if (level == SnmpSecurityLevel.AuthPriv) CheckPassword(t, "priv_password", privPassword, level);
-            else if (privPassword.Length > 0) t.Error("priv_password", $"security_level is \"{(hasLevel ? levelText : Name(level))}\", which does not encrypt; remove priv_password or use \"authPriv\"");
         }
         else
         {
@@ -142,12 +124,12 @@ internal static class SnmpOptionsBinder
             Port = port,
             Version = version,
             Community = version == SnmpVersion.V3 ? "" : community,
-            User = user,
-            SecurityLevel = level,
-            AuthProtocol = level >= SnmpSecurityLevel.AuthNoPriv ? ParseAuth(authText) : AuthProtocol.None,
-            AuthPassword = level >= SnmpSecurityLevel.AuthNoPriv ? authPassword : "",
-            PrivProtocol = level == SnmpSecurityLevel.AuthPriv ? ParsePriv(privText) : PrivProtocol.None,
-            PrivPassword = level == SnmpSecurityLevel.AuthPriv ? privPassword : "",
+            User = usm.User,
+            SecurityLevel = usm.Level,
+            AuthProtocol = usm.AuthProtocol,
+            AuthPassword = usm.AuthPassword,
+            PrivProtocol = usm.PrivProtocol,
+            PrivPassword = usm.PrivPassword,
             Context = context,
             Interval = interval,
             Timeout = timeout,
@@ -158,6 +140,42 @@ internal static class SnmpOptionsBinder
             Groups = groupNames,
             Oids = oids,
         };
+    }
+
+    /// <summary>
+    /// A USM user's keys (user, security_level, auth_* and priv_*), read from a target or a trap
+    /// receiver's [[snmp.traps.users]]; checked only when <paramref name="check"/> (an SNMPv3 target).
+    /// Without security_level, the strongest level the passwords given allow.
+    /// </summary>
+    internal static UsmUserOptions BindUsmUser(ConfigSection t, bool check)
+    {
+        var user = t.GetString("user", "");
+        bool hasLevel = t.Has("security_level");
+        var levelText = t.GetChoice("security_level", "", "noAuthNoPriv", "authNoPriv", "authPriv");
+        var authText = t.GetChoice("auth_protocol", "SHA", "MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512");
+        var authPassword = t.GetString("auth_password", "");
+        var privText = t.GetChoice("priv_protocol", "AES", "DES", "AES", "AES192", "AES256");
+        var privPassword = t.GetString("priv_password", "");
+        if (!check) return new UsmUserOptions(user, SnmpSecurityLevel.NoAuthNoPriv, AuthProtocol.None, "", PrivProtocol.None, "");
+
+        if (user.Length == 0) t.Error("user", "SNMPv3 needs a user");
+        else if (Encoding.UTF8.GetByteCount(user) > 32) t.Error("user", "a USM user name is at most 32 octets");
+        var level = levelText switch
+        {
+            "noAuthNoPriv" => SnmpSecurityLevel.NoAuthNoPriv,
+            "authNoPriv" => SnmpSecurityLevel.AuthNoPriv,
+            "authPriv" => SnmpSecurityLevel.AuthPriv,
+            _ => privPassword.Length > 0 ? SnmpSecurityLevel.AuthPriv : authPassword.Length > 0 ? SnmpSecurityLevel.AuthNoPriv : SnmpSecurityLevel.NoAuthNoPriv,
+        };
+        if (level >= SnmpSecurityLevel.AuthNoPriv) CheckPassword(t, "auth_password", authPassword, level);
+        else if (authPassword.Length > 0) t.Error("auth_password", $"security_level is \"{levelText}\", which sends no authentication; remove auth_password or raise the level");
+        if (level == SnmpSecurityLevel.AuthPriv) CheckPassword(t, "priv_password", privPassword, level);
+        else if (privPassword.Length > 0) t.Error("priv_password", $"security_level is \"{(hasLevel ? levelText : Name(level))}\", which does not encrypt; remove priv_password or use \"authPriv\"");
+        return new UsmUserOptions(user, level,
+            level >= SnmpSecurityLevel.AuthNoPriv ? ParseAuth(authText) : AuthProtocol.None,
+            level >= SnmpSecurityLevel.AuthNoPriv ? authPassword : "",
+            level == SnmpSecurityLevel.AuthPriv ? ParsePriv(privText) : PrivProtocol.None,
+            level == SnmpSecurityLevel.AuthPriv ? privPassword : "");
     }
 
     private static void CheckPassword(ConfigSection t, string key, string password, SnmpSecurityLevel level)

@@ -1,5 +1,7 @@
 using Pattoo.Edge.Protocols.Snmp;
 
+using Pattoo.Edge.Tests.Support;
+
 namespace Pattoo.Edge.Tests.Snmp;
 
 /// <summary>Byte-exact tests of the BER/PDU codec: requests written, responses read, malformed input refused.</summary>
@@ -217,33 +219,7 @@ public sealed class SnmpCodecTests
         int accepted = 0, refused = 0;
         for (int i = 0; i < 30_000; i++)
         {
-            byte[] d;
-            var seed = seeds[random.Next(seeds.Count)];
-            switch (random.Next(5))
-            {
-                case 0: // flip a few octets
-                    d = (byte[])seed.Clone();
-                    for (int k = random.Next(1, 4); k > 0; k--) d[random.Next(d.Length)] = (byte)random.Next(256);
-                    break;
-                case 1: // truncate
-                    d = seed[..random.Next(seed.Length)];
-                    break;
-                case 2: // insert garbage
-                    int at = random.Next(seed.Length);
-                    var extra = new byte[random.Next(1, 6)];
-                    random.NextBytes(extra);
-                    d = [.. seed[..at], .. extra, .. seed[at..]];
-                    break;
-                case 3: // a length octet made huge or small
-                    d = (byte[])seed.Clone();
-                    d[random.Next(d.Length)] = (byte)(random.Next(2) == 0 ? 0x84 : random.Next(0x80));
-                    break;
-                default: // pure noise, sometimes starting like a message
-                    d = new byte[random.Next(0, 80)];
-                    random.NextBytes(d);
-                    if (d.Length > 0 && random.Next(2) == 0) d[0] = 0x30;
-                    break;
-            }
+            var d = DatagramMutator.Mutate(random, seeds[random.Next(seeds.Count)]);
             SnmpDecoder.TryReadRoutingId(d, out _, out _); // never throws
             try
             {
