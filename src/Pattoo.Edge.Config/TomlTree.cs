@@ -146,7 +146,7 @@ public static class TomlTree
             var error = new ConfigError(fileName, d.Span.Start.Line + 1, d.Span.Start.Column + 1, "", "syntax error: " + Clean(d.Message));
             if (!errors.Contains(error)) errors.Add(error);
         }
-        if (errors.Count == 0) CheckTableHeaders(text, fileName, errors);
+        if (errors.Count == 0) CheckTableHeaders(text, fileName, errors, root);
         return root;
 
         void Push(TomlNode node)
@@ -179,12 +179,19 @@ public static class TomlTree
     /// TOML forbids defining a table twice; Tomlyn's event parser merges two adjacent
     /// [x] headers silently, so headers are checked on the syntax tree.
     /// </summary>
-    private static void CheckTableHeaders(string text, string fileName, ConfigErrors errors)
+    private static void CheckTableHeaders(string text, string fileName, ConfigErrors errors, TomlTableNode root)
     {
         var doc = SyntaxParser.Parse(text, fileName, false);
         var seen = new Dictionary<string, int>(StringComparer.Ordinal);
+        var arrayHeaders = new Dictionary<string, Queue<(int Line, int Column)>>(StringComparer.Ordinal);
         foreach (var table in doc.Tables)
         {
+            if (table is Tomlyn.Syntax.TableArraySyntax && table.Name is not null)
+            {
+                var arrayName = string.Join('.', table.Name.ToString().Split('.').Select(p => p.Trim().Trim('"', '\'')));
+                if (!arrayHeaders.TryGetValue(arrayName, out var queue)) arrayHeaders[arrayName] = queue = new();
+                queue.Enqueue((table.Name.Span.Start.Line + 1, table.Name.Span.Start.Column + 1));
+            }
             if (table is not Tomlyn.Syntax.TableSyntax || table.Name is null) continue;
             var name = string.Join('.', table.Name.ToString().Split('.').Select(p => p.Trim().Trim('"', '\'')));
             int line = table.Name.Span.Start.Line + 1;
@@ -192,6 +199,31 @@ public static class TomlTree
                 errors.Add(new ConfigError(fileName, line, table.Name.Span.Start.Column + 1, "", $"syntax error: table [{name}] is defined twice, first on line {first}"));
             else
                 seen[name] = line;
+        }
+        PlaceArrayElements(root, "", arrayHeaders);
+    }
+
+    /// <summary>
+    /// Gives each element of an array of tables ([[x]]) the position of its header: the event
+    /// parser gives none, so errors about an element (a key it lacks) pointed at the key before
+    /// it, in the previous element. Elements are met in document order, as their headers are.
+    /// </summary>
+    private static void PlaceArrayElements(TomlTableNode table, string path, Dictionary<string, Queue<(int Line, int Column)>> headers)
+    {
+        foreach (var (key, _, _, value) in table.Entries)
+        {
+            string childPath = path.Length == 0 ? key : path + "." + key;
+            if (value is TomlTableNode child) PlaceArrayElements(child, childPath, headers);
+            else if (value is TomlArrayNode array)
+            {
+                headers.TryGetValue(childPath, out var queue);
+                foreach (var item in array.Items)
+                {
+                    if (item is not TomlTableNode element) continue;
+                    if (queue is { Count: > 0 }) (element.Line, element.Column) = queue.Dequeue();
+                    PlaceArrayElements(element, childPath, headers);
+                }
+            }
         }
     }
 

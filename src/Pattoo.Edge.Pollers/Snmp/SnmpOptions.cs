@@ -134,9 +134,9 @@ public sealed record SnmpOptions : IPollerOptions
 
     public IEnumerable<PollEndpoint> Endpoints() => Targets.Select(t => new PollEndpoint($"snmp {t.Name}", PollTransport.Udp, t.Host, t.Port));
 
-    /// <summary>The trap receiver, when [snmp.traps] is configured; its engine id and boot count live in the state directory.</summary>
+    /// <summary>The trap receiver, when [snmp.traps] is configured; its engine id and boot count (one boot per process) live in the state directory.</summary>
     public IReadOnlyList<IListener> CreateListeners(ListenerContext context)
-        => Traps is null ? [] : [new SnmpTrapReceiver(Traps, context, LocalEngine.Start(context.StatePath, Traps.EngineId), this)];
+        => Traps is null ? [] : [new SnmpTrapReceiver(Traps, context, LocalEngine.ForProcess(context.StatePath, Traps.EngineId), this)];
 
     /// <summary>
     /// Each target's requests per cycle, for <c>config check --verbose</c>: its scalars in GETs of

@@ -19,6 +19,7 @@ namespace Pattoo.Edge.EndToEnd.Dashboard;
 /// <item>boiler-1 firmware (string): "v1.2" then "v1.3";</item>
 /// <item>boiler-2 pressure (float, units bar): 1440 samples a minute apart (24 h), for downsampling.</item>
 /// </list>
+/// Three SNMP traps (coldStart, linkDown, linkUp) sent by net-snmp's snmptrap are its events.
 /// The browser is Debian's chromium driven by tests/peers/dashboard/dashboard.js (playwright-core).
 /// </summary>
 public sealed class DashboardFixture : IAsyncLifetime
@@ -30,6 +31,7 @@ public sealed class DashboardFixture : IAsyncLifetime
 
     public string Dir { get; } = Path.Combine(Path.GetTempPath(), "pattoo-edge-dashboard-" + Guid.NewGuid().ToString("N")[..8]);
     public int Port { get; } = EdgeProcess.FreePort();
+    public int TrapPort { get; } = EdgeProcess.FreePort();
     public EdgeProcess Edge { get; private set; } = null!;
     public HttpClient Http { get; private set; } = null!;
     public string Url => $"http://127.0.0.1:{Port}/";
@@ -76,6 +78,9 @@ public sealed class DashboardFixture : IAsyncLifetime
             [[forward.remote_write]]
               name = "central"
               url = "http://127.0.0.1:{closedPort}/api/v1/write"
+            [snmp.traps]
+              listen = "127.0.0.1:{TrapPort}"
+              communities = ["dash"]
             """);
         Edge = new EdgeProcess(Dir, "run", "--config", config);
         await Edge.WaitForOutputAsync("ready in", TimeSpan.FromSeconds(20));
@@ -99,6 +104,9 @@ public sealed class DashboardFixture : IAsyncLifetime
         for (int i = 0; i < 1440; i++) dense.Add("boiler-2", "pressure", 101, 1 + (i % 60) / 100.0, NowMinute - (1439 - i) * 60_000L, ("units", "bar"));
         await Post(dense);
 
+        // Three traps from net-snmp's snmptrap: the Events page and the overview's latest events.
+        foreach (var trap in new[] { "1.3.6.1.6.3.1.1.5.1", "1.3.6.1.6.3.1.1.5.3", "1.3.6.1.6.3.1.1.5.4" })
+            await Events.TrapEventsEndToEndTests.NetSnmp("snmptrap", "-v", "2c", "-c", "dash", $"127.0.0.1:{TrapPort}", "", trap, "1.3.6.1.2.1.2.2.1.1.3", "i", "3");
         Temperature = await Idx("temperature");
         Energy = await Idx("energy");
         Firmware = await Idx("firmware");

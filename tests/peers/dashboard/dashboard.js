@@ -3,7 +3,7 @@
 // one JSON object with what it saw. Run by tests/Pattoo.Edge.EndToEnd/Dashboard/*.cs:
 //
 //   DASHBOARD_URL=http://127.0.0.1:PORT/ SCREENSHOT_DIR=DIR DASHBOARD_ARGS='{"...": ...}' \
-//     node dashboard.js overview|browse|chart|dense|favourite|graphiql|formats|discover
+//     node dashboard.js overview|browse|chart|dense|favourite|graphiql|formats|discover|events
 //
 // Every scenario also reports console errors, failed requests and requests that left the box
 // (there must be none: the page may use nothing but the appliance). Exit code 0 with JSON on
@@ -231,6 +231,32 @@ const scenarios = {
     // chromium logs the refused request itself as a console error: that one was asked for
     watch.consoleErrors = watch.consoleErrors.filter(e => !/status of 400 \(Bad Request\)/.test(e));
     return { busyWhileRunning, ...result, badError };
+  },
+
+  // Events: the overview's latest events, the Events page, a severity filter, a row's details.
+  async events(page) {
+    const rowsOf = sel => page.evaluate(sel => [...document.querySelectorAll(sel + " tbody tr")].map(tr => ({
+      severity: tr.dataset.severity,
+      cells: Object.fromEntries([...tr.children].map(td => [td.dataset.label, td.querySelector("summary")?.textContent ?? td.textContent.trim()])),
+    })), sel);
+    await page.goto(URL_, { waitUntil: "load" });
+    await page.waitForSelector("#latest-events tbody tr");
+    const latest = await rowsOf("#latest-events");
+    await page.click("#latest-events a[href='#/events']");
+    await page.waitForSelector("#events tbody tr");
+    const all = await rowsOf("#events");
+    const navCurrent = await page.evaluate(() => document.querySelector("nav a[aria-current=page]")?.textContent);
+    await shot(page, "events-desktop", DESKTOP);
+    await page.selectOption("#events-severity", "warning");
+    await page.click("form.filters button[type=submit]");
+    await page.waitForFunction(() => [...document.querySelectorAll("#events tbody tr")].every(tr => tr.dataset.severity === "warning"));
+    const warnings = await rowsOf("#events");
+    const hash = await page.evaluate(() => location.hash);
+    await page.click("#events tbody tr details summary");
+    const details = await page.evaluate(() => [...document.querySelectorAll("#events tbody tr details[open] dt")].map(dt => dt.textContent + "=" + dt.nextElementSibling.textContent));
+    await shot(page, "events-phone", PHONE);
+    await page.setViewportSize(DESKTOP);
+    return { latest, all, navCurrent, warnings, hash, details };
   },
 
   // GraphiQL's docs pane lives on the introspection query: open it and walk from the root

@@ -1,4 +1,4 @@
-// The dashboard: one page, hash routes (#/, #/browse, #/chart, #/favourites, #/discover).
+// The dashboard: one page, hash routes (#/, #/browse, #/chart, #/events, #/favourites, #/discover).
 // Each page module exports render(main, params) and may return a function that stops it
 // (timers, pending requests) when the reader leaves.
 import { gql } from "./api.js";
@@ -8,9 +8,10 @@ import * as browse from "./browse.js";
 import * as chart from "./chart.js";
 import * as favourites from "./favourites.js";
 import * as discover from "./discover.js";
+import * as events from "./events.js";
 
-const pages = { overview, browse, chart, favourites, discover };
-const titles = { overview: "Overview", browse: "Datapoints", chart: "Chart", favourites: "Favourites", discover: "Discover" };
+const pages = { overview, browse, chart, events, favourites, discover };
+const titles = { overview: "Overview", browse: "Datapoints", chart: "Chart", events: "Events", favourites: "Favourites", discover: "Discover" };
 const main = document.getElementById("main");
 let stop = null;
 let current = "";

@@ -1,6 +1,7 @@
-// Overview: the box's facts, its poll targets with their state, where its samples are forwarded,
-// and the agents whose data it keeps.
+// Overview: the box's facts, its poll targets with their state, the latest events, where its
+// samples are forwarded, and the agents whose data it keeps.
 import { gql } from "./api.js";
+import { eventRow, eventTable } from "./events.js";
 import { h, showError, formatAgo, formatTime, formatBytes, formatCount, formatDuration, parseTime, pageHash } from "./ui.js";
 
 const QUERY = `{
@@ -8,6 +9,7 @@ const QUERY = `{
   pollers { program name intervalSeconds ok lastSuccess lastError lastErrorAt roundTripMs datapoints samplesToday polls failures diagnostics { name value } }
   forwarders { name kind connected backlogSamples oldestUnsentAge lastError samplesPerSecond samplesSent }
   allAgent { edges { node { idxAgent agentProgram agentPolledTarget datapointAgent { totalCount } } } }
+  events(first: 5) { totalCount edges { node { idxEvent timestamp agentProgram agentPolledTarget kind severity text details { key value } } } }
 }`;
 
 export function render(main) {
@@ -15,10 +17,12 @@ export function render(main) {
   const pollers = h("div", { class: "table-wrap", id: "pollers" }, h("p", { class: "muted" }, "Loading…"));
   const agents = h("div", { class: "table-wrap", id: "agents" });
   const forwarders = h("section", { "aria-labelledby": "h-forwarders", id: "forwarders", hidden: "" });
+  const events = h("section", { "aria-labelledby": "h-events", id: "latest-events", hidden: "" });
   main.append(
     h("h1", null, "Overview"),
     h("section", { "aria-labelledby": "h-box" }, h("h2", { id: "h-box", class: "visually-hidden" }, "This box"), facts),
     h("section", { "aria-labelledby": "h-pollers" }, h("h2", { id: "h-pollers" }, "Pollers"), pollers),
+    events,
     forwarders,
     h("section", { "aria-labelledby": "h-agents" }, h("h2", { id: "h-agents" }, "Stored data by agent"), agents));
 
@@ -31,6 +35,7 @@ export function render(main) {
       showError("");
       fill(d, facts, pollers, agents);
       fillForwarders(d.forwarders, forwarders);
+      fillEvents(d.events, events);
     } catch (e) {
       if (e.name !== "AbortError") showError(e.message);
     }
@@ -94,6 +99,16 @@ function fill(d, facts, pollers, agents) {
         h("td", { "data-label": "Target" }, h("a", { href: pageHash("browse", { program: n.agentProgram, target: n.agentPolledTarget }) }, n.agentPolledTarget)),
         h("td", { "data-label": "Datapoints", class: "num" }, formatCount(n.datapointAgent.totalCount)))))));
   }
+}
+
+// Shown once the box has events: the five newest, and the way to the Events page.
+function fillEvents(list, section) {
+  if (!list || list.totalCount === 0) { section.hidden = true; return; }
+  section.hidden = false;
+  const now = Date.now();
+  section.replaceChildren(h("h2", { id: "h-events" }, "Latest events"), h("div", { class: "table-wrap" },
+    eventTable(list.edges.length + " newest of " + list.totalCount, list.edges.map(e => eventRow(e.node, now)))),
+    h("p", null, h("a", { href: "#/events" }, "All events")));
 }
 
 // Shown only on a box that forwards ([forward] in its config): each destination, whether it

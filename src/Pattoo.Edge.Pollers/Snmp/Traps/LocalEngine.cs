@@ -28,6 +28,23 @@ public sealed class LocalEngine
     /// <summary>snmpEngineTime: seconds since this boot.</summary>
     public int Time => (int)Math.Min(int.MaxValue, (long)Stopwatch.GetElapsedTime(_startedAt).TotalSeconds);
 
+    private static readonly Dictionary<string, LocalEngine> OfProcess = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The engine of this process for a state directory and configured id: started (its boot
+    /// count moved on) once, then the same on every reload, as an SNMP engine boots once per
+    /// start of the process.
+    /// </summary>
+    public static LocalEngine ForProcess(string stateDirectory, byte[]? configuredId)
+    {
+        string key = Path.GetFullPath(stateDirectory) + "|" + (configuredId is null ? "" : Convert.ToHexString(configuredId));
+        lock (OfProcess)
+        {
+            if (!OfProcess.TryGetValue(key, out var engine)) OfProcess[key] = engine = Start(stateDirectory, configuredId);
+            return engine;
+        }
+    }
+
     /// <summary>
     /// The engine of this start: the configured id or the one kept in <paramref name="stateDirectory"/>
     /// (else a new one: net-snmp's enterprise 8072, format 128, 8 random octets), and the kept

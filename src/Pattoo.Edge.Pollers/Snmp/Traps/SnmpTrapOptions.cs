@@ -50,7 +50,7 @@ public sealed record SnmpTrapOptions
         else listen = endpoint;
         var communities = t.Has("communities") ? t.GetStringArray("communities") : [.. d.Communities];
         foreach (var c in communities)
-            if (c.Length == 0) t.Error("communities", "a community is not empty");
+            if (c.Length == 0) t.Error("communities", "expected community strings, got an empty one");
         int maxPerSecond = (int)t.GetInteger("max_per_second", d.MaxPerSecond, 1, 100_000);
         bool storeValues = t.GetBool("store_values", false);
         byte[]? engineId = null;

@@ -176,11 +176,13 @@ public sealed class SnmpTrapReceiver : IListener
         if (n.Enterprise is { } enterprise) details.Add(new("enterprise", enterprise));
         if (n.AgentAddress is { } agent) details.Add(new("agentAddress", agent));
         var text = new StringBuilder(trapName).Append(" from ").Append(target);
-        if (TrapNames.InterfaceIndex(n) is { } ifIndex)
+        // linkDown/linkUp name the interface when the poller has stored its name; else the varbinds say its ifIndex.
+        bool named = false;
+        if (TrapNames.InterfaceIndex(n) is { } ifIndex && _context.InterfaceName?.Invoke(target, ifIndex) is { } ifName)
         {
-            string? ifName = _context.InterfaceName?.Invoke(target, ifIndex);
-            text.Append(": interface ").Append(ifName ?? "ifIndex " + ifIndex);
-            if (ifName is not null) details.Add(new("interface", ifName));
+            text.Append(": interface ").Append(ifName);
+            details.Add(new("interface", ifName));
+            named = true;
         }
         var batch = _options.StoreValues ? new SampleBatch(n.Varbinds.Count) : null;
         var agentIdentity = AgentIdentity.ForPoller(_context.ApplianceName, SnmpPoller.ProgramName, target);
@@ -190,7 +192,7 @@ public sealed class SnmpTrapReceiver : IListener
             string name = _names.Name(v.Oid);
             string value = TrapNames.Value(name, v);
             details.Add(new(name, value));
-            if (shown++ < 4) text.Append(shown == 1 && TrapNames.InterfaceIndex(n) is null ? ": " : ", ").Append(name).Append(" = ").Append(value);
+            if (shown++ < 4) text.Append(shown == 1 && !named ? ": " : ", ").Append(name).Append(" = ").Append(value);
             if (batch is not null && v.Number is { } number)
                 batch.Add(new SeriesKey(agentIdentity, TrapNames.SampleKey(name), DataType.Float, TimeSpan.FromMinutes(5), [new("trap", trapName)]), now, number);
         }
