@@ -1,3 +1,4 @@
+using Pattoo.Edge.Alerts;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Storage;
 
@@ -15,6 +16,8 @@ public interface IApplianceState
     IReadOnlyList<ForwarderStatus> Forwarders { get; }
     /// <summary>The receivers (SNMP traps) and their counters.</summary>
     IReadOnlyList<IListenerStatus> Listeners { get; }
+    /// <summary>Alerts pending or firing now ([[alerts.rules]]).</summary>
+    IReadOnlyList<ActiveAlert> Alerts { get; }
     ApiOptions Api { get; }
 
     /// <summary>

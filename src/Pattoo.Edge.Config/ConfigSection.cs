@@ -128,6 +128,22 @@ public sealed class ConfigSection
         return result;
     }
 
+    /// <summary>An array of finite numbers (integers or floats).</summary>
+    public List<double> GetFloatArray(string key)
+    {
+        var result = new List<double>();
+        var node = Value(key, out _, out _);
+        if (node is null) return result;
+        if (node is not TomlArrayNode a) { Expected(key, node, "an array of numbers"); return result; }
+        for (int i = 0; i < a.Items.Count; i++)
+        {
+            if (a.Items[i] is TomlValueNode { Kind: TomlValueKind.Float } f && double.IsFinite((double)f.Value)) result.Add((double)f.Value);
+            else if (a.Items[i] is TomlValueNode { Kind: TomlValueKind.Integer } n) result.Add((long)n.Value);
+            else Error(a.Items[i], $"{key}[{i}]", $"expected a finite number, got {Describe(a.Items[i])}");
+        }
+        return result;
+    }
+
     /// <summary>An inline or standard table of string values (labels = { ifName = "..." }).</summary>
     public List<KeyValuePair<string, string>> GetStringMap(string key)
     {

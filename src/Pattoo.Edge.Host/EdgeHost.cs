@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Threading.Channels;
+using Pattoo.Edge.Alerts;
 using Pattoo.Edge.Api;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Forwarding;
@@ -22,6 +23,8 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
     private HttpServer? _http;
     private ForwarderSet? _forwarders;
     private EventRecorder? _events;
+    private AlertNotifier? _notifier;
+    private AlertEvaluator? _alerts;
     private readonly ListenerSet _listeners = new();
 
     private readonly Channel<bool> _reloads = Channel.CreateUnbounded<bool>();
@@ -167,6 +170,16 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
     public IReadOnlyList<TargetState> Targets => Scheduler.States;
     public IReadOnlyList<ForwarderStatus> Forwarders => _forwarders?.Statuses ?? [];
     public IReadOnlyList<IListenerStatus> Listeners => _listeners.Statuses;
+    public IReadOnlyList<ActiveAlert> Alerts => _alerts?.Active() ?? [];
+
+    /// <summary>The dashboard's address as alerts link to it: the listen address, or this host's name when it listens on all.</summary>
+    private static string ExternalUrl(ServerOptions server)
+    {
+        var a = server.Listen.Address;
+        string host = a.Equals(System.Net.IPAddress.Any) || a.Equals(System.Net.IPAddress.IPv6Any) ? System.Net.Dns.GetHostName()
+            : a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{a}]" : a.ToString();
+        return $"{(server.TlsCertificate is null ? "http" : "https")}://{host}:{server.Listen.Port}/";
+    }
     public ApiOptions Api => Options.Api;
 
     public Task<string> DiscoverAsync(IReadOnlyList<string> arguments, Action<string> progress, CancellationToken cancellationToken)
@@ -193,6 +206,10 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
         Log.Info($"storage: {Options.Storage.DatabaseFile} open ({_store.Statistics.Series} series) in {sw.ElapsedMilliseconds} ms");
         SeedTranslations(_store.Catalog);
         _events = new EventRecorder(_store);
+        _notifier = new AlertNotifier(Options.Appliance.Name, ExternalUrl(Options.Server));
+        _alerts = new AlertEvaluator(_store, _events, _notifier);
+        _alerts.Apply(Options.Alerts);
+        if (Options.Alerts.Rules.Count > 0) Log.Info($"alerts: {Options.Alerts.Rules.Count} rules, {Options.Alerts.Webhooks.Count} webhooks");
         _scheduler = new PollScheduler(_store) { StoredSince = _store.CountSamplesSince };
         _http = new HttpServer(this);
         await _http.StartAsync().ConfigureAwait(false);
@@ -225,6 +242,7 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
             // Everything applies now but the server and storage sections (reported above): every poller's section by construction.
             Options = next with { Server = Options.Server, Storage = Options.Storage with { EventRetention = next.Storage.EventRetention } };
             await Scheduler.ApplyAsync(BuildTargets(Options)).ConfigureAwait(false);
+            _alerts?.Apply(Options.Alerts);
             try
             {
                 await _listeners.ApplyAsync(BuildListeners(Options)).ConfigureAwait(false);
@@ -320,9 +338,11 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
         var sw = Stopwatch.StartNew();
         await _listeners.DisposeAsync().ConfigureAwait(false);
         if (_http is not null) await _http.DisposeAsync().ConfigureAwait(false);
+        if (_alerts is not null) await _alerts.DisposeAsync().ConfigureAwait(false);
         if (_scheduler is not null) await _scheduler.DisposeAsync().ConfigureAwait(false);
         // Before the store: each forwarder saves its cursor through it.
         if (_forwarders is not null) await _forwarders.DisposeAsync().ConfigureAwait(false);
+        if (_notifier is not null) await _notifier.DisposeAsync().ConfigureAwait(false);
         if (_events is not null) await _events.DisposeAsync().ConfigureAwait(false);
         if (_store is not null)
         {

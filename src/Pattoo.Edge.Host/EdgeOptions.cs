@@ -1,4 +1,5 @@
 using System.Net;
+using Pattoo.Edge.Alerts;
 using Pattoo.Edge.Api;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
@@ -21,6 +22,8 @@ public sealed record EdgeOptions
     public required IReadOnlyList<IPollerOptions> Pollers { get; init; }
     /// <summary>The [forward] section: where samples leave the box.</summary>
     public ForwardOptions Forward { get; init; } = ForwardOptions.None;
+    /// <summary>The [alerts] section: rules judged as samples are stored, and where notifications go.</summary>
+    public AlertOptions Alerts { get; init; } = AlertOptions.None;
 
     /// <summary>The section of one poller (tests and tools; the host loops over <see cref="Pollers"/>).</summary>
     public T Poller<T>() where T : IPollerOptions => Pollers.OfType<T>().Single();
@@ -94,6 +97,7 @@ public sealed record EdgeOptions
         var api = ApiOptions.Bind(root.GetSection("api"));
         var pollers = PollerModules.All.Select(m => m.Bind(root.GetSection(m.Section))).ToList();
         var forward = ForwardOptions.Bind(root.GetSection("forward"), name.Trim());
+        var alerts = AlertOptions.Bind(root.GetSection("alerts"));
         root.Finish();
         if (errors.Count > 0)
         {
@@ -110,6 +114,7 @@ public sealed record EdgeOptions
             Api = api,
             Pollers = pollers,
             Forward = forward,
+            Alerts = alerts,
         };
     }
 

@@ -236,6 +236,12 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         await done.Task.ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Sees every numeric sample the writer accepts, on the writer's thread, after its commit
+    /// (alert rules are evaluated as samples are stored); null: nothing is called.
+    /// </summary>
+    public ISampleObserver? Observer { get; set; }
+
     /// <summary>Counters of the writer, for logs, the API and benchmarks.</summary>
     public StoreStatistics Statistics => new(
         Interlocked.Read(ref _samplesWritten), Interlocked.Read(ref _samplesRejected),
@@ -502,6 +508,10 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             state.Touched = false;
         }
         AppendToHeads(accepted);
+        if (Observer is { } observer)
+        {
+            foreach (var (state, ts, value) in accepted) observer.Observe(state.Idx, state.Type, ts, value);
+        }
         if (_headSamples == 0 && accepted.Count > 0) _headSince = Now;
         _headSamples += accepted.Count;
         Interlocked.Add(ref _storedSamples, stringRows);
@@ -634,6 +644,12 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         c.Open();
         return c;
     }
+}
+
+/// <summary>Sees samples as the store accepts them; called on the writer's thread, so it must be quick and never block.</summary>
+public interface ISampleObserver
+{
+    void Observe(long idxDatapoint, DataType type, long timestampMs, double value);
 }
 
 /// <summary>The writer's counters; <see cref="Syncs"/> counts the head log's fdatasyncs (each rewrites at least one flash page).</summary>

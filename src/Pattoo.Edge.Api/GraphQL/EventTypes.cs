@@ -74,6 +74,9 @@ public static class EventsField
             .Argument<StringGraphType>("kind").Argument<StringGraphType>("severity")
             .Argument<IntGraphType>("first").Argument<StringGraphType>("after")
             .Resolve(Resolve);
+        parent.Field<NonNullGraphType<ListGraphType<NonNullGraphType<ActiveAlertType>>>>("alerts")
+            .Description("Alerts pending or firing now ([[alerts.rules]]), firing first; their history is in events(source: \"alerts\")")
+            .Resolve(c => ((ApiUserContext)c.UserContext).Appliance.Alerts);
     }
 
     private static Connection<EdgeEvent> Resolve(IResolveFieldContext<object?> c)
@@ -117,5 +120,25 @@ public static class EventsField
         }
         catch (FormatException) { }
         throw new ExecutionError($"events: \"{cursor}\" is not a cursor of events");
+    }
+}
+
+/// <summary>An alert pending or firing now.</summary>
+public sealed class ActiveAlertType : ObjectGraphType<Alerts.ActiveAlert>
+{
+    public ActiveAlertType()
+    {
+        Name = "Alert";
+        Field<NonNullGraphType<StringGraphType>>("rule").Description("The [[alerts.rules]] name").Resolve(c => c.Source.Rule);
+        Field<NonNullGraphType<StringGraphType>>("state").Description("\"pending\" (the condition holds, not yet for long enough) or \"firing\"").Resolve(c => c.Source.State == Alerts.AlertState.Firing ? "firing" : "pending");
+        Field<NonNullGraphType<StringGraphType>>("severity").Resolve(c => c.Source.Severity.Name());
+        Field<NonNullGraphType<LongGraphType>>("since").Description("When the condition began to hold, Unix ms").Resolve(c => c.Source.Since);
+        Field<FloatGraphType>("value").Description("The value last judged (a counter's per-second rate); null for no_data_for").Resolve(c => c.Source.Value);
+        Field<NonNullGraphType<StringGraphType>>("message").Resolve(c => c.Source.Message);
+        Field<NonNullGraphType<StringGraphType>>("idxDatapoint").Resolve(c => c.Source.Series.Idx.ToString(CultureInfo.InvariantCulture));
+        Field<NonNullGraphType<StringGraphType>>("agentProgram").Resolve(c => c.Source.Series.Program);
+        Field<NonNullGraphType<StringGraphType>>("agentPolledTarget").Resolve(c => c.Source.Series.Target);
+        Field<NonNullGraphType<StringGraphType>>("key").Resolve(c => c.Source.Series.Key);
+        Field<NonNullGraphType<ListGraphType<NonNullGraphType<EventDetailType>>>>("labels").Resolve(c => c.Source.Series.Labels);
     }
 }

@@ -61,6 +61,7 @@ public sealed class GraphQLService
         s.AddSingleton<EventType>();
         s.AddSingleton<EventEdgeType>();
         s.AddSingleton<EventConnectionType>();
+        s.AddSingleton<ActiveAlertType>();
         s.AddSingleton<ChartPayloadType>();
         s.AddSingleton<ChartDatapointPayloadType>();
         s.AddSingleton<FavoritePayloadType>();

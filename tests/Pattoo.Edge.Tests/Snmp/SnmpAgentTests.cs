@@ -99,7 +99,7 @@ public sealed class SnmpAgentTests(SnmpdFixture agent)
     [Fact]
     public async Task WrongPrivPasswordTimesOutNamingPrivacy()
     {
-        await using var poller = SnmpTestSupport.Poller(Target("version = \"3\"\nuser = \"shaaes\"\nauth_password = \"shapassword\"\npriv_password = \"not-the-password\"", timeout: "200ms", retries: 0));
+        await using var poller = SnmpTestSupport.Poller(Target("version = \"3\"\nuser = \"shaaes\"\nauth_password = \"shapassword\"\npriv_password = \"not-the-password\"", timeout: "1s", retries: 0));
         var e = await Assert.ThrowsAnyAsync<Exception>(() => SnmpTestSupport.PollOnceAsync(poller));
         Assert.True(e is SnmpTimeoutException or SnmpReportException, e.ToString());
         Assert.Contains("priv", e.Message);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Modbus peers for Pattoo.Edge's tests. Each mode prints "READY" on stdout once it listens.
-//   node peer.js tcp PORT                    modbus-serial ServerTCP on 127.0.0.1:PORT, every unit id answers
+//   node peer.js tcp PORT                    modbus-serial ServerTCP on 127.0.0.1:PORT, every unit id answers;
+//                                            holding registers and coils take writes (FC5/6/15/16)
 //   node peer.js rtu PTY UNITS               modbus-serial ServerSerial on a pty; answers the comma-separated
 //                                            unit ids, stays silent for every other (a dead unit)
 //   node peer.js rtu-over-tcp PORT           jsmodbus ModbusRTUServer per TCP connection (RTU frames over TCP)
@@ -65,7 +66,11 @@ const image = buildImage();
 const illegal = () => { const e = new Error('illegal data address'); e.modbusErrorCode = 2; return e; };
 const holdingAt = (a) => { if (a >= REGISTERS || (a >= 500 && a <= 509)) throw illegal(); return image.holding[a]; };
 const inputAt = (a) => { if (a >= REGISTERS) throw illegal(); return image.input[a]; };
-const coilAt = (a) => { if (a >= REGISTERS) throw illegal(); return a % 3 === 0; };
+// Coils read a % 3 === 0 until written; written coils and registers keep what was written.
+const writtenCoils = new Map();
+const coilAt = (a) => { if (a >= REGISTERS) throw illegal(); return writtenCoils.has(a) ? writtenCoils.get(a) : a % 3 === 0; };
+const setHolding = (a, v) => { if (a >= REGISTERS || (a >= 500 && a <= 509)) throw illegal(); image.holding[a] = v & 0xffff; };
+const setCoil = (a, v) => { if (a >= REGISTERS) throw illegal(); writtenCoils.set(a, !!v); };
 const discreteAt = (a) => { if (a >= REGISTERS) throw illegal(); return a % 2 === 1; };
 
 function vector(answers) {
@@ -76,6 +81,9 @@ function vector(answers) {
     getInputRegister: (a, unit) => gate(unit, () => inputAt(a)),
     getCoil: (a, unit) => gate(unit, () => coilAt(a)),
     getDiscreteInput: (a, unit) => gate(unit, () => discreteAt(a)),
+    // Writes (FC5/6/15/16): tests drive values through the protocol, as a device's own logic would change them.
+    setRegister: (a, v, unit) => gate(unit, () => setHolding(a, v)),
+    setCoil: (a, v, unit) => gate(unit, () => setCoil(a, v)),
   };
 }
 
