@@ -104,8 +104,13 @@ public class AlertsEndToEndTests
             Assert.True(int.Parse(again.Body.GetProperty("alerts")[0].GetProperty("annotations").GetProperty("flaps").GetString()!, CultureInfo.InvariantCulture) >= 2);
             Assert.Equal(3, hook.Count);
 
-            // Every report is an event of the rule.
-            var events = (await EndToEndSupport.GraphQLAsync(http, """{ events(source: "alerts/boiler-too-hot") { totalCount edges { node { kind severity text } } } }""")).GetProperty("events");
+            // Every report is an event of the rule (stored in batches within a second).
+            JsonElement events = default;
+            await WaitFor(async () =>
+            {
+                events = (await EndToEndSupport.GraphQLAsync(http, """{ events(source: "alerts/boiler-too-hot") { totalCount edges { node { kind severity text } } } }""")).GetProperty("events");
+                return events.GetProperty("totalCount").GetInt32() >= 3;
+            }, "three alert events");
             Assert.Equal(3, events.GetProperty("totalCount").GetInt32());
             var texts = events.GetProperty("edges").EnumerateArray().Select(e => e.GetProperty("node").GetProperty("text").GetString()!).ToList();
             Assert.StartsWith("boiler-too-hot firing: boiler-plc flow at 150 °C (changed state", texts[0], StringComparison.Ordinal);
