@@ -214,7 +214,7 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
         _http = new HttpServer(this);
         await _http.StartAsync().ConfigureAwait(false);
         Log.Info($"http: listening on {Options.Server.Listen}");
-        await _scheduler.ApplyAsync(BuildTargets(Options)).ConfigureAwait(false);
+        await _scheduler.ApplyAsync(BuildTargets(Options, PushSamples)).ConfigureAwait(false);
         await _listeners.ApplyAsync(BuildListeners(Options)).ConfigureAwait(false);
         _forwarders = new ForwarderSet(_store);
         await _forwarders.ApplyAsync(Options.Forward).ConfigureAwait(false);
@@ -241,7 +241,7 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
                 Log.Warning("config: api query limits changed; restart pattoo-edge to apply them (tokens and networks apply now)");
             // Everything applies now but the server and storage sections (reported above): every poller's section by construction.
             Options = next with { Server = Options.Server, Storage = Options.Storage with { EventRetention = next.Storage.EventRetention } };
-            await Scheduler.ApplyAsync(BuildTargets(Options)).ConfigureAwait(false);
+            await Scheduler.ApplyAsync(BuildTargets(Options, PushSamples)).ConfigureAwait(false);
             _alerts?.Apply(Options.Alerts);
             try
             {
@@ -294,11 +294,16 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
     }
 
     /// <summary>Every poll target the configuration asks for.</summary>
-    public static IReadOnlyList<IPollTarget> BuildTargets(EdgeOptions options)
+    /// <param name="options">The configuration.</param>
+    /// <param name="pushSamples">Stores what targets receive between polls (BACnet COV); null: it goes with their next poll.</param>
+    public static IReadOnlyList<IPollTarget> BuildTargets(EdgeOptions options, Func<SampleBatch, Task>? pushSamples = null)
     {
-        var context = new PollerContext(options.Appliance.Name, options.Storage.Path);
+        var context = new PollerContext(options.Appliance.Name, options.Storage.Path, pushSamples);
         return [.. options.Pollers.SelectMany(p => p.CreateTargets(context))];
     }
+
+    /// <summary>Samples a poller receives between its polls (BACnet COV), stored at once; the pollers do not wait for the disk.</summary>
+    private Task PushSamples(SampleBatch batch) => Store.WriteAsync(batch, CancellationToken.None);
 
     /// <summary>Every receiver the configuration asks for, not yet started.</summary>
     private List<IListener> BuildListeners(EdgeOptions options)

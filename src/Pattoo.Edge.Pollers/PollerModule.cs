@@ -67,7 +67,11 @@ public sealed record PollEndpoint(string Target, PollTransport Transport, string
 /// <summary>What a poller needs of the appliance to create its targets.</summary>
 /// <param name="ApplianceName">The appliance's name: the agent id and hostname of every target.</param>
 /// <param name="StatePath">A directory the poller may keep state in (OPC UA keeps its certificates there).</param>
-public sealed record PollerContext(string ApplianceName, string StatePath);
+/// <param name="PushSamples">
+/// Stores samples a poller receives between its polls (BACnet COV notifications) at once; null:
+/// they wait for the target's next poll and go with its batch.
+/// </param>
+public sealed record PollerContext(string ApplianceName, string StatePath, Func<SampleBatch, Task>? PushSamples = null);
 
 /// <summary>A poller the appliance knows: its config section, its English name, and how its section is bound.</summary>
 public sealed record PollerModule(string Section, string DisplayName, Func<ConfigSection, IPollerOptions> Bind);

@@ -16,15 +16,20 @@ public enum PduType : byte
 /// <summary>Service choices used here (clause 21).</summary>
 public static class BacnetService
 {
+    public const byte ConfirmedCovNotification = 1;
+    public const byte SubscribeCov = 5;
     public const byte ReadProperty = 12;
     public const byte ReadPropertyMultiple = 14;
     public const byte IAm = 0;
     public const byte WhoIs = 8;
+    public const byte UnconfirmedCovNotification = 2;
 
     public static string Name(byte confirmedChoice) => confirmedChoice switch
     {
         ReadProperty => "read-property",
         ReadPropertyMultiple => "read-property-multiple",
+        SubscribeCov => "subscribe-cov",
+        ConfirmedCovNotification => "confirmed-cov-notification",
         _ => "service " + confirmedChoice,
     };
 }
@@ -167,6 +172,18 @@ public static class Apdu
     }
 
     /// <summary>An Abort sent by a client (clause 20.1.9), e.g. to give up a segmented answer.</summary>
+    /// <summary>A Simple-ACK (clause 20.1.4): the answer to a confirmed request that carries no data (a confirmed COV notification).</summary>
+    public static bool TryWriteSimpleAck(Span<byte> destination, byte invokeId, byte service, out int written)
+    {
+        written = 0;
+        if (destination.Length < 3) return false;
+        destination[0] = (byte)((int)PduType.SimpleAck << 4);
+        destination[1] = invokeId;
+        destination[2] = service;
+        written = 3;
+        return true;
+    }
+
     public static bool TryWriteAbort(Span<byte> destination, byte invokeId, byte reason, out int written)
     {
         written = 0;

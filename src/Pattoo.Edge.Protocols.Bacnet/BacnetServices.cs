@@ -29,6 +29,12 @@ public sealed class PropertyResult(PropertyReference reference)
     public bool Constructed { get; set; }
 }
 
+/// <summary>
+/// A COV notification (clause 13.15/13.16, confirmed or not): who subscribed (its process id),
+/// the device and object, the seconds left of the subscription, and the property values.
+/// </summary>
+public sealed record CovNotification(uint SubscriberProcessId, int DeviceInstance, BacnetObjectId Object, uint TimeRemaining, IReadOnlyList<PropertyResult> Values);
+
 /// <summary>An I-Am (clause 16.1.2): who the device is and what it can take.</summary>
 public readonly record struct IAm(int DeviceInstance, int MaxApdu, int Segmentation, int VendorId)
 {
@@ -102,6 +108,59 @@ public static class BacnetServices
         w.ApplicationUnsigned((ulong)iam.VendorId);
         written = w.Written;
         return !w.Overflowed;
+    }
+
+    /// <summary>
+    /// SubscribeCOV-Request (clause 13.14.1): [0] subscriber process id, [1] monitored object,
+    /// [2] issue confirmed notifications, [3] lifetime in seconds. Without the last two it
+    /// cancels the subscription.
+    /// </summary>
+    public static bool TryWriteSubscribeCov(Span<byte> destination, uint processId, BacnetObjectId monitored, bool? confirmed, uint lifetime, out int written)
+    {
+        var w = new BacnetWriter(destination);
+        w.ContextUnsigned(0, processId);
+        w.ContextObjectId(1, monitored);
+        if (confirmed is bool c)
+        {
+            w.Tag(2, true, 1);
+            w.Byte(c ? (byte)1 : (byte)0);
+            w.ContextUnsigned(3, lifetime);
+        }
+        written = w.Written;
+        return !w.Overflowed;
+    }
+
+    /// <summary>
+    /// COV notification service data (clause 13.15.1.1, the same for the unconfirmed one): [0]
+    /// process id, [1] initiating device, [2] monitored object, [3] time remaining, [4] list of
+    /// BACnetPropertyValue ([0] property, [1] array index, [2] { values }, [3] priority).
+    /// </summary>
+    public static CovNotification ReadCovNotification(ReadOnlySpan<byte> serviceData)
+    {
+        var r = new BacnetReader(serviceData);
+        uint process = r.ReadContextUnsigned(0);
+        var device = r.ReadContextObjectId(1);
+        if (device.Type != BacnetObjectId.DeviceType) BacnetFormatException.Throw($"COV notification initiated by {device}, not a device");
+        var monitored = r.ReadContextObjectId(2);
+        uint remaining = r.ReadContextUnsigned(3);
+        r.ExpectOpening(4);
+        var values = new List<PropertyResult>(2);
+        while (!r.IsNextContext(4, TagKind.Closing))
+        {
+            if (r.End) BacnetFormatException.Throw("COV notification: list of values is never closed");
+            int property = (int)r.ReadContextEnumerated(0);
+            uint? index = r.IsNextContext(1) ? r.ReadContextUnsigned(1) : null;
+            // BACnetARRAY_ALL (4294967295) as an index means the whole property, as no index does.
+            if (index == uint.MaxValue) index = null;
+            var result = new PropertyResult(new PropertyReference(monitored, property, index));
+            r.ExpectOpening(2);
+            ReadValues(ref r, 2, result);
+            if (r.IsNextContext(3)) r.ReadContextUnsigned(3);
+            values.Add(result);
+        }
+        r.ExpectClosing(4);
+        if (!r.End) BacnetFormatException.Throw("COV notification has data after its values");
+        return new CovNotification(process, device.Instance, monitored, remaining, values);
     }
 
     /// <summary>ReadProperty-Request (clause 15.5.1.1): [0] object, [1] property, [2] array index.</summary>

@@ -59,4 +59,8 @@ public enum BacnetSocketCounter
     Unexpected,
     WhoIsSent,
     IAmReceived,
+    /// <summary>COV notifications received for a subscription of this box.</summary>
+    CovNotifications,
+    /// <summary>COV notifications for no subscription of this box (one cancelled, or another client's).</summary>
+    CovUnexpected,
 }

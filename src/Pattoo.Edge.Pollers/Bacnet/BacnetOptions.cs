@@ -16,13 +16,15 @@ public sealed record BacnetObjectOptions
     public uint? ArrayIndex { get; init; }
     /// <summary>Also store the object's Status_Flags as <c>&lt;key&gt;_status_flags</c>.</summary>
     public bool StatusFlags { get; init; }
+    /// <summary>Subscribed with SubscribeCOV (the device's <c>cov</c>, or the object's own): its changes are pushed, and it is read every <see cref="BacnetDeviceOptions.CovSafetyInterval"/>.</summary>
+    public bool Cov { get; init; }
 
     public PropertyReference Reference => new(Object, Property, ArrayIndex);
 
     public string StatusFlagsKey => Key + "_status_flags";
 
     internal string Fingerprint()
-        => string.Create(CultureInfo.InvariantCulture, $"{Key}|{Object}|{Property}|{ArrayIndex}|{StatusFlags}");
+        => string.Create(CultureInfo.InvariantCulture, $"{Key}|{Object}|{Property}|{ArrayIndex}|{StatusFlags}|{Cov}");
 }
 
 /// <summary>One <c>[[bacnet.devices]]</c> entry, checked: a device polled on its own schedule.</summary>
@@ -42,6 +44,12 @@ public sealed record BacnetDeviceOptions
     public int? MaxApdu { get; init; }
     public bool ReadMultiple { get; init; } = true;
     public required IReadOnlyList<BacnetObjectOptions> Objects { get; init; }
+    /// <summary>COV notifications confirmed (acknowledged, repeated by the device) instead of unconfirmed.</summary>
+    public bool CovConfirmed { get; init; }
+    /// <summary>The lifetime asked for each subscription; it is renewed at half of it.</summary>
+    public TimeSpan CovLifetime { get; init; } = TimeSpan.FromMinutes(10);
+    /// <summary>How often objects with COV are read anyway (a lost notification is corrected within it).</summary>
+    public TimeSpan CovSafetyInterval { get; init; } = TimeSpan.FromMinutes(15);
 
     /// <summary>"127.0.0.1:47808", "192.0.2.1:47808 network 5 mac 0a", "device 1234 (Who-Is)".</summary>
     public string Endpoint
@@ -61,7 +69,7 @@ public sealed record BacnetDeviceOptions
     {
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture,
-            $"bacnet|{section.LocalAddress}:{section.LocalPort}|{section.BroadcastAddress}|{section.MaxApduAccepted}|{Name}|{DeviceInstance}|{Address}|{Route}|{Duration.Format(Interval)}|{Duration.Format(Timeout)}|{Retries}|{MaxApdu}|{ReadMultiple}");
+            $"bacnet|{section.LocalAddress}:{section.LocalPort}|{section.BroadcastAddress}|{section.MaxApduAccepted}|{Name}|{DeviceInstance}|{Address}|{Route}|{Duration.Format(Interval)}|{Duration.Format(Timeout)}|{Retries}|{MaxApdu}|{ReadMultiple}|{CovConfirmed}|{CovLifetime.Ticks}|{CovSafetyInterval.Ticks}");
         foreach (var o in Objects) sb.Append(';').Append(o.Fingerprint());
         return sb.ToString();
     }
@@ -103,14 +111,14 @@ public sealed record BacnetOptions : IPollerOptions
 
     /// <summary>One poll target per device; all share one UDP socket on <see cref="LocalPort"/>, opened on first use and closed with the last target.</summary>
     public IReadOnlyList<IPollTarget> CreateTargets(PollerContext context)
-        => CreateTargets(context.ApplianceName, BacnetTransportRegistry.Shared);
+        => CreateTargets(context.ApplianceName, BacnetTransportRegistry.Shared, context.PushSamples);
 
-    internal IReadOnlyList<IPollTarget> CreateTargets(string applianceName, BacnetTransportRegistry registry)
+    internal IReadOnlyList<IPollTarget> CreateTargets(string applianceName, BacnetTransportRegistry registry, Func<SampleBatch, Task>? pushSamples = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(applianceName);
         var targets = new List<IPollTarget>(Devices.Count);
         foreach (var device in Devices)
-            targets.Add(new BacnetPoller(AgentIdentity.ForPoller(applianceName, ProgramName, device.Name), this, device, registry.Acquire(this)));
+            targets.Add(new BacnetPoller(AgentIdentity.ForPoller(applianceName, ProgramName, device.Name), this, device, registry.Acquire(this), pushSamples));
         return targets;
     }
 
@@ -131,7 +139,7 @@ public sealed record BacnetOptions : IPollerOptions
             sb.Append(CultureInfo.InvariantCulture,
                 $"bacnet device \"{d.Name}\": {d.Endpoint}{(d.DeviceInstance is int i && d.Address is not null ? $" instance {i}" : "")}, every {Duration.Format(d.Interval)}, timeout {Duration.Format(d.Timeout)} x {1 + d.Retries}, {(d.ReadMultiple ? "read-property-multiple" : "read-property")}\n");
             foreach (var o in d.Objects)
-                sb.Append(CultureInfo.InvariantCulture, $"  {o.Key}: {o.Reference}{(o.StatusFlags ? $" + status-flags as {o.StatusFlagsKey}" : "")}\n");
+                sb.Append(CultureInfo.InvariantCulture, $"  {o.Key}: {o.Reference}{(o.StatusFlags ? $" + status-flags as {o.StatusFlagsKey}" : "")}{(o.Cov ? $" (COV, {(d.CovConfirmed ? "confirmed" : "unconfirmed")}, lifetime {Duration.Format(d.CovLifetime)}, read every {Duration.Format(d.CovSafetyInterval)})" : "")}\n");
         }
         return sb.ToString();
     }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
+using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
 using Pattoo.Edge.Protocols.Bacnet;
 
@@ -87,6 +88,12 @@ internal static class BacnetOptionsBinder
         int? maxApdu = s.Has("max_apdu") ? (int)s.GetInteger("max_apdu", Apdu.MaxApduLength, 50, Apdu.MaxApduLength) : null;
         bool readMultiple = s.GetBool("read_multiple", true);
         s.CheckTimeoutWithinInterval(timeout, interval);
+        bool cov = s.GetBool("cov", false);
+        bool covConfirmed = s.GetBool("cov_confirmed", false);
+        var covLifetime = s.GetDuration("cov_lifetime", TimeSpan.FromMinutes(10), TimeSpan.FromSeconds(10), TimeSpan.FromDays(1));
+        var safety = s.GetDuration("cov_safety_interval", TimeSpan.FromMinutes(15), TimeSpan.FromSeconds(1), TimeSpan.FromDays(1));
+        if (s.Has("cov_safety_interval") && safety < interval)
+            s.Error("cov_safety_interval", $"{Duration.Format(safety)} is shorter than the interval ({Duration.Format(interval)}): objects with COV are read at least every interval");
 
         var objects = new List<BacnetObjectOptions>();
         var keys = new Dictionary<string, string>(StringComparer.Ordinal);
@@ -94,7 +101,7 @@ internal static class BacnetOptionsBinder
         if (sections.Count == 0) s.Error("objects", "a device needs at least one [[bacnet.devices.objects]] entry");
         foreach (var os in sections)
         {
-            var o = BindObject(os);
+            var o = BindObject(os, cov);
             if (o is null) continue;
             if (keys.TryGetValue(o.Key, out var first)) { os.Error("key", $"\"{o.Key}\" is already stored by {first}"); continue; }
             if (o.StatusFlags && keys.TryGetValue(o.StatusFlagsKey, out first)) { os.Error("key", $"its status flags key \"{o.StatusFlagsKey}\" is already stored by {first}"); continue; }
@@ -116,10 +123,13 @@ internal static class BacnetOptionsBinder
             MaxApdu = maxApdu,
             ReadMultiple = readMultiple,
             Objects = objects,
+            CovConfirmed = covConfirmed,
+            CovLifetime = covLifetime,
+            CovSafetyInterval = safety,
         };
     }
 
-    private static BacnetObjectOptions? BindObject(ConfigSection s)
+    private static BacnetObjectOptions? BindObject(ConfigSection s, bool deviceCov)
     {
         int errorsBefore = s.Errors.Count;
         string key = (s.GetOptionalString("key") ?? "").Trim();
@@ -142,9 +152,15 @@ internal static class BacnetOptionsBinder
         bool statusFlags = s.GetBool("status_flags", defaultFlags);
         if (statusFlags && s.Has("status_flags") && property == BacnetServices.StatusFlags)
             s.Error("status_flags", "the property read is status-flags already");
+        // SubscribeCOV reports an object's present value and status flags (clause 13.1): the
+        // objects that read another property (or an element) stay polled.
+        bool covable = property == BacnetServices.PresentValue && index is null;
+        bool cov = s.GetBool("cov", deviceCov && covable);
+        if (cov && s.Has("cov") && !covable)
+            s.Error("cov", "change of value reports present-value and status-flags: this object reads another property, so it is polled");
         s.Finish();
         if (s.Errors.Count > errorsBefore) return null;
-        return new BacnetObjectOptions { Key = key, Object = id, Property = property, ArrayIndex = index, StatusFlags = statusFlags };
+        return new BacnetObjectOptions { Key = key, Object = id, Property = property, ArrayIndex = index, StatusFlags = statusFlags, Cov = cov };
     }
 
     internal static bool TryParseIPv4(string text, out IPAddress address)

@@ -14,8 +14,15 @@ namespace Pattoo.Edge.Pollers.Bacnet;
 /// key = object key, metadata <c>object</c> and <c>units</c>.
 /// A silent device fails the poll; a refused property is skipped and reported by key, object
 /// and property; a poll where every value was refused fails.
+/// <para>
+/// Objects with <c>cov</c> are subscribed with SubscribeCOV once their units are known, each
+/// renewed at half its lifetime (and again at once after the device was unreachable, as a
+/// restarted device has forgotten them); their notifications are stored when they arrive, and
+/// the objects are read only every <c>cov_safety_interval</c>. A device that refuses
+/// SubscribeCOV is polled every interval instead (logged once); an object it refuses is polled.
+/// </para>
 /// </summary>
-public sealed class BacnetPoller : IPollTarget, IPollTargetDiagnostics
+public sealed partial class BacnetPoller : IPollTarget, IPollTargetDiagnostics
 {
     private const string NoUnits = "no-units";
     private const int TimeoutsBeforeRediscovery = 3;
@@ -38,7 +45,7 @@ public sealed class BacnetPoller : IPollTarget, IPollTargetDiagnostics
     private int _answerCap = int.MaxValue;
     private int _timeoutsInRow;
 
-    internal BacnetPoller(AgentIdentity agent, BacnetOptions section, BacnetDeviceOptions device, Lease<BacnetTransport> lease)
+    internal BacnetPoller(AgentIdentity agent, BacnetOptions section, BacnetDeviceOptions device, Lease<BacnetTransport> lease, Func<SampleBatch, Task>? pushSamples = null)
     {
         ArgumentNullException.ThrowIfNull(agent);
         ArgumentNullException.ThrowIfNull(device);
@@ -54,6 +61,9 @@ public sealed class BacnetPoller : IPollTarget, IPollTargetDiagnostics
         _readMultiple = device.ReadMultiple;
         if (device.Address is not null) _address = new DeviceAddress(device.Address, device.Route);
         ConfigFingerprint = device.Fingerprint(section);
+        _push = pushSamples;
+        _covRenewAt = new long[device.Objects.Count];
+        _covRefused = new bool[device.Objects.Count];
     }
 
     public string Program => BacnetOptions.ProgramName;
@@ -95,7 +105,8 @@ public sealed class BacnetPoller : IPollTarget, IPollTargetDiagnostics
     {
         get
         {
-            var list = new List<KeyValuePair<string, long>> { new("requestsLastPoll", RequestsLastPoll), new("readPropertyMultiple", UsesReadPropertyMultiple ? 1 : 0) };
+            var list = new List<KeyValuePair<string, long>> { new("requestsLastPoll", RequestsLastPoll), new("readPropertyMultiple", UsesReadPropertyMultiple ? 1 : 0),
+                new("covSubscriptions", CovSubscriptions), new("covNotifications", Interlocked.Read(ref _covNotifications)) };
             TransportStatistics.AppendTo(list, "socket.");
             return list;
         }
@@ -109,16 +120,22 @@ public sealed class BacnetPoller : IPollTarget, IPollTargetDiagnostics
         try
         {
             await LocateAsync(cancellationToken).ConfigureAwait(false);
-            var reads = BuildReads();
+            long now = Environment.TickCount64;
+            bool full = now - _lastFullReadAt >= (long)_device.CovSafetyInterval.TotalMilliseconds || _lastFullReadAt == 0;
+            var reads = BuildReads(full);
             var results = new PropertyResult?[reads.Count];
             var failures = new string?[reads.Count];
             if (_readMultiple) await ReadMultipleAsync(reads, results, failures, cancellationToken).ConfigureAwait(false);
             else await ReadEachAsync(reads, 0, reads.Count, results, failures, cancellationToken).ConfigureAwait(false);
             _timeoutsInRow = 0;
+            TakePendingCov(batch); // older than this poll's values: first, so the series stay in time order
             Store(reads, results, failures, DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(), batch, report);
+            if (full) _lastFullReadAt = now;
+            await SubscribeDueAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (BacnetTransportException e)
         {
+            ForgetSubscriptions(); // a device that was away may have restarted without them
             if (++_timeoutsInRow >= TimeoutsBeforeRediscovery && _device.Address is null && _device.DeviceInstance is int instance)
             {
                 _address = null; // it may have moved: ask again next time
@@ -166,17 +183,22 @@ public sealed class BacnetPoller : IPollTarget, IPollTargetDiagnostics
 
     private static string SegmentationName(int s) => s switch { 0 => "both", 1 => "transmit", 2 => "receive", _ => "none" };
 
-    private List<Read> BuildReads()
+    /// <param name="full">Also the objects whose changes come by COV (their safety read is due).</param>
+    private List<Read> BuildReads(bool full)
     {
         // Grouped by object, so each object is named once in a ReadPropertyMultiple request.
         var reads = new List<Read>(_device.Objects.Count * 3);
         for (int i = 0; i < _device.Objects.Count; i++)
         {
             var o = _device.Objects[i];
+            if (!full && _units[i] is not null && Subscribed(i)) continue;
             reads.Add(new Read(i, Slot.Value, o.Reference));
             if (o.StatusFlags) reads.Add(new Read(i, Slot.StatusFlags, new PropertyReference(o.Object, BacnetServices.StatusFlags)));
             if (_units[i] is null) reads.Add(new Read(i, Slot.Units, new PropertyReference(o.Object, BacnetServices.Units)));
         }
+        // Every object comes by COV: one value is still read each interval, so a device that went
+        // away fails its poll (and is subscribed again when it is back) instead of looking fine.
+        if (reads.Count == 0 && _device.Objects.Count > 0) reads.Add(new Read(0, Slot.Value, _device.Objects[0].Reference));
         return reads;
     }
 
@@ -391,5 +413,9 @@ public sealed class BacnetPoller : IPollTarget, IPollTargetDiagnostics
         return true;
     }
 
-    public ValueTask DisposeAsync() => _lease.DisposeAsync();
+    public ValueTask DisposeAsync()
+    {
+        if (_covProcessId != 0) _lease.Resource.UnregisterCovSink(_covProcessId);
+        return _lease.DisposeAsync();
+    }
 }

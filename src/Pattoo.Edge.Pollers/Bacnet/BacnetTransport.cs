@@ -123,6 +123,17 @@ internal sealed class BacnetTransport : IAsyncDisposable
                 case PduType.UnconfirmedRequest when header.ServiceChoice == BacnetService.IAm:
                     OnIAm(new LocatedDevice(new DeviceAddress(source, route), BacnetServices.ReadIAm(apdu[header.Length..])));
                     break;
+                case PduType.UnconfirmedRequest when header.ServiceChoice == BacnetService.UnconfirmedCovNotification:
+                    OnCov(BacnetServices.ReadCovNotification(apdu[header.Length..]), new DeviceAddress(source, route));
+                    break;
+                case PduType.ConfirmedRequest when header.ServiceChoice == BacnetService.ConfirmedCovNotification && !header.Segmented:
+                    // Acknowledged once read: the device repeats an unanswered one.
+                    var notification = BacnetServices.ReadCovNotification(apdu[header.Length..]);
+                    var ack = new byte[3];
+                    Apdu.TryWriteSimpleAck(ack, header.InvokeId, BacnetService.ConfirmedCovNotification, out _);
+                    if (_socket is { } socket) _ = SendApduAsync(socket, new DeviceAddress(source, route), ack, CancellationToken.None);
+                    OnCov(notification, new DeviceAddress(source, route));
+                    break;
                 case PduType.SimpleAck or PduType.ComplexAck or PduType.Error or PduType.Reject or PduType.Abort or PduType.SegmentAck:
                     Pending? pending;
                     lock (_gate) pending = _pending[header.InvokeId];
@@ -139,6 +150,39 @@ internal sealed class BacnetTransport : IAsyncDisposable
             Statistics.Increment(BacnetSocketCounter.Malformed);
             if (Log.IsEnabled(LogLevel.Debug)) Log.Debug($"bacnet {Description}: dropped a malformed datagram from {from}: {e.Message}");
         }
+    }
+
+    /// <summary>Who takes the COV notifications of each subscriber process id (a poller's subscriptions).</summary>
+    private readonly Dictionary<uint, Action<CovNotification, DeviceAddress>> _covSinks = new();
+    private uint _nextProcessId = (uint)Random.Shared.Next(1, 1 << 20);
+
+    /// <summary>A subscriber process id of its own for a poller; its notifications go to <paramref name="sink"/> (on the receive loop: keep it short).</summary>
+    public uint RegisterCovSink(Action<CovNotification, DeviceAddress> sink)
+    {
+        lock (_gate)
+        {
+            uint id = ++_nextProcessId;
+            _covSinks[id] = sink;
+            return id;
+        }
+    }
+
+    public void UnregisterCovSink(uint processId)
+    {
+        lock (_gate) _covSinks.Remove(processId);
+    }
+
+    private void OnCov(CovNotification n, DeviceAddress from)
+    {
+        Action<CovNotification, DeviceAddress>? sink;
+        lock (_gate) _covSinks.TryGetValue(n.SubscriberProcessId, out sink);
+        if (sink is null)
+        {
+            Statistics.Increment(BacnetSocketCounter.CovUnexpected);
+            return;
+        }
+        Statistics.Increment(BacnetSocketCounter.CovNotifications);
+        sink(n, from);
     }
 
     private void OnIAm(in LocatedDevice device)

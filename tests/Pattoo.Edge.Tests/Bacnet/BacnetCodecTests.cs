@@ -353,6 +353,29 @@ public sealed class BacnetCodecTests
     /// Seeded mutations of valid datagrams through every decoder the poller uses: only
     /// <see cref="BacnetFormatException"/> may escape, and every call returns.
     /// </summary>
+    /// <summary>An unconfirmed COV notification: process 5, device 1234, analog-input:0, 10 s left, present value 21.75 and status flags.</summary>
+    private const string CovNotificationDatagram = "810A0028 0100 1002 0905 1C020004D2 2C00000000 390A 4E 0955 2E 4441AE0000 2F 096F 2E 820400 2F 4F";
+
+    [Fact]
+    public void CovNotificationsAreReadAndSubscriptionsWritten()
+    {
+        var d = Hex(CovNotificationDatagram);
+        Assert.True(BacnetDatagrams.TryRead(d, out var m));
+        var apdu = d.AsSpan(m.ApduOffset);
+        var h = Apdu.Read(apdu);
+        Assert.Equal((PduType.UnconfirmedRequest, BacnetService.UnconfirmedCovNotification), (h.Type, h.ServiceChoice));
+        var n = BacnetServices.ReadCovNotification(apdu[h.Length..]);
+        Assert.Equal((5u, 1234, "analog-input:0", 10u), (n.SubscriberProcessId, n.DeviceInstance, n.Object.ToString(), n.TimeRemaining));
+        Assert.Equal(21.75, n.Values[0].Values[0].ToDouble());
+        Assert.Equal(BacnetServices.StatusFlags, n.Values[1].Reference.Property);
+
+        var buffer = new byte[32];
+        Assert.True(BacnetServices.TryWriteSubscribeCov(buffer, 5, new BacnetObjectId(0, 0), confirmed: true, 600, out int written));
+        Assert.Equal("09051C0000000029013A0258", Convert.ToHexString(buffer, 0, written)); // [0] 5, [1] analog-input:0, [2] true, [3] 600
+        Assert.True(BacnetServices.TryWriteSubscribeCov(buffer, 5, new BacnetObjectId(0, 0), confirmed: null, 0, out written));
+        Assert.Equal("09051C00000000", Convert.ToHexString(buffer, 0, written)); // a cancellation: no [2], no [3]
+    }
+
     [Fact]
     public void MutatedDatagramsOnlyEverThrowTheFormatException()
     {
@@ -364,6 +387,7 @@ public sealed class BacnetCodecTests
             Hex("8104001A C0000201BAC0 0108 0005010A 30010C0C000000001955 3E3F"),
             Hex("810A000D 0100 3C07 0204 0E 1E29554E"),
             Hex("810A000C 0100 50010C91029120"),
+            Hex(CovNotificationDatagram),
         };
         var random = new Random(6);
         var results = new List<PropertyResult>();
@@ -409,6 +433,9 @@ public sealed class BacnetCodecTests
                         break;
                     case PduType.Error:
                         BacnetServices.ReadError(body);
+                        break;
+                    case PduType.UnconfirmedRequest when h.ServiceChoice == BacnetService.UnconfirmedCovNotification:
+                        results.AddRange(BacnetServices.ReadCovNotification(body).Values);
                         break;
                     case PduType.UnconfirmedRequest:
                         BacnetServices.ReadIAm(body);

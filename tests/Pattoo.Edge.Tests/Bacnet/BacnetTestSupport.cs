@@ -31,13 +31,16 @@ internal sealed class BacnetDevicePeer : IAsyncDisposable
     public IReadOnlyDictionary<string, int> Ports { get; }
 
     /// <summary>Starts devices given as (name, instance, mode); each gets a free port.</summary>
-    public static async Task<BacnetDevicePeer> StartAsync(params (string Name, int Instance, string Mode)[] devices)
+    public static Task<BacnetDevicePeer> StartAsync(params (string Name, int Instance, string Mode)[] devices) => StartAsync(null, devices);
+
+    /// <summary>Starts devices on the ports given (a restart of a device: same port, subscriptions forgotten), others on free ones.</summary>
+    public static async Task<BacnetDevicePeer> StartAsync(IReadOnlyDictionary<string, int>? ports0, params (string Name, int Instance, string Mode)[] devices)
     {
         var ports = new Dictionary<string, int>(StringComparer.Ordinal);
         var args = new List<string>();
         foreach (var (name, instance, mode) in devices)
         {
-            int port = FreePorts.Udp();
+            int port = ports0 is not null && ports0.TryGetValue(name, out int fixedPort) ? fixedPort : FreePorts.Udp();
             ports[name] = port;
             args.Add(string.Create(CultureInfo.InvariantCulture, $"{name}:{port}:{instance}:{mode}"));
         }
@@ -54,6 +57,19 @@ internal sealed class BacnetDevicePeer : IAsyncDisposable
         await _process.WriteLineAsync($"{command} {device}");
         await _process.WaitForLineAsync(line => line == $"OK {command} {device}", TimeSpan.FromSeconds(5), $"answer {command} {device}");
     }
+
+    /// <summary>"set NAME TYPE:INSTANCE VALUE": the object's present value changes and its COV subscribers are notified.</summary>
+    public Task SetAsync(string device, string objectKey, double value)
+        => CommandAsync("set", device, string.Create(CultureInfo.InvariantCulture, $" {objectKey} {value}"));
+
+    private async Task CommandAsync(string command, string device, string arguments)
+    {
+        await _process.WriteLineAsync($"{command} {device}{arguments}");
+        await _process.WaitForLineAsync(line => line == $"OK {command} {device}", TimeSpan.FromSeconds(5), $"answer {command} {device}");
+    }
+
+    /// <summary>Waits for a line the peer prints ("SUBSCRIBED NAME 0:0 unconfirmed 10").</summary>
+    public Task<string> WaitForLineAsync(Func<string, bool> matches, string waitingTo) => _process.WaitForLineAsync(matches, TimeSpan.FromSeconds(10), waitingTo);
 
     public ValueTask DisposeAsync() => _process.DisposeAsync();
 }

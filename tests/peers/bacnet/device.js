@@ -10,7 +10,12 @@
 //   no-rpm      ReadPropertyMultiple is left to the library, which answers Error services/reject-unrecognized-service
 //   reject-rpm  ReadPropertyMultiple gets a Reject PDU (unrecognized-service)
 //   no-segment  like normal, but never segments: a too-big answer gets Abort segmentation-not-supported
-// stdin: "mute NAME" makes that device stop answering (a device that went away), "unmute NAME" brings it back.
+//   no-cov      like normal, but SubscribeCOV is refused (Error services/service-request-denied)
+// Every mode but no-cov takes SubscribeCOV (clause 13.14): subscriptions per object with their lifetime;
+// a value set on stdin is sent to the object's subscribers as a COV notification (confirmed ones wait
+// for the Simple-ACK, retried twice); a restart of the process forgets every subscription.
+// stdin: "mute NAME" makes that device stop answering (a device that went away), "unmute NAME" brings it back;
+//   "set NAME TYPE:INSTANCE VALUE" sets an object's present value (a REAL) and notifies its subscribers.
 // Every device binds 127.0.0.1 only.
 'use strict';
 const bacnet = require('@bacnet-js/client');
@@ -20,6 +25,7 @@ const { objects } = require('./objects');
 const BACnetClient = bacnet.default;
 const MAX_APDU = [50, 128, 206, 480, 1024, 1476];
 const WINDOW = 4;
+const REAL = (v) => [{ type: bacnet.ApplicationTag.REAL, value: v }];
 
 function errorValue(errorClass, errorCode) {
   return [{ value: { type: 'BacnetError', errorClass, errorCode } }];
@@ -154,6 +160,60 @@ function startDevice(spec) {
     });
   }
 
+  // COV subscriptions: key "type:instance" -> Map of "address/processId" -> { receiver, processId, confirmed, expires }.
+  const subscriptions = new Map();
+  device.subscriptions = subscriptions;
+  client.on('subscribeCov', (content) => {
+    if (device.muted) return;
+    const receiver = { address: content.header.sender.address };
+    const service = bacnet.ConfirmedServiceChoice.SUBSCRIBE_COV;
+    const p = content.payload;
+    const key = `${p.monitoredObjectId.type}:${p.monitoredObjectId.instance}`;
+    if (mode === 'no-cov') {
+      client.errorResponse(receiver, service, content.invokeId, bacnet.ErrorClass.SERVICES, bacnet.ErrorCode.SERVICE_REQUEST_DENIED);
+      return;
+    }
+    if (!table.has(key)) {
+      client.errorResponse(receiver, service, content.invokeId, bacnet.ErrorClass.OBJECT, bacnet.ErrorCode.UNKNOWN_OBJECT);
+      return;
+    }
+    if (!subscriptions.has(key)) subscriptions.set(key, new Map());
+    const who = `${receiver.address}/${p.subscriberProcessId}`;
+    if (p.cancellationRequest) subscriptions.get(key).delete(who);
+    else subscriptions.get(key).set(who, { receiver, processId: p.subscriberProcessId, confirmed: p.issueConfirmedNotifications, expires: p.lifetime ? Date.now() + p.lifetime * 1000 : Infinity });
+    process.stdout.write(`SUBSCRIBED ${name} ${key} ${p.cancellationRequest ? 'cancel' : (p.issueConfirmedNotifications ? 'confirmed' : 'unconfirmed') + ' ' + p.lifetime}\n`);
+    client.simpleAckResponse(receiver, service, content.invokeId);
+    // Clause 13.1.2: a new subscription gets the current values at once.
+    if (!p.cancellationRequest) notify(key, subscriptions.get(key).get(who));
+  });
+
+  function notify(key, s) {
+    const object = table.get(key);
+    const [type, inst] = key.split(':').map(Number);
+    const values = [
+      { property: { id: bacnet.PropertyIdentifier.PRESENT_VALUE }, value: object[bacnet.PropertyIdentifier.PRESENT_VALUE] },
+      { property: { id: bacnet.PropertyIdentifier.STATUS_FLAGS }, value: object[bacnet.PropertyIdentifier.STATUS_FLAGS] },
+    ];
+    const remaining = s.expires === Infinity ? 0 : Math.max(0, Math.round((s.expires - Date.now()) / 1000));
+    if (s.confirmed) {
+      client.confirmedCOVNotification(s.receiver, { type, instance: inst }, s.processId, instance, remaining, values, { maxSegments: 0 })
+        .catch((e) => process.stderr.write(`${name}: confirmed COV notification: ${e.message}\n`));
+    } else {
+      client.unconfirmedCOVNotification(s.receiver, s.processId, instance, { type, instance: inst }, remaining, values);
+    }
+  }
+
+  device.set = (key, value) => {
+    const object = table.get(key);
+    if (!object) return false;
+    object[bacnet.PropertyIdentifier.PRESENT_VALUE] = REAL(value);
+    for (const [who, s] of subscriptions.get(key) || []) {
+      if (s.expires < Date.now()) { subscriptions.get(key).delete(who); continue; }
+      notify(key, s);
+    }
+    return true;
+  };
+
   client.on('error', (e) => { process.stderr.write(`${name}: ${e.message}\n`); });
   return new Promise((resolve) => client.on('listening', () => resolve(device)));
 }
@@ -171,11 +231,12 @@ async function main() {
     line += chunk.toString();
     let nl;
     while ((nl = line.indexOf('\n')) >= 0) {
-      const [command, name] = line.slice(0, nl).trim().split(/\s+/);
+      const [command, name, key, value] = line.slice(0, nl).trim().split(/\s+/);
       line = line.slice(nl + 1);
       const d = byName.get(name);
       if (d && command === 'mute') d.muted = true;
       if (d && command === 'unmute') d.muted = false;
+      if (d && command === 'set') d.set(key, Number(value));
       process.stdout.write(`OK ${command} ${name}\n`);
     }
   });
