@@ -138,6 +138,73 @@ public class BacnetEndToEndTests
         }
     }
 
+    [Fact]
+    public async Task ChangesOfValueAreStoredAsTheDeviceSendsThem()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "pattoo-edge-bacnet-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        string peers = Path.Combine(EndToEndSupport.RepoRoot, "tests", "peers");
+        int devicePort = FreeUdpPort(), localPort = FreeUdpPort(), port = EdgeProcess.FreePort();
+        while (localPort == devicePort) localPort = FreeUdpPort();
+        using var device = Start("node", peers, [Path.Combine(peers, "bacnet", "device.js"), string.Create(CultureInfo.InvariantCulture, $"ahu:{devicePort}:1234:normal")]);
+        var deviceErrors = new StringBuilder();
+        device.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (deviceErrors) deviceErrors.AppendLine(e.Data); };
+        device.BeginErrorReadLine();
+        try
+        {
+            await WaitForLine(device, "READY", deviceErrors);
+            var config = Path.Combine(dir, "edge.toml");
+            await File.WriteAllTextAsync(config, $"""
+                [appliance]
+                name = "e2e-gw"
+                [server]
+                listen = "127.0.0.1:{port}"
+                [storage]
+                path = "{dir}/data"
+                [linux]
+                enabled = false
+                [bacnet]
+                local_address = "127.0.0.1"
+                local_port = {localPort}
+                [[bacnet.devices]]
+                name = "ahu-1"
+                address = "127.0.0.1:{devicePort}"
+                interval = "30s"
+                timeout = "1s"
+                cov = true
+                cov_safety_interval = "1h"
+                  [[bacnet.devices.objects]]
+                  object = "analog-input:0"
+                  key = "supply_air_temp"
+                """);
+            await using var edge = new EdgeProcess(dir, "run", "--config", config);
+            await edge.WaitForOutputAsync("bacnet/ahu-1: polling OK", TimeSpan.FromSeconds(30));
+            await WaitForLine(device, "SUBSCRIBED ahu 0:0 unconfirmed 600", deviceErrors);
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            foreach (var value in new[] { 19.25, 20.5 })
+            {
+                await device.StandardInput.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"set ahu 0:0 {value}"));
+                await device.StandardInput.FlushAsync();
+                // Polled every 30 s: the value is there within seconds only if the notification was stored.
+                var until = DateTime.UtcNow.AddSeconds(5);
+                double? last = null;
+                while (DateTime.UtcNow < until)
+                {
+                    var s = (await EndToEndSupport.GraphQLAsync(http, "{ series(key: \"supply_air_temp\") { lastValue } }")).GetProperty("series");
+                    last = s.GetArrayLength() == 1 && s[0].GetProperty("lastValue").ValueKind == JsonValueKind.Number ? s[0].GetProperty("lastValue").GetDouble() : null;
+                    if (last == value) break;
+                    await Task.Delay(100);
+                }
+                Assert.Equal(value, last);
+            }
+        }
+        finally
+        {
+            try { device.Kill(true); } catch (InvalidOperationException) { }
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
     internal static int FreeUdpPort()
     {
         using var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);

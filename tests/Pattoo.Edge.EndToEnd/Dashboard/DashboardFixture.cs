@@ -19,7 +19,8 @@ namespace Pattoo.Edge.EndToEnd.Dashboard;
 /// <item>boiler-1 firmware (string): "v1.2" then "v1.3";</item>
 /// <item>boiler-2 pressure (float, units bar): 1440 samples a minute apart (24 h), for downsampling.</item>
 /// </list>
-/// Three SNMP traps (coldStart, linkDown, linkUp) sent by net-snmp's snmptrap are its events.
+/// Three SNMP traps (coldStart, linkDown, linkUp) sent by net-snmp's snmptrap are its events, and an
+/// alert rule on the Linux poller's memory_total_bytes is pending (for 1 h) from the first poll on.
 /// The browser is Debian's chromium driven by tests/peers/dashboard/dashboard.js (playwright-core).
 /// </summary>
 public sealed class DashboardFixture : IAsyncLifetime
@@ -81,6 +82,13 @@ public sealed class DashboardFixture : IAsyncLifetime
             [snmp.traps]
               listen = "127.0.0.1:{TrapPort}"
               communities = ["dash"]
+            [[alerts.rules]]
+              name = "memory-watch"
+              program = "linux"
+              key = "memory_total_bytes"
+              above = 0
+              for = "1h"
+              message = "{"{key}"} is {"{value}"}"
             """);
         Edge = new EdgeProcess(Dir, "run", "--config", config);
         await Edge.WaitForOutputAsync("ready in", TimeSpan.FromSeconds(20));

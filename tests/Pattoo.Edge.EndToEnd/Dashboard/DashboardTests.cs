@@ -122,6 +122,12 @@ public partial class DashboardTests(DashboardFixture f)
         Assert.Equal("remote_write", forwarder.GetProperty("cells").GetProperty("Kind").GetString());
         Assert.Contains(forwarder.GetProperty("cells").GetProperty("State").GetString(), new[] { "Failing", "Waiting" });
 
+        // The pending alert, first on the page, its rule linking to its events.
+        var alert = Assert.Single(r.GetProperty("alerts").EnumerateArray());
+        Assert.Equal(("memory-watch", "pending"), (alert.GetProperty("rule").GetString(), alert.GetProperty("state").GetString()));
+        Assert.Equal("linux/dash-box memory_total_bytes", alert.GetProperty("cells").GetProperty("Series").GetString());
+        Assert.StartsWith("memory_total_bytes is ", alert.GetProperty("cells").GetProperty("Message").GetString(), StringComparison.Ordinal);
+
         // Accessibility basics: every control has a name; the first Tab reaches the skip link.
         Assert.Equal(0, r.GetProperty("unlabelled").GetInt32());
         Assert.Equal("Skip to content", r.GetProperty("firstTab").GetString());

@@ -32,6 +32,7 @@ public class TrapEventsEndToEndTests
             [snmp.traps]
             listen = "127.0.0.1:{trapPort}"
             communities = ["{community}"]
+            store_values = true
             [[snmp.traps.users]]
             user = "ops"
             auth_protocol = "SHA256"
@@ -74,6 +75,10 @@ public class TrapEventsEndToEndTests
             Assert.Equal(3, warnings.GetProperty("totalCount").GetInt32());
             var bad = await http.PostAsync("/graphql", new StringContent("""{"query":"{ events(severity: \"loud\") { totalCount } }"}""", System.Text.Encoding.UTF8, "application/json"));
             Assert.Contains("severity \\\"loud\\\" is not one of info, warning, critical", await bad.Content.ReadAsStringAsync());
+
+            // store_values: the numeric varbinds are samples too (the last linkDown's ifIndex.2 = 2).
+            var stored = (await EndToEndSupport.GraphQLAsync(http, """{ series(agentProgram: "snmp", key: "trap_ifIndex_2") { lastValue labels { key value } } }""")).GetProperty("series");
+            Assert.Equal(2, Assert.Single(stored.EnumerateArray()).GetProperty("lastValue").GetDouble());
 
             var health = JsonDocument.Parse(await http.GetStringAsync("/api/v1/health")).RootElement;
             var counters = health.GetProperty("listeners")[0].GetProperty("counters");

@@ -89,6 +89,7 @@ const scenarios = {
     await page.waitForSelector("#pollers tbody tr");
     await page.waitForSelector("#agents tbody tr");
     await page.waitForSelector("#forwarders tbody tr");
+    await page.waitForSelector("#alerts tbody tr");
     await page.waitForFunction(() => document.querySelector("#box-name").textContent.length > 0);
     const paint = await page.evaluate(() => {
       const p = performance.getEntriesByName("first-contentful-paint")[0] || performance.getEntriesByName("first-paint")[0];
@@ -105,6 +106,9 @@ const scenarios = {
       agents: [...document.querySelectorAll("#agents tbody tr")].map(tr => ({ agent: tr.dataset.agent, datapoints: tr.lastElementChild.textContent.trim() })),
       forwarders: [...document.querySelectorAll("#forwarders tbody tr")].map(tr => ({
         name: tr.dataset.forwarder, cells: Object.fromEntries([...tr.children].map(td => [td.dataset.label, td.textContent.trim()])),
+      })),
+      alerts: [...document.querySelectorAll("#alerts tbody tr")].map(tr => ({
+        rule: tr.dataset.alert, state: tr.dataset.state, cells: Object.fromEntries([...tr.children].map(td => [td.dataset.label, td.textContent.trim()])),
       })),
       currentNav: document.querySelector("nav a[aria-current=page]")?.textContent,
       focused: document.activeElement?.tagName,

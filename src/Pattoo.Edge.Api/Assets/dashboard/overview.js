@@ -1,7 +1,7 @@
 // Overview: the box's facts, its poll targets with their state, the latest events, where its
 // samples are forwarded, and the agents whose data it keeps.
 import { gql } from "./api.js";
-import { eventRow, eventTable } from "./events.js";
+import { eventRow, eventTable, severityBadge } from "./events.js";
 import { h, showError, formatAgo, formatTime, formatBytes, formatCount, formatDuration, parseTime, pageHash } from "./ui.js";
 
 const QUERY = `{
@@ -9,6 +9,7 @@ const QUERY = `{
   pollers { program name intervalSeconds ok lastSuccess lastError lastErrorAt roundTripMs datapoints samplesToday polls failures diagnostics { name value } }
   forwarders { name kind connected backlogSamples oldestUnsentAge lastError samplesPerSecond samplesSent }
   allAgent { edges { node { idxAgent agentProgram agentPolledTarget datapointAgent { totalCount } } } }
+  alerts { rule state severity since value message agentProgram agentPolledTarget key }
   events(first: 5) { totalCount edges { node { idxEvent timestamp agentProgram agentPolledTarget kind severity text details { key value } } } }
 }`;
 
@@ -18,9 +19,11 @@ export function render(main) {
   const agents = h("div", { class: "table-wrap", id: "agents" });
   const forwarders = h("section", { "aria-labelledby": "h-forwarders", id: "forwarders", hidden: "" });
   const events = h("section", { "aria-labelledby": "h-events", id: "latest-events", hidden: "" });
+  const alerts = h("section", { "aria-labelledby": "h-alerts", id: "alerts", hidden: "" });
   main.append(
     h("h1", null, "Overview"),
     h("section", { "aria-labelledby": "h-box" }, h("h2", { id: "h-box", class: "visually-hidden" }, "This box"), facts),
+    alerts,
     h("section", { "aria-labelledby": "h-pollers" }, h("h2", { id: "h-pollers" }, "Pollers"), pollers),
     events,
     forwarders,
@@ -36,6 +39,7 @@ export function render(main) {
       fill(d, facts, pollers, agents);
       fillForwarders(d.forwarders, forwarders);
       fillEvents(d.events, events);
+      fillAlerts(d.alerts, alerts);
     } catch (e) {
       if (e.name !== "AbortError") showError(e.message);
     }
@@ -99,6 +103,22 @@ function fill(d, facts, pollers, agents) {
         h("td", { "data-label": "Target" }, h("a", { href: pageHash("browse", { program: n.agentProgram, target: n.agentPolledTarget }) }, n.agentPolledTarget)),
         h("td", { "data-label": "Datapoints", class: "num" }, formatCount(n.datapointAgent.totalCount)))))));
   }
+}
+
+// Alerts pending or firing now ([[alerts.rules]]), first on the page: what needs a look.
+function fillAlerts(list, section) {
+  if (!list || list.length === 0) { section.hidden = true; return; }
+  section.hidden = false;
+  const now = Date.now();
+  section.replaceChildren(h("h2", { id: "h-alerts" }, "Alerts"), h("div", { class: "table-wrap" }, h("table", { class: "cards" },
+    h("caption", null, list.filter(a => a.state === "firing").length + " firing, " + list.filter(a => a.state === "pending").length + " pending; their history is on the Events page"),
+    h("thead", null, h("tr", null, ["State", "Rule", "Series", "Since", "Message"].map(t => h("th", { scope: "col" }, t)))),
+    h("tbody", null, list.map(a => h("tr", { "data-alert": a.rule, "data-state": a.state },
+      h("td", { "data-label": "State", class: "nowrap" }, a.state === "firing" ? severityBadge(a.severity) : h("span", { class: "state idle" }, "pending")),
+      h("td", { "data-label": "Rule", class: "nowrap" }, h("a", { href: pageHash("events", { source: "alerts/" + a.rule }) }, a.rule)),
+      h("td", { "data-label": "Series" }, a.agentProgram + "/" + a.agentPolledTarget + " " + a.key),
+      h("td", { "data-label": "Since", class: "nowrap" }, h("time", { datetime: new Date(a.since).toISOString(), title: formatTime(a.since) }, formatAgo(a.since, now))),
+      h("td", { "data-label": "Message" }, a.message)))))));
 }
 
 // Shown once the box has events: the five newest, and the way to the Events page.
