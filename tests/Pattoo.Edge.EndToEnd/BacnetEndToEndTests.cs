@@ -17,23 +17,10 @@ public class BacnetEndToEndTests
     [Fact]
     public async Task BacnetDeviceLocatedByWhoIsAndByAddressIsStoredWithObjectAndUnits()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "pattoo-edge-bacnet-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(dir);
-        var root = EndToEndSupport.RepoRoot;
-        string peers = Path.Combine(root, "tests", "peers");
-        if (!Directory.Exists(Path.Combine(peers, "node_modules", "@bacnet-js", "client")))
-            throw new InvalidOperationException("tests/peers/node_modules has no @bacnet-js/client: run npm ci --prefix tests/peers (./build.sh test does)");
-        int devicePort = FreeUdpPort(), localPort = FreeUdpPort(), port = EdgeProcess.FreePort();
-        while (localPort == devicePort) localPort = FreeUdpPort();
-
-        // stdin stays open (redirected): device.js exits when its stdin ends.
-        using var device = Start("node", peers, [Path.Combine(peers, "bacnet", "device.js"), string.Create(CultureInfo.InvariantCulture, $"ahu:{devicePort}:1234:normal")]);
-        var deviceErrors = new StringBuilder();
-        device.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (deviceErrors) deviceErrors.AppendLine(e.Data); };
-        device.BeginErrorReadLine();
+        var (dir, devicePort, localPort, port) = NewRun();
+        var (device, deviceErrors) = await StartDeviceAsync(devicePort);
         try
         {
-            await WaitForLine(device, "READY", deviceErrors);
             var config = Path.Combine(dir, "edge.toml");
             await File.WriteAllTextAsync(config, $"""
                 [appliance]
@@ -134,6 +121,7 @@ public class BacnetEndToEndTests
         finally
         {
             try { device.Kill(true); } catch (InvalidOperationException) { }
+            device.Dispose();
             try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
     }
@@ -141,28 +129,12 @@ public class BacnetEndToEndTests
     [Fact]
     public async Task ChangesOfValueAreStoredAsTheDeviceSendsThem()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "pattoo-edge-bacnet-" + Guid.NewGuid().ToString("N")[..8]);
-        Directory.CreateDirectory(dir);
-        string peers = Path.Combine(EndToEndSupport.RepoRoot, "tests", "peers");
-        int devicePort = FreeUdpPort(), localPort = FreeUdpPort(), port = EdgeProcess.FreePort();
-        while (localPort == devicePort) localPort = FreeUdpPort();
-        using var device = Start("node", peers, [Path.Combine(peers, "bacnet", "device.js"), string.Create(CultureInfo.InvariantCulture, $"ahu:{devicePort}:1234:normal")]);
-        var deviceErrors = new StringBuilder();
-        device.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (deviceErrors) deviceErrors.AppendLine(e.Data); };
-        device.BeginErrorReadLine();
+        var (dir, devicePort, localPort, port) = NewRun();
+        var (device, deviceErrors) = await StartDeviceAsync(devicePort);
         try
         {
-            await WaitForLine(device, "READY", deviceErrors);
             var config = Path.Combine(dir, "edge.toml");
-            await File.WriteAllTextAsync(config, $"""
-                [appliance]
-                name = "e2e-gw"
-                [server]
-                listen = "127.0.0.1:{port}"
-                [storage]
-                path = "{dir}/data"
-                [linux]
-                enabled = false
+            await File.WriteAllTextAsync(config, EndToEndSupport.BoxConfig("e2e-gw", port, dir, $"""
                 [bacnet]
                 local_address = "127.0.0.1"
                 local_port = {localPort}
@@ -176,7 +148,7 @@ public class BacnetEndToEndTests
                   [[bacnet.devices.objects]]
                   object = "analog-input:0"
                   key = "supply_air_temp"
-                """);
+                """));
             await using var edge = new EdgeProcess(dir, "run", "--config", config);
             await edge.WaitForOutputAsync("bacnet/ahu-1: polling OK", TimeSpan.FromSeconds(30));
             await WaitForLine(device, "SUBSCRIBED ahu 0:0 unconfirmed 600", deviceErrors);
@@ -201,8 +173,33 @@ public class BacnetEndToEndTests
         finally
         {
             try { device.Kill(true); } catch (InvalidOperationException) { }
+            device.Dispose();
             try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
+    }
+
+    /// <summary>A fresh directory, the device's and this box's UDP ports (different), and the API's port.</summary>
+    private static (string Dir, int DevicePort, int LocalPort, int ApiPort) NewRun()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "pattoo-edge-bacnet-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(dir);
+        int devicePort = FreeUdpPort(), localPort = FreeUdpPort();
+        while (localPort == devicePort) localPort = FreeUdpPort();
+        return (dir, devicePort, localPort, EdgeProcess.FreePort());
+    }
+
+    /// <summary>device.js serving one device (ahu, instance 1234) on <paramref name="devicePort"/>; its stderr collected. Stdin stays open: device.js exits when it ends.</summary>
+    private static async Task<(Process Device, StringBuilder Errors)> StartDeviceAsync(int devicePort)
+    {
+        string peers = Path.Combine(EndToEndSupport.RepoRoot, "tests", "peers");
+        if (!Directory.Exists(Path.Combine(peers, "node_modules", "@bacnet-js", "client")))
+            throw new InvalidOperationException("tests/peers/node_modules has no @bacnet-js/client: run npm ci --prefix tests/peers (./build.sh test does)");
+        var device = Start("node", peers, [Path.Combine(peers, "bacnet", "device.js"), string.Create(CultureInfo.InvariantCulture, $"ahu:{devicePort}:1234:normal")]);
+        var errors = new StringBuilder();
+        device.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (errors) errors.AppendLine(e.Data); };
+        device.BeginErrorReadLine();
+        await WaitForLine(device, "READY", errors);
+        return (device, errors);
     }
 
     internal static int FreeUdpPort()

@@ -43,6 +43,22 @@ public static class EndToEndSupport
         return (edge, new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") });
     }
 
+    /// <summary>
+    /// The head of a test box's config: its name, the API on 127.0.0.1:<paramref name="port"/>, the
+    /// store in <paramref name="dir"/>/data and no Linux poller; the test's own tables follow.
+    /// </summary>
+    public static string BoxConfig(string name, int port, string dir, string rest) => $"""
+        [appliance]
+        name = "{name}"
+        [server]
+        listen = "127.0.0.1:{port}"
+        [storage]
+        path = "{dir}/data"
+        [linux]
+        enabled = false
+        {rest}
+        """;
+
     /// <summary>POSTs <paramref name="query"/> to /graphql and returns its data; GraphQL errors throw.</summary>
     public static async Task<JsonElement> GraphQLAsync(HttpClient http, string query)
     {

@@ -31,15 +31,7 @@ public class AlertsEndToEndTests
         {
             await PollersEndToEndTests.WaitForLine(peer, "READY");
             var config = Path.Combine(dir, "edge.toml");
-            await File.WriteAllTextAsync(config, $"""
-                [appliance]
-                name = "alert-box"
-                [server]
-                listen = "127.0.0.1:{port}"
-                [storage]
-                path = "{dir}/data"
-                [linux]
-                enabled = false
+            await File.WriteAllTextAsync(config, EndToEndSupport.BoxConfig("alert-box", port, dir, $"""
                 [[modbus.devices]]
                   name = "boiler-plc"
                   address = "127.0.0.1:{modbusPort}"
@@ -63,7 +55,7 @@ public class AlertsEndToEndTests
                   name = "ops"
                   url = "http://127.0.0.1:{hookPort}/hook/"
                   token = "hook-secret"
-                """);
+                """));
             var (checkCode, _, checkErr) = await EdgeProcess.RunAsync("config", "check", config);
             Assert.True(checkCode == 0, checkErr);
             await using var edge = new EdgeProcess(dir, "run", "--config", config);

@@ -18,15 +18,7 @@ public class TrapEventsEndToEndTests
         Directory.CreateDirectory(dir);
         int port = EdgeProcess.FreePort(), trapPort = EdgeProcess.FreePort();
         var config = Path.Combine(dir, "edge.toml");
-        string Config(string community) => $"""
-            [appliance]
-            name = "trap-box"
-            [server]
-            listen = "127.0.0.1:{port}"
-            [storage]
-            path = "{dir}/data"
-            [linux]
-            enabled = false
+        string Config(string community) => EndToEndSupport.BoxConfig("trap-box", port, dir, $"""
             [events]
             retention = "30d"
             [snmp.traps]
@@ -39,7 +31,7 @@ public class TrapEventsEndToEndTests
             auth_password = "ops-auth-pass"
             priv_protocol = "AES"
             priv_password = "ops-priv-pass"
-            """;
+            """);
         await File.WriteAllTextAsync(config, Config("plant"));
         var (checkCode, _, checkErr) = await EdgeProcess.RunAsync("config", "check", config);
         Assert.True(checkCode == 0, checkErr);

@@ -145,8 +145,8 @@ public sealed class SnmpTrapReceiverTests : IAsyncLifetime
         await Send("snmptrap", "-v", "3", "-u", "pinned", "-l", "authNoPriv", "-a", "SHA", "-A", "pinned-auth-pass", "-e", "0x8000000001099999", Address, "", "1.3.6.1.6.3.1.1.5.1");
         // The informs of a wrong password never get an answer: snmpinform fails.
         await Send("snmpinform", ["-v", "3", "-u", "authonly", "-l", "authNoPriv", "-a", "SHA-256", "-A", "not-the-password", "-t", "1", "-r", "0", Address, "", "1.3.6.1.6.3.1.1.5.2"], expectSuccess: false);
-        await WaitFor(() => _receiver[TrapCounter.BadCommunity] == 1 && _receiver[TrapCounter.UnknownUser] == 1 && _receiver[TrapCounter.WrongDigest] >= 2
-            && _receiver[TrapCounter.DecryptionError] == 1 && _receiver[TrapCounter.WrongSecurityLevel] == 1 && _receiver[TrapCounter.EngineNotAllowed] == 1);
+        await WaitFor(() => _receiver[TrapDrop.BadCommunity] == 1 && _receiver[TrapDrop.UnknownUser] == 1 && _receiver[TrapDrop.WrongDigest] >= 2
+            && _receiver[TrapDrop.DecryptionError] == 1 && _receiver[TrapDrop.WrongSecurityLevel] == 1 && _receiver[TrapDrop.EngineNotAllowed] == 1);
         // The pinned user's own engine is taken.
         await Send("snmptrap", "-v", "3", "-u", "pinned", "-l", "authNoPriv", "-a", "SHA", "-A", "pinned-auth-pass", "-e", TrapEngine, Address, "", "1.3.6.1.6.3.1.1.5.1");
         var e = await Single();

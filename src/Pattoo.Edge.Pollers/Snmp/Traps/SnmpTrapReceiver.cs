@@ -7,7 +7,7 @@ using Pattoo.Edge.Pollers.Shared;
 
 namespace Pattoo.Edge.Pollers.Snmp.Traps;
 
-/// <summary>What the trap receiver counts (the API lists them as counters of "snmp traps").</summary>
+/// <summary>What the trap receiver counts besides its drops (<see cref="TrapDrop"/>); the API lists both as counters of "snmp traps".</summary>
 public enum TrapCounter
 {
     Received,
@@ -15,17 +15,6 @@ public enum TrapCounter
     InformsAnswered,
     ReportsSent,
     RateLimited,
-    Malformed,
-    BadCommunity,
-    UnknownSecurityModel,
-    UnknownEngineId,
-    EngineNotAllowed,
-    UnknownUser,
-    WrongSecurityLevel,
-    WrongDigest,
-    NotInTimeWindow,
-    DecryptionError,
-    NotANotification,
 }
 
 /// <summary>
@@ -44,6 +33,7 @@ public sealed class SnmpTrapReceiver : IListener
     private readonly TrapNames _names;
     private readonly IReadOnlyDictionary<IPAddress, string> _targetsByAddress;
     private readonly Counters<TrapCounter> _counters = new();
+    private readonly Counters<TrapDrop> _drops = new();
     private readonly Dictionary<IPAddress, (long Second, int Count)> _rates = new();
     private readonly Dictionary<(TrapDrop, IPAddress), long> _lastLogged = new();
     private Socket? _socket;
@@ -74,11 +64,14 @@ public sealed class SnmpTrapReceiver : IListener
         {
             var list = new List<KeyValuePair<string, long>>();
             _counters.AppendTo(list);
+            _drops.AppendTo(list);
+            list.RemoveAll(c => c.Key == "none"); // TrapDrop.None: taken, counted as stored
             return list;
         }
     }
 
     public long this[TrapCounter c] => _counters[c];
+    public long this[TrapDrop d] => _drops[d];
 
     /// <summary>Binds the socket (an error names the address and, for ports under 1024, the capability needed) and starts the loop.</summary>
     /// <exception cref="SocketException">the address cannot be bound.</exception>
@@ -156,7 +149,7 @@ public sealed class SnmpTrapReceiver : IListener
         }
         if (result.Notification is not { } n)
         {
-            _counters.Increment(CounterOf(result.Drop));
+            _drops.Increment(result.Drop);
             // A discovery is the normal start of an inform exchange: counted, not logged.
             if (!(result.Drop == TrapDrop.UnknownEngineId && result.Reply is not null)) LogDrop(result.Drop, source, result.Why);
             return;
@@ -226,21 +219,6 @@ public sealed class SnmpTrapReceiver : IListener
         _lastLogged[(drop, source)] = now;
         Log.Warning($"snmp traps: dropped a datagram from {source}: {why}");
     }
-
-    private static TrapCounter CounterOf(TrapDrop drop) => drop switch
-    {
-        TrapDrop.BadCommunity => TrapCounter.BadCommunity,
-        TrapDrop.UnknownSecurityModel => TrapCounter.UnknownSecurityModel,
-        TrapDrop.UnknownEngineId => TrapCounter.UnknownEngineId,
-        TrapDrop.EngineNotAllowed => TrapCounter.EngineNotAllowed,
-        TrapDrop.UnknownUser => TrapCounter.UnknownUser,
-        TrapDrop.WrongSecurityLevel => TrapCounter.WrongSecurityLevel,
-        TrapDrop.WrongDigest => TrapCounter.WrongDigest,
-        TrapDrop.NotInTimeWindow => TrapCounter.NotInTimeWindow,
-        TrapDrop.DecryptionError => TrapCounter.DecryptionError,
-        TrapDrop.NotANotification => TrapCounter.NotANotification,
-        _ => TrapCounter.Malformed,
-    };
 
     private static IPAddress Normal(IPAddress a) => a.IsIPv4MappedToIPv6 ? a.MapToIPv4() : a;
 
