@@ -18,13 +18,16 @@ namespace Pattoo.Edge.Bench.Storage;
 /// /sys/block/loopN/stat (sectors written) is read before and after the window.
 /// Needs root (losetup, mount) and Debian's prometheus (./build.sh bench flash installs it).
 /// PATTOO_FLASH_SECONDS sets the window (default 300), PATTOO_FLASH_WARMUP the warm-up (60),
-/// PATTOO_FLASH_SERIES the number of series (1,000).
+/// PATTOO_FLASH_SERIES the number of series (1,000), PATTOO_FLASH_SYNC_WINDOW the boxes'
+/// storage.ingest_sync_window (their default when unset).
 /// </summary>
 public static class FlashBench
 {
     /// <summary>PATTOO_FLASH_SERIES (default 1,000; a multiple of 20).</summary>
     private static readonly int Series = int.TryParse(Environment.GetEnvironmentVariable("PATTOO_FLASH_SERIES"), out var n) && n >= 20 ? n / 20 * 20 : 1000;
     private const int StepSeconds = 10;
+    /// <summary>PATTOO_FLASH_SYNC_WINDOW: storage.ingest_sync_window of the boxes ("3s"); the default when unset.</summary>
+    private static readonly string? SyncWindow = Environment.GetEnvironmentVariable("PATTOO_FLASH_SYNC_WINDOW") is { Length: > 0 } w ? w : null;
 
     public static async Task RunAsync(TextWriter output)
     {
@@ -37,7 +40,7 @@ public static class FlashBench
         }
         int window = int.TryParse(Environment.GetEnvironmentVariable("PATTOO_FLASH_SECONDS"), out var w) ? w : 300;
         int warmup = int.TryParse(Environment.GetEnvironmentVariable("PATTOO_FLASH_WARMUP"), out var u) ? u : 60;
-        output.WriteLine($"== flash: bytes written to the block device per stored sample, {Series} series every {StepSeconds} s, {warmup} s warm-up, {window} s window, ext4 on loop devices (journal included)");
+        output.WriteLine($"== flash: bytes written to the block device per stored sample, {Series} series every {StepSeconds} s, {warmup} s warm-up, {window} s window, ext4 on loop devices (journal included){(SyncWindow is { } sw ? $", ingest_sync_window {sw}" : "")}");
         var root = Path.Combine("/var/tmp", "pattoo-flash-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(root);
         var disks = new List<LoopDisk>();
@@ -201,6 +204,7 @@ public static class FlashBench
             listen = "127.0.0.1:{port}"
             [storage]
             path = "{mount}/edge"
+            {(SyncWindow is { } w ? $"ingest_sync_window = \"{w}\"" : "")}
             [log]
             level = "warning"
             [linux]
