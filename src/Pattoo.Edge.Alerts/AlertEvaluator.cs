@@ -34,6 +34,7 @@ public sealed class AlertEvaluator : ISampleObserver, IAsyncDisposable
     private volatile Dictionary<long, (AlertSeries Series, AlertTrack[] Tracks)> _watched = new();
     private Dictionary<(string Fingerprint, long Idx), AlertTrack> _tracks = new();
     private long _catalogVersion = -1;
+    private readonly List<AlertTransition> _observeBuffer = new(2);
     private bool _rebind = true;
 
     public AlertEvaluator(TimeSeriesStore store, IEventSink events, AlertNotifier notifier)
@@ -77,9 +78,10 @@ public sealed class AlertEvaluator : ISampleObserver, IAsyncDisposable
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         if (now - timestampMs > StaleMs) return;
         List<(AlertTrack, AlertTransition)>? reports = null;
-        var buffer = new List<AlertTransition>(2);
         lock (_gate)
         {
+            // The writer's thread only: one buffer for every sample, not a list per sample.
+            var buffer = _observeBuffer;
             foreach (var track in watched.Tracks)
             {
                 buffer.Clear();

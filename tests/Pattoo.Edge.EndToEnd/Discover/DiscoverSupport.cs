@@ -15,18 +15,7 @@ internal static class DiscoverSupport
     {
         int port = EdgeProcess.FreePort();
         string config = Path.Combine(dir, "edge.toml");
-        await File.WriteAllTextAsync(config, $"""
-            [appliance]
-            name = "discover-e2e"
-            [server]
-            listen = "127.0.0.1:{port}"
-            [storage]
-            path = "{dir}/data"
-            [linux]
-            enabled = false
-            {extra}
-
-            """ + discovered);
+        await File.WriteAllTextAsync(config, EndToEndSupport.BoxConfig("discover-e2e", port, dir, extra + "\n") + discovered);
         var (code, stdout, stderr) = await EdgeProcess.RunAsync("config", "check", config);
         Assert.True(code == 0, $"config check of the discovered TOML:\n{stdout}{stderr}\n{discovered}");
         await using var edge = new EdgeProcess(dir, "run", "--config", config);

@@ -114,15 +114,7 @@ public sealed class ModbusDiscoverTests
         {
             int port = EdgeProcess.FreePort();
             string config = Path.Combine(dir, "edge.toml");
-            await File.WriteAllTextAsync(config, $"""
-                [appliance]
-                name = "discover-shared"
-                [server]
-                listen = "127.0.0.1:{port}"
-                [storage]
-                path = "{dir}/data"
-                [linux]
-                enabled = false
+            await File.WriteAllTextAsync(config, EndToEndSupport.BoxConfig("discover-shared", port, dir, $"""
                 [[modbus.devices]]
                 name = "line"
                 transport = "rtu"
@@ -135,7 +127,7 @@ public sealed class ModbusDiscoverTests
                   table = "holding"
                   address = 42
                   type = "uint16"
-                """);
+                """));
             await using var edge = new EdgeProcess(dir, "run", "--config", config);
             await edge.WaitForOutputAsync("modbus/line: polling OK", TimeSpan.FromSeconds(30));
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
