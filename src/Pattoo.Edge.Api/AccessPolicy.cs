@@ -18,6 +18,30 @@ public sealed class AccessPolicy(ApiOptions options)
     // mismatch, which would tell a client how long a configured token is.
     private readonly byte[][] _read = options.ReadTokens.Select(Digest).ToArray();
     private readonly byte[][] _write = options.WriteTokens.Select(Digest).ToArray();
+    private readonly (string Name, byte[] Digest)[] _control = options.ControlTokens.Select(t => (t.Key, Digest(t.Value))).ToArray();
+
+    /// <summary>Whether any control token is configured.</summary>
+    public bool HasControlTokens => _control.Length > 0;
+
+    /// <summary>
+    /// Who the request is for write-back: the name of the control token it carries (null when it
+    /// carries none, or one that is not a control token) and its client address.
+    /// </summary>
+    public Control.ControlCaller Caller(HttpContext context)
+    {
+        var token = BearerToken(context);
+        string? name = null;
+        if (token is not null)
+        {
+            var bytes = Digest(token);
+            foreach (var (n, digest) in _control)
+            {
+                if (CryptographicOperations.FixedTimeEquals(digest, bytes)) name = n;
+            }
+        }
+        var remote = context.Connection.RemoteIpAddress;
+        return new Control.ControlCaller(name, token is not null, remote is null ? "unknown" : (remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString());
+    }
 
     private static byte[] Digest(string token) => SHA256.HashData(Encoding.UTF8.GetBytes(token));
 
@@ -29,7 +53,8 @@ public sealed class AccessPolicy(ApiOptions options)
         bool trustedNetwork = remote is not null && InNetworks(remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote);
         if (trustedNetwork) return Access.Write;
         if (_read.Length == 0) return Access.Read;
-        return token is not null && Matches(_read, token) ? Access.Read : Access.Denied;
+        // A control token reads too: the dashboard's write control shows the point it writes.
+        return token is not null && (Matches(_read, token) || _control.Any(c => CryptographicOperations.FixedTimeEquals(c.Digest, Digest(token)))) ? Access.Read : Access.Denied;
     }
 
     private bool InNetworks(IPAddress address)

@@ -355,7 +355,7 @@ public sealed partial class ApiEndpoints
             await GraphQLError(c, 400, "the request has no query").ConfigureAwait(false);
             return;
         }
-        var result = await GraphQL.ExecuteAsync(request, new ApiUserContext(_state, access), allowMutations: !isGet, c.RequestAborted).ConfigureAwait(false);
+        var result = await GraphQL.ExecuteAsync(request, new ApiUserContext(_state, access, Access.Caller(c)), allowMutations: !isGet, c.RequestAborted).ConfigureAwait(false);
         bool graphqlResponse = AcceptsGraphQLResponse(c.Request);
         // application/graphql-response+json: a request that did not execute is a 400.
         c.Response.StatusCode = graphqlResponse && !result.Executed ? 400 : 200;

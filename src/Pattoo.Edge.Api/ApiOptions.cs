@@ -10,6 +10,11 @@ public sealed record ApiOptions
     public IReadOnlyList<string> ReadTokens { get; init; } = [];
     /// <summary>Bearer tokens that may ingest and run mutations (and read).</summary>
     public IReadOnlyList<string> WriteTokens { get; init; } = [];
+    /// <summary>
+    /// Named bearer tokens that may write to devices (write-back) and read; nothing else grants
+    /// that, not a write token nor a trusted network. Empty: every device write is refused.
+    /// </summary>
+    public IReadOnlyList<KeyValuePair<string, string>> ControlTokens { get; init; } = [];
     /// <summary>Networks that may ingest and mutate without a token (pattoo agents send none).</summary>
     public IReadOnlyList<IPNetwork> IngestAllow { get; init; } = [IPNetwork.Parse("127.0.0.0/8"), IPNetwork.Parse("::1/128")];
     /// <summary>Largest request body accepted, in bytes.</summary>
@@ -35,6 +40,7 @@ public sealed record ApiOptions
         {
             ReadTokens = Tokens(s, "read_tokens"),
             WriteTokens = Tokens(s, "write_tokens"),
+            ControlTokens = ControlTokenTable(s),
             MaxBody = s.GetInteger("max_body", 32L * 1024 * 1024, 1024, 1L << 31),
             MaxQueryBytes = (int)s.GetInteger("max_query_bytes", 256 * 1024, 1024, 64L * 1024 * 1024),
             MaxQueryNodes = (int)s.GetInteger("max_query_nodes", 10_000, 10, 10_000_000),
@@ -59,6 +65,27 @@ public sealed record ApiOptions
         }
         s.Finish();
         return o;
+    }
+
+    /// <summary>
+    /// control_tokens = { alice = "...", night-shift = "..." }: the names go to the audit trail,
+    /// so a write can be traced to whoever holds the token.
+    /// </summary>
+    private static List<KeyValuePair<string, string>> ControlTokenTable(ConfigSection s)
+    {
+        const string key = "control_tokens";
+        var tokens = s.GetStringMap(key);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var (name, token) in tokens)
+        {
+            if (token.Length < 16) s.Error(key, $"token \"{name}\" must be at least 16 characters (make one with: head -c 24 /dev/urandom | base64)");
+            if (!seen.Add(token)) s.Error(key, $"token \"{name}\" is the same as another control token: give each holder their own, so the audit trail can tell them apart");
+        }
+        foreach (var token in s.GetStringArray("read_tokens").Concat(s.GetStringArray("write_tokens")))
+        {
+            if (seen.Contains(token)) s.Error(key, "a control token must not also be a read or write token");
+        }
+        return tokens;
     }
 
     private static List<string> Tokens(ConfigSection s, string key)

@@ -20,6 +20,9 @@ public interface IApplianceState
     IReadOnlyList<ActiveAlert> Alerts { get; }
     ApiOptions Api { get; }
 
+    /// <summary>Write-back to devices: guarded by control tokens, [write] and each point's limits, audited.</summary>
+    Control.WriteService Writes { get; }
+
     /// <summary>
     /// Runs <c>pattoo-edge discover</c> with <paramref name="arguments"/> (the protocol, then its
     /// options) and returns the TOML; <see cref="FormatException"/> for a bad argument,

@@ -5,6 +5,7 @@ using System.Threading.Channels;
 using Pattoo.Edge.Alerts;
 using Pattoo.Edge.Api;
 using Pattoo.Edge.Common;
+using Pattoo.Edge.Control;
 using Pattoo.Edge.Forwarding;
 using Pattoo.Edge.Pollers;
 using Pattoo.Edge.Storage;
@@ -20,6 +21,7 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
     private readonly SemaphoreSlim _reloadGate = new(1, 1);
     private TimeSeriesStore? _store;
     private PollScheduler? _scheduler;
+    private WriteService? _writes;
     private HttpServer? _http;
     private ForwarderSet? _forwarders;
     private EventRecorder? _events;
@@ -182,6 +184,20 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
     }
     public ApiOptions Api => Options.Api;
 
+    public WriteService Writes => _writes ?? throw new InvalidOperationException("the host is not started");
+
+    /// <summary>[write] and the control tokens apply at once, at start and on every reload.</summary>
+    private void ApplyWriteOptions(EdgeOptions options)
+    {
+        var writes = Writes;
+        bool changed = writes.Options != options.Write || writes.HasControlTokens != options.Api.ControlTokens.Count > 0;
+        writes.Options = options.Write;
+        writes.HasControlTokens = options.Api.ControlTokens.Count > 0;
+        int points = Scheduler.Targets.OfType<Pollers.Writing.IWritableTarget>().Sum(t => t.WritablePoints.Count);
+        if (changed || points > 0)
+            Log.Info($"write-back: {options.Write.Describe()}; {points} writable point{(points == 1 ? "" : "s")}, {options.Api.ControlTokens.Count} control token{(options.Api.ControlTokens.Count == 1 ? "" : "s")}");
+    }
+
     public Task<string> DiscoverAsync(IReadOnlyList<string> arguments, Action<string> progress, CancellationToken cancellationToken)
         => Pollers.Discovery.DiscoveryCommandLine.RunAsync(arguments, progress, cancellationToken);
     public PollScheduler Scheduler => _scheduler ?? throw new InvalidOperationException("the host is not started");
@@ -211,10 +227,13 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
         _alerts.Apply(Options.Alerts);
         if (Options.Alerts.Rules.Count > 0) Log.Info($"alerts: {Options.Alerts.Rules.Count} rules, {Options.Alerts.Webhooks.Count} webhooks");
         _scheduler = new PollScheduler(_store) { StoredSince = _store.CountSamplesSince };
+        var scheduler = _scheduler;
+        _writes = new WriteService(_store, () => scheduler.Targets);
         _http = new HttpServer(this);
         await _http.StartAsync().ConfigureAwait(false);
         Log.Info($"http: listening on {Options.Server.Listen}");
         await _scheduler.ApplyAsync(BuildTargets(Options, PushSamples)).ConfigureAwait(false);
+        ApplyWriteOptions(Options);
         await _listeners.ApplyAsync(BuildListeners(Options)).ConfigureAwait(false);
         _forwarders = new ForwarderSet(_store);
         await _forwarders.ApplyAsync(Options.Forward).ConfigureAwait(false);
@@ -233,15 +252,17 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
                 Log.Warning($"config: server.listen changed to {next.Server.Listen}; restart pattoo-edge to apply it");
             if (next.Storage.Path != Options.Storage.Path)
                 Log.Warning("config: storage.path changed; restart pattoo-edge to apply it");
-            else if (next.Storage with { EventRetention = default } != Options.Storage with { EventRetention = default })
+            else if (next.Storage with { EventRetention = default, AuditRetention = default } != Options.Storage with { EventRetention = default, AuditRetention = default })
                 Log.Warning("config: storage settings changed; restart pattoo-edge to apply them");
             Store.EventRetention = next.Storage.EventRetention;
+            Store.AuditRetention = next.Storage.AuditRetention;
             Log.Level = next.LogLevel;
             if (next.Api.MaxDepth != Options.Api.MaxDepth || next.Api.MaxComplexity != Options.Api.MaxComplexity || next.Api.QueryTimeout != Options.Api.QueryTimeout)
                 Log.Warning("config: api query limits changed; restart pattoo-edge to apply them (tokens and networks apply now)");
             // Everything applies now but the server and storage sections (reported above): every poller's section by construction.
-            Options = next with { Server = Options.Server, Storage = Options.Storage with { EventRetention = next.Storage.EventRetention } };
+            Options = next with { Server = Options.Server, Storage = Options.Storage with { EventRetention = next.Storage.EventRetention, AuditRetention = next.Storage.AuditRetention } };
             await Scheduler.ApplyAsync(BuildTargets(Options, PushSamples)).ConfigureAwait(false);
+            ApplyWriteOptions(Options);
             _alerts?.Apply(Options.Alerts);
             try
             {

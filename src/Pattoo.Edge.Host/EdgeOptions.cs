@@ -3,6 +3,7 @@ using Pattoo.Edge.Alerts;
 using Pattoo.Edge.Api;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
+using Pattoo.Edge.Control;
 using Pattoo.Edge.Forwarding;
 using Pattoo.Edge.Pollers;
 using Pattoo.Edge.Storage;
@@ -24,6 +25,8 @@ public sealed record EdgeOptions
     public ForwardOptions Forward { get; init; } = ForwardOptions.None;
     /// <summary>The [alerts] section: rules judged as samples are stored, and where notifications go.</summary>
     public AlertOptions Alerts { get; init; } = AlertOptions.None;
+    /// <summary>The [write] section: write-back's kill switch and rate limit.</summary>
+    public WriteOptions Write { get; init; } = WriteOptions.Disabled;
 
     /// <summary>The section of one poller (tests and tools; the host loops over <see cref="Pollers"/>).</summary>
     public T Poller<T>() where T : IPollerOptions => Pollers.OfType<T>().Single();
@@ -88,6 +91,9 @@ public sealed record EdgeOptions
         var events = root.GetSection("events");
         storage = storage with { EventRetention = events.GetDuration("retention", storage.EventRetention, TimeSpan.FromHours(1), TimeSpan.FromDays(36500)) };
         events.Finish();
+        var audit = root.GetSection("audit");
+        storage = storage with { AuditRetention = audit.GetDuration("retention", storage.AuditRetention, TimeSpan.FromDays(1), TimeSpan.FromDays(36500)) };
+        audit.Finish();
 
         var log = root.GetSection("log");
         var levelText = log.GetChoice("level", "info", "debug", "info", "warning", "error");
@@ -98,6 +104,7 @@ public sealed record EdgeOptions
         var pollers = PollerModules.All.Select(m => m.Bind(root.GetSection(m.Section))).ToList();
         var forward = ForwardOptions.Bind(root.GetSection("forward"), name.Trim());
         var alerts = AlertOptions.Bind(root.GetSection("alerts"));
+        var write = WriteOptions.Bind(root.GetSection("write"));
         root.Finish();
         if (errors.Count > 0)
         {
@@ -115,6 +122,7 @@ public sealed record EdgeOptions
             Pollers = pollers,
             Forward = forward,
             Alerts = alerts,
+            Write = write,
         };
     }
 

@@ -30,6 +30,15 @@ public sealed class PollScheduler : IAsyncDisposable
         _clock = clock ?? TimeProvider.System;
     }
 
+    /// <summary>The running targets (write-back reaches devices through them, sharing their connections).</summary>
+    public IReadOnlyList<IPollTarget> Targets
+    {
+        get
+        {
+            lock (_gate) return [.. _running.Values.Select(r => r.Target)];
+        }
+    }
+
     /// <summary>States of all running targets, ordered by program and name.</summary>
     public IReadOnlyList<TargetState> States
     {

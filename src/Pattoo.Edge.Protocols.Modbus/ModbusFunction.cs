@@ -1,12 +1,16 @@
 namespace Pattoo.Edge.Protocols.Modbus;
 
-/// <summary>The read functions this codec speaks (MODBUS Application Protocol V1.1b3, sec 6.1-6.4).</summary>
+/// <summary>The functions this codec speaks (MODBUS Application Protocol V1.1b3, sec 6.1-6.6, 6.11, 6.12).</summary>
 public enum ModbusFunction : byte
 {
     ReadCoils = 1,
     ReadDiscreteInputs = 2,
     ReadHoldingRegisters = 3,
     ReadInputRegisters = 4,
+    WriteSingleCoil = 5,
+    WriteSingleRegister = 6,
+    WriteMultipleCoils = 15,
+    WriteMultipleRegisters = 16,
 }
 
 /// <summary>The four data tables of a Modbus server (sec 4.3).</summary>
@@ -40,7 +44,12 @@ public static class ModbusFunctions
 
     public static bool IsBits(this ModbusFunction function) => function is ModbusFunction.ReadCoils or ModbusFunction.ReadDiscreteInputs;
 
+    /// <summary>True for the four read functions (1-4).</summary>
     public static bool IsKnown(this ModbusFunction function) => function is >= ModbusFunction.ReadCoils and <= ModbusFunction.ReadInputRegisters;
+
+    /// <summary>True for the four write functions (5, 6, 15, 16).</summary>
+    public static bool IsWrite(this ModbusFunction function)
+        => function is ModbusFunction.WriteSingleCoil or ModbusFunction.WriteSingleRegister or ModbusFunction.WriteMultipleCoils or ModbusFunction.WriteMultipleRegisters;
 
     /// <summary>Most items (bits or registers) one read of this function may ask for.</summary>
     public static int MaxCount(this ModbusFunction function) => function.IsBits() ? MaxBits : MaxRegisters;
@@ -52,6 +61,10 @@ public static class ModbusFunctions
         ModbusFunction.ReadDiscreteInputs => "read discrete inputs (2)",
         ModbusFunction.ReadHoldingRegisters => "read holding registers (3)",
         ModbusFunction.ReadInputRegisters => "read input registers (4)",
+        ModbusFunction.WriteSingleCoil => "write single coil (5)",
+        ModbusFunction.WriteSingleRegister => "write single register (6)",
+        ModbusFunction.WriteMultipleCoils => "write multiple coils (15)",
+        ModbusFunction.WriteMultipleRegisters => "write multiple registers (16)",
         _ => $"function {(byte)function}",
     };
 

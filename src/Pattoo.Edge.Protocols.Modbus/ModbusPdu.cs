@@ -12,6 +12,9 @@ public static class ModbusPdu
     /// <summary>Length of a read request PDU.</summary>
     public const int ReadRequestLength = 5;
 
+    /// <summary>Length of a write function's normal answer (and of an FC5/FC6 request).</summary>
+    public const int WriteResponseLength = 5;
+
     /// <summary>Largest PDU (sec 4.1: 256-byte serial ADU minus address and CRC).</summary>
     public const int MaxLength = 253;
 

@@ -31,14 +31,16 @@ public static class RtuFrame
     /// How long the response starting at <paramref name="buffer"/> is, or 0 when more bytes are
     /// needed to tell (2 for an exception, 3 for a data response).
     /// </summary>
-    /// <exception cref="ModbusFormatException">a function code that is not a read, or a byte count above 250.</exception>
+    /// <exception cref="ModbusFormatException">a function code that is neither a read nor a write, or a byte count above 250.</exception>
     public static int ResponseLength(ReadOnlySpan<byte> buffer)
     {
         if (buffer.Length < 2) return 0;
         byte fn = buffer[1];
-        if (!((ModbusFunction)(fn & 0x7F)).IsKnown())
-            ModbusFormatException.Throw(ModbusFrameError.UnexpectedFunction, $"function {fn & 0x7F} is not a read");
+        var function = (ModbusFunction)(fn & 0x7F);
+        if (!function.IsKnown() && !function.IsWrite())
+            ModbusFormatException.Throw(ModbusFrameError.UnexpectedFunction, $"function {fn & 0x7F} is neither a read nor a write");
         if ((fn & 0x80) != 0) return 5; // unit, fn, code, CRC
+        if (function.IsWrite()) return 1 + ModbusPdu.WriteResponseLength + 2;
         if (buffer.Length < 3) return 0;
         int count = buffer[2];
         if (count > 250) ModbusFormatException.Throw(ModbusFrameError.BadLength, $"byte count {count}, at most 250");

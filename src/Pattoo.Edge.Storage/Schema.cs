@@ -286,6 +286,27 @@ internal static class Schema
         );
         CREATE INDEX IF NOT EXISTS event_ts ON event(ts);
         """,
+        // 12: the write-back audit trail: every write or relinquish request that reached the box,
+        // refused or sent, kept for audit.retention (years), never pruned with the samples.
+        """
+        CREATE TABLE IF NOT EXISTS audit (
+            id INTEGER PRIMARY KEY,
+            ts INTEGER NOT NULL,
+            token TEXT NOT NULL,
+            client TEXT NOT NULL,
+            idx_datapoint INTEGER NOT NULL,
+            point TEXT NOT NULL,
+            action TEXT NOT NULL,
+            old_value TEXT,
+            requested TEXT,
+            read_back TEXT,
+            result TEXT NOT NULL,
+            message TEXT NOT NULL,
+            comment TEXT NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS audit_datapoint ON audit(idx_datapoint, id);
+        CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts);
+        """,
     };
 
     public static int LatestVersion => Migrations.Length;

@@ -33,6 +33,8 @@ public sealed record StorageOptions
     public TimeSpan IngestSyncWindow { get; init; } = TimeSpan.FromSeconds(1);
     /// <summary>How long events (traps, alert state changes) are kept: [events] retention.</summary>
     public TimeSpan EventRetention { get; init; } = TimeSpan.FromDays(90);
+    /// <summary>How long the write-back audit trail is kept: [audit] retention, 5 years by default.</summary>
+    public TimeSpan AuditRetention { get; init; } = TimeSpan.FromDays(1826);
 
     public const string FileName = "pattoo-edge.db";
 

@@ -287,7 +287,8 @@ public sealed partial class TimeSeriesStore
             int strings = _sql.PruneStrings(cutoff, PruneStepRows);
             int rollups = _sql.PruneRollups(Now - (long)_options.RollupRetention.TotalMilliseconds, PruneStepRows);
             int events = PruneEvents(tx, Now - (long)EventRetention.TotalMilliseconds, PruneStepRows);
-            deleted = chunks + strings + rollups + events;
+            int audit = PruneAudit(tx, Now - (long)AuditRetention.TotalMilliseconds, PruneStepRows);
+            deleted = chunks + strings + rollups + events + audit;
             tx.Commit();
             Interlocked.Add(ref _storedSamples, -(samples + strings));
         }

@@ -60,7 +60,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     private bool _maintenanceFailing;
     private long _samplesWritten, _samplesRejected, _transactions, _chunksSealed, _syncs;
 
-    private enum Control { None, Seal, Prune, Compact, SaveCursor, Backup, Events }
+    private enum Control { None, Seal, Prune, Compact, SaveCursor, Backup, Events, Audit }
 
     /// <summary>A batch (or a control action) for the writer. <see cref="Accepted"/>, for durable writes, completes when the writer has taken the samples.</summary>
     private sealed record WriteRequest(SampleBatch Batch, TaskCompletionSource Done, Control Action = Control.None, bool Durable = false, TaskCompletionSource? Accepted = null)
@@ -73,6 +73,9 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
 
         /// <summary>For <see cref="Control.Events"/>: the events to insert.</summary>
         public IReadOnlyList<EdgeEvent>? Events { get; init; }
+
+        /// <summary>For <see cref="Control.Audit"/>: the audit row to insert (its id is set).</summary>
+        public AuditEntry? Audit { get; init; }
 
         /// <summary>For a durable write: when its sync is due at the latest (0: at once).</summary>
         public long SyncBy { get; init; }
@@ -399,6 +402,10 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             {
                 InsertEvents(req.Events!);
             }
+            else if (req.Action == Control.Audit)
+            {
+                InsertAudit(req.Audit!);
+            }
             else
             {
                 long cutoff = PruneCutoff(Now);
@@ -623,10 +630,11 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     /// </summary>
     public Task BackupAsync(string file) => ControlAsync(Control.Backup, backupFile: file);
 
-    private async Task ControlAsync(Control action, (string, byte[]?) cursor = default, string? backupFile = null, IReadOnlyList<EdgeEvent>? events = null)
+    private async Task ControlAsync(Control action, (string, byte[]?) cursor = default, string? backupFile = null, IReadOnlyList<EdgeEvent>? events = null,
+        AuditEntry? audit = null)
     {
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        try { await _queue.Writer.WriteAsync(new WriteRequest(new SampleBatch(4), done, action) { Cursor = cursor, BackupFile = backupFile, Events = events }).ConfigureAwait(false); }
+        try { await _queue.Writer.WriteAsync(new WriteRequest(new SampleBatch(4), done, action) { Cursor = cursor, BackupFile = backupFile, Events = events, Audit = audit }).ConfigureAwait(false); }
         catch (ChannelClosedException) { throw new StorageUnavailableException("storage is shutting down"); }
         await done.Task.ConfigureAwait(false);
     }

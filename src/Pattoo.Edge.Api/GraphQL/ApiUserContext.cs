@@ -7,14 +7,18 @@ public sealed class ApiUserContext : Dictionary<string, object?>
 {
     private CatalogSnapshot? _catalog;
 
-    public ApiUserContext(IApplianceState appliance, Access access)
+    public ApiUserContext(IApplianceState appliance, Access access, Control.ControlCaller? caller = null)
     {
         Appliance = appliance;
         Access = access;
+        Caller = caller ?? new Control.ControlCaller(null, false, "unknown");
     }
 
     public IApplianceState Appliance { get; }
     public Access Access { get; }
+
+    /// <summary>Who the request is for write-back (control token name, client address).</summary>
+    public Control.ControlCaller Caller { get; }
 
     public CatalogSnapshot Catalog => _catalog ??= Appliance.Store.Catalog.Snapshot();
 

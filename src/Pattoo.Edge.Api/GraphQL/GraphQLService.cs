@@ -62,6 +62,11 @@ public sealed class GraphQLService
         s.AddSingleton<EventEdgeType>();
         s.AddSingleton<EventConnectionType>();
         s.AddSingleton<ActiveAlertType>();
+        s.AddSingleton<WriteValueGraphType>();
+        s.AddSingleton<WritableType>();
+        s.AddSingleton<AuditEntryType>();
+        s.AddSingleton<AuditEdgeType>();
+        s.AddSingleton<AuditConnectionType>();
         s.AddSingleton<ChartPayloadType>();
         s.AddSingleton<ChartDatapointPayloadType>();
         s.AddSingleton<FavoritePayloadType>();

@@ -4,7 +4,7 @@ using Pattoo.Edge.Storage;
 
 namespace Pattoo.Edge.Api.GraphQL;
 
-/// <summary>pattoo's mutations for charts, chart datapoints and favourites; each takes one argument named Input.</summary>
+/// <summary>pattoo's mutations for charts, chart datapoints and favourites (each takes one argument named Input), and write-back (<see cref="WriteFields"/>).</summary>
 public sealed class MutationType : ObjectGraphType
 {
     public MutationType()
@@ -22,6 +22,7 @@ public sealed class MutationType : ObjectGraphType
             new FavoritePayload(s.CreateFavorite(OptIdx(i, "idxUser", "User") ?? 1, Idx(i, "idxChart", "Chart"), Num(i, "order") ?? 0, Flag(i, "enabled") ?? true))));
         Field<FavoritePayloadType>("updateFavorite").Argument<NonNullGraphType<UpdateFavoriteInput>>("Input").Resolve(c => Run(c, (s, i) =>
             new FavoritePayload(s.UpdateFavorite(Idx(i, "idxFavorite", "Favorite"), OptIdx(i, "idxChart", "Chart"), Num(i, "order"), Flag(i, "enabled")))));
+        WriteFields.AddMutations(this);
     }
 
     private static object Run(IResolveFieldContext<object?> c, Func<CatalogStore, IDictionary<string, object?>, object> work)

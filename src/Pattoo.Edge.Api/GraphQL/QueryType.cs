@@ -66,6 +66,7 @@ public sealed class QueryType : ObjectGraphType
             .Argument<IntGraphType>("maxPoints").Argument<StringGraphType>("aggregate")
             .Resolve(Timeseries);
         EventsField.Add(this);
+        WriteFields.AddQuery(this);
     }
 
     private static ApiUserContext Ctx(IResolveFieldContext c) => (ApiUserContext)c.UserContext;

@@ -67,6 +67,48 @@ internal abstract class ModbusLink : IAsyncDisposable
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
             ModbusPdu.TryWriteReadRequest(_request, function, address, quantity, out _);
+            return await ExchangeAsync(unit, _request, responsePdu, static (answer, request) =>
+                ModbusPdu.ReadResponse(answer, (ModbusFunction)request[0], System.Buffers.Binary.BinaryPrimitives.ReadUInt16BigEndian(request[3..]), out _),
+                timeout, retries, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
+    /// Sends a write request PDU (<see cref="ModbusWritePdu"/>) to <paramref name="unit"/> and
+    /// returns the answer's exception code (<see cref="ModbusExceptionCode.None"/> when it was
+    /// written). A write that timed out is sent again: every write function sets absolute
+    /// values, so a repeat leaves the device as one write would.
+    /// </summary>
+    /// <exception cref="ModbusTransportException">no usable answer after every retry, or no connection.</exception>
+    public async Task<ModbusExceptionCode> WriteAsync(byte unit, ReadOnlyMemory<byte> requestPdu, TimeSpan timeout, int retries, CancellationToken cancellationToken)
+    {
+        var answer = new byte[ModbusPdu.MaxLength];
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            int n = await ExchangeAsync(unit, requestPdu, answer, static (a, request) => ModbusWritePdu.ReadResponse(a, request),
+                timeout, retries, cancellationToken).ConfigureAwait(false);
+            return ModbusWritePdu.ReadResponse(answer.AsSpan(0, n), requestPdu.Span);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Checks an answer against its request: its exception code, or throws <see cref="ModbusFormatException"/>.</summary>
+    private delegate ModbusExceptionCode AnswerCheck(ReadOnlySpan<byte> answer, ReadOnlySpan<byte> request);
+
+    /// <summary>One request and its answer, with retries; the caller holds the gate.</summary>
+    private async Task<int> ExchangeAsync(byte unit, ReadOnlyMemory<byte> request, Memory<byte> responsePdu, AnswerCheck check,
+        TimeSpan timeout, int retries, CancellationToken cancellationToken)
+    {
+        {
             bool reconnectedForFree = false;
             for (int attempt = 0; ; attempt++)
             {
@@ -80,8 +122,8 @@ internal abstract class ModbusLink : IAsyncDisposable
                     Statistics.Increment(ModbusLinkCounter.Requests);
                     try
                     {
-                        int n = await TransactAsync(unit, _request, responsePdu, limit.Token).ConfigureAwait(false);
-                        var code = ModbusPdu.ReadResponse(responsePdu.Span[..n], function, quantity, out _);
+                        int n = await TransactAsync(unit, request, responsePdu, limit.Token).ConfigureAwait(false);
+                        var code = check(responsePdu.Span[..n], request.Span);
                         if (code == ModbusExceptionCode.None) Statistics.Increment(ModbusLinkCounter.Responses);
                         else Statistics.Increment(ModbusLinkCounter.ExceptionResponses);
                         _consecutiveTimeouts = 0;
@@ -139,10 +181,6 @@ internal abstract class ModbusLink : IAsyncDisposable
                     throw new ModbusTransportException(failure, $"{problem} ({attempt + 1} attempt{(attempt == 0 ? "" : "s")})");
                 Statistics.Increment(ModbusLinkCounter.Retries);
             }
-        }
-        finally
-        {
-            _gate.Release();
         }
     }
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
+using Pattoo.Edge.Pollers.Writing;
 using Pattoo.Edge.Protocols.Modbus;
 
 namespace Pattoo.Edge.Pollers.Modbus;
@@ -51,6 +52,10 @@ public sealed record ModbusValueOptions
     /// <summary>Registers of a string; 0 for other types.</summary>
     public int Length { get; init; }
     public bool Counter { get; init; }
+    /// <summary>What a write may set (<c>writable = true</c>), or null: the value is only read.</summary>
+    public WriteLimits? Write { get; init; }
+    /// <summary>Writes use FC15/FC16 even for one coil or register (devices without FC5/FC6).</summary>
+    public bool WriteMultiple { get; init; }
 
     /// <summary>Bits (coil, discrete) or registers (holding, input) the value spans.</summary>
     public int Count => Table.IsBits() ? 1 : RegisterDecoder.RegisterCount(Type, Length);
@@ -75,7 +80,7 @@ public sealed record ModbusValueOptions
 
     internal string Fingerprint()
         => string.Create(CultureInfo.InvariantCulture,
-            $"{Key}|{Table.Name()}|{Address}|{Type.Name()}|{ByteOrder}|{Scale:R}|{Offset:R}|{Bit}|{Length}|{Counter}");
+            $"{Key}|{Table.Name()}|{Address}|{Type.Name()}|{ByteOrder}|{Scale:R}|{Offset:R}|{Bit}|{Length}|{Counter}|{Write?.Describe()}|{WriteMultiple}");
 }
 
 /// <summary>One <c>[[modbus.devices]]</c> entry, checked: a unit polled on its own schedule.</summary>

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.IO.Ports;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
+using Pattoo.Edge.Pollers.Writing;
 using Pattoo.Edge.Protocols.Modbus;
 
 namespace Pattoo.Edge.Pollers.Modbus;
@@ -140,6 +141,10 @@ internal static class ModbusOptionsBinder
         int length = s.Has("length") ? (int)s.GetInteger("length", 1, 1, maxRegisters) : 0;
 
         if (scale == 0) s.Error("scale", "a scale of 0 makes every reading 0");
+        var write = WriteLimits.Bind(s, WriteKindOf(table, type, scale, offset), NotWritable(table, type, counter));
+        bool writeMultiple = s.GetBool("write_multiple", false);
+        if (s.Has("write_multiple") && !s.GetBool("writable", false))
+            s.Error("write_multiple", "applies to a writable point: add writable = true, or remove it");
         if (table.IsBits())
         {
             if (type != ModbusValueType.Bool) s.Error("type", $"a {table.Name()} is one bit: its type is \"bool\", not \"{typeText}\"");
@@ -187,7 +192,27 @@ internal static class ModbusOptionsBinder
             Bit = bit,
             Length = type == ModbusValueType.String ? length : 0,
             Counter = counter,
+            Write = write,
+            WriteMultiple = writeMultiple,
         };
+    }
+
+    private static WriteKind WriteKindOf(ModbusTable table, ModbusValueType type, double scale, double offset)
+    {
+        if (table.IsBits() || type == ModbusValueType.Bool) return WriteKind.Bool;
+        if (type == ModbusValueType.String) return WriteKind.Text;
+        return type.IsFloat() || !ModbusValueOptions.IsWhole(scale) || !ModbusValueOptions.IsWhole(offset) ? WriteKind.Number : WriteKind.Integer;
+    }
+
+    /// <summary>Why a value can never be written, or null.</summary>
+    private static string? NotWritable(ModbusTable table, ModbusValueType type, bool counter)
+    {
+        if (table is ModbusTable.DiscreteInput or ModbusTable.InputRegister)
+            return $"a{(table == ModbusTable.InputRegister ? "n input register" : " discrete input")} is read-only in Modbus: only coils and holding registers can be written";
+        if (type == ModbusValueType.Bool && !table.IsBits())
+            return "writing one bit of a holding register is not supported: it would rewrite the other 15 bits, which the device may change meanwhile; write the whole register (type = \"uint16\") or a coil";
+        if (counter) return "a counter counts what the device measures; it is not a setting to write";
+        return null;
     }
 
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Pollers.Shared;
+using Pattoo.Edge.Pollers.Writing;
 using Pattoo.Edge.Protocols.Modbus;
 
 namespace Pattoo.Edge.Pollers.Modbus;
@@ -14,7 +15,7 @@ namespace Pattoo.Edge.Pollers.Modbus;
 /// that request, and a merged request refused with "illegal data address/value" is split
 /// into one request per value from then on, so one bad address does not hide its neighbours.
 /// </summary>
-public sealed class ModbusPoller : IPollTarget, IPollTargetDiagnostics
+public sealed partial class ModbusPoller : IPollTarget, IPollTargetDiagnostics, IWritableTarget
 {
     private readonly ModbusDeviceOptions _device;
     private readonly Lease<ModbusLink> _lease;
@@ -36,6 +37,8 @@ public sealed class ModbusPoller : IPollTarget, IPollTargetDiagnostics
         _series = new SeriesKey[device.Values.Count];
         for (int i = 0; i < _series.Length; i++)
             _series[i] = new SeriesKey(agent, device.Values[i].Key, device.Values[i].DataType, device.Interval, metadata);
+        WritablePoints = [.. device.Values.Select((v, i) => v.Write is null ? null
+            : new WritablePoint(_series[i], v.Write, $"{v.Table.Name()} {v.Address} ({(v.Table.IsBits() ? "bit" : v.Type.Name())}), unit {device.UnitId}", false, i)).OfType<WritablePoint>()];
         _items = device.PlanItems();
         _plan = RequestPlanner.Plan(_items, device.Limits);
         ConfigFingerprint = device.Fingerprint();

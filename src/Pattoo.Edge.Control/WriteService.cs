@@ -1,0 +1,261 @@
+using System.Collections.Concurrent;
+using Pattoo.Edge.Common;
+using Pattoo.Edge.Pollers;
+using Pattoo.Edge.Pollers.Writing;
+using Pattoo.Edge.Storage;
+
+namespace Pattoo.Edge.Control;
+
+/// <summary>A writable datapoint as the API shows it: the point, the target that writes it.</summary>
+public sealed record WritableDatapoint(long IdxDatapoint, IWritableTarget Target, WritablePoint Point)
+{
+    /// <summary>"modbus/plc-1/setpoint (holding 40 (uint16), unit 1)".</summary>
+    public string Describe() => $"{Point.Series} ({Point.Address})";
+}
+
+/// <summary>
+/// Write-back, guarded. A request is checked in this order, and the first check it fails
+/// refuses it: a control token; <c>write.enabled</c>; the datapoint exists and its point is
+/// declared writable; the value parses as the point's type; the datapoint's rate limit; the
+/// device's value now (read first: the old value, and the base of <c>ramp</c>); the limits.
+/// Only then is the value sent, then read back and compared. Every request that reached the
+/// box gets an audit row, stored durably before the answer (unauthenticated ones at most one
+/// per client per second, so a LAN flood cannot fill the disk).
+/// </summary>
+public sealed class WriteService(TimeSeriesStore store, Func<IEnumerable<IPollTarget>> targets, TimeProvider? clock = null)
+{
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
+    private readonly ConcurrentDictionary<long, SemaphoreSlim> _pointGates = new();
+    private readonly ConcurrentDictionary<long, long> _lastWrite = new();
+    private readonly ConcurrentDictionary<string, long> _lastUnauthenticatedAudit = new();
+    private long _unauditedRefusals;
+
+    public WriteOptions Options { get; set; } = WriteOptions.Disabled;
+
+    /// <summary>Whether any control token is configured (without one, every write is refused).</summary>
+    public bool HasControlTokens { get; set; }
+
+    /// <summary>Refusals of unauthenticated requests not audited (over one per client per second).</summary>
+    public long UnauditedRefusals => Interlocked.Read(ref _unauditedRefusals);
+
+    /// <summary>The writable point stored as <paramref name="idxDatapoint"/>, or null.</summary>
+    public WritableDatapoint? Find(long idxDatapoint)
+    {
+        var row = store.Catalog.Snapshot().Datapoint(idxDatapoint);
+        return row is null ? null : Find(row);
+    }
+
+    /// <summary>The writable point of a datapoint row (matched by its checksum), or null.</summary>
+    public WritableDatapoint? Find(DatapointRow row)
+    {
+        foreach (var target in targets())
+        {
+            if (target is not IWritableTarget writable) continue;
+            foreach (var point in writable.WritablePoints)
+            {
+                if (point.Series.Checksum == row.Checksum) return new WritableDatapoint(row.IdxDatapoint, writable, point);
+            }
+        }
+        return null;
+    }
+
+    /// <summary>Writes <paramref name="valueText"/> to the datapoint's point; the audit row of a write the device took ("written" or "mismatch").</summary>
+    /// <exception cref="WriteRefusedException">refused by the box or the device, or no answer; its audit row is stored.</exception>
+    public Task<AuditEntry> WriteAsync(ControlCaller caller, long idxDatapoint, string valueText, string? comment, CancellationToken cancellationToken)
+        => RunAsync("write", caller, idxDatapoint, valueText, comment, cancellationToken);
+
+    /// <summary>Releases the box's command on a BACnet point (NULL at its priority); the audit row.</summary>
+    /// <exception cref="WriteRefusedException">refused, or not a BACnet point (NOT_SUPPORTED); its audit row is stored.</exception>
+    public Task<AuditEntry> RelinquishAsync(ControlCaller caller, long idxDatapoint, string? comment, CancellationToken cancellationToken)
+        => RunAsync("relinquish", caller, idxDatapoint, null, comment, cancellationToken);
+
+    private async Task<AuditEntry> RunAsync(string action, ControlCaller caller, long idxDatapoint, string? valueText, string? comment, CancellationToken cancellationToken)
+    {
+        comment = Clip(comment ?? "", 1000);
+        string? requestedText = valueText is null ? null : Clip(valueText, 200);
+        var row = store.Catalog.Snapshot().Datapoint(idxDatapoint);
+        string pointName = $"datapoint {idxDatapoint}";
+
+        Task<AuditEntry> Refuse(string code, string message, string? oldValue = null, bool authenticated = true)
+            => RefuseAsync(new AuditEntry
+            {
+                Timestamp = _clock.GetUtcNow().ToUnixTimeMilliseconds(),
+                Token = caller.TokenName ?? "",
+                Client = caller.Client,
+                IdxDatapoint = row is null ? 0 : idxDatapoint,
+                Point = pointName,
+                Action = action,
+                OldValue = oldValue,
+                Requested = requestedText,
+                Result = "refused",
+                Message = message,
+                Comment = comment,
+            }, code, authenticated);
+
+        if (!HasControlTokens)
+            return await Refuse("UNAUTHORIZED", "this box has no control tokens (api.control_tokens in the config), so it refuses every write", authenticated: false).ConfigureAwait(false);
+        if (caller.TokenName is null)
+            return await Refuse("UNAUTHORIZED", caller.TokenSent ? "the bearer token is not one of api.control_tokens" : "writes need a control token (Authorization: Bearer <a token of api.control_tokens>)", authenticated: false).ConfigureAwait(false);
+        if (!Options.Enabled)
+            return await Refuse("DISABLED", "write-back is switched off (write.enabled = false in the config)").ConfigureAwait(false);
+        if (row is null)
+            return await Refuse("NOT_FOUND", $"there is no datapoint {idxDatapoint}").ConfigureAwait(false);
+        var found = Find(row);
+        if (found is null)
+            return await Refuse("NOT_WRITABLE", $"datapoint {idxDatapoint} is not declared writable in the config (writable = true on its point), or its poller is not running").ConfigureAwait(false);
+        pointName = found.Describe();
+        var point = found.Point;
+
+        PointValue? requested = null;
+        if (action == "write")
+        {
+            requested = point.Limits.Parse(valueText!, out string? problem);
+            if (requested is null) return await Refuse("BAD_VALUE", $"{point.Series.Key}: {problem}").ConfigureAwait(false);
+            // A value outside a fixed list or range is refused before the rate limit and any read:
+            // the device is not even asked.
+            if (point.Limits.Check(requested.Value, null) is { } outside)
+                return await Refuse("OUT_OF_LIMITS", $"{point.Series.Key}: {outside}").ConfigureAwait(false);
+        }
+        else if (!point.CanRelinquish)
+        {
+            return await Refuse("NOT_SUPPORTED", $"relinquish is a BACnet command; {point.Series.Agent.Program} points have no priorities to release (write the value you want instead)").ConfigureAwait(false);
+        }
+
+        var gate = _pointGates.GetOrAdd(idxDatapoint, _ => new SemaphoreSlim(1, 1));
+        if (!await gate.WaitAsync(0, CancellationToken.None).ConfigureAwait(false))
+            return await Refuse("RATE_LIMITED", $"{point.Series.Key}: another write of this datapoint is in progress").ConfigureAwait(false);
+        try
+        {
+            long now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+            if (_lastWrite.TryGetValue(idxDatapoint, out long last) && now - last < (long)Options.MinInterval.TotalMilliseconds)
+                return await Refuse("RATE_LIMITED", $"{point.Series.Key}: written {now - last} ms ago; write.min_interval allows one write every {Duration.Format(Options.MinInterval)}").ConfigureAwait(false);
+            _lastWrite[idxDatapoint] = now;
+
+            PointValue old;
+            try
+            {
+                old = await found.Target.ReadPointAsync(point, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                return await FailAsync(action, caller, found, requested, null, comment, e, "reading its value before the write; nothing was sent").ConfigureAwait(false);
+            }
+            if (requested is { } value && point.Limits.Check(value, old) is { } refusal)
+                return await Refuse("OUT_OF_LIMITS", $"{point.Series.Key}: {refusal}", old.ToString()).ConfigureAwait(false);
+
+            try
+            {
+                if (requested is { } v) await found.Target.WritePointAsync(point, v, cancellationToken).ConfigureAwait(false);
+                else await found.Target.RelinquishPointAsync(point, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ArgumentException e)
+            {
+                return await Refuse("BAD_VALUE", $"{point.Series.Key}: {e.Message}", old.ToString()).ConfigureAwait(false);
+            }
+            catch (NotSupportedException e)
+            {
+                return await Refuse("NOT_SUPPORTED", e.Message, old.ToString()).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                return await FailAsync(action, caller, found, requested, old, comment, e, "sending it").ConfigureAwait(false);
+            }
+
+            PointValue readBack;
+            try
+            {
+                readBack = await found.Target.ReadPointAsync(point, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            {
+                return await FailAsync(action, caller, found, requested, old, comment, e, "reading it back after the write (the write was sent)").ConfigureAwait(false);
+            }
+            await StoreReadBackAsync(point, readBack).ConfigureAwait(false);
+
+            bool matches = requested is not { } r || r.Matches(readBack);
+            var entry = new AuditEntry
+            {
+                Timestamp = _clock.GetUtcNow().ToUnixTimeMilliseconds(),
+                Token = caller.TokenName,
+                Client = caller.Client,
+                IdxDatapoint = idxDatapoint,
+                Point = pointName,
+                Action = action,
+                OldValue = old.ToString(),
+                Requested = requested?.ToString(),
+                ReadBack = readBack.ToString(),
+                Result = matches ? "written" : "mismatch",
+                Message = action == "relinquish"
+                    ? $"relinquished; the device now reports {readBack}"
+                    : matches ? $"written; the device now reports {readBack}"
+                    : $"sent {requested}, but the device now reports {readBack} (it may clamp, round, or be commanded at a higher priority)",
+                Comment = comment,
+            };
+            await store.AppendAuditAsync(entry).ConfigureAwait(false);
+            Log.Info($"write: {caller.TokenName} from {caller.Client}: {pointName}: {entry.Message} (was {old})");
+            return entry;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private async Task<AuditEntry> RefuseAsync(AuditEntry entry, string code, bool authenticated)
+    {
+        if (!authenticated)
+        {
+            // One audit row per client per second for requests without a valid token: a flood from
+            // the LAN is counted, not written to flash for five years.
+            long now = entry.Timestamp;
+            long last = _lastUnauthenticatedAudit.GetValueOrDefault(entry.Client, long.MinValue / 2);
+            if (now - last < 1000)
+            {
+                Interlocked.Increment(ref _unauditedRefusals);
+                throw new WriteRefusedException(entry.Message, null, code);
+            }
+            _lastUnauthenticatedAudit[entry.Client] = now;
+            if (_lastUnauthenticatedAudit.Count > 10_000) _lastUnauthenticatedAudit.Clear();
+        }
+        await store.AppendAuditAsync(entry).ConfigureAwait(false);
+        Log.Warning($"write refused: {entry.Action} {entry.Point} from {entry.Client}{(entry.Token.Length > 0 ? $" ({entry.Token})" : "")}: {entry.Message}");
+        throw new WriteRefusedException(entry.Message, entry, code);
+    }
+
+    private async Task<AuditEntry> FailAsync(string action, ControlCaller caller, WritableDatapoint found, PointValue? requested, PointValue? old,
+        string comment, Exception e, string during)
+    {
+        bool refused = e is DeviceRefusedException;
+        string message = $"{found.Point.Series.Key}: the device {(refused ? "refused" : "failed")} while {during}: {e.Message}";
+        var entry = new AuditEntry
+        {
+            Timestamp = _clock.GetUtcNow().ToUnixTimeMilliseconds(),
+            Token = caller.TokenName ?? "",
+            Client = caller.Client,
+            IdxDatapoint = found.IdxDatapoint,
+            Point = found.Describe(),
+            Action = action,
+            OldValue = old?.ToString(),
+            Requested = requested?.ToString(),
+            Result = refused ? "refused" : "failed",
+            Message = message,
+            Comment = comment,
+        };
+        await store.AppendAuditAsync(entry).ConfigureAwait(false);
+        Log.Warning($"write: {caller.TokenName} from {caller.Client}: {found.Describe()}: {message}");
+        throw new WriteRefusedException(message, entry, refused ? "DEVICE_REFUSED" : "DEVICE_FAILED");
+    }
+
+    /// <summary>The read-back is the point's newest value: stored at once, so charts show the write before the next poll.</summary>
+    private async Task StoreReadBackAsync(WritablePoint point, PointValue value)
+    {
+        var batch = new SampleBatch(4);
+        long now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+        if (value.IsText) batch.AddText(point.Series, now, value.Text!);
+        else batch.Add(point.Series, now, value.Number);
+        try { await store.WriteAsync(batch, CancellationToken.None).ConfigureAwait(false); }
+        catch (StorageUnavailableException e) { Log.Warning($"write: the read-back of {point.Series} was not stored: {e.Message}"); }
+    }
+
+    private static string Clip(string text, int max) => text.Length <= max ? text : text[..max];
+}
