@@ -101,6 +101,7 @@ public sealed class SeriesType : ObjectGraphType<SeriesRow>
         Field<NonNullGraphType<LongGraphType>>("lastTimestamp").Resolve(c => c.Source.Datapoint.LastTimestamp);
         Field<NonNullGraphType<LongGraphType>>("pollingInterval").Description("Milliseconds").Resolve(c => c.Source.Datapoint.PollingInterval);
         Field<NonNullGraphType<ListGraphType<NonNullGraphType<LabelType>>>>("labels").Resolve(c => c.Source.Labels);
+        WriteFields.AddWritableField(this, row => row.Datapoint);
         Field<StringGraphType>("unit").Description("The `units` label when the poller knows one, else the units of the key's translation (pattoo's pair_xlate) in `language`")
             .Argument<StringGraphType>("language", "A language code such as \"en\"; default en")
             .Resolve(c => c.Source.Labels.FirstOrDefault(l => l.Key == "units")?.Value

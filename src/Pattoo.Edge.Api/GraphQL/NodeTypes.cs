@@ -164,7 +164,7 @@ public sealed class DataPointType : NodeType<DatapointRow>
         Connections.Add<DatapointRow, DataGraphType, DataRow>(this, "dataChecksum", Specs.Data, c => DataRows(Ctx(c), c.Source.IdxDatapoint));
         Connections.Add<DatapointRow, ChartDataPointType, ChartDatapointRow>(this, "chartDatapointDatapoint", Specs.ChartDatapoint,
             c => Ctx(c).Catalog.ChartDatapointsOfDatapoint(c.Source.IdxDatapoint));
-        WriteFields.AddDatapointField(this);
+        WriteFields.AddWritableField(this, row => row);
     }
 
     /// <summary>Stored samples of a datapoint as pattoo's Data rows (counters raw, as pattoo stores them).</summary>

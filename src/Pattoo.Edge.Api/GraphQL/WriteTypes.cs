@@ -119,11 +119,12 @@ public static class WriteFields
             .Resolve(ResolveAudit);
     }
 
-    public static void AddDatapointField(ObjectGraphType<DatapointRow> datapoint)
+    /// <summary>The writable field of DataPoint and Series: how the datapoint may be written, or null.</summary>
+    public static void AddWritableField<TSource>(ObjectGraphType<TSource> type, Func<TSource, DatapointRow> datapoint)
     {
-        datapoint.Field<WritableType>("writable")
+        type.Field<WritableType>("writable")
             .Description("How this datapoint may be written (write-back); null when the config does not declare its point writable")
-            .Resolve(c => ((ApiUserContext)c.UserContext).Appliance.Writes.Find(c.Source));
+            .Resolve(c => ((ApiUserContext)c.UserContext).Appliance.Writes.Find(datapoint(c.Source)));
     }
 
     public static void AddMutations(ObjectGraphType mutation)

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Modbus peers for Pattoo.Edge's tests. Each mode prints "READY" on stdout once it listens.
 //   node peer.js tcp PORT                    modbus-serial ServerTCP on 127.0.0.1:PORT, every unit id answers;
-//                                            holding registers and coils take writes (FC5/6/15/16)
+//                                            holding registers and coils take writes (FC5/6/15/16), but
+//                                            600-609 answer writes with exception 3 (read-only)
 //   node peer.js rtu PTY UNITS               modbus-serial ServerSerial on a pty; answers the comma-separated
 //                                            unit ids, stays silent for every other (a dead unit)
 //   node peer.js rtu-over-tcp PORT           jsmodbus ModbusRTUServer per TCP connection (RTU frames over TCP)
@@ -69,7 +70,9 @@ const inputAt = (a) => { if (a >= REGISTERS) throw illegal(); return image.input
 // Coils read a % 3 === 0 until written; written coils and registers keep what was written.
 const writtenCoils = new Map();
 const coilAt = (a) => { if (a >= REGISTERS) throw illegal(); return writtenCoils.has(a) ? writtenCoils.get(a) : a % 3 === 0; };
-const setHolding = (a, v) => { if (a >= REGISTERS || (a >= 500 && a <= 509)) throw illegal(); image.holding[a] = v & 0xffff; };
+// Holding registers 600-609 are read-only, as a device's status block is: a write answers exception 3.
+const readOnly = () => { const e = new Error('illegal data value'); e.modbusErrorCode = 3; return e; };
+const setHolding = (a, v) => { if (a >= REGISTERS || (a >= 500 && a <= 509)) throw illegal(); if (a >= 600 && a <= 609) throw readOnly(); image.holding[a] = v & 0xffff; };
 const setCoil = (a, v) => { if (a >= REGISTERS) throw illegal(); writtenCoils.set(a, !!v); };
 const discreteAt = (a) => { if (a >= REGISTERS) throw illegal(); return a % 2 === 1; };
 
