@@ -98,12 +98,8 @@ public sealed record WriteLimits(WriteKind Kind, double? Min, double? Max, IRead
             }
             return null;
         }
-        if (notWritable is not null)
-        {
-            s.Error("writable", notWritable);
-            return null;
-        }
         int errorsBefore = s.Errors.Count;
+        if (notWritable is not null) s.Error("writable", notWritable); // its limits are still read, so they are not reported as unknown too
         double? min = s.Has("min") ? s.GetFloat("min", 0) : null;
         double? max = s.Has("max") ? s.GetFloat("max", 0) : null;
         double? ramp = s.Has("ramp") ? s.GetFloat("ramp", 0) : null;

@@ -194,7 +194,7 @@ public sealed class RtuFrameTests
 
     [Theory]
     [InlineData("11 03 06 022B 0000 0064 0000", ModbusFrameError.BadCrc, "a wrong CRC")]
-    [InlineData("11 10 06 022B 0000 0064 0000", ModbusFrameError.UnexpectedFunction, "function 16 cannot be framed")]
+    [InlineData("11 11 06 022B 0000 0064 0000", ModbusFrameError.UnexpectedFunction, "function 17 (report server id) cannot be framed")]
     [InlineData("11 03 FB", ModbusFrameError.BadLength, "byte count 251")]
     [InlineData("11 00", ModbusFrameError.UnexpectedFunction, "function 0")]
     public void RejectsBadResponses(string hex, ModbusFrameError error, string description)
