@@ -188,7 +188,7 @@ public sealed class WriteService(TimeSeriesStore store, Func<IEnumerable<IPollTa
                 Message = action == "relinquish"
                     ? $"relinquished; the device now reports {readBack}"
                     : matches ? $"written; the device now reports {readBack}"
-                    : $"sent {requested}, but the device now reports {readBack} (it may clamp, round, or be commanded at a higher priority)",
+                    : $"sent {requested}, but the device now reports {readBack} (it may clamp or round the value, or another controller commands it at a higher priority)",
                 Comment = comment,
             };
             await store.AppendAuditAsync(entry).ConfigureAwait(false);

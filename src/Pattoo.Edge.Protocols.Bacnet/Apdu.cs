@@ -20,6 +20,7 @@ public static class BacnetService
     public const byte SubscribeCov = 5;
     public const byte ReadProperty = 12;
     public const byte ReadPropertyMultiple = 14;
+    public const byte WriteProperty = 15;
     public const byte IAm = 0;
     public const byte WhoIs = 8;
     public const byte UnconfirmedCovNotification = 2;
@@ -28,6 +29,7 @@ public static class BacnetService
     {
         ReadProperty => "read-property",
         ReadPropertyMultiple => "read-property-multiple",
+        WriteProperty => "write-property",
         SubscribeCov => "subscribe-cov",
         ConfirmedCovNotification => "confirmed-cov-notification",
         _ => "service " + confirmedChoice,

@@ -163,6 +163,26 @@ public static class BacnetServices
         return new CovNotification(process, device.Instance, monitored, remaining, values);
     }
 
+    /// <summary>
+    /// WriteProperty-Request (clause 15.9.1.1): [0] object, [1] property, [2] array index, [3] the
+    /// value, [4] priority (1-16; for commandable properties, NULL there relinquishes it). Answered
+    /// with a Simple-ACK, or an Error.
+    /// </summary>
+    public static bool TryWriteWriteProperty(Span<byte> destination, in PropertyReference reference, in BacnetValue value, int? priority, out int written)
+    {
+        if (priority is < 1 or > 16) throw new ArgumentOutOfRangeException(nameof(priority), priority, "1 to 16");
+        var w = new BacnetWriter(destination);
+        w.ContextObjectId(0, reference.Object);
+        w.ContextEnumerated(1, (ulong)reference.Property);
+        if (reference.ArrayIndex is uint index) w.ContextUnsigned(2, index);
+        w.Opening(3);
+        w.Application(value);
+        w.Closing(3);
+        if (priority is int p) w.ContextUnsigned(4, (ulong)p);
+        written = w.Written;
+        return !w.Overflowed;
+    }
+
     /// <summary>ReadProperty-Request (clause 15.5.1.1): [0] object, [1] property, [2] array index.</summary>
     public static bool TryWriteReadProperty(Span<byte> destination, in PropertyReference reference, out int written)
     {

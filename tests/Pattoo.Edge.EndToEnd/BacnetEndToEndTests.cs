@@ -178,6 +178,107 @@ public class BacnetEndToEndTests
         }
     }
 
+    [Fact]
+    public async Task PresentValuesAreWrittenAtPriority8ReadBackAndRelinquished()
+    {
+        var (dir, devicePort, localPort, port) = NewRun();
+        var (device, deviceErrors) = await StartDeviceAsync(devicePort);
+        try
+        {
+            var config = Path.Combine(dir, "edge.toml");
+            await File.WriteAllTextAsync(config, EndToEndSupport.BoxConfig("e2e-gw", port, dir, $"""
+                [api.control_tokens]
+                operator = "{Write.WriteBackSupport.ControlToken}"
+                [write]
+                enabled = true
+                min_interval = "100ms"
+                [bacnet]
+                local_address = "127.0.0.1"
+                local_port = {localPort}
+                [[bacnet.devices]]
+                name = "ahu-1"
+                address = "127.0.0.1:{devicePort}"
+                interval = "2s"
+                timeout = "1s"
+                  [[bacnet.devices.objects]]
+                  object = "analog-value:0"
+                  key = "supply_air_setpoint"
+                  writable = true
+                  min = 10
+                  max = 30
+                  [[bacnet.devices.objects]]
+                  object = "analog-value:1"
+                  key = "humidity_limit"
+                  writable = true
+                  min = -50
+                  max = 150
+                  [[bacnet.devices.objects]]
+                  object = "binary-value:0"
+                  key = "occupied"
+                  writable = true
+                  [[bacnet.devices.objects]]
+                  object = "multi-state-value:0"
+                  key = "ahu_mode"
+                  writable = true
+                  allowed = [1, 2, 3, 4]
+                  [[bacnet.devices.objects]]
+                  object = "analog-input:0"
+                  key = "supply_air_temp"
+                """));
+            await using var edge = new EdgeProcess(dir, "run", "--config", config);
+            await edge.WaitForOutputAsync("bacnet/ahu-1: polling OK", TimeSpan.FromSeconds(30));
+            using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+            var ids = await Write.WriteBackSupport.WaitForIdsAsync(http, "bacnet", "supply_air_setpoint", "humidity_limit", "occupied", "ahu_mode", "supply_air_temp");
+
+            // Priority 8 by default; the device commands the highest priority written.
+            var written = await Write.WriteBackSupport.WriteAsync(http, ids["supply_air_setpoint"], "21.5");
+            Assert.Equal(("written", "14", "21.5"), (written.GetProperty("result").GetString(), written.GetProperty("oldValue").GetString(), written.GetProperty("readBackValue").GetString()));
+            await WaitForLine(device, "WRITE ahu 2:0 8 21.5", deviceErrors);
+
+            // Another controller at priority 5 wins: the write is sent, and the answer says what the device does.
+            await device.StandardInput.WriteLineAsync("command ahu 2:0 5 25");
+            await device.StandardInput.FlushAsync();
+            await Task.Delay(200);
+            var outranked = await Write.WriteBackSupport.WriteAsync(http, ids["supply_air_setpoint"], "22");
+            Assert.Equal(("mismatch", "25"), (outranked.GetProperty("result").GetString(), outranked.GetProperty("readBackValue").GetString()));
+            Assert.Contains("higher priority", outranked.GetProperty("message").GetString());
+            await device.StandardInput.WriteLineAsync("command ahu 2:0 5 null");
+            await device.StandardInput.FlushAsync();
+            await Task.Delay(200);
+
+            // Relinquish: NULL at priority 8, and the relinquish default (14) applies again.
+            var released = await Write.WriteBackSupport.PostAsync(http, $"mutation {{ relinquish(idxDatapoint: \"{ids["supply_air_setpoint"]}\", comment: \"back to schedule\") {{ result oldValue readBackValue action }} }}");
+            var relinquish = released.GetProperty("data").GetProperty("relinquish");
+            Assert.Equal(("written", "relinquish", "22", "14"), (relinquish.GetProperty("result").GetString(), relinquish.GetProperty("action").GetString(), relinquish.GetProperty("oldValue").GetString(), relinquish.GetProperty("readBackValue").GetString()));
+            await WaitForLine(device, "WRITE ahu 2:0 8 null", deviceErrors);
+
+            // A binary value (ENUMERATED) and a multi-state value (Unsigned), in the types the device reported.
+            Assert.Equal("1", (await Write.WriteBackSupport.WriteAsync(http, ids["occupied"], "true")).GetProperty("readBackValue").GetString());
+            await WaitForLine(device, "WRITE ahu 5:0 8 1", deviceErrors);
+            Assert.Equal("2", (await Write.WriteBackSupport.WriteAsync(http, ids["ahu_mode"], "2")).GetProperty("readBackValue").GetString());
+
+            // Refusals: by the device (value-out-of-range; NULL to an object without a priority array), and by the box.
+            var (deviceMessage, deviceCode) = await Write.WriteBackSupport.RefusedAsync(http, ids["humidity_limit"], "120");
+            Assert.Equal("DEVICE_REFUSED", deviceCode);
+            Assert.Contains("value-out-of-range", deviceMessage);
+            await Task.Delay(200);
+            var notCommandable = await Write.WriteBackSupport.PostAsync(http, $"mutation {{ relinquish(idxDatapoint: \"{ids["occupied"]}\") {{ result }} }}");
+            Assert.Contains("invalid-data-type", notCommandable.GetProperty("errors")[0].GetProperty("message").GetString());
+            Assert.Equal("NOT_WRITABLE", (await Write.WriteBackSupport.RefusedAsync(http, ids["supply_air_temp"], "20")).Code);
+            Assert.Equal("OUT_OF_LIMITS", (await Write.WriteBackSupport.RefusedAsync(http, ids["ahu_mode"], "5")).Code);
+
+            var audit = await Write.WriteBackSupport.AuditAsync(http, ids["supply_air_setpoint"]);
+            Assert.Equal(["relinquish", "write", "write"], audit.Select(a => a.GetProperty("action").GetString()!).ToArray());
+            Assert.Equal("back to schedule", audit[0].GetProperty("comment").GetString());
+        }
+        finally
+        {
+            try { device.Kill(true); } catch (InvalidOperationException) { }
+            device.Dispose();
+            try { Directory.Delete(dir, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
     /// <summary>A fresh directory, the device's and this box's UDP ports (different), and the API's port.</summary>
     private static (string Dir, int DevicePort, int LocalPort, int ApiPort) NewRun()
     {

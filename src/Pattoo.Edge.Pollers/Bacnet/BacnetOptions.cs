@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
+using Pattoo.Edge.Pollers.Writing;
 using Pattoo.Edge.Protocols.Bacnet;
 
 namespace Pattoo.Edge.Pollers.Bacnet;
@@ -18,13 +19,17 @@ public sealed record BacnetObjectOptions
     public bool StatusFlags { get; init; }
     /// <summary>Subscribed with SubscribeCOV (the device's <c>cov</c>, or the object's own): its changes are pushed, and it is read every <see cref="BacnetDeviceOptions.CovSafetyInterval"/>.</summary>
     public bool Cov { get; init; }
+    /// <summary>What a write may set (<c>writable = true</c>), or null: the object is only read.</summary>
+    public WriteLimits? Write { get; init; }
+    /// <summary>The priority writes command (and relinquish) present-value at: 8 unless configured.</summary>
+    public int WritePriority { get; init; } = 8;
 
     public PropertyReference Reference => new(Object, Property, ArrayIndex);
 
     public string StatusFlagsKey => Key + "_status_flags";
 
     internal string Fingerprint()
-        => string.Create(CultureInfo.InvariantCulture, $"{Key}|{Object}|{Property}|{ArrayIndex}|{StatusFlags}|{Cov}");
+        => string.Create(CultureInfo.InvariantCulture, $"{Key}|{Object}|{Property}|{ArrayIndex}|{StatusFlags}|{Cov}|{Write?.Describe()}|{WritePriority}");
 }
 
 /// <summary>One <c>[[bacnet.devices]]</c> entry, checked: a device polled on its own schedule.</summary>
@@ -127,6 +132,11 @@ public sealed record BacnetOptions : IPollerOptions
         foreach (var d in Devices)
         {
             if (PollerModules.BudgetWarning("bacnet.devices", d.Name, d.Interval, d.Timeout, d.Retries) is { } budget) yield return budget;
+            foreach (var o in d.Objects)
+            {
+                if (o.Write is not null && o.WritePriority < 8)
+                    yield return $"bacnet.devices \"{d.Name}\" object \"{o.Key}\": write_priority {o.WritePriority} is above the default 8 (manual operator); priorities 1-7 are for life safety and critical equipment, and override every controller below them";
+            }
         }
     }
 

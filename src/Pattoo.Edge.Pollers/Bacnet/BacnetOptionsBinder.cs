@@ -3,6 +3,7 @@ using System.Net;
 using System.Net.Sockets;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
+using Pattoo.Edge.Pollers.Writing;
 using Pattoo.Edge.Protocols.Bacnet;
 
 namespace Pattoo.Edge.Pollers.Bacnet;
@@ -158,9 +159,39 @@ internal static class BacnetOptionsBinder
         bool cov = s.GetBool("cov", deviceCov && covable);
         if (cov && s.Has("cov") && !covable)
             s.Error("cov", "change of value reports present-value and status-flags: this object reads another property, so it is polled");
+        var write = WriteLimits.Bind(s, WriteKindOf(id.Type), NotWritable(id.Type, property, index));
+        int priority = 8;
+        if (s.Has("write_priority"))
+        {
+            priority = (int)s.GetInteger("write_priority", 8, 1, 16);
+            if (!s.GetBool("writable", false)) s.Error("write_priority", "applies to a writable object: add writable = true, or remove it");
+            else if (priority == 6) s.Error("write_priority", "priority 6 is reserved for the device's minimum on/off times (clause 19.2.3): choose another");
+        }
         s.Finish();
         if (s.Errors.Count > errorsBefore) return null;
-        return new BacnetObjectOptions { Key = key, Object = id, Property = property, ArrayIndex = index, StatusFlags = statusFlags, Cov = cov };
+        return new BacnetObjectOptions { Key = key, Object = id, Property = property, ArrayIndex = index, StatusFlags = statusFlags, Cov = cov, Write = write, WritePriority = priority };
+    }
+
+    private const int AnalogInput = 0, AnalogOutput = 1, AnalogValue = 2, BinaryInput = 3, BinaryOutput = 4, BinaryValue = 5,
+        MultiStateInput = 13, MultiStateOutput = 14, MultiStateValue = 19, CharacterStringValue = 40, IntegerValue = 45, PositiveIntegerValue = 48;
+
+    /// <summary>What a write to an object's present value takes: binary objects 0/1, multi-state and integer objects whole numbers, text objects a text.</summary>
+    private static WriteKind WriteKindOf(int type) => type switch
+    {
+        BinaryOutput or BinaryValue => WriteKind.Bool,
+        MultiStateOutput or MultiStateValue or IntegerValue or PositiveIntegerValue => WriteKind.Integer,
+        CharacterStringValue => WriteKind.Text,
+        _ => WriteKind.Number,
+    };
+
+    /// <summary>Why an object can never be written, or null.</summary>
+    private static string? NotWritable(int type, int property, uint? index)
+    {
+        if (property != BacnetServices.PresentValue || index is not null)
+            return "only present-value can be written: this object reads another property (or an element)";
+        if (type is AnalogInput or BinaryInput or MultiStateInput)
+            return "an input's present value follows its sensor: write an output or a value object (an analog-value setpoint, a binary-output command)";
+        return null;
     }
 
     internal static bool TryParseIPv4(string text, out IPAddress address)

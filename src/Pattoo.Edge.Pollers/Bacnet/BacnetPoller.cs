@@ -1,6 +1,7 @@
 using System.Globalization;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Pollers.Shared;
+using Pattoo.Edge.Pollers.Writing;
 using Pattoo.Edge.Protocols.Bacnet;
 
 namespace Pattoo.Edge.Pollers.Bacnet;
@@ -22,7 +23,7 @@ namespace Pattoo.Edge.Pollers.Bacnet;
 /// SubscribeCOV is polled every interval instead (logged once); an object it refuses is polled.
 /// </para>
 /// </summary>
-public sealed partial class BacnetPoller : IPollTarget, IPollTargetDiagnostics
+public sealed partial class BacnetPoller : IPollTarget, IPollTargetDiagnostics, IWritableTarget
 {
     private const string NoUnits = "no-units";
     private const int TimeoutsBeforeRediscovery = 3;

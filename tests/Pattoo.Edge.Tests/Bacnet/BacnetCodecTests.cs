@@ -31,6 +31,26 @@ public sealed class BacnetCodecTests
     }
 
     [Fact]
+    public void WritePropertyRequestMatchesAnnexF39()
+    {
+        // F.3.9: WriteProperty of analog-value 2, present-value = 180.0 (REAL), invoke id 89.
+        Span<byte> apdu = stackalloc byte[32];
+        Apdu.TryWriteConfirmedRequestHeader(apdu, invokeId: 89, BacnetService.WriteProperty, maxApduAccepted: 50, maxSegmentsAccepted: 1, out int h);
+        Assert.True(BacnetServices.TryWriteWriteProperty(apdu[h..], new PropertyReference(new BacnetObjectId(2, 2), 85), BacnetValue.FromReal(180f), null, out int n));
+        Assert.Equal(Hex(
+            "00 00 59 0F" +   // Confirmed-Request, max APDU 50, invoke id 89, writeProperty (15)
+            "0C 00800002" +   // [0] analog-value (2), instance 2
+            "19 55" +         // [1] present-value
+            "3E 44 43340000 3F"), // [3] { REAL 180.0 }
+            apdu[..(h + n)].ToArray());
+
+        // At a priority, and NULL at a priority to relinquish (clause 19.2).
+        Assert.True(BacnetServices.TryWriteWriteProperty(apdu, new PropertyReference(new BacnetObjectId(2, 2), 85), BacnetValue.Null, 8, out n));
+        Assert.Equal(Hex("0C 00800002 19 55 3E 00 3F 49 08"), apdu[..n].ToArray());
+        Assert.Throws<ArgumentOutOfRangeException>(() => BacnetServices.TryWriteWriteProperty(new byte[32], new PropertyReference(new BacnetObjectId(2, 2), 85), BacnetValue.Null, 17, out _));
+    }
+
+    [Fact]
     public void ReadPropertyAckMatchesAnnexF35()
     {
         var apdu = Hex(

@@ -15,7 +15,10 @@
 // a value set on stdin is sent to the object's subscribers as a COV notification (confirmed ones wait
 // for the Simple-ACK, retried twice); a restart of the process forgets every subscription.
 // stdin: "mute NAME" makes that device stop answering (a device that went away), "unmute NAME" brings it back;
-//   "set NAME TYPE:INSTANCE VALUE" sets an object's present value (a REAL) and notifies its subscribers.
+//   "set NAME TYPE:INSTANCE VALUE" sets an object's present value (a REAL) and notifies its subscribers;
+//   "command NAME TYPE:INSTANCE PRIORITY VALUE" writes a REAL into a commandable object's priority array
+//   (as another controller would; "null" relinquishes it).
+// WriteProperty of present-value is taken as clause 15.9 says (see the handler below).
 // Every device binds 127.0.0.1 only.
 'use strict';
 const bacnet = require('@bacnet-js/client');
@@ -203,6 +206,51 @@ function startDevice(spec) {
     }
   }
 
+  // WriteProperty (clause 15.9) of present-value: commandable objects (with a priority array) take
+  // the value, or NULL to relinquish, at the request's priority and command the highest one; other
+  // writable objects take the value itself. Inputs are read-only, the value must keep the property's
+  // datatype, and analog-value:1 (a humidity) takes 0-100 only. Each write is printed:
+  // "WRITE name type:instance priority value".
+  client.on('writeProperty', (content) => {
+    if (device.muted) return;
+    const receiver = { address: content.header.sender.address };
+    const service = bacnet.ConfirmedServiceChoice.WRITE_PROPERTY;
+    const refuse = (errorClass, errorCode) => client.errorResponse(receiver, service, content.invokeId, errorClass, errorCode);
+    const p = content.payload;
+    const key = `${p.objectId.type}:${p.objectId.instance}`;
+    const object = table.get(key);
+    if (!object) return refuse(bacnet.ErrorClass.OBJECT, bacnet.ErrorCode.UNKNOWN_OBJECT);
+    const PV = bacnet.PropertyIdentifier.PRESENT_VALUE;
+    if (p.value.property.id !== PV || object[PV] === undefined) return refuse(bacnet.ErrorClass.PROPERTY, bacnet.ErrorCode.WRITE_ACCESS_DENIED);
+    const O = bacnet.ObjectType;
+    if ([O.ANALOG_INPUT, O.BINARY_INPUT, O.MULTI_STATE_INPUT].includes(p.objectId.type)) return refuse(bacnet.ErrorClass.PROPERTY, bacnet.ErrorCode.WRITE_ACCESS_DENIED);
+    const v = p.value.value[0];
+    const isNull = v.type === bacnet.ApplicationTag.NULL;
+    const pa = object[bacnet.PropertyIdentifier.PRIORITY_ARRAY];
+    if ((!isNull && v.type !== object[PV][0].type) || (isNull && !pa)) return refuse(bacnet.ErrorClass.PROPERTY, bacnet.ErrorCode.INVALID_DATA_TYPE);
+    if (key === `${O.ANALOG_VALUE}:1` && (v.value < 0 || v.value > 100)) return refuse(bacnet.ErrorClass.PROPERTY, bacnet.ErrorCode.VALUE_OUT_OF_RANGE);
+    if (pa) {
+      pa[p.value.priority - 1] = isNull ? { type: bacnet.ApplicationTag.NULL, value: null } : v;
+      const active = pa.find((e) => e.type !== bacnet.ApplicationTag.NULL);
+      object[PV] = [active || object[bacnet.PropertyIdentifier.RELINQUISH_DEFAULT][0]];
+    } else {
+      object[PV] = [v];
+    }
+    process.stdout.write(`WRITE ${name} ${key} ${p.value.priority} ${isNull ? 'null' : v.value}\n`);
+    client.simpleAckResponse(receiver, service, content.invokeId);
+    for (const [, s] of subscriptions.get(key) || []) notify(key, s);
+  });
+
+  device.command = (key, priority, value) => {
+    const object = table.get(key);
+    const pa = object && object[bacnet.PropertyIdentifier.PRIORITY_ARRAY];
+    if (!pa) return false;
+    pa[priority - 1] = value === 'null' ? { type: bacnet.ApplicationTag.NULL, value: null } : { type: bacnet.ApplicationTag.REAL, value: Number(value) };
+    const active = pa.find((e) => e.type !== bacnet.ApplicationTag.NULL);
+    object[bacnet.PropertyIdentifier.PRESENT_VALUE] = [active || object[bacnet.PropertyIdentifier.RELINQUISH_DEFAULT][0]];
+    return true;
+  };
+
   device.set = (key, value) => {
     const object = table.get(key);
     if (!object) return false;
@@ -231,12 +279,13 @@ async function main() {
     line += chunk.toString();
     let nl;
     while ((nl = line.indexOf('\n')) >= 0) {
-      const [command, name, key, value] = line.slice(0, nl).trim().split(/\s+/);
+      const [command, name, key, value, commanded] = line.slice(0, nl).trim().split(/\s+/);
       line = line.slice(nl + 1);
       const d = byName.get(name);
       if (d && command === 'mute') d.muted = true;
       if (d && command === 'unmute') d.muted = false;
       if (d && command === 'set') d.set(key, Number(value));
+      if (d && command === 'command') d.command(key, Number(value), commanded);
       process.stdout.write(`OK ${command} ${name}\n`);
     }
   });

@@ -26,11 +26,13 @@ function objects(instance, deviceName, extra = 0) {
   });
   add(O.ANALOG_INPUT, 0, { [P.OBJECT_NAME]: name('SupplyAirTemp'), [P.PRESENT_VALUE]: REAL(13.5), [P.STATUS_FLAGS]: flags(), [P.UNITS]: ENUM(U.DEGREES_CELSIUS), [P.OUT_OF_SERVICE]: [{ type: T.BOOLEAN, value: false }] });
   add(O.ANALOG_INPUT, 1, { [P.OBJECT_NAME]: name('ReturnAirTemp'), [P.PRESENT_VALUE]: REAL(22.25), [P.STATUS_FLAGS]: flags(1), [P.UNITS]: ENUM(U.DEGREES_CELSIUS) });
-  add(O.ANALOG_VALUE, 0, { [P.OBJECT_NAME]: name('SupplyAirSetpoint'), [P.PRESENT_VALUE]: REAL(14), [P.STATUS_FLAGS]: flags(2), [P.UNITS]: ENUM(U.DEGREES_CELSIUS) });
+  // Commandable (clause 19.2): the present value is the highest priority's non-NULL entry, else relinquish-default.
+  const nulls = () => new Array(16).fill(null).map(() => ({ type: T.NULL, value: null }));
+  add(O.ANALOG_VALUE, 0, { [P.OBJECT_NAME]: name('SupplyAirSetpoint'), [P.PRESENT_VALUE]: REAL(14), [P.STATUS_FLAGS]: flags(2), [P.UNITS]: ENUM(U.DEGREES_CELSIUS), [P.PRIORITY_ARRAY]: nulls(), [P.RELINQUISH_DEFAULT]: REAL(14) });
   add(O.ANALOG_VALUE, 1, { [P.OBJECT_NAME]: name('ReturnAirHumidity'), [P.PRESENT_VALUE]: REAL(45.5), [P.STATUS_FLAGS]: flags(), [P.UNITS]: ENUM(U.PERCENT_RELATIVE_HUMIDITY) });
-  const priority = new Array(16).fill(null).map(() => ({ type: T.NULL, value: null }));
+  const priority = nulls();
   priority[7] = { type: T.REAL, value: 35.5 };
-  add(O.ANALOG_OUTPUT, 0, { [P.OBJECT_NAME]: name('CoolingValve'), [P.PRESENT_VALUE]: REAL(35.5), [P.STATUS_FLAGS]: flags(), [P.UNITS]: ENUM(U.PERCENT), [P.PRIORITY_ARRAY]: priority });
+  add(O.ANALOG_OUTPUT, 0, { [P.OBJECT_NAME]: name('CoolingValve'), [P.PRESENT_VALUE]: REAL(35.5), [P.STATUS_FLAGS]: flags(), [P.UNITS]: ENUM(U.PERCENT), [P.PRIORITY_ARRAY]: priority, [P.RELINQUISH_DEFAULT]: REAL(0) });
   add(O.BINARY_INPUT, 0, { [P.OBJECT_NAME]: name('SupplyFanStatus'), [P.PRESENT_VALUE]: ENUM(1), [P.STATUS_FLAGS]: flags() });
   add(O.BINARY_VALUE, 0, { [P.OBJECT_NAME]: name('Occupied'), [P.PRESENT_VALUE]: ENUM(0), [P.STATUS_FLAGS]: flags(0, 3) });
   add(O.MULTI_STATE_VALUE, 0, { [P.OBJECT_NAME]: name('AhuMode'), [P.PRESENT_VALUE]: [{ type: T.UNSIGNED_INTEGER, value: 3 }], [P.STATUS_FLAGS]: flags(), [P.NUMBER_OF_STATES]: [{ type: T.UNSIGNED_INTEGER, value: 4 }] });
