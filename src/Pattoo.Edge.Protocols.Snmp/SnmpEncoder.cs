@@ -152,6 +152,44 @@ public sealed class SnmpEncoder
         return w.Encode();
     }
 
+    /// <summary>
+    /// A variable-bindings list of one varbind setting <paramref name="oid"/> (a SetRequest, RFC
+    /// 3416 sec 4.2.5): an INTEGER, Gauge32, TimeTicks or IpAddress from <paramref name="number"/>
+    /// or <paramref name="text"/>, an OCTET STRING from <paramref name="text"/> (UTF-8).
+    /// </summary>
+    /// <exception cref="ArgumentException">a type that cannot be set this way (counters, OIDs), or a value it cannot hold.</exception>
+    public byte[] EncodeSetVarbindList(ReadOnlySpan<byte> oid, SnmpValueType type, double number, string? text)
+    {
+        var w = new AsnWriter(AsnEncodingRules.BER);
+        using (w.PushSequence())
+        {
+            using (w.PushSequence())
+            {
+                w.WriteEncodedValue(OidTlv(oid));
+                switch (type)
+                {
+                    case SnmpValueType.Integer when number == Math.Floor(number) && number >= int.MinValue && number <= int.MaxValue:
+                        w.WriteInteger((long)number);
+                        break;
+                    case SnmpValueType.Gauge32 or SnmpValueType.TimeTicks when number == Math.Floor(number) && number >= 0 && number <= uint.MaxValue:
+                        w.WriteInteger((ulong)number, new Asn1Tag(TagClass.Application, type == SnmpValueType.Gauge32 ? 2 : 3));
+                        break;
+                    case SnmpValueType.OctetString:
+                        w.WriteOctetString(System.Text.Encoding.UTF8.GetBytes(text ?? ""));
+                        break;
+                    case SnmpValueType.IpAddress when System.Net.IPAddress.TryParse(text, out var address) && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork:
+                        w.WriteOctetString(address.GetAddressBytes(), new Asn1Tag(TagClass.Application, 0));
+                        break;
+                    case SnmpValueType.Integer or SnmpValueType.Gauge32 or SnmpValueType.TimeTicks or SnmpValueType.IpAddress:
+                        throw new ArgumentException($"{(text ?? number.ToString("R", System.Globalization.CultureInfo.InvariantCulture))} is not a value of {type.Name()}");
+                    default:
+                        throw new ArgumentException($"a {type.Name()} cannot be set");
+                }
+            }
+        }
+        return w.Encode();
+    }
+
     private static void WritePdu(AsnWriter w, PduType type, int requestId, int errorStatus, int errorIndex, ReadOnlySpan<byte> varbindList)
     {
         using (w.PushSequence(new Asn1Tag(TagClass.ContextSpecific, (int)type & 0x1F, isConstructed: true)))

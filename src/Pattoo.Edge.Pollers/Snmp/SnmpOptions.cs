@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
+using Pattoo.Edge.Pollers.Writing;
 using Pattoo.Edge.Pollers.Snmp.Traps;
 using Pattoo.Edge.Protocols.Snmp;
 using Pattoo.Edge.Protocols.Snmp.Usm;
@@ -41,6 +42,8 @@ public sealed record SnmpOidOptions
     public IReadOnlyList<KeyValuePair<string, string>> Labels { get; init; } = [];
     /// <summary>Where it was defined ("group if-mib", "target core-switch"), for messages.</summary>
     public string Origin { get; init; } = "";
+    /// <summary>What a SET may write (<c>writable = true</c> on a target's own scalar OID), or null.</summary>
+    public WriteLimits? Write { get; init; }
 
     internal string Describe()
     {
@@ -48,6 +51,7 @@ public sealed record SnmpOidOptions
         sb.Append(Oid).Append(" key=").Append(Key).Append(" walk=").Append(Walk)
           .Append(" scale=").Append(Scale.ToString("R", CultureInfo.InvariantCulture)).Append(" type=").Append(Type);
         foreach (var l in Labels) sb.Append(' ').Append(l.Key).Append('=').Append(l.Value);
+        if (Write is not null) sb.Append(" writable ").Append(Write.Describe());
         return sb.ToString();
     }
 }

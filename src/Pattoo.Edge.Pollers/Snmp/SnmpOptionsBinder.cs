@@ -1,5 +1,6 @@
 using System.Text;
 using Pattoo.Edge.Config;
+using Pattoo.Edge.Pollers.Writing;
 using Pattoo.Edge.Pollers.Snmp.Traps;
 using Pattoo.Edge.Protocols.Snmp;
 using Pattoo.Edge.Protocols.Snmp.Usm;
@@ -27,7 +28,7 @@ internal static class SnmpOptionsBinder
             var keys = new HashSet<string>(StringComparer.Ordinal);
             foreach (var o in g.GetSectionArray("oids"))
             {
-                var oid = BindOid(o, $"group {name}");
+                var oid = BindOid(o, $"group {name}", ownOid: false);
                 if (oid is null) continue;
                 if (!keys.Add(oid.Key)) o.Error("key", $"key \"{oid.Key}\" is used twice in group \"{name}\"");
                 else oids.Add(oid);
@@ -108,7 +109,7 @@ internal static class SnmpOptionsBinder
         }
         foreach (var o in t.GetSectionArray("oids"))
         {
-            var oid = BindOid(o, $"target {name}");
+            var oid = BindOid(o, $"target {name}", ownOid: true);
             if (oid is null) continue;
             if (origins.TryGetValue(oid.Key, out var first)) o.Error("key", $"key \"{oid.Key}\" is also defined by {first}");
             else { origins[oid.Key] = "this target's oids"; oids.Add(oid); }
@@ -191,7 +192,8 @@ internal static class SnmpOptionsBinder
         _ => "noAuthNoPriv",
     };
 
-    private static SnmpOidOptions? BindOid(ConfigSection o, string origin)
+    /// <param name="ownOid">A target's own [[snmp.targets.oids]] entry (only those may be writable: a group is shared by targets).</param>
+    private static SnmpOidOptions? BindOid(ConfigSection o, string origin, bool ownOid)
     {
         int errorsBefore = o.Errors.Count;
         var oidText = o.GetOptionalString("oid");
@@ -217,9 +219,15 @@ internal static class SnmpOptionsBinder
             else if (!Protocols.Snmp.Oid.TryParse(labelOid, out var lc, out var lwhy)) o.Error("labels", $"label \"{label}\": expected a numeric OID, got \"{labelOid}\": {lwhy}");
             else labels.Add(new(label, Protocols.Snmp.Oid.Format(lc)));
         }
+        string? notWritable = !ownOid ? "a group's OIDs are read from every target naming it: declare a writable OID in the target's own [[snmp.targets.oids]]"
+            : walk ? "a walked column has a value per row: declare the instance you mean to set (the OID with its index) as its own entry, without walk"
+            : type == SnmpValueKind.Counter ? "a counter counts what the agent measures; it is not a setting to write"
+            : null;
+        var kind = type == SnmpValueKind.String ? WriteKind.Text : scale == Math.Floor(scale) ? WriteKind.Integer : WriteKind.Number;
+        var write = WriteLimits.Bind(o, kind, notWritable);
         o.Finish();
         if (o.Errors.Count > errorsBefore) return null;
-        return new SnmpOidOptions { Oid = oid, Key = key.Trim(), Walk = walk, Scale = scale, Type = type, Labels = labels, Origin = origin };
+        return new SnmpOidOptions { Oid = oid, Key = key.Trim(), Walk = walk, Scale = scale, Type = type, Labels = labels, Origin = origin, Write = write };
     }
 
     private static AuthProtocol ParseAuth(string s) => s switch

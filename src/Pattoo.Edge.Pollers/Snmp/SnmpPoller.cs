@@ -1,5 +1,6 @@
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Pollers.Shared;
+using Pattoo.Edge.Pollers.Writing;
 using Pattoo.Edge.Protocols.Snmp;
 
 namespace Pattoo.Edge.Pollers.Snmp;
@@ -10,7 +11,7 @@ namespace Pattoo.Edge.Pollers.Snmp;
 /// GetBulkRequest (GetNextRequest for SNMPv1), then turns the values into samples. Series
 /// keys are made on first sight of a value and reused, so steady polls allocate little.
 /// </summary>
-public sealed class SnmpPoller : IPollTarget, IPollTargetDiagnostics
+public sealed partial class SnmpPoller : IPollTarget, IPollTargetDiagnostics, IWritableTarget
 {
     public const string ProgramName = "snmp";
 

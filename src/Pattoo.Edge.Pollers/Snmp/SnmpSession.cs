@@ -37,6 +37,7 @@ internal sealed class SnmpSession : ISnmpResponseSink, IDisposable
     private readonly SnmpTargetOptions _o;
     private readonly SnmpTransport _transport;
     private readonly SnmpEncoder _encoder = new();
+    private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly byte[] _send = new byte[SnmpEncoder.MaxMessageSize];
     private readonly byte[] _recv = new byte[65536];
     private readonly byte[] _plain = new byte[65536 + 16];
@@ -94,17 +95,45 @@ internal sealed class SnmpSession : ISnmpResponseSink, IDisposable
     /// <summary>Sends one request and returns the agent's Response PDU.</summary>
     /// <exception cref="SnmpTimeoutException">no answer after every retry.</exception>
     /// <exception cref="SnmpReportException">an SNMPv3 agent refused the request.</exception>
-    public async Task<SnmpResponse> RequestAsync(PduType type, ReadOnlyMemory<byte>[] oids, int count, int nonRepeaters, int maxRepetitions, CancellationToken cancellationToken)
+    public Task<SnmpResponse> RequestAsync(PduType type, ReadOnlyMemory<byte>[] oids, int count, int nonRepeaters, int maxRepetitions, CancellationToken cancellationToken)
+        => GatedAsync(type, oids, count, nonRepeaters, maxRepetitions, default, cancellationToken);
+
+    /// <summary>
+    /// Sends a SetRequest carrying <paramref name="varbindList"/> (<see cref="SnmpEncoder.EncodeSetVarbindList"/>)
+    /// and returns the agent's response; its error-status says whether the agent took it.
+    /// </summary>
+    /// <exception cref="SnmpTimeoutException">no answer after every retry.</exception>
+    /// <exception cref="SnmpReportException">an SNMPv3 agent refused the request.</exception>
+    public Task<SnmpResponse> SetAsync(ReadOnlyMemory<byte> varbindList, CancellationToken cancellationToken)
+        => GatedAsync(PduType.SetRequest, [], 0, 0, 0, varbindList, cancellationToken);
+
+    /// <summary>One request at a time: a write from the API waits for the poll in flight (the session keeps one pending request).</summary>
+    private async Task<SnmpResponse> GatedAsync(PduType type, ReadOnlyMemory<byte>[] oids, int count, int nonRepeaters, int maxRepetitions,
+        ReadOnlyMemory<byte> varbindList, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await SendAsync(type, oids, count, nonRepeaters, maxRepetitions, varbindList, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<SnmpResponse> SendAsync(PduType type, ReadOnlyMemory<byte>[] oids, int count, int nonRepeaters, int maxRepetitions,
+        ReadOnlyMemory<byte> varbindList, CancellationToken cancellationToken)
     {
         await EnsureRemoteAsync(cancellationToken).ConfigureAwait(false);
         if (_o.Version != SnmpVersion.V3)
-            return await ExchangeAsync(type, oids, count, nonRepeaters, maxRepetitions, cancellationToken).ConfigureAwait(false);
+            return await ExchangeAsync(type, oids, count, nonRepeaters, maxRepetitions, varbindList, cancellationToken).ConfigureAwait(false);
 
         bool resynced = false, rediscovered = false;
         while (true)
         {
             if (_engineId.Length == 0) await DiscoverAsync(cancellationToken).ConfigureAwait(false);
-            var r = await ExchangeAsync(type, oids, count, nonRepeaters, maxRepetitions, cancellationToken).ConfigureAwait(false);
+            var r = await ExchangeAsync(type, oids, count, nonRepeaters, maxRepetitions, varbindList, cancellationToken).ConfigureAwait(false);
             if (!_responseIsReport) return r;
             if (_reportOid.AsSpan().SequenceEqual(NotInTimeWindows) && !resynced)
             {
@@ -142,7 +171,7 @@ internal sealed class SnmpSession : ISnmpResponseSink, IDisposable
         _discovering = true;
         try
         {
-            await ExchangeAsync(PduType.GetRequest, [], 0, 0, 0, cancellationToken).ConfigureAwait(false);
+            await ExchangeAsync(PduType.GetRequest, [], 0, 0, 0, default, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -161,7 +190,8 @@ internal sealed class SnmpSession : ISnmpResponseSink, IDisposable
         }
     }
 
-    private async Task<SnmpResponse> ExchangeAsync(PduType type, ReadOnlyMemory<byte>[] oids, int count, int nonRepeaters, int maxRepetitions, CancellationToken cancellationToken)
+    private async Task<SnmpResponse> ExchangeAsync(PduType type, ReadOnlyMemory<byte>[] oids, int count, int nonRepeaters, int maxRepetitions,
+        ReadOnlyMemory<byte> varbindList, CancellationToken cancellationToken)
     {
         int requestId = _transport.NextId();
         int routingId = _o.Version == SnmpVersion.V3 ? _transport.NextId() : requestId;
@@ -180,7 +210,7 @@ internal sealed class SnmpSession : ISnmpResponseSink, IDisposable
             for (int attempt = 0; attempt <= _o.Retries; attempt++)
             {
                 // v3 messages are rebuilt for each try: a fresh engine time and salt.
-                int length = Encode(type, requestId, routingId, oids.AsSpan(0, count), nonRepeaters, maxRepetitions);
+                int length = Encode(type, requestId, routingId, oids.AsSpan(0, count), nonRepeaters, maxRepetitions, varbindList.Span);
                 if (Common.Log.IsEnabled(Common.LogLevel.Debug)) Common.Log.Debug($"snmp: {_o.Name}: {type} id {routingId}, {count} OIDs, {length} octets, try {attempt + 1}");
                 await _transport.SendAsync(_send.AsMemory(0, length), _remote!, cancellationToken).ConfigureAwait(false);
                 try
@@ -215,13 +245,16 @@ internal sealed class SnmpSession : ISnmpResponseSink, IDisposable
         return $"no response from {_remoteText} after {tries} ({Common.Duration.Format(_o.Timeout)} timeout, with backoff): {hint}";
     }
 
-    private int Encode(PduType type, int requestId, int messageId, ReadOnlySpan<ReadOnlyMemory<byte>> oids, int nonRepeaters, int maxRepetitions)
+    /// <summary>The request: a NULL-valued varbind per OID, or <paramref name="varbindList"/> as given (a SetRequest).</summary>
+    private int Encode(PduType type, int requestId, int messageId, ReadOnlySpan<ReadOnlyMemory<byte>> oids, int nonRepeaters, int maxRepetitions, ReadOnlySpan<byte> varbindList)
     {
         if (type != PduType.GetBulkRequest) nonRepeaters = maxRepetitions = 0;
+        bool given = !varbindList.IsEmpty;
         int written;
         if (_o.Version != SnmpVersion.V3)
         {
-            if (!_encoder.TryWriteCommunityRequest(_send, _o.Version, _community, type, requestId, nonRepeaters, maxRepetitions, oids, out written))
+            if (!(given ? _encoder.TryWriteCommunityPdu(_send, _o.Version, _community, type, requestId, 0, 0, varbindList, out written)
+                        : _encoder.TryWriteCommunityRequest(_send, _o.Version, _community, type, requestId, nonRepeaters, maxRepetitions, oids, out written)))
                 throw new SnmpAgentException("request larger than a datagram: lower max_oids_per_request");
             return written;
         }
@@ -234,7 +267,10 @@ internal sealed class SnmpSession : ISnmpResponseSink, IDisposable
         int boots = discovery ? 0 : _engineBoots;
         int time = discovery ? 0 : EstimatedEngineTime();
         ReadOnlySpan<byte> engineId = discovery ? [] : _engineId;
-        if (!_encoder.TryWriteScopedPdu(_scoped, engineId, discovery ? [] : _context, type, requestId, nonRepeaters, maxRepetitions, oids, out int scopedLength))
+        int scopedLength;
+        if (!(given && !discovery
+                ? _encoder.TryWriteScopedPdu(_scoped, engineId, _context, type, requestId, 0, 0, varbindList, out scopedLength)
+                : _encoder.TryWriteScopedPdu(_scoped, engineId, discovery ? [] : _context, type, requestId, nonRepeaters, maxRepetitions, oids, out scopedLength)))
             throw new SnmpAgentException("request larger than a datagram: lower max_oids_per_request");
         ReadOnlySpan<byte> data = _scoped.AsSpan(0, scopedLength);
         Span<byte> privParams = stackalloc byte[8];
