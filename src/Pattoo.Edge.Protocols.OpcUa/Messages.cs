@@ -23,6 +23,8 @@ public static class EncodingIds
     public const uint BrowseNextResponse = 536;
     public const uint ReadRequest = 631;
     public const uint ReadResponse = 634;
+    public const uint WriteRequest = 673;
+    public const uint WriteResponse = 676;
     public const uint CreateMonitoredItemsRequest = 751;
     public const uint CreateMonitoredItemsResponse = 754;
     public const uint CreateSubscriptionRequest = 787;
@@ -337,6 +339,24 @@ public static class UaServices
         w.UInt32(2); // TimestampsToReturn: Both
         w.ArrayLength(nodes.Count);
         foreach (var n in nodes) n.Encode(w);
+    }
+
+    /// <summary>
+    /// Write (Part 4, sec 5.10.4) of each node's Value attribute: NodesToWrite = WriteValue { NodeId,
+    /// AttributeId 13, IndexRange null, DataValue with the value only (servers refuse timestamps
+    /// they do not take) }. The response is a StatusCode per node (<see cref="DecodeStatusResults"/>).
+    /// </summary>
+    public static void WriteWrite(UaWriter w, in RequestHeader h, IReadOnlyList<(NodeId Node, Variant Value)> nodes)
+    {
+        Begin(w, EncodingIds.WriteRequest, h);
+        w.ArrayLength(nodes.Count);
+        foreach (var (node, value) in nodes)
+        {
+            w.NodeId(node);
+            w.UInt32(WellKnown.AttributeValue);
+            w.String(null);
+            w.DataValue(new DataValue(value));
+        }
     }
 
     /// <summary>Browse forward along hierarchical references, all node classes, every result field.</summary>

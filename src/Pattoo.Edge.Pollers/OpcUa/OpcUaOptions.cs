@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
+using Pattoo.Edge.Pollers.Writing;
 using Pattoo.Edge.Protocols.OpcUa;
 
 namespace Pattoo.Edge.Pollers.OpcUa;
@@ -25,7 +26,11 @@ public enum OpcUaTrust
 }
 
 /// <summary>One <c>[[opcua.servers.nodes]]</c> entry: a node read under a key.</summary>
-public sealed record OpcUaNodeOptions(string Key, ExpandedNodeId NodeId, string NodeIdText);
+public sealed record OpcUaNodeOptions(string Key, ExpandedNodeId NodeId, string NodeIdText)
+{
+    /// <summary>What a Write may set (<c>writable = true</c>), or null: the node is only read.</summary>
+    public WriteLimits? Write { get; init; }
+}
 
 /// <summary>One <c>[[opcua.servers]]</c> entry, checked.</summary>
 public sealed record OpcUaServerOptions
@@ -73,7 +78,7 @@ public sealed record OpcUaServerOptions
         var sb = new StringBuilder();
         sb.Append(CultureInfo.InvariantCulture,
             $"opcua|{Name}|{Endpoint}|{SecurityDescription}|{Username}|{(Password is null ? "" : Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(Password))))}|{Mode}|{Duration.Format(Interval)}|{Duration.Format(SamplingInterval)}|{QueueSize}|{Duration.Format(SessionTimeout)}|{Duration.Format(Timeout)}|{Trust}|{PinnedSha256}");
-        foreach (var n in Nodes) sb.Append(';').Append(n.Key).Append('=').Append(n.NodeIdText);
+        foreach (var n in Nodes) sb.Append(';').Append(n.Key).Append('=').Append(n.NodeIdText).Append('|').Append(n.Write?.Describe());
         return sb.ToString();
     }
 }

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Config;
+using Pattoo.Edge.Pollers.Writing;
 using Pattoo.Edge.Protocols.OpcUa;
 
 namespace Pattoo.Edge.Pollers.OpcUa;
@@ -151,9 +152,11 @@ internal static class OpcUaOptionsBinder
             if (!ExpandedNodeId.TryParse(text.Trim(), out var parsed, out string? error)) s.Error("node_id", error + " (forms: ns=2;s=Name, ns=1;i=42, nsu=urn:uri;s=Name, ns=1;g=<guid>, ns=1;b=<base64>)");
             else id = parsed;
         }
+        // The node's DataType is learnt from the server: writes take numbers and booleans (0/1), in the type the server reports.
+        var write = WriteLimits.Bind(s, WriteKind.Number);
         s.Finish();
         if (s.Errors.Count > errorsBefore || id is null) return null;
-        return new OpcUaNodeOptions(key, id, text!.Trim());
+        return new OpcUaNodeOptions(key, id, text!.Trim()) { Write = write };
     }
 
     /// <summary>opc.tcp://host[:port][/path]; the port defaults to 4840. IPv6 hosts are bracketed.</summary>

@@ -1,5 +1,6 @@
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Pollers.Shared;
+using Pattoo.Edge.Pollers.Writing;
 using Pattoo.Edge.Protocols.OpcUa;
 
 namespace Pattoo.Edge.Pollers.OpcUa;
@@ -24,7 +25,7 @@ namespace Pattoo.Edge.Pollers.OpcUa;
 /// subscription too (a restart) is a new one created. Nothing here can stop another poller.
 /// </para>
 /// </summary>
-public sealed partial class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
+public sealed partial class OpcUaPoller : IPollTarget, IPollTargetDiagnostics, IWritableTarget
 {
     /// <summary>
     /// 1 s after the first failure, doubling up to a quarter of the session timeout, at most
@@ -74,6 +75,7 @@ public sealed partial class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
         _store = store;
         _lastStatus = new StatusCode[server.Nodes.Count];
         _lastStampMs = new long[server.Nodes.Count];
+        _writableSeries = new SeriesKey?[server.Nodes.Count];
         _label = $"{OpcUaOptions.ProgramName}/{server.Name}";
         ConfigFingerprint = server.Fingerprint();
     }
@@ -288,6 +290,7 @@ public sealed partial class OpcUaPoller : IPollTarget, IPollTargetDiagnostics
             series = new SeriesKey(_agent, n.Key, type, _server.Interval, metadata);
             _series[(node, index, type)] = series;
         }
+        if (index < 0 && n.Write is not null) Volatile.Write(ref _writableSeries[node], series);
         if (type == DataType.String) batch.AddText(series, timestampMs, text!);
         else batch.Add(series, timestampMs, value);
     }

@@ -360,6 +360,16 @@ internal sealed partial class UaSession : IAsyncDisposable
     }
 
     /// <summary>Deletes one subscription of this session; its status (Good, or why not).</summary>
+    /// <summary>Writes one node's Value; the server's StatusCode for it (Good, or why not: BadUserAccessDenied, BadNotWritable, BadOutOfRange...).</summary>
+    public async Task<StatusCode> WriteAsync(NodeId node, Variant value, CancellationToken ct)
+    {
+        var response = await _channel.CallAsync("Write", (w, h) => UaServices.WriteWrite(w, h, [(node, value)]),
+            EncodingIds.WriteResponse, UaServices.DecodeStatusResults, Timeout, ct).ConfigureAwait(false);
+        if (response.Results.Length != 1)
+            throw new OpcUaConnectionException($"Write of 1 node returned {response.Results.Length} results");
+        return response.Results[0];
+    }
+
     public async Task<StatusCode> DeleteSubscriptionAsync(uint subscriptionId, CancellationToken ct)
     {
         var response = await _channel.CallAsync("DeleteSubscriptions", (w, h) => UaServices.WriteDeleteSubscriptions(w, h, [subscriptionId]),

@@ -16,7 +16,7 @@ public sealed record WriteLimits(WriteKind Kind, double? Min, double? Max, IRead
 
     /// <summary>
     /// Reads a request's value as this point takes it, or null with <paramref name="problem"/>.
-    /// Numbers in invariant culture ("21.5"); a bool point also takes true/false/on/off.
+    /// Numbers in invariant culture ("21.5"), true/false as 1/0; a bool point also takes on/off.
     /// </summary>
     public PointValue? Parse(string text, out string? problem)
     {
@@ -33,6 +33,8 @@ public sealed record WriteLimits(WriteKind Kind, double? Min, double? Max, IRead
             problem = $"expected 0 or 1 (or true/false), got \"{Shorten(text)}\"";
             return null;
         }
+        // A boolean is 1 or 0 to a number point too (an OPC UA Boolean node, an SNMP TruthValue), then checked against its limits.
+        if (text is "true" or "false") return PointValue.Of(text == "true" ? 1 : 0);
         if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double n) || !double.IsFinite(n))
         {
             problem = $"expected a number, got \"{Shorten(text)}\"";

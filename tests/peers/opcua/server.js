@@ -23,6 +23,7 @@
 const path = require("path");
 const {
     OPCUAServer, OPCUACertificateManager, Variant, VariantArrayType, DataType, StatusCodes, MessageSecurityMode, SecurityPolicy,
+    makeRoles, WellKnownRoles, PermissionType,
 } = require("node-opcua");
 
 function arg(name, fallback) {
@@ -68,7 +69,11 @@ async function main() {
         securityPolicies: [SecurityPolicy.None, SecurityPolicy.Basic256Sha256, SecurityPolicy.Aes128_Sha256_RsaOaep, SecurityPolicy.Aes256_Sha256_RsaPss],
         securityModes: [MessageSecurityMode.None, MessageSecurityMode.Sign, MessageSecurityMode.SignAndEncrypt],
         allowAnonymous: true,
-        userManager: { isValidUser: (user, password) => user === "operator" && password === "secret" },
+        // "operator" has the Operator role (it may write the Controls folder); anonymous sessions may only read.
+        userManager: {
+            isValidUser: (user, password) => user === "operator" && password === "secret",
+            getUserRoles: (user) => makeRoles(user === "operator" ? [WellKnownRoles.AuthenticatedUser, WellKnownRoles.Operator] : [WellKnownRoles.Anonymous]),
+        },
         serverInfo: { applicationUri: "urn:pattoo-test:opcua-server", productUri: "pattoo-test" },
         buildInfo: { productName: "pattoo-test-opcua" },
         serverCapabilities: capabilities(),
@@ -144,6 +149,52 @@ async function main() {
         dataType: "Double",
     });
     bad.setValueFromSource(new Variant({ dataType: DataType.Double, value: 0 }), StatusCodes.BadSensorFailure);
+
+    // Write-back: a folder "Controls" whose variables the Operator role may write (anonymous
+    // sessions read them only), and Measured, which nobody may write; Setpoint refuses values
+    // above 100 with BadOutOfRange. Every
+    // accepted write is printed: "WRITE <name> <value>".
+    const controls = ns.addFolder(addressSpace.rootFolder.objects, { browseName: "Controls" });
+    const operatorWrites = [
+        { roleId: WellKnownRoles.Anonymous, permissions: PermissionType.Browse | PermissionType.Read | PermissionType.ReadRolePermissions },
+        { roleId: WellKnownRoles.AuthenticatedUser, permissions: PermissionType.Browse | PermissionType.Read | PermissionType.ReadRolePermissions },
+        { roleId: WellKnownRoles.Operator, permissions: PermissionType.Browse | PermissionType.Read | PermissionType.Write | PermissionType.ReadRolePermissions },
+    ];
+    const writable = (name, dataType, initial, check) => {
+        let current = initial;
+        ns.addVariable({
+            componentOf: controls,
+            nodeId: "s=Controls." + name,
+            browseName: name,
+            dataType,
+            accessLevel: "CurrentRead | CurrentWrite",
+            userAccessLevel: "CurrentRead | CurrentWrite",
+            rolePermissions: operatorWrites,
+            minimumSamplingInterval: 50,
+            value: {
+                get: () => new Variant({ dataType: DataType[dataType], value: current }),
+                set: (variant) => {
+                    if (check && !check(variant.value)) return StatusCodes.BadOutOfRange;
+                    current = variant.value;
+                    process.stdout.write(`WRITE ${name} ${variant.value}\n`);
+                    return StatusCodes.Good;
+                },
+            },
+        });
+    };
+    ns.addVariable({
+        componentOf: controls,
+        nodeId: "s=Controls.Measured",
+        browseName: "Measured",
+        dataType: "Double",
+        accessLevel: "CurrentRead",
+        userAccessLevel: "CurrentRead",
+        minimumSamplingInterval: 50,
+        value: { get: () => new Variant({ dataType: DataType.Double, value: 3.25 }) },
+    });
+    writable("Setpoint", "Double", 21, (v) => v <= 100);
+    writable("Mode", "Int32", 1);
+    writable("Enabled", "Boolean", false);
 
     const benchCount = parseInt(arg("bench", "0"), 10);
     if (benchCount > 0) {
