@@ -158,9 +158,12 @@ public sealed class DashboardFixture : IAsyncLifetime
 
     /// <summary>Runs a browser scenario once per fixture (tests that check parts of one run share it).</summary>
     public Task<JsonElement> Browse(string scenario, JsonObject? args = null)
-        => _runs.GetOrAdd(scenario, _ => new Lazy<Task<JsonElement>>(() => RunBrowser(scenario, args ?? new JsonObject()))).Value;
+        => _runs.GetOrAdd(scenario, _ => new Lazy<Task<JsonElement>>(() => RunBrowser(scenario, args ?? new JsonObject(), Url))).Value;
 
-    private async Task<JsonElement> RunBrowser(string scenario, JsonObject args)
+    /// <summary>Runs a browser scenario against another box (a test's own), each time.</summary>
+    public Task<JsonElement> BrowseAt(string url, string scenario, JsonObject args) => RunBrowser(scenario, args, url);
+
+    private async Task<JsonElement> RunBrowser(string scenario, JsonObject args, string url)
     {
         string chromium = Environment.GetEnvironmentVariable("CHROMIUM") is { Length: > 0 } c ? c : "/usr/bin/chromium";
         // Missing tools fail the test: a dashboard that was never looked at is not tested.
@@ -172,7 +175,7 @@ public sealed class DashboardFixture : IAsyncLifetime
         var psi = new ProcessStartInfo(node) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Path.GetDirectoryName(script)! };
         psi.ArgumentList.Add(script);
         psi.ArgumentList.Add(scenario);
-        psi.Environment["DASHBOARD_URL"] = Url;
+        psi.Environment["DASHBOARD_URL"] = url;
         psi.Environment["SCREENSHOT_DIR"] = ScreenshotDir;
         psi.Environment["DASHBOARD_ARGS"] = args.ToJsonString();
         psi.Environment["CHROMIUM"] = chromium;

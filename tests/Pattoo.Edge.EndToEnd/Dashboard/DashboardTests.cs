@@ -20,7 +20,7 @@ public sealed class DashboardCollection : ICollectionFixture<DashboardFixture>;
 public partial class DashboardTests(DashboardFixture f)
 {
     private static readonly string[] Files =
-        ["index.html", "app.css", "main.js", "api.js", "ui.js", "overview.js", "browse.js", "chart.js", "favourites.js", "discover.js", "events.js", "icon.svg", "uPlot.iife.min.js", "uPlot.min.css"];
+        ["index.html", "app.css", "main.js", "api.js", "ui.js", "overview.js", "browse.js", "chart.js", "write.js", "favourites.js", "discover.js", "events.js", "icon.svg", "uPlot.iife.min.js", "uPlot.min.css"];
 
     [Fact]
     public async Task PageAndAssetsAreServedGzippedWithCacheHeaders()

@@ -3,7 +3,7 @@
 // one JSON object with what it saw. Run by tests/Pattoo.Edge.EndToEnd/Dashboard/*.cs:
 //
 //   DASHBOARD_URL=http://127.0.0.1:PORT/ SCREENSHOT_DIR=DIR DASHBOARD_ARGS='{"...": ...}' \
-//     node dashboard.js overview|browse|chart|dense|favourite|graphiql|formats|discover|events
+//     node dashboard.js overview|browse|chart|dense|favourite|graphiql|formats|discover|events|write
 //
 // Every scenario also reports console errors, failed requests and requests that left the box
 // (there must be none: the page may use nothing but the appliance). Exit code 0 with JSON on
@@ -261,6 +261,48 @@ const scenarios = {
     await shot(page, "events-phone", PHONE);
     await page.setViewportSize(DESKTOP);
     return { latest, all, navCurrent, warnings, hash, details };
+  },
+
+  // Write-back from the chart page: ARGS.ids are charted, ARGS.write is writable. The control
+  // token is entered, a value written through the confirmation, then written again at once
+  // (refused by the box's rate limit); the audit trail shows both.
+  async write(page) {
+    const id = ARGS.write;
+    const panel = `.write-panel[data-idx="${id}"]`;
+    await page.goto(URL_ + "#/chart?ids=" + ARGS.ids.join(",") + "&range=1h");
+    await chartLoads(page, 1);
+    await page.waitForSelector(panel);
+    const panels = await page.evaluate(() => [...document.querySelectorAll(".write-panel")].map(p => ({
+      idx: p.dataset.idx, title: p.querySelector("h3").textContent, where: p.querySelector("p.muted").textContent, asksToken: !!p.querySelector("input[type=password]"),
+    })));
+    await page.fill(`#control-token-${id}`, ARGS.token);
+    await page.click(`${panel} form.token-form button[type=submit]`);
+    await page.waitForSelector(`#write-value-${id}`);
+    const input = await page.evaluate(id => { const i = document.querySelector("#write-value-" + id); return { type: i.type, min: i.min, max: i.max, step: i.step }; }, id);
+    const statusOf = () => page.evaluate(panel => document.querySelector(panel + " p.status").textContent, panel);
+    const writeValue = async (value) => {
+      await page.fill(`#write-value-${id}`, value);
+      await page.fill(`#write-comment-${id}`, "from the dashboard");
+      await page.click(`#write-${id}`);
+      await page.waitForSelector(`${panel} .confirm:not([hidden])`);
+      const confirm = await page.textContent(`${panel} .confirm`);
+      await page.evaluate(panel => { delete document.querySelector(panel).dataset.result; }, panel);
+      await page.click(`#write-confirm-${id}`);
+      await page.waitForFunction(panel => document.querySelector(panel).dataset.result, panel);
+      return confirm;
+    };
+    const confirm = await writeValue(ARGS.value);
+    await shot(page, "write-confirmed", DESKTOP);
+    const written = await statusOf();
+    await writeValue(ARGS.value2);
+    const refused = await statusOf();
+    await page.waitForFunction(panel => document.querySelectorAll(panel + " table.audit-trail tbody tr").length >= 2, panel);
+    const audit = await page.evaluate(panel => [...document.querySelectorAll(panel + " table.audit-trail tbody tr")].map(tr =>
+      Object.fromEntries([...tr.children].map(td => [td.dataset.label, td.textContent]))), panel);
+    await shot(page, "write-desktop", DESKTOP);
+    await shot(page, "write-phone", PHONE);
+    await page.setViewportSize(DESKTOP);
+    return { panels, input, confirm, written, refused, audit };
   },
 
   // GraphiQL's docs pane lives on the introspection query: open it and walk from the root

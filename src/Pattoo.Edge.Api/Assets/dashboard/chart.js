@@ -5,6 +5,7 @@ import { gql, str } from "./api.js";
 import { h, showError, formatTime, formatValue, formatAxis, translated, formatDuration, toLocalInput, pageHash, seriesLabel, seriesUnit } from "./ui.js";
 import { replaceParams } from "./main.js";
 import { saveFavourite } from "./favourites.js";
+import { renderWriteControls } from "./write.js";
 
 export const RANGES = [
   ["1h", "1 h", 3_600_000], ["6h", "6 h", 21_600_000], ["24h", "24 h", 86_400_000],
@@ -65,6 +66,8 @@ export function render(main, params) {
   const status = h("p", { class: "status", id: "chart-status", "aria-live": "polite" }, "Loading…");
   const seriesList = h("ul", { class: "series-list", id: "series-list", "aria-label": "Charted datapoints" });
   const texts = h("div", { id: "texts" });
+  const writes = h("div", { id: "writes" });
+  let writesKey = null;
   const csvButton = h("button", { type: "button", id: "csv", disabled: true, onclick: () => downloadCsv() }, "Download CSV");
   const favName = h("input", { type: "text", id: "fav-name", value: state.name, maxlength: "200", autocomplete: "off" });
   const favButton = h("button", { type: "submit", class: "primary", id: "fav-save" }, "Save as favourite");
@@ -78,7 +81,7 @@ export function render(main, params) {
         h("div", { class: "field" }, h("label", { for: "c-to" }, "To"), toInput),
         h("button", { type: "button", id: "c-apply", onclick: applyCustom }, "Apply")),
       h("label", { class: "check", for: "c-live" }, liveBox, "Live refresh"), liveHelp),
-    chartBox, status, seriesList, texts,
+    chartBox, status, seriesList, texts, writes,
     h("div", { class: "actions" },
       csvButton,
       h("form", { class: "actions", style: { marginTop: "0" }, onsubmit: e => { e.preventDefault(); save(); } },
@@ -151,7 +154,8 @@ export function render(main, params) {
     const maxPoints = maxPointsFor();
     const fields = state.ids.map((id, i) =>
       `s${i}: timeseries(idxDatapoint: ${str(id)}, from: ${Math.floor(from)}, to: ${Math.floor(to)}, maxPoints: ${maxPoints}) {
-        bucketMs series { idxDatapoint key agentProgram agentPolledTarget dataType counter pollingInterval ${translated()} labels { key value } }
+        bucketMs series { idxDatapoint key agentProgram agentPolledTarget dataType counter pollingInterval ${translated()} labels { key value }
+          writable { kind min max allowed limits address canRelinquish enabled } }
         timestamps values texts { timestamp value } }`);
     status.textContent = "Loading…";
     try {
@@ -283,6 +287,9 @@ export function render(main, params) {
         h("tbody", null, rows.map(r => h("tr", null, h("td", { "data-label": "Time" }, formatTime(r.t)), h("td", { "data-label": "Datapoint" }, r.who), h("td", { "data-label": "Value" }, r.v)))))));
     }
     csvButton.disabled = numeric.length + textual.length === 0;
+    // Write panels are drawn once per set of writable datapoints: a refresh keeps what is typed.
+    const key2 = last.series.filter(s => !s.missing && s.series.writable).map(s => s.id + (s.series.writable.enabled ? "+" : "-")).join(",");
+    if (key2 !== writesKey) { writesKey = key2; renderWriteControls(writes, last.series, () => load()); }
     if (missing.length && numeric.length + textual.length === 0) showError("None of the datapoints " + state.ids.join(", ") + " exist on this box.");
   }
 
