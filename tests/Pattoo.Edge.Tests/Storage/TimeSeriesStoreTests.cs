@@ -188,7 +188,7 @@ public class TimeSeriesStoreTests
             cmd.CommandText = "PRAGMA user_version";
             Assert.True(Convert.ToInt32(cmd.ExecuteScalar()) >= 1);
             cmd.CommandText = "SELECT group_concat(name) FROM (SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name)";
-            Assert.Equal("agent,agent_xlate,catalog_version,chart,chart_datapoint,chunk,compaction,datapoint,event,favorite,forward_cursor,glue,head,head_log,language,pair,pair_xlate,pair_xlate_group,rollup,string_sample", cmd.ExecuteScalar());
+            Assert.Equal("agent,agent_xlate,audit,catalog_version,chart,chart_datapoint,chunk,compaction,datapoint,event,favorite,forward_cursor,glue,head,head_log,language,pair,pair_xlate,pair_xlate_group,rollup,string_sample", cmd.ExecuteScalar());
             cmd.CommandText = "PRAGMA journal_mode";
             Assert.Equal("wal", cmd.ExecuteScalar());
             cmd.CommandText = "PRAGMA user_version = 999";
