@@ -75,15 +75,16 @@ public sealed record ApiOptions
     {
         const string key = "control_tokens";
         var tokens = s.GetStringMap(key);
+        // Each problem is reported at its token's line.
+        var table = s.GetSection(key);
+        var others = new HashSet<string>(s.GetStringArray("read_tokens").Concat(s.GetStringArray("write_tokens")), StringComparer.Ordinal);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var (name, token) in tokens)
         {
-            if (token.Length < 16) s.Error(key, $"token \"{name}\" must be at least 16 characters (make one with: head -c 24 /dev/urandom | base64)");
-            if (!seen.Add(token)) s.Error(key, $"token \"{name}\" is the same as another control token: give each holder their own, so the audit trail can tell them apart");
-        }
-        foreach (var token in s.GetStringArray("read_tokens").Concat(s.GetStringArray("write_tokens")))
-        {
-            if (seen.Contains(token)) s.Error(key, "a control token must not also be a read or write token");
+            table.GetOptionalString(name);
+            if (token.Length < 16) table.Error(name, "a control token must be at least 16 characters (make one with: head -c 24 /dev/urandom | base64)");
+            else if (!seen.Add(token)) table.Error(name, "the same token as another holder's: give each their own, so the audit trail can tell them apart");
+            else if (others.Contains(token)) table.Error(name, "a control token must not also be a read or write token");
         }
         return tokens;
     }
