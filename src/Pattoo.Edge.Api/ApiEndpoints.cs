@@ -322,7 +322,7 @@ public sealed partial class ApiEndpoints
         using var slot = await Enter(c, _queries).ConfigureAwait(false);
         if (slot is null) return;
         bool openMetrics = c.Request.Headers.Accept.ToString().Contains("application/openmetrics-text", StringComparison.OrdinalIgnoreCase);
-        string text = Forwarding.MetricsExposition.Write(_state.Store, _state.Name, _state.Targets, _state.Forwarders, openMetrics, _state.Listeners);
+        string text = Forwarding.MetricsExposition.Write(_state.Store, _state.Name, _state.Targets, _state.Forwarders, openMetrics, _state.Listeners, _state.Writes.Counts);
         c.Response.StatusCode = 200;
         c.Response.ContentType = openMetrics ? Forwarding.MetricsExposition.OpenMetricsContentType : Forwarding.MetricsExposition.TextContentType;
         await c.Response.WriteAsync(text, c.RequestAborted).ConfigureAwait(false);
@@ -564,6 +564,10 @@ public sealed partial class ApiEndpoints
                 json.WriteEndObject();
             }
             json.WriteEndArray();
+            json.WriteStartObject("writes");
+            json.WriteBoolean("enabled", _state.Writes.Options.Enabled);
+            foreach (var (result, count) in _state.Writes.Counts) json.WriteNumber(result, count);
+            json.WriteEndObject();
         }).ConfigureAwait(false);
     }
 

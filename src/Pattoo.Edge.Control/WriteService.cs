@@ -29,6 +29,8 @@ public sealed class WriteService(TimeSeriesStore store, Func<IEnumerable<IPollTa
     private readonly ConcurrentDictionary<long, long> _lastWrite = new();
     private readonly ConcurrentDictionary<string, long> _lastUnauthenticatedAudit = new();
     private long _unauditedRefusals;
+    private readonly Dictionary<string, long> _counts = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, (long Last, int Suppressed)> _lastRefusalLog = new();
 
     public WriteOptions Options { get; set; } = WriteOptions.Disabled;
 
@@ -192,6 +194,7 @@ public sealed class WriteService(TimeSeriesStore store, Func<IEnumerable<IPollTa
                 Comment = comment,
             };
             await store.AppendAuditAsync(entry).ConfigureAwait(false);
+            Count(entry.Result);
             Log.Info($"write: {caller.TokenName} from {caller.Client}: {pointName}: {entry.Message} (was {old})");
             return entry;
         }
@@ -212,14 +215,51 @@ public sealed class WriteService(TimeSeriesStore store, Func<IEnumerable<IPollTa
             if (now - last < 1000)
             {
                 Interlocked.Increment(ref _unauditedRefusals);
+                LogRefusal(entry);
                 throw new WriteRefusedException(entry.Message, null, code);
             }
             _lastUnauthenticatedAudit[entry.Client] = now;
             if (_lastUnauthenticatedAudit.Count > 10_000) _lastUnauthenticatedAudit.Clear();
         }
         await store.AppendAuditAsync(entry).ConfigureAwait(false);
-        Log.Warning($"write refused: {entry.Action} {entry.Point} from {entry.Client}{(entry.Token.Length > 0 ? $" ({entry.Token})" : "")}: {entry.Message}");
+        Count(entry.Result);
+        LogRefusal(entry);
         throw new WriteRefusedException(entry.Message, entry, code);
+    }
+
+    /// <summary>One log line per client per second: the audit trail has every refusal, the log a sample and a count.</summary>
+    private void LogRefusal(AuditEntry entry)
+    {
+        var (last, suppressed) = _lastRefusalLog.GetValueOrDefault(entry.Client, (long.MinValue / 2, 0));
+        if (entry.Timestamp - last < 1000)
+        {
+            _lastRefusalLog[entry.Client] = (last, suppressed + 1);
+            return;
+        }
+        _lastRefusalLog[entry.Client] = (entry.Timestamp, 0);
+        if (_lastRefusalLog.Count > 10_000) _lastRefusalLog.Clear();
+        Log.Warning($"write refused: {entry.Action} {entry.Point} from {entry.Client}{(entry.Token.Length > 0 ? $" ({entry.Token})" : "")}: {entry.Message}"
+            + (suppressed > 0 ? $" ({suppressed} more refused from {entry.Client} in the second before; see the audit trail)" : ""));
+    }
+
+    private void Count(string result)
+    {
+        lock (_counts) _counts[result] = _counts.GetValueOrDefault(result) + 1;
+    }
+
+    /// <summary>Requests since the start by result (written, mismatch, refused, failed, unaudited), for /metrics and the health check.</summary>
+    public IReadOnlyList<KeyValuePair<string, long>> Counts
+    {
+        get
+        {
+            lock (_counts)
+            {
+                var list = new List<KeyValuePair<string, long>>(_counts.Count + 1);
+                foreach (var result in (ReadOnlySpan<string>)["written", "mismatch", "refused", "failed"]) list.Add(new(result, _counts.GetValueOrDefault(result)));
+                list.Add(new("unaudited", UnauditedRefusals));
+                return list;
+            }
+        }
     }
 
     private async Task<AuditEntry> FailAsync(string action, ControlCaller caller, WritableDatapoint found, PointValue? requested, PointValue? old,
@@ -242,6 +282,7 @@ public sealed class WriteService(TimeSeriesStore store, Func<IEnumerable<IPollTa
             Comment = comment,
         };
         await store.AppendAuditAsync(entry).ConfigureAwait(false);
+        Count(entry.Result);
         Log.Warning($"write: {caller.TokenName} from {caller.Client}: {found.Describe()}: {message}");
         throw new WriteRefusedException(message, entry, refused ? "DEVICE_REFUSED" : "DEVICE_FAILED");
     }

@@ -21,7 +21,7 @@ public static class MetricsExposition
     public const string OpenMetricsContentType = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
     public static string Write(TimeSeriesStore store, string applianceName, IReadOnlyList<TargetState> targets, IReadOnlyList<ForwarderStatus> forwarders, bool openMetrics,
-        IReadOnlyList<IListenerStatus>? listeners = null)
+        IReadOnlyList<IListenerStatus>? listeners = null, IReadOnlyList<KeyValuePair<string, long>>? writes = null)
     {
         long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
         KeyValuePair<string, string>[] appliance = [new("appliance", applianceName)];
@@ -68,6 +68,12 @@ public static class MetricsExposition
                 KeyValuePair<string, string>[] labels = [new("appliance", applianceName), new("listener", l.Name), new("counter", counter)];
                 own.Add(("pattoo_edge_listener_datagrams", "counter", "What each receiver (SNMP traps) received, took and dropped, by counter", labels, value));
             }
+        }
+
+        foreach (var (result, count) in writes ?? [])
+        {
+            KeyValuePair<string, string>[] labels = [new("appliance", applianceName), new("result", result)];
+            own.Add(("pattoo_edge_writes", "counter", "Write-back requests since the start, by result (written, mismatch, refused, failed; unaudited: refusals without a valid token over one per client per second)", labels, count));
         }
 
         var sb = new StringBuilder();

@@ -169,3 +169,33 @@ public static class Connections
         throw new ExecutionError($"\"{cursor}\" is not a cursor this API handed out");
     }
 }
+
+/// <summary>
+/// Cursors that name a row by its id ("event:42", "audit:7" in base64), for the newest-first
+/// connections of events and the audit trail: a page stays stable while new rows arrive.
+/// </summary>
+public static class IdCursor
+{
+    public static string Encode(string kind, long id) => Convert.ToBase64String(Encoding.UTF8.GetBytes(kind + ":" + id.ToString(CultureInfo.InvariantCulture)));
+
+    /// <exception cref="ExecutionError">not a cursor of <paramref name="kind"/> (named in <paramref name="what"/>'s words).</exception>
+    public static long Decode(string kind, string cursor, string what)
+    {
+        try
+        {
+            var text = Encoding.UTF8.GetString(Convert.FromBase64String(cursor));
+            if (text.StartsWith(kind + ":", StringComparison.Ordinal) && long.TryParse(text.AsSpan(kind.Length + 1), NumberStyles.None, CultureInfo.InvariantCulture, out long id)) return id;
+        }
+        catch (FormatException) { }
+        throw new ExecutionError($"{what}: \"{cursor}\" is not a cursor of {what}");
+    }
+
+    /// <summary>A newest-first page as a Relay connection: each row's cursor names it.</summary>
+    public static Connection<TRow> Page<TRow>(string kind, IReadOnlyList<TRow> rows, Func<TRow, long> id, bool hasMore, bool isLaterPage, long totalCount)
+    {
+        var edges = rows.Select(r => (Encode(kind, id(r)), r)).ToList();
+        return new Connection<TRow>(edges,
+            new PageInfo(edges.Count > 0 ? edges[0].Item1 : null, edges.Count > 0 ? edges[^1].Item1 : null, hasMore, isLaterPage),
+            (int)Math.Min(int.MaxValue, totalCount));
+    }
+}

@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using GraphQL;
 using GraphQL.Types;
 using Pattoo.Edge.Common;
@@ -101,25 +100,9 @@ public static class EventsField
                 throw new ExecutionError($"events: severity \"{severityText}\" is not one of {string.Join(", ", EventSeverities.Names)}");
             query = query with { Severity = severity };
         }
-        if (c.GetArgument<string?>("after") is { } after) query = query with { BeforeId = CursorId(after) };
+        if (c.GetArgument<string?>("after") is { } after) query = query with { BeforeId = IdCursor.Decode("event", after, "events") };
         var page = ((ApiUserContext)c.UserContext).Appliance.Store.ReadEvents(query);
-        var edges = page.Events.Select(e => (Cursor(e.Id), e)).ToList();
-        return new Connection<EdgeEvent>(edges,
-            new PageInfo(edges.Count > 0 ? edges[0].Item1 : null, edges.Count > 0 ? edges[^1].Item1 : null, page.HasMore, query.BeforeId is not null),
-            (int)Math.Min(int.MaxValue, page.TotalCount));
-    }
-
-    public static string Cursor(long id) => Convert.ToBase64String(Encoding.UTF8.GetBytes("event:" + id.ToString(CultureInfo.InvariantCulture)));
-
-    private static long CursorId(string cursor)
-    {
-        try
-        {
-            var text = Encoding.UTF8.GetString(Convert.FromBase64String(cursor));
-            if (text.StartsWith("event:", StringComparison.Ordinal) && long.TryParse(text.AsSpan(6), NumberStyles.None, CultureInfo.InvariantCulture, out long id)) return id;
-        }
-        catch (FormatException) { }
-        throw new ExecutionError($"events: \"{cursor}\" is not a cursor of events");
+        return IdCursor.Page("event", page.Events, e => e.Id, page.HasMore, query.BeforeId is not null, page.TotalCount);
     }
 }
 

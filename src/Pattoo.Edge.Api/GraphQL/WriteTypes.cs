@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Text;
 using GraphQL;
 using GraphQL.Types;
 using GraphQLParser.AST;
@@ -184,24 +183,8 @@ public static class WriteFields
             Limit = first,
         };
         if (c.GetArgument<string?>("idxDatapoint") is { } idx) query = query with { IdxDatapoint = Ids.ParseIdx(idx, "idxDatapoint", "DataPoint") };
-        if (c.GetArgument<string?>("after") is { } after) query = query with { BeforeId = CursorId(after) };
+        if (c.GetArgument<string?>("after") is { } after) query = query with { BeforeId = IdCursor.Decode("audit", after, "audit") };
         var page = ((ApiUserContext)c.UserContext).Appliance.Store.ReadAudit(query);
-        var edges = page.Entries.Select(e => (Cursor(e.Id), e)).ToList();
-        return new Connection<AuditEntry>(edges,
-            new PageInfo(edges.Count > 0 ? edges[0].Item1 : null, edges.Count > 0 ? edges[^1].Item1 : null, page.HasMore, query.BeforeId is not null),
-            (int)Math.Min(int.MaxValue, page.TotalCount));
-    }
-
-    public static string Cursor(long id) => Convert.ToBase64String(Encoding.UTF8.GetBytes("audit:" + id.ToString(CultureInfo.InvariantCulture)));
-
-    private static long CursorId(string cursor)
-    {
-        try
-        {
-            var text = Encoding.UTF8.GetString(Convert.FromBase64String(cursor));
-            if (text.StartsWith("audit:", StringComparison.Ordinal) && long.TryParse(text.AsSpan(6), NumberStyles.None, CultureInfo.InvariantCulture, out long id)) return id;
-        }
-        catch (FormatException) { }
-        throw new ExecutionError($"audit: \"{cursor}\" is not a cursor of the audit trail");
+        return IdCursor.Page("audit", page.Entries, e => e.Id, page.HasMore, query.BeforeId is not null, page.TotalCount);
     }
 }

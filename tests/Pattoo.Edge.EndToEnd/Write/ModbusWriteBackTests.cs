@@ -178,6 +178,14 @@ public sealed class ModbusWriteBackTests
             Assert.Equal("600", deviceRefusal.GetProperty("oldValue").GetString());
             Assert.Single(await AuditAsync(http, ids["status"]));
 
+            // Counted for a central Prometheus and the health check.
+            var metrics = await http.GetStringAsync("/metrics");
+            Assert.Contains("pattoo_edge_writes_total{appliance=\"write-gw\",result=\"written\"} 7", metrics);
+            var health = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync("/api/v1/health")).RootElement.GetProperty("writes");
+            Assert.True(health.GetProperty("enabled").GetBoolean());
+            Assert.Equal(7, health.GetProperty("written").GetInt64());
+            Assert.True(health.GetProperty("refused").GetInt64() >= 10);
+
             // The kill switch: write.enabled = false refuses every write after a reload.
             await File.WriteAllTextAsync(config, (await File.ReadAllTextAsync(config)).Replace("enabled = true", "enabled = false"));
             int mark = edge.Output.Length;
