@@ -47,6 +47,32 @@ public sealed class WriteService(TimeSeriesStore store, Func<IEnumerable<IPollTa
         return row is null ? null : Find(row);
     }
 
+    private sealed record PointIndex(long BuiltAt, Dictionary<string, (IWritableTarget Target, WritablePoint Point)> ByChecksum);
+
+    private PointIndex? _index;
+
+    /// <summary>
+    /// As <see cref="Find(DatapointRow)"/>, from an index of the declared points rebuilt at most
+    /// once a second: the API asks for every row of a listing, and a point stored for the first
+    /// time shows within a second. Writes look up afresh (a reload replaces targets).
+    /// </summary>
+    public WritableDatapoint? Describe(DatapointRow row)
+    {
+        long now = Environment.TickCount64;
+        var index = Volatile.Read(ref _index);
+        if (index is null || now - index.BuiltAt > 1000)
+        {
+            var byChecksum = new Dictionary<string, (IWritableTarget, WritablePoint)>(StringComparer.Ordinal);
+            foreach (var target in targets())
+            {
+                if (target is not IWritableTarget writable) continue;
+                foreach (var point in writable.WritablePoints) byChecksum[point.Series.Checksum] = (writable, point);
+            }
+            Volatile.Write(ref _index, index = new PointIndex(now, byChecksum));
+        }
+        return index.ByChecksum.TryGetValue(row.Checksum, out var found) ? new WritableDatapoint(row.IdxDatapoint, found.Target, found.Point) : null;
+    }
+
     /// <summary>The writable point of a datapoint row (matched by its checksum), or null.</summary>
     public WritableDatapoint? Find(DatapointRow row)
     {

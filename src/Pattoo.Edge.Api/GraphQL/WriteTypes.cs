@@ -123,7 +123,7 @@ public static class WriteFields
     {
         type.Field<WritableType>("writable")
             .Description("How this datapoint may be written (write-back); null when the config does not declare its point writable")
-            .Resolve(c => ((ApiUserContext)c.UserContext).Appliance.Writes.Find(datapoint(c.Source)));
+            .Resolve(c => ((ApiUserContext)c.UserContext).Appliance.Writes.Describe(datapoint(c.Source)));
     }
 
     public static void AddMutations(ObjectGraphType mutation)

@@ -40,7 +40,7 @@ public sealed partial class BacnetPoller
         if (result.Error is { } error) throw new DeviceRefusedException($"read-property {o.Reference}: {error}");
         if (result.Values.Count != 1) throw new DeviceRefusedException($"read-property {o.Reference}: {result.Values.Count} values, expected one");
         var value = result.Values[0];
-        (_writeTags ??= new ApplicationTag?[_device.Objects.Count])[point.Index] = value.Tag;
+        LazyInitializer.EnsureInitialized(ref _writeTags, () => new ApplicationTag?[_device.Objects.Count])[point.Index] = value.Tag;
         return DataTypeOf(value) == Common.DataType.String ? PointValue.Of(value.ToString()) : PointValue.Of(value.ToDouble());
     }
 

@@ -41,7 +41,7 @@ public sealed partial class OpcUaPoller
         if (dv.Value.IsArray) throw new DeviceRefusedException($"read {n.NodeIdText}: an array; only scalar nodes are written");
         if (!OpcUaValues.TryConvert(dv.Value, out var type, out double value, out string? text, out string? why))
             throw new DeviceRefusedException($"read {n.NodeIdText}: {why}");
-        (_writeTypes ??= new BuiltInType?[_server.Nodes.Count])[point.Index] = dv.Value.Type;
+        LazyInitializer.EnsureInitialized(ref _writeTypes, () => new BuiltInType?[_server.Nodes.Count])[point.Index] = dv.Value.Type;
         return type == DataType.String ? PointValue.Of(text!) : PointValue.Of(value);
     }
 

@@ -63,7 +63,7 @@ public sealed partial class SnmpPoller
             throw new DeviceRefusedException($"{what} {m.Options.Oid}: the answer does not carry it");
         if (vb.Type.IsException() || vb.Type == SnmpValueType.Null)
             throw new DeviceRefusedException($"{what} {m.Options.Oid}: {vb.Type.Name()}");
-        (_writeTypes ??= new SnmpValueType?[_metrics.Length])[index] = vb.Type;
+        LazyInitializer.EnsureInitialized(ref _writeTypes, () => new SnmpValueType?[_metrics.Length])[index] = vb.Type;
         if (vb.IsNumber) return PointValue.Of(vb.ToDouble() * m.Options.Scale);
         var slot = new ValueSlot();
         slot.Store(vb, 0, out _);

@@ -71,5 +71,7 @@ internal sealed class BacnetDevicePeer : IAsyncDisposable
     /// <summary>Waits for a line the peer prints ("SUBSCRIBED NAME 0:0 unconfirmed 10").</summary>
     public Task<string> WaitForLineAsync(Func<string, bool> matches, string waitingTo) => _process.WaitForLineAsync(matches, TimeSpan.FromSeconds(10), waitingTo);
 
+    public Task<string> WaitForLineAsync(Func<string, bool> matches, TimeSpan timeout, string waitingTo) => _process.WaitForLineAsync(matches, timeout, waitingTo);
+
     public ValueTask DisposeAsync() => _process.DisposeAsync();
 }
