@@ -14,6 +14,6 @@ public sealed class WriteRefusedException(string message, Storage.AuditEntry? au
 {
     public Storage.AuditEntry? Audit { get; } = audit;
 
-    /// <summary>A short machine-readable reason: UNAUTHORIZED, DISABLED, NOT_FOUND, NOT_WRITABLE, BAD_VALUE, RATE_LIMITED, OUT_OF_LIMITS, DEVICE_REFUSED, DEVICE_FAILED, NOT_SUPPORTED.</summary>
+    /// <summary>A short machine-readable reason: UNAUTHORIZED, DISABLED, NOT_FOUND, NOT_WRITABLE, BAD_VALUE, RATE_LIMITED, OUT_OF_LIMITS, AUDIT_FAILED, DEVICE_REFUSED, DEVICE_FAILED, NOT_SUPPORTED.</summary>
     public string Code { get; } = code;
 }

@@ -159,49 +159,23 @@ public sealed class WriteService(TimeSeriesStore store, Func<IEnumerable<IPollTa
                 return await Refuse("RATE_LIMITED", $"{point.Series.Key}: written {now - last} ms ago; write.min_interval allows one write every {Duration.Format(Options.MinInterval)}").ConfigureAwait(false);
             _lastWrite[idxDatapoint] = now;
 
+            // From here the device is talked to: its own timeouts bound the calls, and a client that
+            // goes away (or the query timeout) must not cut a write short of its audit row.
+            var device = CancellationToken.None;
             PointValue old;
             try
             {
-                old = await found.Target.ReadPointAsync(point, cancellationToken).ConfigureAwait(false);
+                old = await found.Target.ReadPointAsync(point, device).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+            catch (Exception e)
             {
                 return await FailAsync(action, caller, found, requested, null, comment, e, "reading its value before the write; nothing was sent").ConfigureAwait(false);
             }
             if (requested is { } value && point.Limits.Check(value, old) is { } refusal)
                 return await Refuse("OUT_OF_LIMITS", $"{point.Series.Key}: {refusal}", old.ToString()).ConfigureAwait(false);
 
-            try
-            {
-                if (requested is { } v) await found.Target.WritePointAsync(point, v, cancellationToken).ConfigureAwait(false);
-                else await found.Target.RelinquishPointAsync(point, cancellationToken).ConfigureAwait(false);
-            }
-            catch (ArgumentException e)
-            {
-                return await Refuse("BAD_VALUE", $"{point.Series.Key}: {e.Message}", old.ToString()).ConfigureAwait(false);
-            }
-            catch (NotSupportedException e)
-            {
-                return await Refuse("NOT_SUPPORTED", e.Message, old.ToString()).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                return await FailAsync(action, caller, found, requested, old, comment, e, "sending it").ConfigureAwait(false);
-            }
-
-            PointValue readBack;
-            try
-            {
-                readBack = await found.Target.ReadPointAsync(point, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
-            {
-                return await FailAsync(action, caller, found, requested, old, comment, e, "reading it back after the write (the write was sent)").ConfigureAwait(false);
-            }
-            await StoreReadBackAsync(point, readBack).ConfigureAwait(false);
-
-            bool matches = requested is not { } r || r.Matches(readBack);
-            var entry = new AuditEntry
+            // The row goes to disk before the device is sent anything: no write without its trace.
+            var pending = new AuditEntry
             {
                 Timestamp = _clock.GetUtcNow().ToUnixTimeMilliseconds(),
                 Token = caller.TokenName,
@@ -211,17 +185,63 @@ public sealed class WriteService(TimeSeriesStore store, Func<IEnumerable<IPollTa
                 Action = action,
                 OldValue = old.ToString(),
                 Requested = requested?.ToString(),
+                Result = "pending",
+                Message = "being sent to the device",
+                Comment = comment,
+            };
+            try
+            {
+                await store.AppendAuditAsync(pending).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                Log.Error($"write: {pointName}: the audit trail cannot be written ({e.Message}); the write was not sent");
+                throw new WriteRefusedException($"{point.Series.Key}: the audit trail cannot be written ({e.Message}); nothing was sent", null, "AUDIT_FAILED");
+            }
+
+            try
+            {
+                if (requested is { } v) await found.Target.WritePointAsync(point, v, device).ConfigureAwait(false);
+                else await found.Target.RelinquishPointAsync(point, device).ConfigureAwait(false);
+            }
+            catch (ArgumentException e)
+            {
+                return await RefuseAsync(pending with { Result = "refused", Message = $"{point.Series.Key}: {e.Message}" }, "BAD_VALUE", true, pending.Id).ConfigureAwait(false);
+            }
+            catch (NotSupportedException e)
+            {
+                return await RefuseAsync(pending with { Result = "refused", Message = e.Message }, "NOT_SUPPORTED", true, pending.Id).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                return await FailAsync(action, caller, found, requested, old, comment, e, "sending it", pending.Id).ConfigureAwait(false);
+            }
+
+            PointValue readBack;
+            try
+            {
+                readBack = await found.Target.ReadPointAsync(point, device).ConfigureAwait(false);
+            }
+            catch (Exception e)
+            {
+                return await FailAsync(action, caller, found, requested, old, comment, e, "reading it back after the write (the write was sent)", pending.Id).ConfigureAwait(false);
+            }
+
+            bool matches = requested is not { } r || r.Matches(readBack);
+            var entry = pending with
+            {
+                Timestamp = _clock.GetUtcNow().ToUnixTimeMilliseconds(),
                 ReadBack = readBack.ToString(),
                 Result = matches ? "written" : "mismatch",
                 Message = action == "relinquish"
                     ? $"relinquished; the device now reports {readBack}"
                     : matches ? $"written; the device now reports {readBack}"
                     : $"sent {requested}, but the device now reports {readBack} (it may clamp or round the value, or another controller commands it at a higher priority)",
-                Comment = comment,
             };
-            await store.AppendAuditAsync(entry).ConfigureAwait(false);
+            await RecordAsync(entry, pending.Id).ConfigureAwait(false);
             Count(entry.Result);
             Log.Info($"write: {caller.TokenName} from {caller.Client}: {pointName}: {entry.Message} (was {old})");
+            await StoreReadBackAsync(point, readBack).ConfigureAwait(false);
             return entry;
         }
         finally
@@ -230,7 +250,23 @@ public sealed class WriteService(TimeSeriesStore store, Func<IEnumerable<IPollTa
         }
     }
 
-    private async Task<AuditEntry> RefuseAsync(AuditEntry entry, string code, bool authenticated)
+    /// <summary>
+    /// The outcome over the pending row (<paramref name="pendingId"/>), or a new row. If it cannot be
+    /// written the pending row stays, and says the write was being sent.
+    /// </summary>
+    private async Task RecordAsync(AuditEntry entry, long pendingId)
+    {
+        try
+        {
+            await store.AppendAuditAsync(entry, pendingId).ConfigureAwait(false);
+        }
+        catch (Exception e) when (pendingId != 0)
+        {
+            Log.Error($"write: {entry.Point}: the outcome ({entry.Result}: {entry.Message}) could not be added to audit row {pendingId}: {e.Message}");
+        }
+    }
+
+    private async Task<AuditEntry> RefuseAsync(AuditEntry entry, string code, bool authenticated, long pendingId = 0)
     {
         if (!authenticated)
         {
@@ -247,7 +283,7 @@ public sealed class WriteService(TimeSeriesStore store, Func<IEnumerable<IPollTa
             _lastUnauthenticatedAudit[entry.Client] = now;
             if (_lastUnauthenticatedAudit.Count > 10_000) _lastUnauthenticatedAudit.Clear();
         }
-        await store.AppendAuditAsync(entry).ConfigureAwait(false);
+        await RecordAsync(entry, pendingId).ConfigureAwait(false);
         Count(entry.Result);
         LogRefusal(entry);
         throw new WriteRefusedException(entry.Message, entry, code);
@@ -289,7 +325,7 @@ public sealed class WriteService(TimeSeriesStore store, Func<IEnumerable<IPollTa
     }
 
     private async Task<AuditEntry> FailAsync(string action, ControlCaller caller, WritableDatapoint found, PointValue? requested, PointValue? old,
-        string comment, Exception e, string during)
+        string comment, Exception e, string during, long pendingId = 0)
     {
         bool refused = e is DeviceRefusedException;
         string message = $"{found.Point.Series.Key}: the device {(refused ? "refused" : "failed")} while {during}: {e.Message}";
@@ -307,7 +343,7 @@ public sealed class WriteService(TimeSeriesStore store, Func<IEnumerable<IPollTa
             Message = message,
             Comment = comment,
         };
-        await store.AppendAuditAsync(entry).ConfigureAwait(false);
+        await RecordAsync(entry, pendingId).ConfigureAwait(false);
         Count(entry.Result);
         Log.Warning($"write: {caller.TokenName} from {caller.Client}: {found.Describe()}: {message}");
         throw new WriteRefusedException(message, entry, refused ? "DEVICE_REFUSED" : "DEVICE_FAILED");
@@ -318,10 +354,15 @@ public sealed class WriteService(TimeSeriesStore store, Func<IEnumerable<IPollTa
     {
         var batch = new SampleBatch(4);
         long now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
-        if (value.IsText) batch.AddText(point.Series, now, value.Text!);
-        else batch.Add(point.Series, now, value.Number);
-        try { await store.WriteAsync(batch, CancellationToken.None).ConfigureAwait(false); }
-        catch (StorageUnavailableException e) { Log.Warning($"write: the read-back of {point.Series} was not stored: {e.Message}"); }
+        // After the audit row: a read-back the series cannot take (its type changed) is only logged.
+        try
+        {
+            if (value.IsText != (point.Series.DataType == DataType.String)) throw new ArgumentException($"a {(value.IsText ? "text" : "number")} for a {point.Series.DataType.Name()} series");
+            if (value.IsText) batch.AddText(point.Series, now, value.Text!);
+            else batch.Add(point.Series, now, value.Number);
+            await store.WriteAsync(batch, CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (Exception e) { Log.Warning($"write: the read-back of {point.Series} was not stored: {e.Message}"); }
     }
 
     private static string Clip(string text, int max) => text.Length <= max ? text : text[..max];

@@ -186,16 +186,16 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
 
     public WriteService Writes => _writes ?? throw new InvalidOperationException("the host is not started");
 
-    /// <summary>[write] and the control tokens apply at once, at start and on every reload.</summary>
+    /// <summary>[write] and the control tokens: set before the pollers start or restart, so turning writes off applies at once.</summary>
     private void ApplyWriteOptions(EdgeOptions options)
     {
         var writes = Writes;
-        bool changed = writes.Options != options.Write || writes.HasControlTokens != options.Api.ControlTokens.Count > 0;
+        bool wasEnabled = writes.Options.Enabled;
         writes.Options = options.Write;
         writes.HasControlTokens = options.Api.ControlTokens.Count > 0;
-        int points = Scheduler.Targets.OfType<Pollers.Writing.IWritableTarget>().Sum(t => t.WritablePoints.Count);
-        if (changed || points > 0)
-            Log.Info($"write-back: {options.Write.Describe()}; {points} writable point{(points == 1 ? "" : "s")}, {options.Api.ControlTokens.Count} control token{(options.Api.ControlTokens.Count == 1 ? "" : "s")}");
+        if (options.Write.Enabled || wasEnabled)
+            Log.Info($"write-back: {options.Write.Describe()}; {options.Api.ControlTokens.Count} control token{(options.Api.ControlTokens.Count == 1 ? "" : "s")}"
+                + (options.Write.Enabled && options.Api.ControlTokens.Count == 0 ? " (without one every write is refused: add [api.control_tokens])" : ""));
     }
 
     public Task<string> DiscoverAsync(IReadOnlyList<string> arguments, Action<string> progress, CancellationToken cancellationToken)
@@ -232,8 +232,8 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
         _http = new HttpServer(this);
         await _http.StartAsync().ConfigureAwait(false);
         Log.Info($"http: listening on {Options.Server.Listen}");
-        await _scheduler.ApplyAsync(BuildTargets(Options, PushSamples)).ConfigureAwait(false);
         ApplyWriteOptions(Options);
+        await _scheduler.ApplyAsync(BuildTargets(Options, PushSamples)).ConfigureAwait(false);
         await _listeners.ApplyAsync(BuildListeners(Options)).ConfigureAwait(false);
         _forwarders = new ForwarderSet(_store);
         await _forwarders.ApplyAsync(Options.Forward).ConfigureAwait(false);
@@ -261,8 +261,9 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
                 Log.Warning("config: api query limits changed; restart pattoo-edge to apply them (tokens and networks apply now)");
             // Everything applies now but the server and storage sections (reported above): every poller's section by construction.
             Options = next with { Server = Options.Server, Storage = Options.Storage with { EventRetention = next.Storage.EventRetention, AuditRetention = next.Storage.AuditRetention } };
-            await Scheduler.ApplyAsync(BuildTargets(Options, PushSamples)).ConfigureAwait(false);
+            // The kill switch applies before the pollers restart, which may take seconds.
             ApplyWriteOptions(Options);
+            await Scheduler.ApplyAsync(BuildTargets(Options, PushSamples)).ConfigureAwait(false);
             _alerts?.Apply(Options.Alerts);
             try
             {

@@ -174,13 +174,13 @@ public sealed class SnmpEncoder
                     case SnmpValueType.Gauge32 or SnmpValueType.TimeTicks when number == Math.Floor(number) && number >= 0 && number <= uint.MaxValue:
                         w.WriteInteger((ulong)number, new Asn1Tag(TagClass.Application, type == SnmpValueType.Gauge32 ? 2 : 3));
                         break;
-                    case SnmpValueType.OctetString:
-                        w.WriteOctetString(System.Text.Encoding.UTF8.GetBytes(text ?? ""));
+                    case SnmpValueType.OctetString when text is not null:
+                        w.WriteOctetString(System.Text.Encoding.UTF8.GetBytes(text));
                         break;
                     case SnmpValueType.IpAddress when System.Net.IPAddress.TryParse(text, out var address) && address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork:
                         w.WriteOctetString(address.GetAddressBytes(), new Asn1Tag(TagClass.Application, 0));
                         break;
-                    case SnmpValueType.Integer or SnmpValueType.Gauge32 or SnmpValueType.TimeTicks or SnmpValueType.IpAddress:
+                    case SnmpValueType.Integer or SnmpValueType.Gauge32 or SnmpValueType.TimeTicks or SnmpValueType.IpAddress or SnmpValueType.OctetString:
                         throw new ArgumentException($"{(text ?? number.ToString("R", System.Globalization.CultureInfo.InvariantCulture))} is not a value of {type.Name()}");
                     default:
                         throw new ArgumentException($"a {type.Name()} cannot be set");

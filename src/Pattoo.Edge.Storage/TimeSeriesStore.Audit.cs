@@ -23,7 +23,7 @@ public sealed record AuditEntry
     public string? OldValue { get; init; }
     public string? Requested { get; init; }
     public string? ReadBack { get; init; }
-    /// <summary>"written", "mismatch" (sent; the device reports another value), "refused" (by the box or the device), "failed" (no answer).</summary>
+    /// <summary>"written", "mismatch" (sent; the device reports another value), "refused" (by the box or the device), "failed" (no answer), "pending" (being sent; left so only if the box stopped meanwhile).</summary>
     public required string Result { get; init; }
     public required string Message { get; init; }
     public string Comment { get; init; } = "";
@@ -54,16 +54,31 @@ public sealed partial class TimeSeriesStore
         set => _auditRetention = value;
     }
 
-    /// <summary>Stores <paramref name="entry"/> durably and sets its id; returns when it is on disk.</summary>
-    public Task AppendAuditAsync(AuditEntry entry) => ControlAsync(Control.Audit, audit: entry);
+    /// <summary>
+    /// Stores <paramref name="entry"/> durably and sets its id; returns when it is on disk. With
+    /// <paramref name="replaces"/>, the row of that id (a "pending" one written before a device
+    /// was sent anything) becomes <paramref name="entry"/>.
+    /// </summary>
+    public Task AppendAuditAsync(AuditEntry entry, long replaces = 0)
+    {
+        entry.Id = replaces;
+        return ControlAsync(Control.Audit, audit: entry);
+    }
 
     private void InsertAudit(AuditEntry e)
     {
         using var cmd = _db.CreateCommand();
-        cmd.CommandText = """
+        cmd.CommandText = e.Id == 0
+            ? """
             INSERT INTO audit (ts, token, client, idx_datapoint, point, action, old_value, requested, read_back, result, message, comment)
             VALUES ($ts, $token, $client, $idx, $point, $action, $old, $requested, $readBack, $result, $message, $comment) RETURNING id
+            """
+            : """
+            UPDATE audit SET ts = $ts, token = $token, client = $client, idx_datapoint = $idx, point = $point, action = $action, old_value = $old,
+                requested = $requested, read_back = $readBack, result = $result, message = $message, comment = $comment
+            WHERE id = $id RETURNING id
             """;
+        cmd.Parameters.AddWithValue("$id", e.Id);
         cmd.Parameters.AddWithValue("$ts", e.Timestamp);
         cmd.Parameters.AddWithValue("$token", e.Token);
         cmd.Parameters.AddWithValue("$client", e.Client);

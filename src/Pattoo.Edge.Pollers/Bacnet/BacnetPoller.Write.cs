@@ -31,10 +31,10 @@ public sealed partial class BacnetPoller
     public async Task<PointValue> ReadPointAsync(WritablePoint point, CancellationToken cancellationToken)
     {
         var o = _device.Objects[point.Index];
-        if (_address is null) await LocateAsync(cancellationToken).ConfigureAwait(false);
+        var address = await AddressAsync(cancellationToken).ConfigureAwait(false);
         var buffer = new byte[32];
         BacnetServices.TryWriteReadProperty(buffer, o.Reference, out int n);
-        var reply = await _lease.Resource.RequestAsync(_address!.Value, BacnetService.ReadProperty, buffer.AsMemory(0, n), Limits, cancellationToken).ConfigureAwait(false);
+        var reply = await _lease.Resource.RequestAsync(address, BacnetService.ReadProperty, buffer.AsMemory(0, n), Limits, cancellationToken).ConfigureAwait(false);
         if (reply.Kind != ReplyKind.Ack) throw new DeviceRefusedException($"read-property {o.Reference}: {reply.Describe()}");
         var result = BacnetServices.ReadReadPropertyAck(reply.Data);
         if (result.Error is { } error) throw new DeviceRefusedException($"read-property {o.Reference}: {error}");
@@ -53,13 +53,21 @@ public sealed partial class BacnetPoller
     private async Task SendWriteAsync(WritablePoint point, BacnetValue value, CancellationToken cancellationToken)
     {
         var o = _device.Objects[point.Index];
-        if (_address is null) await LocateAsync(cancellationToken).ConfigureAwait(false);
+        var address = await AddressAsync(cancellationToken).ConfigureAwait(false);
         var buffer = new byte[64 + (value.Tag == ApplicationTag.CharacterString ? value.Text.Length * 4 : 0)];
         if (!BacnetServices.TryWriteWriteProperty(buffer, o.Reference, value, o.WritePriority, out int n))
             throw new ArgumentException($"the value is too long for one write-property request");
-        var reply = await _lease.Resource.RequestAsync(_address!.Value, BacnetService.WriteProperty, buffer.AsMemory(0, n), Limits, cancellationToken).ConfigureAwait(false);
+        var reply = await _lease.Resource.RequestAsync(address, BacnetService.WriteProperty, buffer.AsMemory(0, n), Limits, cancellationToken).ConfigureAwait(false);
         if (reply.Kind != ReplyKind.Ack)
             throw new DeviceRefusedException($"write-property {o.Reference} at priority {o.WritePriority}: {reply.Describe()}");
+    }
+
+    /// <summary>The device's address, located first if the poll has not (or has forgotten it); read once, as a poll may clear it meanwhile.</summary>
+    private async Task<DeviceAddress> AddressAsync(CancellationToken cancellationToken)
+    {
+        if (_address is { } known) return known;
+        await LocateAsync(cancellationToken).ConfigureAwait(false);
+        return _address ?? throw new BacnetTransportException($"device {Name} could not be located");
     }
 
     /// <summary>The value as the application type the device reported for the property (REAL unless it said otherwise).</summary>
@@ -72,6 +80,10 @@ public sealed partial class BacnetPoller
             WriteKind.Text => ApplicationTag.CharacterString,
             _ => ApplicationTag.Real,
         };
+        // The point's kind comes from the config, the type from the device: a text for a number
+        // (or the reverse) is refused, never sent as 0.
+        if ((tag == ApplicationTag.CharacterString) != value.IsText)
+            throw new ArgumentException($"the device reports {_device.Objects[point.Index].Object} present-value as {tag}; {value} is {(value.IsText ? "a text" : "a number")}");
         double n = value.Number;
         return tag switch
         {

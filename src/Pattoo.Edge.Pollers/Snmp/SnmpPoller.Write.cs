@@ -12,6 +12,12 @@ public sealed partial class SnmpPoller
 {
     private SnmpValueType?[]? _writeTypes;
 
+    /// <summary>
+    /// Held by a poll from its first request to its last parse, and by a write's get, set and
+    /// read-back: an answer lies in the session's receive buffer until it is parsed.
+    /// </summary>
+    private readonly SemaphoreSlim _exchange = new(1, 1);
+
     /// <summary>The writable OIDs stored so far (a scalar's series is made with its first value).</summary>
     public IReadOnlyList<WritablePoint> WritablePoints
     {
@@ -31,16 +37,31 @@ public sealed partial class SnmpPoller
     public async Task<PointValue> ReadPointAsync(WritablePoint point, CancellationToken cancellationToken)
     {
         var m = _metrics[point.Index];
-        var r = await _session.RequestAsync(PduType.GetRequest, [m.Scalar!.Oid], 1, 0, 0, cancellationToken).ConfigureAwait(false);
-        return Answer(m, r, point.Index, "get");
+        await _exchange.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var r = await _session.RequestAsync(PduType.GetRequest, [m.Scalar!.Oid], 1, 0, 0, cancellationToken).ConfigureAwait(false);
+            return Answer(m, r, point.Index, "get");
+        }
+        finally
+        {
+            _exchange.Release();
+        }
     }
 
     public async Task WritePointAsync(WritablePoint point, PointValue value, CancellationToken cancellationToken)
     {
         var m = _metrics[point.Index];
         var type = _writeTypes?[point.Index] ?? (point.Limits.Kind == WriteKind.Text ? SnmpValueType.OctetString : SnmpValueType.Integer);
+        bool textType = type is SnmpValueType.OctetString or SnmpValueType.IpAddress;
+        // The point's kind comes from the config, the wire type from the agent: a mismatch is
+        // refused, never sent as an empty string or a 0.
+        if (textType != value.IsText)
+            throw new ArgumentException(textType
+                ? $"the agent reports {m.Options.Oid} as {type.Name()}: declare it type = \"string\" with allowed texts to write it"
+                : $"the agent reports {m.Options.Oid} as {type.Name()}, a number: this point is declared as text");
         double raw = value.Number / m.Options.Scale;
-        if (type != SnmpValueType.OctetString && type != SnmpValueType.IpAddress)
+        if (!textType)
         {
             double whole = Math.Round(raw);
             if (Math.Abs(raw - whole) > 1e-9 * Math.Max(1, Math.Abs(raw)))
@@ -48,9 +69,17 @@ public sealed partial class SnmpPoller
             raw = whole;
         }
         var varbinds = new SnmpEncoder().EncodeSetVarbindList(m.Scalar!.Oid, type, raw, value.Text);
-        var r = await _session.SetAsync(varbinds, cancellationToken).ConfigureAwait(false);
-        if (r.Header.ErrorStatus != 0)
-            throw new DeviceRefusedException($"set {m.Options.Oid} = {value}: the agent answered {((SnmpErrorStatus)r.Header.ErrorStatus).Name()}");
+        await _exchange.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            var r = await _session.SetAsync(varbinds, cancellationToken).ConfigureAwait(false);
+            if (r.Header.ErrorStatus != 0)
+                throw new DeviceRefusedException($"set {m.Options.Oid} = {value}: the agent answered {((SnmpErrorStatus)r.Header.ErrorStatus).Name()}");
+        }
+        finally
+        {
+            _exchange.Release();
+        }
     }
 
     /// <summary>The value a GetResponse carries for the metric's OID, as the point takes it; its SMI type is kept for the write.</summary>

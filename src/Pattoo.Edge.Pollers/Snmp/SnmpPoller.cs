@@ -148,6 +148,7 @@ public sealed partial class SnmpPoller : IPollTarget, IPollTargetDiagnostics, IW
         ArgumentNullException.ThrowIfNull(report);
         ObjectDisposedException.ThrowIf(_disposed != 0, this);
         await _limiter.WaitAsync(cancellationToken).ConfigureAwait(false);
+        await _exchange.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             long timestamp = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
@@ -158,6 +159,7 @@ public sealed partial class SnmpPoller : IPollTarget, IPollTargetDiagnostics, IW
         }
         finally
         {
+            _exchange.Release();
             _limiter.Release();
         }
     }

@@ -53,11 +53,10 @@ public sealed record WriteLimits(WriteKind Kind, double? Min, double? Max, IRead
     {
         if (Allowed.Count > 0)
         {
+            bool listed = false;
             foreach (var a in Allowed)
-            {
-                if (value.IsText ? a == value.Text : double.Parse(a, CultureInfo.InvariantCulture) == value.Number) return null;
-            }
-            return $"{value} is not one of the allowed values ({string.Join(", ", Allowed)})";
+                listed |= value.IsText ? a == value.Text : double.Parse(a, CultureInfo.InvariantCulture) == value.Number;
+            if (!listed) return $"{value} is not one of the allowed values ({string.Join(", ", Allowed)})";
         }
         if (value.IsText) return null;
         if (Min is { } min && value.Number < min) return $"{value} is below the minimum {Format(min)}";

@@ -49,6 +49,12 @@ public sealed class SnmpWriteBackTests
                   writable = true
                   allowed = [1, 2]
                   [[snmp.targets.oids]]
+                  oid = "1.3.6.1.2.1.1.5.0"
+                  key = "sysName"
+                  writable = true
+                  min = 0
+                  max = 10
+                  [[snmp.targets.oids]]
                   oid = "1.3.6.1.2.1.1.3.0"
                   key = "sysUpTime"
                   writable = true
@@ -78,7 +84,7 @@ public sealed class SnmpWriteBackTests
             await edge.WaitForOutputAsync("snmp/switch: polling OK", TimeSpan.FromSeconds(30));
             await edge.WaitForOutputAsync("snmp/server-v3: polling OK", TimeSpan.FromSeconds(30));
             using var http = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
-            var ids = await WaitForIdsAsync(http, "snmp", "sysContact", "snmpEnableAuthenTraps", "sysUpTime", "sysLocation");
+            var ids = await WaitForIdsAsync(http, "snmp", "sysContact", "snmpEnableAuthenTraps", "sysUpTime", "sysLocation", "sysName");
 
             var contact = await WriteAsync(http, ids["sysContact"], "\"noc@example.net\"");
             Assert.Equal(("written", "noc@example.net"), (contact.GetProperty("result").GetString(), contact.GetProperty("readBackValue").GetString()));
@@ -97,6 +103,10 @@ public sealed class SnmpWriteBackTests
             Assert.Equal("OUT_OF_LIMITS", (await RefusedAsync(http, ids["snmpEnableAuthenTraps"], "3")).Code);
             Assert.Equal("OUT_OF_LIMITS", (await RefusedAsync(http, ids["sysContact"], "\"attacker@example.com\"")).Code);
             Assert.Equal("BAD_VALUE", (await RefusedAsync(http, ids["snmpEnableAuthenTraps"], "\"on\"")).Code);
+            // Declared as a number, reported by the agent as a text: refused, never sent as an empty string.
+            var (kindMessage, kindCode) = await RefusedAsync(http, ids["sysName"], "5");
+            Assert.Equal("BAD_VALUE", kindCode);
+            Assert.Contains("declare it type = \"string\"", kindMessage);
             Assert.Equal("NOT_SUPPORTED", (await PostAsync(http, $"mutation {{ relinquish(idxDatapoint: \"{ids["sysContact"]}\") {{ result }} }}"))
                 .GetProperty("errors")[0].GetProperty("extensions").GetProperty("code").GetString());
 

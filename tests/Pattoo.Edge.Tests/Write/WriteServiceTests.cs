@@ -94,6 +94,32 @@ public class WriteServiceTests
     }
 
     [Fact]
+    public async Task AWriteIsAuditedAsPendingBeforeItIsSentAndRunsToItsOutcomeWhenTheClientGoesAway()
+    {
+        await using var t = new TempStore();
+        var (service, target) = Service(t);
+        var ids = await target.StoreAsync(t.Store);
+        Pattoo.Edge.Storage.AuditEntry? seenWhileSending = null;
+        target.OnWrite = () => seenWhileSending = Assert.Single(t.Store.ReadAudit(new AuditQuery()).Entries);
+        using var gone = new CancellationTokenSource();
+        gone.Cancel(); // the client went away (or the query timed out) once the checks passed
+        var entry = await service.WriteAsync(Operator, ids["setpoint"], "22", null, gone.Token);
+        Assert.Equal(("pending", "20", "22"), (seenWhileSending!.Result, seenWhileSending.OldValue, seenWhileSending.Requested));
+        var row = Assert.Single(t.Store.ReadAudit(new AuditQuery()).Entries);
+        Assert.Equal((seenWhileSending.Id, "written", "22"), (row.Id, row.Result, row.ReadBack));
+        Assert.Equal(entry.Id, row.Id);
+    }
+
+    [Fact]
+    public void RampAppliesToAListOfAllowedValuesToo()
+    {
+        var stages = new WriteLimits(WriteKind.Integer, null, null, ["0", "1", "2", "3"], 1);
+        Assert.Null(stages.Check(PointValue.Of(2), PointValue.Of(1)));
+        Assert.Contains("ramp allows 1", stages.Check(PointValue.Of(3), PointValue.Of(1)));
+        Assert.Contains("not one of the allowed", stages.Check(PointValue.Of(4), PointValue.Of(3)));
+    }
+
+    [Fact]
     public async Task RequestsWithoutAValidTokenAreRefusedAndAuditedOncePerClientPerSecond()
     {
         await using var t = new TempStore();

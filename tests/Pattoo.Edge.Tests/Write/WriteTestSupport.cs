@@ -49,9 +49,13 @@ internal sealed class RecordingTarget : IPollTarget, IWritableTarget
         return Task.FromResult(PointValue.Of(Values[point.Index]));
     }
 
+    /// <summary>Runs as a value reaches the device (to look at the store meanwhile).</summary>
+    public Action? OnWrite;
+
     public Task WritePointAsync(WritablePoint point, PointValue value, CancellationToken cancellationToken)
     {
         if (FailWrite is { } e) throw e;
+        OnWrite?.Invoke();
         Received.Add((point.Series.Key, value));
         Values[point.Index] = ClampAt is { } c ? Math.Min(c, value.Number) : value.Number;
         return Task.CompletedTask;
