@@ -187,11 +187,7 @@ public class BacnetEndToEndTests
         {
             var config = Path.Combine(dir, "edge.toml");
             await File.WriteAllTextAsync(config, EndToEndSupport.BoxConfig("e2e-gw", port, dir, $"""
-                [api.control_tokens]
-                operator = "{Write.WriteBackSupport.ControlToken}"
-                [write]
-                enabled = true
-                min_interval = "100ms"
+                {Write.WriteBackSupport.WriteConfig("100ms")}
                 [bacnet]
                 local_address = "127.0.0.1"
                 local_port = {localPort}

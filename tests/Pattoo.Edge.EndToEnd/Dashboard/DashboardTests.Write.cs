@@ -23,11 +23,7 @@ public partial class DashboardTests
             await PollersEndToEndTests.WaitForLine(modbus, "READY");
             var config = Path.Combine(dir, "edge.toml");
             await File.WriteAllTextAsync(config, EndToEndSupport.BoxConfig("write-dash", port, dir, $"""
-                [api.control_tokens]
-                operator = "{ControlToken}"
-                [write]
-                enabled = true
-                min_interval = "1m"
+                {WriteConfig("1m")}
                 [[modbus.devices]]
                 name = "plc"
                 address = "127.0.0.1:{modbusPort}"

@@ -26,11 +26,7 @@ public sealed class ModbusWriteBackTests
             await File.WriteAllTextAsync(config, EndToEndSupport.BoxConfig("write-gw", port, dir, $"""
                 [api]
                 write_tokens = ["{WriteToken}"]
-                [api.control_tokens]
-                operator = "{ControlToken}"
-                [write]
-                enabled = true
-                min_interval = "1s"
+                {WriteConfig("1s")}
 
                 [[modbus.devices]]
                 name = "plc"

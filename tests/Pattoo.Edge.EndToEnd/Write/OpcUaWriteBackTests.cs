@@ -30,11 +30,7 @@ public sealed class OpcUaWriteBackTests
 
             var config = Path.Combine(dir, "edge.toml");
             await File.WriteAllTextAsync(config, EndToEndSupport.BoxConfig("write-gw", port, dir, $"""
-                [api.control_tokens]
-                operator = "{ControlToken}"
-                [write]
-                enabled = true
-                min_interval = "100ms"
+                {WriteConfig("100ms")}
 
                 [[opcua.servers]]
                 name = "plc-secure"

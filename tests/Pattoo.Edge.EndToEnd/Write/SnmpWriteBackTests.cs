@@ -25,11 +25,7 @@ public sealed class SnmpWriteBackTests
         {
             var config = Path.Combine(dir, "edge.toml");
             await File.WriteAllTextAsync(config, EndToEndSupport.BoxConfig("write-gw", port, dir, $"""
-                [api.control_tokens]
-                operator = "{ControlToken}"
-                [write]
-                enabled = true
-                min_interval = "100ms"
+                {WriteConfig("100ms")}
 
                 [[snmp.targets]]
                 name = "switch"

@@ -10,6 +10,15 @@ internal static class WriteBackSupport
     public const string ControlToken = "operator-control-token-0123456789";
     public const string WriteToken = "ingest-write-token-0123456789abc";
 
+    /// <summary>The config of a box that takes writes: the control token "operator" and [write] enabled with <paramref name="minInterval"/>.</summary>
+    public static string WriteConfig(string minInterval) => $"""
+        [api.control_tokens]
+        operator = "{ControlToken}"
+        [write]
+        enabled = true
+        min_interval = "{minInterval}"
+        """;
+
     /// <summary>The whole response (data and errors) of <paramref name="query"/> sent with <paramref name="token"/>.</summary>
     public static async Task<JsonElement> PostAsync(HttpClient http, string query, string? token = ControlToken)
     {
