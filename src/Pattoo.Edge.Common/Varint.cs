@@ -7,16 +7,7 @@ namespace Pattoo.Edge.Common;
 public static class Varint
 {
     /// <summary>Bytes <see cref="Write"/> takes for <paramref name="value"/>.</summary>
-    public static int Size(ulong value)
-    {
-        int n = 1;
-        while (value >= 0x80)
-        {
-            value >>= 7;
-            n++;
-        }
-        return n;
-    }
+    public static int Size(ulong value) => (System.Numerics.BitOperations.Log2(value | 1) * 9 + 73) >> 6; // ceil(bits / 7), no loop
 
     /// <summary>Writes <paramref name="value"/>; returns the bytes written (at most 10).</summary>
     public static int Write(Span<byte> span, ulong value)

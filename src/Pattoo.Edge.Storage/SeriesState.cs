@@ -106,6 +106,9 @@ internal sealed class SeriesState(long idx, DataType type, long lastTimestamp)
         Span<double> segmentValues = stackalloc double[SegmentPoints];
         lock (this)
         {
+            // Room for the whole head at once: growing by doubling copied a long head ~9 times.
+            ts.EnsureCapacity(ts.Count + _count);
+            values.EnsureCapacity(values.Count + _count);
             if (_segments is not null)
             {
                 foreach (var segment in _segments)
@@ -121,6 +124,12 @@ internal sealed class SeriesState(long idx, DataType type, long lastTimestamp)
 
         static void Add(ReadOnlySpan<long> pointTs, ReadOnlySpan<double> pointValues, long from, long to, List<long> ts, List<double> values)
         {
+            if (pointTs.Length > 0 && pointTs[0] >= from && pointTs[^1] <= to)
+            {
+                ts.AddRange(pointTs);
+                values.AddRange(pointValues);
+                return;
+            }
             for (int i = 0; i < pointTs.Length; i++)
             {
                 long t = pointTs[i];

@@ -25,17 +25,16 @@ public sealed partial class TimeSeriesStore
         var result = new SeriesPoints();
         if (!_seriesByIdx.TryGetValue(idxDatapoint, out var state) || state.Type == DataType.String) return result;
         // Copy the head before reading chunks: a seal in between moves points into chunks,
-        // which the merge below drops as duplicates; the other order could lose them.
-        var headTs = new List<long>();
-        var headValues = new List<double>();
-        state.CopyHead(fromMs, toMs, headTs, headValues);
+        // which the merge below drops as duplicates; the other order could lose them. Copied
+        // straight into the result: most reads (a chart of the last hours, a forwarder) need
+        // nothing older.
+        state.CopyHead(fromMs, toMs, result.Timestamps, result.Values);
         // Read after the copy: a seal that moved points out of the head set it first.
-        if (fromMs > Volatile.Read(ref state.ChunkedThrough))
-        {
-            result.Timestamps.AddRange(headTs);
-            result.Values.AddRange(headValues);
-            return result;
-        }
+        if (fromMs > Volatile.Read(ref state.ChunkedThrough)) return result;
+        var headTs = result.Timestamps.ToArray();
+        var headValues = result.Values.ToArray();
+        result.Timestamps.Clear();
+        result.Values.Clear();
         using (var db = OpenReader())
         using (var cmd = db.CreateCommand())
         {
@@ -68,7 +67,7 @@ public sealed partial class TimeSeriesStore
             }
         }
         long last = result.Count > 0 ? result.Timestamps[^1] : long.MinValue;
-        for (int i = 0; i < headTs.Count; i++)
+        for (int i = 0; i < headTs.Length; i++)
         {
             if (headTs[i] <= last) continue;
             result.Timestamps.Add(headTs[i]);

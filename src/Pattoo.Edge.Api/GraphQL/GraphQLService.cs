@@ -29,6 +29,9 @@ public sealed class GraphQLService
     private readonly IValidationRule[] _rules;
     private readonly IValidationRule[] _rulesWithoutComplexity;
     private readonly QueryLimits _limits;
+    private readonly ValidatedDocuments _validated = new();
+    /// <summary>What a validated text is checked for again: the complexity its variables give.</summary>
+    private readonly IValidationRule[] _rulesForValidated;
 
     public GraphQLService(ApiOptions options)
     {
@@ -94,6 +97,7 @@ public sealed class GraphQLService
             MaxDepth = options.MaxDepth,
             MaxComplexity = options.MaxComplexity,
         })).ToArray();
+        _rulesForValidated = [_rules[^1]];
         _limits = new QueryLimits(options.MaxQueryNodes, options.MaxFragmentSpreads, options.MaxSelections);
         Serializer = new GraphQLSerializer(o =>
         {
@@ -120,25 +124,39 @@ public sealed class GraphQLService
         limit.CancelAfter(_options.QueryTimeout);
         // Parsed here, once, so the document can be measured before graphql-dotnet's
         // validation (whose cost grows with fragment expansion) ever sees it. A syntax error
-        // is left to graphql-dotnet, which reports it in its usual form.
+        // is left to graphql-dotnet, which reports it in its usual form. A text validated
+        // before is neither parsed nor validated again (ValidatedDocuments).
         GraphQLDocument? document = null;
-        try
-        {
-            document = GraphQLParser.Parser.Parse(request.Query, new ParserOptions { Ignore = IgnoreOptions.Comments, MaxDepth = 64 });
-        }
-        catch (GraphQLParser.Exceptions.GraphQLParserException)
-        {
-        }
         bool introspectionOnly = false;
-        if (document is not null)
+        IValidationRule[] rules;
+        ValidatedDocuments.Entry? entry = null;
+        bool known = request.Query is { } text && _validated.TryGet(text, allowMutations, out entry);
+        if (known)
         {
-            if (QueryBudget.Check(document, _limits) is { } tooBig)
-                return new ExecutionResult { Errors = new ExecutionErrors { new ExecutionError(tooBig) { Code = "QUERY_TOO_LARGE" } } };
-            introspectionOnly = QueryBudget.IsIntrospectionOnly(document);
+            document = entry!.Document;
+            introspectionOnly = entry.IntrospectionOnly;
+            rules = introspectionOnly ? [] : _rulesForValidated;
         }
-        // Introspection is bounded by the document limits above; the complexity rule weighs its
-        // nested type references as lists of lists and would refuse GraphiQL's own query.
-        var rules = introspectionOnly ? _rulesWithoutComplexity : _rules;
+        else
+        {
+            try
+            {
+                document = GraphQLParser.Parser.Parse(request.Query, new ParserOptions { Ignore = IgnoreOptions.Comments, MaxDepth = 64 });
+            }
+            catch (GraphQLParser.Exceptions.GraphQLParserException)
+            {
+            }
+            if (document is not null)
+            {
+                if (QueryBudget.Check(document, _limits) is { } tooBig)
+                    return new ExecutionResult { Errors = new ExecutionErrors { new ExecutionError(tooBig) { Code = "QUERY_TOO_LARGE" } } };
+                introspectionOnly = QueryBudget.IsIntrospectionOnly(document);
+            }
+            // Introspection is bounded by the document limits above; the complexity rule weighs its
+            // nested type references as lists of lists and would refuse GraphiQL's own query.
+            rules = introspectionOnly ? _rulesWithoutComplexity : _rules;
+            if (!allowMutations) rules = [.. rules, new OnlyQueriesRule()];
+        }
         var options = new ExecutionOptions
         {
             Schema = Schema,
@@ -149,7 +167,7 @@ public sealed class GraphQLService
             Extensions = request.Extensions,
             UserContext = context,
             RequestServices = _services,
-            ValidationRules = allowMutations ? rules : rules.Append(new OnlyQueriesRule()).ToArray(),
+            ValidationRules = rules,
             CancellationToken = limit.Token,
             ThrowOnUnhandledException = false,
             UnhandledExceptionDelegate = ctx =>
@@ -163,7 +181,10 @@ public sealed class GraphQLService
         };
         try
         {
-            return await _executer.ExecuteAsync(options).ConfigureAwait(false);
+            var result = await _executer.ExecuteAsync(options).ConfigureAwait(false);
+            // Executed: it passed validation (a failed one is never executed).
+            if (!known && result.Executed && document is not null) _validated.Add(request.Query!, allowMutations, new(document, introspectionOnly));
+            return result;
         }
         catch (OperationCanceledException) when (!cancel.IsCancellationRequested)
         {

@@ -13,7 +13,8 @@ public sealed class RemoteWriteForwarder(RemoteWriteOptions options, Storage.Tim
     : HttpForwarder(options, store, handler)
 {
     private readonly ArrayBufferWriter<byte> _body = new(64 * 1024);
-    private readonly Dictionary<long, KeyValuePair<string, string>[]> _labels = new();
+    /// <summary>Each series' labels, encoded once (<see cref="WriteRequestEncoder.EncodeLabels"/>).</summary>
+    private readonly Dictionary<long, byte[]> _labels = new();
 
     /// <summary>Two requests at once: the receiver stores one while the next is read and encoded, and a replay is not one round trip at a time.</summary>
     protected override int MaxBatchesInFlight => 2;
@@ -22,18 +23,13 @@ public sealed class RemoteWriteForwarder(RemoteWriteOptions options, Storage.Tim
 
     protected override async Task<string?> SendAsync(IReadOnlyList<SeriesBatch> batch, CancellationToken stop)
     {
-        var series = new List<RemoteSeries>(batch.Count);
+        _body.ResetWrittenCount();
         foreach (var (info, points, take, _) in batch)
         {
             if (!_labels.TryGetValue(info.IdxDatapoint, out var labels))
-                _labels[info.IdxDatapoint] = labels = RemoteWriteLabels.For(info, options.ExternalLabels);
-            var s = new RemoteSeries(labels);
-            s.Timestamps.AddRange(CollectionsMarshal.AsSpan(points.Timestamps)[..take]);
-            s.Values.AddRange(CollectionsMarshal.AsSpan(points.Values)[..take]);
-            series.Add(s);
+                _labels[info.IdxDatapoint] = labels = WriteRequestEncoder.EncodeLabels(RemoteWriteLabels.For(info, options.ExternalLabels));
+            WriteRequestEncoder.WriteSeries(_body, labels, CollectionsMarshal.AsSpan(points.Timestamps)[..take], CollectionsMarshal.AsSpan(points.Values)[..take]);
         }
-        _body.ResetWrittenCount();
-        WriteRequestEncoder.Write(series, _body);
         // Its own buffer: the body is still being sent while the next batch is encoded.
         var compressed = ArrayPool<byte>.Shared.Rent(Snappy.MaxCompressedLength(_body.WrittenCount));
         try

@@ -17,7 +17,8 @@ public sealed class RemoteSeries(KeyValuePair<string, string>[] labels)
 /// Prometheus remote_write 1.0's <c>WriteRequest</c> protobuf (prompb/remote.proto and
 /// types.proto), written by hand: <c>timeseries = 1</c> of <c>labels = 1</c> (<c>name = 1</c>,
 /// <c>value = 2</c>) and <c>samples = 2</c> (<c>double value = 1</c>, <c>int64 timestamp = 2</c>).
-/// Sizes are computed first so every message is written once, front to back. Pure.
+/// A series' labels are encoded once (<see cref="EncodeLabels"/>) and kept by the sender; sizes
+/// are computed first so every message is written once, front to back. Pure.
 /// </summary>
 public static class WriteRequestEncoder
 {
@@ -25,48 +26,54 @@ public static class WriteRequestEncoder
     public static void Write(IReadOnlyList<RemoteSeries> series, IBufferWriter<byte> output)
     {
         foreach (var s in series)
-        {
-            if (s.Timestamps.Count == 0) continue;
-            long size = SeriesSize(s);
-            var span = output.GetSpan((int)Math.Min(int.MaxValue, size + 11));
-            int o = 0;
-            span[o++] = 0x0A; // timeseries, length-delimited
-            o += Varint.Write(span[o..], (ulong)size);
-            foreach (var (name, value) in s.Labels)
-            {
-                span[o++] = 0x0A; // labels
-                o += Varint.Write(span[o..], (ulong)LabelSize(name, value));
-                o += WriteString(span[o..], 0x0A, name);
-                o += WriteString(span[o..], 0x12, value);
-            }
-            for (int i = 0; i < s.Timestamps.Count; i++)
-            {
-                span[o++] = 0x12; // samples
-                o += Varint.Write(span[o..], (ulong)SampleSize(s.Timestamps[i]));
-                span[o++] = 0x09; // value, fixed64
-                BinaryPrimitives.WriteDoubleLittleEndian(span[o..], s.Values[i]);
-                o += 8;
-                span[o++] = 0x10; // timestamp, varint
-                o += Varint.Write(span[o..], (ulong)s.Timestamps[i]);
-            }
-            output.Advance(o);
-        }
+            WriteSeries(output, EncodeLabels(s.Labels), System.Runtime.InteropServices.CollectionsMarshal.AsSpan(s.Timestamps), System.Runtime.InteropServices.CollectionsMarshal.AsSpan(s.Values));
     }
 
-    private static long SeriesSize(RemoteSeries s)
+    /// <summary>A series' <c>labels</c> fields as they are written in each of its <c>TimeSeries</c> messages.</summary>
+    public static byte[] EncodeLabels(KeyValuePair<string, string>[] labels)
     {
-        long size = 0;
-        foreach (var (name, value) in s.Labels)
+        int size = 0;
+        foreach (var (name, value) in labels)
         {
             int label = LabelSize(name, value);
             size += 1 + Varint.Size((ulong)label) + label;
         }
-        foreach (long t in s.Timestamps)
+        var bytes = new byte[size];
+        int o = 0;
+        foreach (var (name, value) in labels)
         {
-            int sample = SampleSize(t);
-            size += 1 + Varint.Size((ulong)sample) + sample;
+            bytes[o++] = 0x0A; // labels
+            o += Varint.Write(bytes.AsSpan(o), (ulong)LabelSize(name, value));
+            o += WriteString(bytes.AsSpan(o), 0x0A, name);
+            o += WriteString(bytes.AsSpan(o), 0x12, value);
         }
-        return size;
+        return bytes;
+    }
+
+    /// <summary>Writes one <c>TimeSeries</c> (nothing when it has no samples).</summary>
+    public static void WriteSeries(IBufferWriter<byte> output, ReadOnlySpan<byte> labels, ReadOnlySpan<long> timestamps, ReadOnlySpan<double> values)
+    {
+        if (timestamps.IsEmpty) return;
+        // A sample is 1 + 8 + 1 + the timestamp's varint, under its tag and a one-byte length.
+        long size = labels.Length;
+        foreach (long t in timestamps) size += 12 + Varint.Size((ulong)t);
+        var span = output.GetSpan((int)Math.Min(int.MaxValue, size + 11));
+        span[0] = 0x0A; // timeseries, length-delimited
+        int o = 1 + Varint.Write(span[1..], (ulong)size);
+        labels.CopyTo(span[o..]);
+        o += labels.Length;
+        for (int i = 0; i < timestamps.Length; i++)
+        {
+            ulong t = (ulong)timestamps[i];
+            int tSize = Varint.Size(t);
+            span[o] = 0x12; // samples
+            span[o + 1] = (byte)(10 + tSize);
+            span[o + 2] = 0x09; // value, fixed64
+            BinaryPrimitives.WriteDoubleLittleEndian(span[(o + 3)..], values[i]);
+            span[o + 11] = 0x10; // timestamp, varint
+            o += 12 + Varint.Write(span[(o + 12)..], t);
+        }
+        output.Advance(o);
     }
 
     private static int LabelSize(string name, string value)
@@ -74,8 +81,6 @@ public static class WriteRequestEncoder
         int n = Encoding.UTF8.GetByteCount(name), v = Encoding.UTF8.GetByteCount(value);
         return 1 + Varint.Size((ulong)n) + n + 1 + Varint.Size((ulong)v) + v;
     }
-
-    private static int SampleSize(long timestamp) => 1 + 8 + 1 + Varint.Size((ulong)timestamp);
 
     private static int WriteString(Span<byte> span, byte tag, string text)
     {

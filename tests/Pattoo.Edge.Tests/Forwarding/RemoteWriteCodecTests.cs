@@ -33,6 +33,12 @@ public class SnappyTests
             var input = new byte[rng.Next(0, 70_000)];
             // Runs of repeats among random bytes: long matches, far offsets, literals of every size.
             for (int k = 0; k < input.Length; k++) input[k] = rng.Next(4) == 0 ? (byte)rng.Next(256) : k >= 70 ? input[k - 1 - rng.Next(64)] : (byte)k;
+            // Every third: a long incompressible stretch (the compressor skips ahead), then repeats of it.
+            if (i % 3 == 0 && input.Length > 3000)
+            {
+                rng.NextBytes(input.AsSpan(0, input.Length / 2));
+                for (int k = input.Length / 2; k < input.Length; k++) input[k] = input[k - 1000];
+            }
             var compressed = Snappy.Compress(input);
             Assert.True(compressed.Length <= Snappy.MaxCompressedLength(input.Length));
             Assert.Equal(input, Snappy.Decompress(compressed));
