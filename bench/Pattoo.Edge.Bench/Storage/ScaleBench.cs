@@ -119,8 +119,11 @@ public static class ScaleBench
 
             // Size once settled: the heads sealed into chunks, VictoriaMetrics' parts flushed and merged.
             long stored = samples + DayPoints;
-            await YearChart(output, http, edge, vm, end);
+            var yearQuery = await YearChart(output, http, edge, vm, end);
             long edgeDisk = await SettledDiskUsage(Path.Combine(edge.Dir, "data"));
+            // Again once the year is in day blocks: what a box that lived through the year answers.
+            var settledYear = await Latencies(yearQuery, 50);
+            output.WriteLine($"pattoo-edge       the same once its days are compacted (du settled): p50 {P(settledYear, 50):F2} ms p99 {P(settledYear, 99):F2} ms");
             stored += YearPoints;
             // The head log is reused from the front after every seal: its size is the largest head's, a constant, not a cost per sample.
             var files = Directory.GetFiles(Path.Combine(edge.Dir, "data")).ToDictionary(f => Path.GetFileName(f)!, BenchProcess.DiskUsage);
@@ -163,7 +166,7 @@ public static class ScaleBench
     /// One year of one series at 10 s (3,153,600 points), posted oldest first to both, then
     /// charted at 1,000 points over the whole year (the store reads its rollups).
     /// </summary>
-    private static async Task YearChart(TextWriter output, HttpClient http, Peer edge, Peer? vm, long end)
+    private static async Task<Func<Task>> YearChart(TextWriter output, HttpClient http, Peer edge, Peer? vm, long end)
     {
         long start = end - (YearPoints - 1) * StepMs;
         var bodies = new List<byte[]>();
@@ -194,8 +197,9 @@ public static class ScaleBench
         await WaitSealed(http, edge);
         using var doc = JsonDocument.Parse(await Graphql(http, edge, "{ series(key: \"scale_year\") { idxDatapoint } }"));
         string idx = doc.RootElement.GetProperty("data").GetProperty("series")[0].GetProperty("idxDatapoint").GetString()!;
-        var year = await Latencies(() => Graphql(http, edge, $"{{ timeseries(idxDatapoint: \"{idx}\", from: {start}, to: {end}, maxPoints: 1000) {{ timestamps values }} }}", "\"values\":["), 50);
-        string line = $"pattoo-edge       a year of one series ({YearPoints:N0} points) as 1,000 points: p50 {P(year, 50):F2} ms p99 {P(year, 99):F2} ms";
+        Func<Task> query = () => Graphql(http, edge, $"{{ timeseries(idxDatapoint: \"{idx}\", from: {start}, to: {end}, maxPoints: 1000) {{ timestamps values }} }}", "\"values\":[");
+        var year = await Latencies(query, 50);
+        string line = $"pattoo-edge       a year of one series ({YearPoints:N0} points) as 1,000 points, sealed, its 365 days being compacted meanwhile: p50 {P(year, 50):F2} ms p99 {P(year, 99):F2} ms";
         if (vm is not null)
         {
             (await http.GetAsync($"http://127.0.0.1:{vm.Port}/internal/force_flush")).Dispose();
@@ -205,6 +209,7 @@ public static class ScaleBench
             line += $"; VictoriaMetrics query_range step {step} s: p50 {P(vmYear, 50):F2} ms p99 {P(vmYear, 99):F2} ms";
         }
         output.WriteLine(line);
+        return query;
     }
 
     /// <summary>

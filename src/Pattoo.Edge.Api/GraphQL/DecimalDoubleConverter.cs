@@ -15,7 +15,10 @@ internal sealed class DecimalDoubleConverter : JsonConverter<double>
 
     public override double Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) => reader.GetDouble();
 
-    public override void Write(Utf8JsonWriter writer, double value, JsonSerializerOptions options)
+    public override void Write(Utf8JsonWriter writer, double value, JsonSerializerOptions options) => WriteValue(writer, value);
+
+    /// <summary>Writes <paramref name="value"/> as <see cref="TryFormat"/> spells it, else as System.Text.Json does.</summary>
+    public static void WriteValue(Utf8JsonWriter writer, double value)
     {
         Span<byte> text = stackalloc byte[40];
         if (TryFormat(value, text, out int written)) writer.WriteRawValue(text[..written], skipInputValidation: true);

@@ -221,6 +221,7 @@ public sealed class GraphQLService
             if (type == typeof(ExecutionError)) return ByConverter<ExecutionError>(options);
             if (type == typeof(GraphQLRequest)) return ByConverter<GraphQLRequest>(options);
             if (type == typeof(Inputs)) return ByConverter<Inputs>(options);
+            if (type == typeof(System.Collections.IEnumerable)) return JsonMetadataServices.CreateValueInfo<System.Collections.IEnumerable>(options, new ScalarListConverter());
             if (type == typeof(ExecutionErrors))
                 return JsonMetadataServices.CreateIEnumerableInfo<ExecutionErrors, ExecutionError>(options, new JsonCollectionInfoValues<ExecutionErrors> { ObjectCreator = () => new ExecutionErrors() });
             return null;
