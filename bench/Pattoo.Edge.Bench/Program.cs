@@ -15,6 +15,7 @@ switch (which)
     case "api": await Pattoo.Edge.Bench.Api.IngestQueryBench.RunAsync(output); break;
     case "ingest-parse": await Pattoo.Edge.Bench.Api.IngestParseBench.RunAsync(output); break;
     case "snmp": await Pattoo.Edge.Bench.Snmp.SnmpBench.RunAsync(output); break;
+    case "snmp-store": await Pattoo.Edge.Bench.Snmp.SnmpStoreBench.RunAsync(output); break;
     case "bacnet": await Pattoo.Edge.Bench.Bacnet.BacnetBench.RunAsync(output); break;
     case "opcua": await Pattoo.Edge.Bench.OpcUa.OpcUaBench.RunAsync(output); break;
     case "modbus": await Pattoo.Edge.Bench.Modbus.ModbusBench.RunAsync(output); break;
@@ -28,12 +29,13 @@ switch (which)
         await Pattoo.Edge.Bench.Api.IngestQueryBench.RunAsync(output);
         await Pattoo.Edge.Bench.Modbus.ModbusBench.RunAsync(output);
         await Pattoo.Edge.Bench.Snmp.SnmpBench.RunAsync(output);
+        await Pattoo.Edge.Bench.Snmp.SnmpStoreBench.RunAsync(output);
         await Pattoo.Edge.Bench.Bacnet.BacnetBench.RunAsync(output);
         await Pattoo.Edge.Bench.OpcUa.OpcUaBench.RunAsync(output);
         await Pattoo.Edge.Bench.Forward.ForwardBench.RunAsync(output);
         break;
     default:
-        Console.Error.WriteLine("usage: Pattoo.Edge.Bench [all|storage|flash|scale|chunks|appliance|api|ingest-parse|snmp|modbus|bacnet|opcua|forward]");
+        Console.Error.WriteLine("usage: Pattoo.Edge.Bench [all|storage|flash|scale|chunks|appliance|api|ingest-parse|snmp|snmp-store|modbus|bacnet|opcua|forward]");
         return 2;
 }
 return 0;

@@ -33,11 +33,11 @@ namespace Pattoo.Edge.Bench.Snmp;
 public static class SnmpBench
 {
     private const int Rounds = 20;
-    private const int Repetitions = 25;
-    private const string Community = "bench";
-    private const string Subtree = "1.3.6.1.2.1";
-    private const string Snmpd = "/usr/sbin/snmpd";
-    private const string BulkWalk = "/usr/bin/snmpbulkwalk";
+    internal const int Repetitions = 25;
+    internal const string Community = "bench";
+    internal const string Subtree = "1.3.6.1.2.1";
+    internal const string Snmpd = "/usr/sbin/snmpd";
+    internal const string BulkWalk = "/usr/bin/snmpbulkwalk";
     private const string Exporter = "/usr/bin/prometheus-snmp-exporter";
 
     private sealed record Figures(long Varbinds, double Wall, double Cpu)
@@ -63,12 +63,7 @@ public static class SnmpBench
         int snmpPort = FreeUdpPort();
         try
         {
-            File.WriteAllLines(Path.Combine(dir, "snmpd.conf"), [$"rocommunity {Community} 127.0.0.1", "dontLogTCPWrappersConnects yes"]);
-            var psi = new ProcessStartInfo(Snmpd) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var a in new[] { "-f", "-Lf", Path.Combine(dir, "log"), "-C", "-c", Path.Combine(dir, "snmpd.conf"), "-I", "-smux", $"udp:127.0.0.1:{snmpPort}" }) psi.ArgumentList.Add(a);
-            NoMibs(psi, dir);
-            psi.Environment["SNMP_PERSISTENT_DIR"] = dir;
-            started.Add(Process.Start(psi)!);
+            started.Add(StartSnmpd(dir, snmpPort));
 
             // Our codec on a raw socket: waits for snmpd, captures one walk's responses (for the
             // codec figures) and the walk's OIDs and types (for the exporter's module).
@@ -407,12 +402,23 @@ public static class SnmpBench
         return string.Create(CultureInfo.InvariantCulture, $"{median,6:F3} [{v[0]:F3}-{v[^1]:F3}]");
     }
 
+    /// <summary>Debian's snmpd on 127.0.0.1:<paramref name="port"/>, read-only community <c>bench</c>, its files in <paramref name="dir"/>.</summary>
+    internal static Process StartSnmpd(string dir, int port)
+    {
+        File.WriteAllLines(Path.Combine(dir, "snmpd.conf"), [$"rocommunity {Community} 127.0.0.1", "dontLogTCPWrappersConnects yes"]);
+        var psi = new ProcessStartInfo(Snmpd) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in new[] { "-f", "-Lf", Path.Combine(dir, "log"), "-C", "-c", Path.Combine(dir, "snmpd.conf"), "-I", "-smux", $"udp:127.0.0.1:{port}" }) psi.ArgumentList.Add(a);
+        NoMibs(psi, dir);
+        psi.Environment["SNMP_PERSISTENT_DIR"] = dir;
+        return Process.Start(psi)!;
+    }
+
     /// <summary>
     /// Debian starts snmpd and prometheus-snmp-exporter as system services on install (on
     /// 0.0.0.0:161 and :9116); they would add noise, so they are stopped and disabled where
     /// systemd runs. Without systemd nothing was started and nothing is done.
     /// </summary>
-    private static async Task StopSystemServicesAsync(TextWriter output)
+    internal static async Task StopSystemServicesAsync(TextWriter output)
     {
         if (!Directory.Exists("/run/systemd/system")) return;
         string systemctl = File.Exists("/usr/bin/systemctl") ? "/usr/bin/systemctl" : "/bin/systemctl";
@@ -447,7 +453,7 @@ public static class SnmpBench
     }
 
     /// <summary>Runs a program to its end with net-snmp's MIB loading off; returns stdout then stderr.</summary>
-    private static async Task<string> RunToEndAsync(string file, string[] args, string dir)
+    internal static async Task<string> RunToEndAsync(string file, string[] args, string dir)
     {
         var psi = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
@@ -466,14 +472,14 @@ public static class SnmpBench
         }
     }
 
-    private static void NoMibs(ProcessStartInfo psi, string dir)
+    internal static void NoMibs(ProcessStartInfo psi, string dir)
     {
         psi.Environment["MIBDIRS"] = Path.Combine(dir, "none");
         psi.Environment["MIBS"] = "";
     }
 
     /// <summary>The first dotted version number in a tool's version text ("0.21.0", "5.9.3").</summary>
-    private static string VersionOf(string text)
+    internal static string VersionOf(string text)
     {
         var m = System.Text.RegularExpressions.Regex.Match(text, @"\d+\.\d+(\.\d+)?");
         return m.Success ? m.Value : "?";
@@ -486,7 +492,7 @@ public static class SnmpBench
             && (a > major || (a == major && b >= minor));
     }
 
-    private static int FreeUdpPort()
+    internal static int FreeUdpPort()
     {
         using var s = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         s.Bind(new IPEndPoint(IPAddress.Loopback, 0));
@@ -501,7 +507,7 @@ public static class SnmpBench
     }
 
     /// <summary>bash `times` prints the shell's then the children's "user system" as "0m0.123s 0m0.045s".</summary>
-    private static double ParseChildTimes(string text)
+    internal static double ParseChildTimes(string text)
     {
         var last = text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"^\d+m[\d.]+s \d+m[\d.]+s$"));
         double total = 0;
