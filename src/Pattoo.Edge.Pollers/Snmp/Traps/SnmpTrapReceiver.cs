@@ -110,6 +110,8 @@ public sealed class SnmpTrapReceiver : IListener
             }
             catch (OperationCanceledException) { break; }
             catch (ObjectDisposedException) { break; }
+            // Closed under a pending receive: the socket is disposed before the cancellation is seen.
+            catch (SocketException) when (stop.IsCancellationRequested) { break; }
             catch (SocketException e) when (e.SocketErrorCode is SocketError.ConnectionReset or SocketError.MessageSize) { continue; }
             var from = (IPEndPoint)r.RemoteEndPoint;
             try
