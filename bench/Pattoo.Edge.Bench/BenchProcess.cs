@@ -71,6 +71,15 @@ internal static class BenchProcess
         return long.Parse(text.Split('\t')[0], CultureInfo.InvariantCulture);
     }
 
+    /// <summary>A GraphQL query to the appliance on 127.0.0.1:<paramref name="port"/>; its data, or the errors it answered as an exception.</summary>
+    public static async Task<System.Text.Json.JsonElement> GraphQL(HttpClient http, int port, string query)
+    {
+        using var r = await http.PostAsync($"http://127.0.0.1:{port}/graphql", new StringContent(System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, string> { ["query"] = query }), System.Text.Encoding.UTF8, "application/json"));
+        var root = System.Text.Json.JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement;
+        if (root.TryGetProperty("errors", out var errors)) throw new InvalidOperationException(errors.ToString());
+        return root.GetProperty("data").Clone();
+    }
+
     /// <summary>The value at a percentile (nearest rank).</summary>
     public static double Percentile(IReadOnlyList<double> values, int percentile)
     {

@@ -219,21 +219,14 @@ public static class ForwardBench
     /// <summary>The largest gap between consecutive samples of the Linux poller's first series from 5 s before <paramref name="from"/> to 5 s after <paramref name="to"/>.</summary>
     private static async Task<double> LargestPollGap(HttpClient http, int port, long from, long to)
     {
-        var series = await GraphQL(http, port, "{ series { idxDatapoint agentProgram } }");
+        var series = await BenchProcess.GraphQL(http, port, "{ series { idxDatapoint agentProgram } }");
         string idx = series.GetProperty("series").EnumerateArray().First(s => s.GetProperty("agentProgram").GetString() != "replay").GetProperty("idxDatapoint").GetString()!;
-        var data = await GraphQL(http, port, $"{{ timeseries(idxDatapoint: \"{idx}\", from: {from - 5_000}, to: {to + 5_000}) {{ timestamps }} }}");
+        var data = await BenchProcess.GraphQL(http, port, $"{{ timeseries(idxDatapoint: \"{idx}\", from: {from - 5_000}, to: {to + 5_000}) {{ timestamps }} }}");
         var ts = data.GetProperty("timeseries").GetProperty("timestamps").EnumerateArray().Select(t => t.GetInt64()).ToList();
         if (ts.Count < 2) return double.NaN;
         return ts.Zip(ts.Skip(1), (a, b) => (b - a) / 1000.0).Max();
     }
 
-    private static async Task<JsonElement> GraphQL(HttpClient http, int port, string query)
-    {
-        using var r = await http.PostAsync($"http://127.0.0.1:{port}/graphql", new StringContent(JsonSerializer.Serialize(new Dictionary<string, string> { ["query"] = query }), Encoding.UTF8, "application/json"));
-        var root = JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement;
-        if (root.TryGetProperty("errors", out var errors)) throw new InvalidOperationException(errors.ToString());
-        return root.GetProperty("data");
-    }
 
     private static async Task Post(HttpClient http, string url, byte[] body)
     {

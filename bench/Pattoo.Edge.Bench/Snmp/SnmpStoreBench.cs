@@ -124,7 +124,7 @@ public static class SnmpStoreBench
         var until = DateTime.UtcNow + within;
         while (true)
         {
-            var data = await GraphQL(http, port, "{ pollers(program: \"snmp\") { polls ok lastError } }");
+            var data = await BenchProcess.GraphQL(http, port, "{ pollers(program: \"snmp\") { polls ok lastError } }");
             var target = data.GetProperty("pollers")[0];
             long polls = target.GetProperty("polls").GetInt64();
             if (polls >= atLeast)
@@ -138,13 +138,5 @@ public static class SnmpStoreBench
     }
 
     private static async Task<long> SamplesWritten(HttpClient http, int port)
-        => (await GraphQL(http, port, "{ appliance { samplesWritten } }")).GetProperty("appliance").GetProperty("samplesWritten").GetInt64();
-
-    private static async Task<JsonElement> GraphQL(HttpClient http, int port, string query)
-    {
-        using var r = await http.PostAsync($"http://127.0.0.1:{port}/graphql", new StringContent(JsonSerializer.Serialize(new Dictionary<string, string> { ["query"] = query }), Encoding.UTF8, "application/json"));
-        var root = JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement;
-        if (root.TryGetProperty("errors", out var errors)) throw new InvalidOperationException(errors.ToString());
-        return root.GetProperty("data").Clone();
-    }
+        => (await BenchProcess.GraphQL(http, port, "{ appliance { samplesWritten } }")).GetProperty("appliance").GetProperty("samplesWritten").GetInt64();
 }
