@@ -71,4 +71,25 @@ public class ValidatedDocumentsTests
         Assert.False(got.Executed);
         Assert.Contains("must be sent with POST", Errors(got));
     }
+
+    [Fact]
+    public void WhatIsKeptIsBoundedInTextsAndCharacters()
+    {
+        var kept = new ValidatedDocuments();
+        var document = GraphQLParser.Parser.Parse("{ appliance { name } }");
+        for (int i = 0; i < 1000; i++)
+        {
+            kept.Add($"{{ appliance {{ name }} }} # {i}", allowMutations: true, new(document, false));
+            Assert.InRange(kept.Count, 1, ValidatedDocuments.Capacity);
+        }
+        kept = new ValidatedDocuments();
+        string big = "{ appliance { name } }" + new string(' ', ValidatedDocuments.MaxQueryLength - 30);
+        for (int i = 0; i < 100; i++)
+        {
+            kept.Add(big + i, allowMutations: false, new(document, false));
+            Assert.InRange(kept.Count, 1, ValidatedDocuments.CapacityChars / (ValidatedDocuments.MaxQueryLength - 30) + 1);
+        }
+        kept.Add(new string(' ', ValidatedDocuments.MaxQueryLength + 1), allowMutations: true, new(document, false));
+        Assert.False(kept.TryGet(new string(' ', ValidatedDocuments.MaxQueryLength + 1), allowMutations: true, out _));
+    }
 }
