@@ -27,10 +27,12 @@ public sealed class WriteService(TimeSeriesStore store, Func<IEnumerable<IPollTa
     private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private readonly ConcurrentDictionary<long, SemaphoreSlim> _pointGates = new();
     private readonly ConcurrentDictionary<long, long> _lastWrite = new();
-    private readonly ConcurrentDictionary<string, long> _lastUnauthenticatedAudit = new();
+    /// <summary>Requests without a valid token are audited once per client per second.</summary>
+    private readonly KeyedRateGate<string> _unauthenticatedAudit = new(TimeSpan.FromSeconds(1), 10_000);
     private long _unauditedRefusals;
     private readonly Dictionary<string, long> _counts = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, (long Last, int Suppressed)> _lastRefusalLog = new();
+    /// <summary>Refusals are logged once per client per second, with a count of the rest.</summary>
+    private readonly KeyedRateGate<string> _refusalLog = new(TimeSpan.FromSeconds(1), 10_000);
 
     public WriteOptions Options { get; set; } = WriteOptions.Disabled;
 
@@ -272,16 +274,12 @@ public sealed class WriteService(TimeSeriesStore store, Func<IEnumerable<IPollTa
         {
             // One audit row per client per second for requests without a valid token: a flood from
             // the LAN is counted, not written to flash for five years.
-            long now = entry.Timestamp;
-            long last = _lastUnauthenticatedAudit.GetValueOrDefault(entry.Client, long.MinValue / 2);
-            if (now - last < 1000)
+            if (!_unauthenticatedAudit.TryPass(entry.Client, entry.Timestamp, out _))
             {
                 Interlocked.Increment(ref _unauditedRefusals);
                 LogRefusal(entry);
                 throw new WriteRefusedException(entry.Message, null, code);
             }
-            _lastUnauthenticatedAudit[entry.Client] = now;
-            if (_lastUnauthenticatedAudit.Count > 10_000) _lastUnauthenticatedAudit.Clear();
         }
         await RecordAsync(entry, pendingId).ConfigureAwait(false);
         Count(entry.Result);
@@ -292,14 +290,7 @@ public sealed class WriteService(TimeSeriesStore store, Func<IEnumerable<IPollTa
     /// <summary>One log line per client per second: the audit trail has every refusal, the log a sample and a count.</summary>
     private void LogRefusal(AuditEntry entry)
     {
-        var (last, suppressed) = _lastRefusalLog.GetValueOrDefault(entry.Client, (long.MinValue / 2, 0));
-        if (entry.Timestamp - last < 1000)
-        {
-            _lastRefusalLog[entry.Client] = (last, suppressed + 1);
-            return;
-        }
-        _lastRefusalLog[entry.Client] = (entry.Timestamp, 0);
-        if (_lastRefusalLog.Count > 10_000) _lastRefusalLog.Clear();
+        if (!_refusalLog.TryPass(entry.Client, entry.Timestamp, out int suppressed)) return;
         Log.Warning($"write refused: {entry.Action} {entry.Point} from {entry.Client}{(entry.Token.Length > 0 ? $" ({entry.Token})" : "")}: {entry.Message}"
             + (suppressed > 0 ? $" ({suppressed} more refused from {entry.Client} in the second before; see the audit trail)" : ""));
     }

@@ -35,7 +35,8 @@ public sealed class SnmpTrapReceiver : IListener
     private readonly Counters<TrapCounter> _counters = new();
     private readonly Counters<TrapDrop> _drops = new();
     private readonly Dictionary<IPAddress, (long Second, int Count)> _rates = new();
-    private readonly Dictionary<(TrapDrop, IPAddress), long> _lastLogged = new();
+    /// <summary>A drop is logged once a minute per reason and source.</summary>
+    private readonly KeyedRateGate<(TrapDrop, IPAddress)> _dropLog = new(TimeSpan.FromMinutes(1), 1_000);
     private Socket? _socket;
     private CancellationTokenSource? _stop;
     private Task? _loop;
@@ -215,10 +216,7 @@ public sealed class SnmpTrapReceiver : IListener
 
     private void LogDrop(TrapDrop drop, IPAddress source, string why)
     {
-        long now = Environment.TickCount64;
-        if (_lastLogged.TryGetValue((drop, source), out long last) && now - last < 60_000) return;
-        if (_lastLogged.Count > 1_000) _lastLogged.Clear();
-        _lastLogged[(drop, source)] = now;
+        if (!_dropLog.TryPass((drop, source), Environment.TickCount64, out _)) return;
         Log.Warning($"snmp traps: dropped a datagram from {source}: {why}");
     }
 
