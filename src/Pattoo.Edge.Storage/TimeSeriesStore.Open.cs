@@ -80,6 +80,9 @@ public sealed partial class TimeSeriesStore
             throw new StorageUnavailableException($"cannot open the head log in {_options.Path}: {SystemMessages.Describe(e)}", e);
         }
         if (replayed > 0) Log.Info($"storage: replayed {replayed} unsealed samples from {HeadLogFile.FileName} (generation {log.Generation})");
+        Log.Info(log.WriteUnit < 4096
+            ? $"storage: {HeadLogFile.FileName} syncs write only the {log.WriteUnit}-byte sectors they touch (direct I/O)"
+            : $"storage: {HeadLogFile.FileName} syncs write whole 4 KiB pages (no direct I/O on this file system)");
         // The replay's read buffers are garbage now; a big head's would keep the heap large until the GC next needs room.
         if (replayed >= 100_000) HeapTrim.Soon();
         return log;

@@ -99,25 +99,27 @@ public static class FlashBench
             var posting = Task.WhenAll(posters);
 
             await Task.Delay(TimeSpan.FromSeconds(warmup));
-            var before = disks.Select(d => d.SectorsWritten()).ToArray();
+            var before = disks.Select(d => d.Written()).ToArray();
             long oneBefore = Interlocked.Read(ref oneStored), twentyBefore = Interlocked.Read(ref twentyStored);
             long promBefore = await PromSamples(http, promPort);
             long pollersBefore = await EdgeSamples(http, pollersPort);
             await Task.Delay(TimeSpan.FromSeconds(window));
-            var after = disks.Select(d => d.SectorsWritten()).ToArray();
+            var after = disks.Select(d => d.Written()).ToArray();
             long oneSamples = Interlocked.Read(ref oneStored) - oneBefore, twentySamples = Interlocked.Read(ref twentyStored) - twentyBefore;
             long promSamples = await PromSamples(http, promPort) - promBefore;
             long pollerSamples = await EdgeSamples(http, pollersPort) - pollersBefore;
             stop.Cancel();
             await posting;
 
-            double Per(int i, long samples) => samples == 0 ? double.NaN : (after[i] - before[i]) * 512.0 / samples;
+            double Per(int i, long samples) => samples == 0 ? double.NaN : (after[i].Sectors - before[i].Sectors) * 512.0 / samples;
+            // What else an SD card's wear depends on: how many writes carried the bytes, and how many cache flushes forced them out.
+            string Requests(int i) => $"{(after[i].Sectors - before[i].Sectors) * 512 / 1024} KiB in {after[i].Writes - before[i].Writes} writes, {after[i].Flushes - before[i].Flushes} flushes";
             double GbYear(double perSample) => perSample * Series / StepSeconds * 86400 * 365 / 1e9;
             double promPer = Per(0, promSamples), onePer = Per(1, oneSamples), twentyPer = Per(2, twentySamples), pollersPer = Per(3, pollerSamples);
-            output.WriteLine($"prometheus 2.42 (scrape)        {promPer,8:F1} B/sample  {GbYear(promPer),7:F0} GB/year  ({promSamples} samples, {(after[0] - before[0]) * 512 / 1024} KiB)");
-            output.WriteLine($"pattoo-edge, 20 Modbus pollers  {pollersPer,8:F1} B/sample  {GbYear(pollersPer),7:F0} GB/year  ({pollerSamples} samples, {(after[3] - before[3]) * 512 / 1024} KiB)");
-            output.WriteLine($"pattoo-edge, 1 post per 10 s    {onePer,8:F1} B/sample  {GbYear(onePer),7:F0} GB/year  ({oneSamples} samples, {(after[1] - before[1]) * 512 / 1024} KiB)");
-            output.WriteLine($"pattoo-edge, 20 posts per 10 s  {twentyPer,8:F1} B/sample  {GbYear(twentyPer),7:F0} GB/year  ({twentySamples} samples, {(after[2] - before[2]) * 512 / 1024} KiB)");
+            output.WriteLine($"prometheus 2.42 (scrape)        {promPer,8:F1} B/sample  {GbYear(promPer),7:F0} GB/year  ({promSamples} samples, {Requests(0)})");
+            output.WriteLine($"pattoo-edge, 20 Modbus pollers  {pollersPer,8:F1} B/sample  {GbYear(pollersPer),7:F0} GB/year  ({pollerSamples} samples, {Requests(3)})");
+            output.WriteLine($"pattoo-edge, 1 post per 10 s    {onePer,8:F1} B/sample  {GbYear(onePer),7:F0} GB/year  ({oneSamples} samples, {Requests(1)})");
+            output.WriteLine($"pattoo-edge, 20 posts per 10 s  {twentyPer,8:F1} B/sample  {GbYear(twentyPer),7:F0} GB/year  ({twentySamples} samples, {Requests(2)})");
             output.WriteLine($"ratio: pattoo-edge writes {pollersPer / promPer:F2}x (20 pollers), {onePer / promPer:F2}x (one post) and {twentyPer / promPer:F2}x (20 posts) Prometheus's bytes per sample");
             await exporter.WaitAsync(TimeSpan.FromSeconds(5)).ContinueWith(_ => { });
         }
@@ -307,11 +309,15 @@ public static class FlashBench
             return new LoopDisk { Image = image, Device = device, Mount = mount };
         }
 
-        /// <summary>Field 7 of /sys/block/loopN/stat: sectors written (512 bytes).</summary>
-        public long SectorsWritten()
+        /// <summary>
+        /// From /sys/block/loopN/stat: field 7, sectors written (512 bytes); field 5, write
+        /// requests; field 16, cache flushes (0 on kernels before 5.5, which lack the field).
+        /// </summary>
+        public (long Sectors, long Writes, long Flushes) Written()
         {
             var stat = File.ReadAllText($"/sys/block/{Path.GetFileName(Device)}/stat").Split(' ', StringSplitOptions.RemoveEmptyEntries);
-            return long.Parse(stat[6], CultureInfo.InvariantCulture);
+            long Field(int n) => stat.Length >= n ? long.Parse(stat[n - 1], CultureInfo.InvariantCulture) : 0;
+            return (Field(7), Field(5), Field(16));
         }
 
         public async ValueTask DisposeAsync()
