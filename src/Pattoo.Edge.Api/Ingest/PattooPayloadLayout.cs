@@ -53,6 +53,8 @@ internal sealed class PattooPayloadLayout
     private int[] _datapointEnds = new int[32];
     public int DatapointCount { get; private set; }
     private readonly List<(int Start, int End, JsonTokenType Kind)> _oddIds = [];
+    /// <summary>Where in the body the reader's input begins: it is restarted after a scan of its own (<see cref="ScanCanonicalIds"/>), which began at <see cref="_scanStart"/>.</summary>
+    private int _offset, _scanStart;
 
     /// <summary>Scratch for the second pass: the metadata pairs of the current datapoint.</summary>
     public List<int> MetadataPairs { get; } = [];
@@ -126,6 +128,21 @@ internal sealed class PattooPayloadLayout
 
     /// <summary>Reads the body's shape. Throws <see cref="PayloadException"/> for a wrong shape, <see cref="JsonException"/> for bad JSON.</summary>
     public void Read(ReadOnlySpan<byte> json)
+    {
+        _offset = _scanStart = 0;
+        try
+        {
+            ReadObject(json);
+        }
+        catch (JsonException e) when (_offset > 0 && e.LineNumber is { } line && e.BytePositionInLine is { } column
+            && line == json[.._scanStart].Count((byte)'\n'))
+        {
+            // The restarted reader counts bytes on the scan's line from where the scan began.
+            throw new JsonException(e.Message, e.Path, line, column + _offset - _scanStart, e.InnerException);
+        }
+    }
+
+    private void ReadObject(ReadOnlySpan<byte> json)
     {
         var reader = new Utf8JsonReader(json, new JsonReaderOptions { MaxDepth = 16 });
         Next(ref reader);
@@ -217,7 +234,7 @@ internal sealed class PattooPayloadLayout
             int id = reader.ValueIsEscaped ? -1 : CanonicalId(reader.ValueSpan);
             string? idText = id < 0 ? reader.GetString()! : null;
             Next(ref reader);
-            int arrayStart = (int)reader.TokenStartIndex;
+            int arrayStart = At(reader.TokenStartIndex);
             if (reader.TokenType != JsonTokenType.StartArray) throw BadPair(json, arrayStart, id, idText);
             if (Next(ref reader) != JsonTokenType.String) throw BadPair(json, arrayStart, id, idText);
 
@@ -227,19 +244,19 @@ internal sealed class PattooPayloadLayout
                 Array.Resize(ref _strings, Pairs.Length);
             }
             ref var pair = ref Pairs[_pairCount];
-            pair.KeyStart = (int)reader.TokenStartIndex + 1;
+            pair.KeyStart = At(reader.TokenStartIndex) + 1;
             pair.KeyLength = reader.ValueSpan.Length;
             pair.KeyEscaped = reader.ValueIsEscaped;
             pair.Key = ClassifyKey(ref reader);
 
             pair.Kind = Next(ref reader);
-            pair.Start = (int)reader.TokenStartIndex;
+            pair.Start = At(reader.TokenStartIndex);
             pair.Escaped = reader.ValueIsEscaped;
             switch (pair.Kind)
             {
                 case JsonTokenType.StartObject or JsonTokenType.StartArray:
                     reader.Skip();
-                    pair.End = (int)reader.BytesConsumed;
+                    pair.End = At(reader.BytesConsumed);
                     break;
                 case JsonTokenType.String:
                     pair.End = pair.Start + reader.ValueSpan.Length + 2;
@@ -272,6 +289,17 @@ internal sealed class PattooPayloadLayout
 
     private void ReadDatapointIds(ReadOnlySpan<byte> json, ref Utf8JsonReader reader)
     {
+        int scanStart = At(reader.BytesConsumed), end = ScanCanonicalIds(json, scanStart);
+        if (end >= 0)
+        {
+            _scanStart = scanStart;
+            // The reader goes on from the closing bracket, in the state it had after the opening
+            // one: to it, the array was empty. Positions it gives from here are relative to end.
+            reader = new Utf8JsonReader(json[end..], isFinalBlock: true, reader.CurrentState);
+            _offset = end;
+            Next(ref reader);
+            return;
+        }
         while (Next(ref reader) != JsonTokenType.EndArray)
         {
             if (reader.TokenType != JsonTokenType.StartArray)
@@ -286,12 +314,12 @@ internal sealed class PattooPayloadLayout
                         break;
                     case JsonTokenType.Number:
                     case JsonTokenType.String:
-                        int start = (int)reader.TokenStartIndex;
+                        int start = At(reader.TokenStartIndex);
                         _oddIds.Add((start, start + reader.ValueSpan.Length + (reader.TokenType == JsonTokenType.String ? 2 : 0), reader.TokenType));
                         id = ~(_oddIds.Count - 1);
                         break;
                     default:
-                        throw new PayloadException($"datapoint_pairs[{DatapointCount}]: pair id {PattooPayload.Short(RawValue(json, (int)reader.TokenStartIndex))} is not an integer");
+                        throw new PayloadException($"datapoint_pairs[{DatapointCount}]: pair id {PattooPayload.Short(RawValue(json, At(reader.TokenStartIndex)))} is not an integer");
                 }
                 if (_idCount == _ids.Length) Array.Resize(ref _ids, _ids.Length * 2);
                 _ids[_idCount++] = id;
@@ -300,6 +328,67 @@ internal sealed class PattooPayloadLayout
             _datapointEnds[DatapointCount++] = _idCount;
         }
     }
+
+    /// <summary>
+    /// Reads <c>datapoint_pairs</c> from just after its opening bracket when it is written as
+    /// agents write it: arrays of pair ids in canonical decimal below 10^9, on one line (the
+    /// restarted reader counts lines from the state it had).
+    /// That is two thirds of a pattoo payload's tokens, and this is several times faster than
+    /// the reader. Returns the index of the closing bracket, or -1 (nothing recorded) at the
+    /// first byte of anything else, which the reader then reads with its checks and messages.
+    /// </summary>
+    private int ScanCanonicalIds(ReadOnlySpan<byte> json, int at)
+    {
+        int idCount = _idCount, datapointCount = DatapointCount;
+        at = SkipWhitespace(json, at);
+        if (at < json.Length && json[at] == ']') return at;
+        while (at < json.Length && json[at] == '[')
+        {
+            at = SkipWhitespace(json, at + 1);
+            if (at < json.Length && json[at] == ']') at++;
+            else
+            {
+                while (true)
+                {
+                    int start = at, n = 0;
+                    uint digit;
+                    while (at < json.Length && (digit = (uint)(json[at] - '0')) <= 9)
+                    {
+                        n = n * 10 + (int)digit;
+                        at++;
+                    }
+                    if (at == start || at - start > 9 || (json[start] == '0' && at - start > 1)) goto Other;
+                    if (_idCount == _ids.Length) Array.Resize(ref _ids, _ids.Length * 2);
+                    _ids[_idCount++] = n;
+                    at = SkipWhitespace(json, at);
+                    if (at >= json.Length) goto Other;
+                    if (json[at] == ']') { at++; break; }
+                    if (json[at] != ',') goto Other;
+                    at = SkipWhitespace(json, at + 1);
+                }
+            }
+            if (DatapointCount == _datapointEnds.Length) Array.Resize(ref _datapointEnds, _datapointEnds.Length * 2);
+            _datapointEnds[DatapointCount++] = _idCount;
+            at = SkipWhitespace(json, at);
+            if (at >= json.Length) break;
+            if (json[at] == ']') return at;
+            if (json[at] != ',') break;
+            at = SkipWhitespace(json, at + 1);
+        }
+    Other:
+        _idCount = idCount;
+        DatapointCount = datapointCount;
+        return -1;
+    }
+
+    private static int SkipWhitespace(ReadOnlySpan<byte> json, int at)
+    {
+        while (at < json.Length && json[at] is (byte)' ' or (byte)'\r' or (byte)'\t') at++;
+        return at;
+    }
+
+    /// <summary>Where a position the reader gives is in the body (the reader may have been restarted at <see cref="_offset"/>).</summary>
+    private int At(long readerPosition) => _offset + (int)readerPosition;
 
     /// <summary>The JSON text of the value starting at <paramref name="start"/>, for a message.</summary>
     private static ReadOnlySpan<byte> RawValue(ReadOnlySpan<byte> json, int start)

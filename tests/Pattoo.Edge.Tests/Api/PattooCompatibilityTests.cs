@@ -189,6 +189,58 @@ public class PattooPayloadTests
         Assert.Equal(12.5, batch[0].Value);
     }
 
+    /// <summary>What a body reads as: its samples, or the error's message without its line and byte.</summary>
+    private static string Outcome(string json)
+    {
+        var batch = new SampleBatch();
+        try
+        {
+            PattooPayload.Parse(Encoding.UTF8.GetBytes(json), batch);
+            return string.Join(";", batch.Items.ToArray().Select(s => $"{s.Series.Key}/{s.Series.Checksum}@{s.TimestampMs}={s.Value}|{s.Text}"));
+        }
+        catch (PayloadException e)
+        {
+            Assert.Equal(0, batch.Count);
+            return "error: " + System.Text.RegularExpressions.Regex.Replace(e.Message, @" \(line \d+, byte \d+\)", "");
+        }
+    }
+
+    [Fact]
+    public void DatapointIdsReadTheSameByTheScanAndByTheReader()
+    {
+        // The ids of datapoint_pairs on one line are read by a scan of their own
+        // (PattooPayloadLayout.ScanCanonicalIds); after a line break the reader reads them.
+        // Both must take and refuse the same bodies, with the same messages.
+        var rng = new Random(11);
+        string body = Backlog("datapoints first");
+        int from = body.IndexOf("\"datapoint_pairs\": [", StringComparison.Ordinal) + "\"datapoint_pairs\": [".Length;
+        int to = body.IndexOf("], \"key_value_pairs\"", StringComparison.Ordinal);
+        const string alphabet = "01234567890123456789012345678901234567890123456789,,   \t\t[] -.e\"x{}";
+        int accepted = 0;
+        for (int i = 0; i < 3000; i++)
+        {
+            var chars = body.ToCharArray();
+            for (int m = rng.Next(1, 4); m > 0; m--) chars[rng.Next(from, to)] = alphabet[rng.Next(alphabet.Length)];
+            string mutated = new(chars);
+            string scanned = Outcome(mutated), read = Outcome(mutated.Insert(from, "\n"));
+            Assert.True(read == scanned, $"{mutated[from..to]}\nscan:   {scanned}\nreader: {read}");
+            if (!scanned.StartsWith("error", StringComparison.Ordinal)) accepted++;
+        }
+        Assert.InRange(accepted, 50, 2950); // both kinds were tried (most mutations name a pair that is not there)
+    }
+
+    [Fact]
+    public void ABadJsonAfterScannedIdsIsPlacedWhereItIs()
+    {
+        string body = Backlog("datapoints first").Replace("\n", " ");
+        string broken = body.Replace("\"key_value_pairs\": {", "\"key_value_pairs\": {,");
+        int expected = -1;
+        try { System.Text.Json.JsonDocument.Parse(broken); }
+        catch (System.Text.Json.JsonException e) { expected = (int)e.BytePositionInLine!.Value; }
+        var error = Assert.Throws<PayloadException>(() => PattooPayload.Parse(Encoding.UTF8.GetBytes(broken), new SampleBatch()));
+        Assert.Contains($"(line 1, byte {expected + 1})", error.Message);
+    }
+
     [Fact]
     public void RandomBytesNeverEscapeAsAnythingButAPayloadError()
     {
