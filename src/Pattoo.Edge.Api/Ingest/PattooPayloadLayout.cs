@@ -53,8 +53,10 @@ internal sealed class PattooPayloadLayout
     private int[] _datapointEnds = new int[32];
     public int DatapointCount { get; private set; }
     private readonly List<(int Start, int End, JsonTokenType Kind)> _oddIds = [];
-    /// <summary>Where in the body the reader's input begins: it is restarted after a scan of its own (<see cref="ScanCanonicalIds"/>), which began at <see cref="_scanStart"/>.</summary>
-    private int _offset, _scanStart;
+    /// <summary>Where in the body the reader's input begins: it is restarted after each scan of our own (<see cref="Restart"/>).</summary>
+    private int _offset;
+    /// <summary>The scans of our own (where each began, how many bytes): the restarted reader did not count them in a line's bytes.</summary>
+    private readonly List<(int Start, int Length)> _scans = [];
 
     /// <summary>Scratch for the second pass: the metadata pairs of the current datapoint.</summary>
     public List<int> MetadataPairs { get; } = [];
@@ -129,16 +131,20 @@ internal sealed class PattooPayloadLayout
     /// <summary>Reads the body's shape. Throws <see cref="PayloadException"/> for a wrong shape, <see cref="JsonException"/> for bad JSON.</summary>
     public void Read(ReadOnlySpan<byte> json)
     {
-        _offset = _scanStart = 0;
+        _offset = 0;
+        _scans.Clear();
         try
         {
             ReadObject(json);
         }
-        catch (JsonException e) when (_offset > 0 && e.LineNumber is { } line && e.BytePositionInLine is { } column
-            && line == json[.._scanStart].Count((byte)'\n'))
+        catch (JsonException e) when (_scans.Count > 0 && e.LineNumber is { } line && e.BytePositionInLine is { } column)
         {
-            // The restarted reader counts bytes on the scan's line from where the scan began.
-            throw new JsonException(e.Message, e.Path, line, column + _offset - _scanStart, e.InnerException);
+            // The restarted reader counted a line's bytes without those our scans read on it.
+            foreach (var (start, length) in _scans)
+            {
+                if (json[..start].Count((byte)'\n') == line) column += length;
+            }
+            throw new JsonException(e.Message, e.Path, line, column, e.InnerException);
         }
     }
 
@@ -229,6 +235,12 @@ internal sealed class PattooPayloadLayout
 
     private void ReadPairs(ReadOnlySpan<byte> json, ref Utf8JsonReader reader)
     {
+        int scanStart = At(reader.BytesConsumed), end = ScanPlainPairs(json, scanStart);
+        if (end >= 0)
+        {
+            Restart(json, ref reader, scanStart, end);
+            return;
+        }
         while (Next(ref reader) == JsonTokenType.PropertyName)
         {
             int id = reader.ValueIsEscaped ? -1 : CanonicalId(reader.ValueSpan);
@@ -238,12 +250,7 @@ internal sealed class PattooPayloadLayout
             if (reader.TokenType != JsonTokenType.StartArray) throw BadPair(json, arrayStart, id, idText);
             if (Next(ref reader) != JsonTokenType.String) throw BadPair(json, arrayStart, id, idText);
 
-            if (_pairCount == Pairs.Length)
-            {
-                Array.Resize(ref Pairs, Pairs.Length * 2);
-                Array.Resize(ref _strings, Pairs.Length);
-            }
-            ref var pair = ref Pairs[_pairCount];
+            ref var pair = ref NewPair();
             pair.KeyStart = At(reader.TokenStartIndex) + 1;
             pair.KeyLength = reader.ValueSpan.Length;
             pair.KeyEscaped = reader.ValueIsEscaped;
@@ -269,19 +276,159 @@ internal sealed class PattooPayloadLayout
             }
             if (Next(ref reader) != JsonTokenType.EndArray) throw BadPair(json, arrayStart, id, idText);
 
-            if (id >= 0)
+            if (id >= 0) AddPair(id);
+            else
             {
-                if (id >= _byId.Length) Array.Resize(ref _byId, Math.Max(id + 1, _byId.Length * 2));
-                if (id >= _byIdCount)
-                {
-                    _byId.AsSpan(_byIdCount, id + 1 - _byIdCount).Fill(-1);
-                    _byIdCount = id + 1;
-                }
-                _byId[id] = _pairCount; // a later duplicate wins
+                (_byText ??= new(StringComparer.Ordinal))[idText!] = _pairCount;
+                _pairCount++;
             }
-            else (_byText ??= new(StringComparer.Ordinal))[idText!] = _pairCount;
-            _pairCount++;
         }
+    }
+
+    /// <summary>The slot of the next pair, the arrays grown if need be.</summary>
+    private ref Pair NewPair()
+    {
+        if (_pairCount == Pairs.Length)
+        {
+            Array.Resize(ref Pairs, Pairs.Length * 2);
+            Array.Resize(ref _strings, Pairs.Length);
+        }
+        return ref Pairs[_pairCount];
+    }
+
+    /// <summary>Takes the pair in the next slot under its numeric id.</summary>
+    private void AddPair(int id)
+    {
+        if (id >= _byId.Length) Array.Resize(ref _byId, Math.Max(id + 1, _byId.Length * 2));
+        if (id >= _byIdCount)
+        {
+            _byId.AsSpan(_byIdCount, id + 1 - _byIdCount).Fill(-1);
+            _byIdCount = id + 1;
+        }
+        _byId[id] = _pairCount; // a later duplicate wins
+        _pairCount++;
+    }
+
+    /// <summary>Bytes that end a JSON string's plain run: the quote, a backslash, a control character.</summary>
+    private static readonly System.Buffers.SearchValues<byte> StringStops = System.Buffers.SearchValues.Create(
+        [(byte)'"', (byte)'\\', .. Enumerable.Range(0, 0x20).Select(b => (byte)b)]);
+
+    /// <summary>
+    /// Reads <c>key_value_pairs</c> from just after its opening brace when it is written as
+    /// agents write it, on one line: <c>"id": ["key", value]</c> with a canonical numeric id, a
+    /// key and string values without escapes, values that are numbers, strings, true, false or
+    /// null. Returns the index of the closing brace, or -1 (nothing recorded) at the first byte
+    /// of anything else, which the reader then reads with its checks and messages.
+    /// </summary>
+    private int ScanPlainPairs(ReadOnlySpan<byte> json, int at)
+    {
+        at = SkipWhitespace(json, at);
+        if (at < json.Length && json[at] == '}') return at;
+        while (at < json.Length && json[at] == '"')
+        {
+            int idStart = at + 1, idEnd = PlainStringEnd(json, at);
+            if (idEnd < 0) break;
+            int id = CanonicalId(json[idStart..idEnd]);
+            if (id < 0) break;
+            at = SkipWhitespace(json, idEnd + 1);
+            if (at >= json.Length || json[at] != ':') break;
+            at = SkipWhitespace(json, at + 1);
+            if (at >= json.Length || json[at] != '[') break;
+            at = SkipWhitespace(json, at + 1);
+            if (at >= json.Length || json[at] != '"') break;
+            int keyEnd = PlainStringEnd(json, at);
+            if (keyEnd < 0) break;
+            ref var pair = ref NewPair();
+            pair.KeyStart = at + 1;
+            pair.KeyLength = keyEnd - at - 1;
+            pair.KeyEscaped = pair.Escaped = false;
+            pair.Key = ClassifyKey(json.Slice(pair.KeyStart, pair.KeyLength));
+            at = SkipWhitespace(json, keyEnd + 1);
+            if (at >= json.Length || json[at] != ',') break;
+            at = SkipWhitespace(json, at + 1);
+            if (at >= json.Length) break;
+            pair.Start = at;
+            switch (json[at])
+            {
+                case (byte)'"':
+                    pair.Kind = JsonTokenType.String;
+                    pair.End = PlainStringEnd(json, at) + 1;
+                    break;
+                case (byte)'t' when json[at..].StartsWith("true"u8):
+                    pair.Kind = JsonTokenType.True;
+                    pair.End = at + 4;
+                    break;
+                case (byte)'f' when json[at..].StartsWith("false"u8):
+                    pair.Kind = JsonTokenType.False;
+                    pair.End = at + 5;
+                    break;
+                case (byte)'n' when json[at..].StartsWith("null"u8):
+                    pair.Kind = JsonTokenType.Null;
+                    pair.End = at + 4;
+                    break;
+                default:
+                    pair.Kind = JsonTokenType.Number;
+                    pair.End = NumberEnd(json, at);
+                    break;
+            }
+            if (pair.End <= at) break;
+            at = SkipWhitespace(json, pair.End);
+            if (at >= json.Length || json[at] != ']') break;
+            AddPair(id);
+            at = SkipWhitespace(json, at + 1);
+            if (at >= json.Length) break;
+            if (json[at] == '}') return at;
+            if (json[at] != ',') break;
+            at = SkipWhitespace(json, at + 1);
+        }
+        _pairCount = 0;
+        _byIdCount = 0;
+        return -1;
+    }
+
+    /// <summary>The index of the quote that ends the plain string opened at <paramref name="quote"/>, or -1 (an escape, a control character, no end).</summary>
+    private static int PlainStringEnd(ReadOnlySpan<byte> json, int quote)
+    {
+        int n = json[(quote + 1)..].IndexOfAny(StringStops);
+        return n >= 0 && json[quote + 1 + n] == '"' ? quote + 1 + n : -1;
+    }
+
+    /// <summary>The end of the JSON number at <paramref name="at"/> (RFC 8259 grammar), or -1.</summary>
+    private static int NumberEnd(ReadOnlySpan<byte> json, int at)
+    {
+        int p = at;
+        if (p < json.Length && json[p] == '-') p++;
+        if (p >= json.Length) return -1;
+        if (json[p] == '0') p++;
+        else if (IsDigit(json[p])) { while (p < json.Length && IsDigit(json[p])) p++; }
+        else return -1;
+        if (p < json.Length && json[p] == '.')
+        {
+            if (++p >= json.Length || !IsDigit(json[p])) return -1;
+            while (p < json.Length && IsDigit(json[p])) p++;
+        }
+        if (p < json.Length && (json[p] | 0x20) == 'e')
+        {
+            if (++p < json.Length && json[p] is (byte)'+' or (byte)'-') p++;
+            if (p >= json.Length || !IsDigit(json[p])) return -1;
+            while (p < json.Length && IsDigit(json[p])) p++;
+        }
+        return p;
+    }
+
+    private static bool IsDigit(byte b) => (uint)(b - '0') <= 9;
+
+    /// <summary>
+    /// Goes on after a scan of our own from <paramref name="scanStart"/> to the closing bracket
+    /// or brace at <paramref name="end"/>: the reader restarts there in the state it had after
+    /// the opening one (to it the array or object was empty) and reads the closing token.
+    /// </summary>
+    private void Restart(ReadOnlySpan<byte> json, ref Utf8JsonReader reader, int scanStart, int end)
+    {
+        reader = new Utf8JsonReader(json[end..], isFinalBlock: true, reader.CurrentState);
+        _scans.Add((scanStart, end - scanStart));
+        _offset = end;
+        Next(ref reader);
     }
 
     private static PayloadException BadPair(ReadOnlySpan<byte> json, int arrayStart, int id, string? idText)
@@ -292,12 +439,7 @@ internal sealed class PattooPayloadLayout
         int scanStart = At(reader.BytesConsumed), end = ScanCanonicalIds(json, scanStart);
         if (end >= 0)
         {
-            _scanStart = scanStart;
-            // The reader goes on from the closing bracket, in the state it had after the opening
-            // one: to it, the array was empty. Positions it gives from here are relative to end.
-            reader = new Utf8JsonReader(json[end..], isFinalBlock: true, reader.CurrentState);
-            _offset = end;
-            Next(ref reader);
+            Restart(json, ref reader, scanStart, end);
             return;
         }
         while (Next(ref reader) != JsonTokenType.EndArray)
@@ -381,8 +523,11 @@ internal sealed class PattooPayloadLayout
         return -1;
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private static int SkipWhitespace(ReadOnlySpan<byte> json, int at)
     {
+        // Agents write compact JSON or ", " separators: the first byte decides, inline.
+        if ((uint)at < (uint)json.Length && json[at] > (byte)' ') return at;
         while (at < json.Length && json[at] is (byte)' ' or (byte)'\r' or (byte)'\t') at++;
         return at;
     }
@@ -420,7 +565,12 @@ internal sealed class PattooPayloadLayout
             string key = reader.GetString()!;
             return key == "pattoo_metadata" ? IgnoredKey : Array.IndexOf(PattooPayload.ReservedKeys, key) is int k and >= 0 ? k : MetadataKey;
         }
-        var span = reader.ValueSpan;
+        return ClassifyKey(reader.ValueSpan);
+    }
+
+    /// <summary>A key written without escapes: which reserved key it is, or metadata.</summary>
+    private static int ClassifyKey(ReadOnlySpan<byte> span)
+    {
         if (span.Length < 10 || !span.StartsWith("pattoo_"u8)) return MetadataKey;
         for (int k = 0; k < ReservedKeyBytes.Length; k++)
         {

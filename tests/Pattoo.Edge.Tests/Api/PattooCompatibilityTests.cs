@@ -205,17 +205,22 @@ public class PattooPayloadTests
         }
     }
 
-    [Fact]
-    public void DatapointIdsReadTheSameByTheScanAndByTheReader()
+    /// <summary>
+    /// The pair ids of datapoint_pairs and the pairs of key_value_pairs on one line are read by
+    /// scans of their own (PattooPayloadLayout.ScanCanonicalIds, ScanPlainPairs); after a line
+    /// break the JSON reader reads them. Both must take and refuse the same bodies, with the same
+    /// messages: mutations of each part, read both ways.
+    /// </summary>
+    [Theory]
+    [InlineData("\"datapoint_pairs\": [", "], \"key_value_pairs\"", "01234567890123456789012345678901234567890123456789,,   \t\t[] -.e\"x{}")]
+    [InlineData("\"key_value_pairs\": {", "}}, \"pattoo_agent_id\"", "0123456789012345678901234567890123456789\"\"\"\\,,::[]{}  .eE+-truefalsenx\u00e9\u0001")]
+    public void APartReadsTheSameByTheScanAndByTheReader(string opening, string closing, string alphabet)
     {
-        // The ids of datapoint_pairs on one line are read by a scan of their own
-        // (PattooPayloadLayout.ScanCanonicalIds); after a line break the reader reads them.
-        // Both must take and refuse the same bodies, with the same messages.
         var rng = new Random(11);
-        string body = Backlog("datapoints first");
-        int from = body.IndexOf("\"datapoint_pairs\": [", StringComparison.Ordinal) + "\"datapoint_pairs\": [".Length;
-        int to = body.IndexOf("], \"key_value_pairs\"", StringComparison.Ordinal);
-        const string alphabet = "01234567890123456789012345678901234567890123456789,,   \t\t[] -.e\"x{}";
+        string body = Backlog("datapoints first").Replace("\n", " ").Replace("\\u00e9", "\u00e9"); // one line, no escape: what the scans take
+        int from = body.IndexOf(opening, StringComparison.Ordinal) + opening.Length;
+        int to = body.IndexOf(closing, from, StringComparison.Ordinal);
+        Assert.True(from > opening.Length && to > from);
         int accepted = 0;
         for (int i = 0; i < 3000; i++)
         {
@@ -226,14 +231,17 @@ public class PattooPayloadTests
             Assert.True(read == scanned, $"{mutated[from..to]}\nscan:   {scanned}\nreader: {read}");
             if (!scanned.StartsWith("error", StringComparison.Ordinal)) accepted++;
         }
-        Assert.InRange(accepted, 50, 2950); // both kinds were tried (most mutations name a pair that is not there)
+        Assert.InRange(accepted, 50, 2950); // both kinds were tried (most mutations break the body or name a pair that is not there)
+        Assert.Equal(Outcome(body), Outcome(body.Insert(from, "\n")));
+        Assert.DoesNotContain("error", Outcome(body));
     }
 
     [Fact]
     public void ABadJsonAfterScannedIdsIsPlacedWhereItIs()
     {
-        string body = Backlog("datapoints first").Replace("\n", " ");
-        string broken = body.Replace("\"key_value_pairs\": {", "\"key_value_pairs\": {,");
+        string body = Backlog("datapoints first").Replace("\n", " ").Replace("\\u00e9", "\u00e9"); // one line, no escape: what the scans take
+        // After both scans (ids, then pairs), on the line they were on.
+        string broken = body.Replace("\"pattoo_agent_id\": \"agent-1\", \"pattoo_agent_timestamp\"", "\"pattoo_agent_id\": \"agent-1\", , \"pattoo_agent_timestamp\"");
         int expected = -1;
         try { System.Text.Json.JsonDocument.Parse(broken); }
         catch (System.Text.Json.JsonException e) { expected = (int)e.BytePositionInLine!.Value; }
