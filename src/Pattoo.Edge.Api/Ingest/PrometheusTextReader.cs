@@ -213,35 +213,20 @@ public ref struct PrometheusTextReader
     private void Sample(ReadOnlySpan<byte> line, int i)
     {
         int start = i;
-        while (i < line.Length && IsNameByte(line[i], first: i == start, metric: true)) i++;
-        if (i == start) throw Error($"expected a metric name, got \"{Show(line[start..])}\"");
-        if (i - start > MaxNameLength) throw Error($"the metric name is longer than {MaxNameLength} characters");
-        var nameBytes = line[start..i];
-        if (i < line.Length && !IsBlank(line[i]) && line[i] != '{')
-            throw Error($"unexpected character \"{CharAt(line, i)}\" after the metric name \"{Show(nameBytes)}\"");
-        int nameStart = start;
-        _labels.Clear();
-        i = SkipBlanks(line, i);
-        bool hasLabels = i < line.Length && line[i] == '{';
-        int rawEnd = hasLabels ? LabelsEnd(line, i + 1) : i;
-        KnownSeries = null;
-        _rawLength = 0;
-        if (rawEnd > 0)
+        bool hasLabels;
+        if (Entry is { Series: { } previous } entry && _rawLength > 0 && line.Length - i > _rawLength
+            && IsBlank(line[i + _rawLength]) && line.Slice(i, _rawLength).SequenceEqual(RawSeries))
         {
-            _rawStart = _lineStart + nameStart;
-            _rawLength = rawEnd - nameStart;
-            // The same name{labels} earlier in this body: one lookup instead of resolving the
-            // name, looking the series up and checking it again.
-            if (_entriesBySpan.TryGetValue(RawSeries, out var seen) && seen.Series is not null)
-            {
-                Entry = seen;
-                (Name, Family, Type, Role) = (seen.Name, seen.Family, seen.Type, seen.Role);
-                KnownSeries = seen.Series;
-                hasLabels = false;
-                i = rawEnd;
-            }
+            // The same name{labels} as the line before, as an export of history writes a series'
+            // points one after another: taken without scanning, hashing or a lookup.
+            _rawStart = _lineStart + i;
+            (Name, Family, Type, Role) = (entry.Name, entry.Family, entry.Type, entry.Role);
+            KnownSeries = previous;
+            _labels.Clear();
+            hasLabels = line[i + _rawLength - 1] == (byte)'}';
+            i += _rawLength;
         }
-        if (KnownSeries is null) NewEntry(line, nameBytes, ref i, ref hasLabels, rawEnd);
+        else i = NameAndLabels(line, i, out hasLabels);
         i = SkipBlanks(line, i);
         start = i;
         i = TokenEnd(line, i);
@@ -265,6 +250,42 @@ public ref struct PrometheusTextReader
         if (KnownSeries is not null) return; // its labels were checked when it was first read
         if (Role == PrometheusSampleRole.Bucket) RequireNumericLabel("le", "histogram bucket");
         else if (Role == PrometheusSampleRole.Quantile) RequireNumericLabel("quantile", "summary quantile");
+    }
+
+    /// <summary>Reads a sample's name and labels from <paramref name="i"/>; returns where they end.</summary>
+    private int NameAndLabels(ReadOnlySpan<byte> line, int i, out bool hasLabels)
+    {
+        int start = i;
+        while (i < line.Length && IsNameByte(line[i], first: i == start, metric: true)) i++;
+        if (i == start) throw Error($"expected a metric name, got \"{Show(line[start..])}\"");
+        if (i - start > MaxNameLength) throw Error($"the metric name is longer than {MaxNameLength} characters");
+        var nameBytes = line[start..i];
+        if (i < line.Length && !IsBlank(line[i]) && line[i] != '{')
+            throw Error($"unexpected character \"{CharAt(line, i)}\" after the metric name \"{Show(nameBytes)}\"");
+        int nameStart = start;
+        _labels.Clear();
+        i = SkipBlanks(line, i);
+        hasLabels = i < line.Length && line[i] == '{';
+        int rawEnd = hasLabels ? LabelsEnd(line, i + 1) : i;
+        KnownSeries = null;
+        _rawLength = 0;
+        if (rawEnd > 0)
+        {
+            _rawStart = _lineStart + nameStart;
+            _rawLength = rawEnd - nameStart;
+            // The same name{labels} earlier in this body: one lookup instead of resolving the
+            // name, looking the series up and checking it again.
+            if (_entriesBySpan.TryGetValue(RawSeries, out var seen) && seen.Series is not null)
+            {
+                Entry = seen;
+                (Name, Family, Type, Role) = (seen.Name, seen.Family, seen.Type, seen.Role);
+                KnownSeries = seen.Series;
+                hasLabels = false;
+                i = rawEnd;
+            }
+        }
+        if (KnownSeries is null) NewEntry(line, nameBytes, ref i, ref hasLabels, rawEnd);
+        return i;
     }
 
     /// <summary>

@@ -341,6 +341,30 @@ public class PrometheusImportTests
     }
 
     [Fact]
+    public void ASeriesOnLinesOneAfterAnotherReadsAsWhenItsLinesAreInterleaved()
+    {
+        // Consecutive lines of one series take the previous line's series without reading the
+        // name and labels again (PrometheusTextReader.Sample); interleaved lines never do.
+        string[] series = ["m", "m{a=\"1\"}", "m{a=\"1\",b=\"x y\"}", "mm", "m_total", "n{a=\"1\"}"];
+        var lines = new List<(int Series, int Point, string Text)>();
+        for (int s = 0; s < series.Length; s++)
+            for (int p = 0; p < 5; p++) lines.Add((s, p, $"{series[s]} {s * 10 + p}.5 {1749999900000 + p * 1000}"));
+        string consecutive = string.Join("\n", lines.Select(l => l.Text)) + "\n";
+        string interleaved = string.Join("\n", lines.OrderBy(l => l.Point).ThenBy(l => l.Series).Select(l => l.Text)) + "\n";
+        static string Read(SampleBatch batch) => string.Join(";", batch.Items.ToArray()
+            .OrderBy(x => x.Series.Checksum, StringComparer.Ordinal).ThenBy(x => x.TimestampMs)
+            .Select(x => $"{x.Series.Key}{string.Concat(x.Series.Metadata.Select(m => $",{m.Key}={m.Value}"))}@{x.TimestampMs}={x.Value}"));
+        var (a, batchA) = Import(consecutive);
+        var (b, batchB) = Import(interleaved);
+        Assert.Equal(new PrometheusText.Result(30, 0), a);
+        Assert.Equal(b, a);
+        Assert.Equal(Read(batchB), Read(batchA));
+        // A line that starts like the one before but goes on differently is read in full.
+        Assert.Contains("line 2", Refused("m{a=\"1\"} 1 1749999900000\nm{a=\"1\"}} 2 1749999901000\n").Message);
+        Assert.Equal("line 2: m repeats the series of line 1 without a later timestamp", Refused("m{a=\"1\"} 1 1749999900000\nm{a=\"1\"} 2 1749999900000\n").Message);
+    }
+
+    [Fact]
     public void JobAndInstanceNameTheAgentAndTargetAndLeaveTheLabels()
     {
         var (result, batch) = Import("node_load1{job=\"node\",instance=\"pi-3:9100\",zone=\"b\",area=\"a\"} 0.25\n");
