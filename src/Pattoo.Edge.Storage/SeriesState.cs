@@ -52,20 +52,31 @@ internal sealed class SeriesState(long idx, DataType type, long lastTimestamp)
 
     public void Append(long ts, double value)
     {
+        lock (this) AppendLocked(ts, value);
+    }
+
+    /// <summary>Appends a run of this series' samples (the state in each is this one) under one lock.</summary>
+    public void Append(ReadOnlySpan<(SeriesState State, long Ts, double Value)> run)
+    {
         lock (this)
         {
-            _tailTs ??= new long[SegmentPoints];
-            _tailValues ??= new double[SegmentPoints];
-            _tailTs[_tailCount] = ts;
-            _tailValues[_tailCount] = value;
-            _tailCount++;
-            if (_tailCount == SegmentPoints)
-            {
-                (_segments ??= new()).Add(ChunkEncoder.Encode(_tailTs, _tailValues, fitTables: false)); // version 1: fast; the seal fits tables
-                _tailCount = 0;
-            }
-            _count++;
+            foreach (ref readonly var sample in run) AppendLocked(sample.Ts, sample.Value);
         }
+    }
+
+    private void AppendLocked(long ts, double value)
+    {
+        _tailTs ??= new long[SegmentPoints];
+        _tailValues ??= new double[SegmentPoints];
+        _tailTs[_tailCount] = ts;
+        _tailValues[_tailCount] = value;
+        _tailCount++;
+        if (_tailCount == SegmentPoints)
+        {
+            (_segments ??= new()).Add(ChunkEncoder.Encode(_tailTs, _tailValues, fitTables: false)); // version 1: fast; the seal fits tables
+            _tailCount = 0;
+        }
+        _count++;
     }
 
     /// <summary>

@@ -552,7 +552,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     {
         if (accepted.Count < ParallelAppendSamples || Environment.ProcessorCount < 2)
         {
-            foreach (var (state, ts, value) in CollectionsMarshal.AsSpan(accepted)) state.Append(ts, value);
+            AppendPart(accepted, -1);
             return;
         }
         var odd = Task.Run(() => AppendPart(accepted, 1));
@@ -562,10 +562,16 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         // A hash, not the id's parity: posters may own series by id order (every other one).
         static long Half(long idx) => (long)((ulong)idx * 0x9E3779B97F4A7C15UL >> 63);
 
-        static void AppendPart(List<(SeriesState State, long Ts, double Value)> accepted, long parity)
+        // Runs of one series (an import's points of a series one after another) take its lock once.
+        static void AppendPart(List<(SeriesState State, long Ts, double Value)> accepted, long half)
         {
-            foreach (var (state, ts, value) in CollectionsMarshal.AsSpan(accepted))
-                if (Half(state.Idx) == parity) state.Append(ts, value);
+            var samples = CollectionsMarshal.AsSpan(accepted);
+            for (int i = 0, end; i < samples.Length; i = end)
+            {
+                var state = samples[i].State;
+                for (end = i + 1; end < samples.Length && samples[end].State == state; end++) { }
+                if (half < 0 || Half(state.Idx) == half) state.Append(samples[i..end]);
+            }
         }
     }
 
