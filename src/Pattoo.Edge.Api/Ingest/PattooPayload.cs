@@ -86,6 +86,10 @@ public static partial class PattooPayload
         previous.Fill(-1);
         SeriesKey? previousSeries = null;
         var metadata = new List<KeyValuePair<string, string>>();
+        // The data type and polling interval pairs are shared by many datapoints: read once per pair.
+        int typeOf = -1, code = 0, intervalOf = -1;
+        DataType type = DataType.None;
+        long interval = 0;
         for (int index = 0; index < layout.DatapointCount; index++)
         {
             fields.Fill(-1);
@@ -105,13 +109,21 @@ public static partial class PattooPayload
             string key0 = Text(json, layout, fields[KeyField], index, null, "pattoo_key");
             ref readonly var typePair = ref layout.Pairs[fields[DataTypeField]];
             if (typePair.Kind == JsonTokenType.Null) { skipped++; continue; } // pattoo stores no data for DATA_NONE
-            if (typePair.Kind != JsonTokenType.Number || !int.TryParse(typePair.Raw(json), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int code)
-                || !DataTypes.TryFromCode(code, out var type) || type == DataType.None)
-                throw new PayloadException($"{Where(index, key0)}: pattoo_data_type must be 99, 101, 32, 64, 2 or null, got {Short(typePair.Raw(json))}");
+            if (fields[DataTypeField] != typeOf)
+            {
+                if (typePair.Kind != JsonTokenType.Number || !int.TryParse(typePair.Raw(json), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out code)
+                    || !DataTypes.TryFromCode(code, out type) || type == DataType.None)
+                    throw new PayloadException($"{Where(index, key0)}: pattoo_data_type must be 99, 101, 32, 64, 2 or null, got {Short(typePair.Raw(json))}");
+                typeOf = fields[DataTypeField];
+            }
             long timestamp = Integer(json, layout, fields[Timestamp], index, key0, "pattoo_timestamp");
             if (timestamp <= 0) throw new PayloadException($"{Where(index, key0)}: pattoo_timestamp must be milliseconds since 1970, got {timestamp}");
-            long interval = Integer(json, layout, fields[Interval], index, key0, "pattoo_agent_polling_interval");
-            if (interval <= 0) throw new PayloadException($"{Where(index, key0)}: pattoo_agent_polling_interval must be positive milliseconds, got {interval}");
+            if (fields[Interval] != intervalOf)
+            {
+                interval = Integer(json, layout, fields[Interval], index, key0, "pattoo_agent_polling_interval");
+                if (interval <= 0) throw new PayloadException($"{Where(index, key0)}: pattoo_agent_polling_interval must be positive milliseconds, got {interval}");
+                intervalOf = fields[Interval];
+            }
 
             // Datapoints of one series often follow each other (an agent's backlog): the same
             // identity pairs are the same series, with no string hashed.

@@ -79,13 +79,17 @@ internal sealed class PattooPayloadLayout
         => _ids.AsSpan(datapoint == 0 ? 0 : _datapointEnds[datapoint - 1], _datapointEnds[datapoint] - (datapoint == 0 ? 0 : _datapointEnds[datapoint - 1]));
 
     /// <summary>The pair a datapoint id names, or -1. Ids written as strings or odd numbers resolve as pattoo's dict lookups did.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public int Resolve(ReadOnlySpan<byte> json, int id)
     {
+        if ((uint)id < (uint)_byIdCount && _byId[id] is int pair and >= 0) return pair;
+        return ResolveOther(json, id);
+    }
+
+    private int ResolveOther(ReadOnlySpan<byte> json, int id)
+    {
         if (id >= 0)
-        {
-            if (id < _byIdCount && _byId[id] >= 0) return _byId[id];
             return _byText is not null && _byText.TryGetValue(id.ToString(CultureInfo.InvariantCulture), out int p) ? p : -1;
-        }
         var (start, end, kind) = _oddIds[~id];
         if (kind != JsonTokenType.String) return -1; // a negative or fractional number names no pair
         var reader = new Utf8JsonReader(json[start..end]);
