@@ -179,7 +179,7 @@ public static class IngestQueryBench
     /// Posts every stream's bodies in order, <see cref="Posters"/> streams at a time, each on a
     /// keep-alive connection of its own, and returns the seconds it took and the CPU seconds the
     /// server (<paramref name="serverPid"/>) spent. The requests are encoded before the clock
-    /// starts and sent as they are (<see cref="RawHttpPoster"/>): on 2 cores HttpClient's work on
+    /// starts and sent as they are (<see cref="RawHttpClient"/>): on 2 cores HttpClient's work on
     /// pattoo's 112 bytes a sample (5x VictoriaMetrics' lines) took CPU from the server and held
     /// its rate to half what a plain client (Python's http.client) got.
     /// </summary>
@@ -187,15 +187,15 @@ public static class IngestQueryBench
     {
         _ = http;
         var uri = new Uri(url);
-        var requests = streams.Select(st => st.Select(body => RawHttpPoster.Request(uri, mediaType, Encoding.UTF8.GetBytes(body))).ToList()).ToList();
+        var requests = streams.Select(st => st.Select(body => RawHttpClient.Request(uri, mediaType, Encoding.UTF8.GetBytes(body))).ToList()).ToList();
         double cpu0 = BenchProcess.CpuSeconds(serverPid);
         var sw = Stopwatch.StartNew();
         await Parallel.ForEachAsync(requests, new ParallelOptions { MaxDegreeOfParallelism = Posters }, async (bodies, ct) =>
         {
-            using var poster = await RawHttpPoster.ConnectAsync(uri.Port, ct);
+            using var poster = await RawHttpClient.ConnectAsync(uri.Port, ct);
             foreach (var request in bodies)
             {
-                var (status, answer) = await poster.PostAsync(request, ct);
+                var (status, answer) = await poster.SendAsync(request, ct);
                 if (status is < 200 or > 299) throw new InvalidOperationException($"{who} answered {status}: {answer}");
             }
         });

@@ -2,26 +2,26 @@ using System.Globalization;
 using System.Net.Sockets;
 using System.Text;
 
-namespace Pattoo.Edge.Bench.Api;
+namespace Pattoo.Edge.Bench;
 
 /// <summary>
 /// A load generator's HTTP/1.1 client, as wrk or Python's http.client: a keep-alive connection
-/// on 127.0.0.1 that sends a request encoded beforehand in one write and reads the answer's
-/// headers and Content-Length body. It costs the machine far less than HttpClient, so on 2
-/// cores the servers' figures are theirs.
+/// on 127.0.0.1 that sends a request encoded beforehand in one write and reads the answer
+/// (Content-Length or chunked). It costs the machine far less than HttpClient, so on 2 cores
+/// the servers' figures (rates, latencies) are theirs, for every peer alike.
 /// </summary>
-internal sealed class RawHttpPoster : IDisposable
+internal sealed class RawHttpClient : IDisposable
 {
     private readonly Socket _socket;
     private byte[] _buffer = new byte[64 * 1024];
 
-    private RawHttpPoster(Socket socket) => _socket = socket;
+    private RawHttpClient(Socket socket) => _socket = socket;
 
-    public static async Task<RawHttpPoster> ConnectAsync(int port, CancellationToken ct)
+    public static async Task<RawHttpClient> ConnectAsync(int port, CancellationToken ct)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         await socket.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port), ct);
-        return new RawHttpPoster(socket);
+        return new RawHttpClient(socket);
     }
 
     /// <summary>A POST of <paramref name="body"/> to <paramref name="uri"/>'s path and query, headers included.</summary>
@@ -34,8 +34,11 @@ internal sealed class RawHttpPoster : IDisposable
         return [.. head, .. body];
     }
 
-    /// <summary>Sends one request and reads its answer: the status and the body as text.</summary>
-    public async Task<(int Status, string Body)> PostAsync(byte[] request, CancellationToken ct)
+    /// <summary>A GET of <paramref name="uri"/>'s path and query.</summary>
+    public static byte[] Get(Uri uri) => Encoding.ASCII.GetBytes($"GET {uri.PathAndQuery} HTTP/1.1\r\nHost: {uri.Authority}\r\n\r\n");
+
+    /// <summary>Sends one request (<see cref="Request"/>, <see cref="Get"/>) and reads its answer: the status and the body as text.</summary>
+    public async Task<(int Status, string Body)> SendAsync(byte[] request, CancellationToken ct = default)
     {
         await _socket.SendAsync(request, SocketFlags.None, ct);
         int filled = 0, headerEnd;
