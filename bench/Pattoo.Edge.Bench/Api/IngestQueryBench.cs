@@ -41,7 +41,7 @@ public static class IngestQueryBench
         // lose samples (and flatter the rate).
         var streams = Enumerable.Range(0, Posters).Select(k => BuildPattooPosts(values, start, k, Posters)).ToList();
         long edgeBefore = await EdgeSampleCount(http, edgePort);
-        var (edgeSeconds, edgeCpu) = await PostAll(http, $"http://127.0.0.1:{edgePort}/pattoo/api/v1/agent/receive/bench", streams, "application/json", "pattoo-edge ingest", edge.Id);
+        var (edgeSeconds, edgeCpu) = await PostAll($"http://127.0.0.1:{edgePort}/pattoo/api/v1/agent/receive/bench", streams, "application/json", "pattoo-edge ingest", edge.Id);
         double edgeRate = Series * Points / edgeSeconds;
         long edgeStored = await EdgeSampleCount(http, edgePort) - edgeBefore;
         if (edgeStored != (long)Series * Points)
@@ -57,7 +57,7 @@ public static class IngestQueryBench
             vmProcess = BenchProcess.Start(VictoriaMetrics, [$"-httpListenAddr=127.0.0.1:{vmPort}", $"-storageDataPath={dir}/vm", "-retentionPeriod=100y", "-search.latencyOffset=0s", "-loggerLevel=ERROR"], dir);
             await BenchProcess.WaitHttp(http, $"http://127.0.0.1:{vmPort}/health");
             var lines = BuildVmImport(values, start);
-            var (vmSeconds, cpu) = await PostAll(http, $"http://127.0.0.1:{vmPort}/api/v1/import", lines.Select(l => (IReadOnlyList<string>)[l]), null, "VictoriaMetrics import", vmProcess.Id);
+            var (vmSeconds, cpu) = await PostAll($"http://127.0.0.1:{vmPort}/api/v1/import", lines.Select(l => (IReadOnlyList<string>)[l]), null, "VictoriaMetrics import", vmProcess.Id);
             vmRate = Series * Points / vmSeconds;
             vmCpu = cpu;
             await http.GetAsync($"http://127.0.0.1:{vmPort}/internal/force_flush");
@@ -129,14 +129,14 @@ public static class IngestQueryBench
 
         int edgePort = edgeServer.Port;
         long before = await EdgeSampleCount(http, edgePort);
-        var (edgeSeconds, edgeCpu) = await PostAll(http, $"http://127.0.0.1:{edgePort}{Pattoo.Edge.Api.ApiEndpoints.PrometheusImportPath}", streams, "text/plain", "pattoo-edge Prometheus import", edgeServer.Pid);
+        var (edgeSeconds, edgeCpu) = await PostAll($"http://127.0.0.1:{edgePort}{Pattoo.Edge.Api.ApiEndpoints.PrometheusImportPath}", streams, "text/plain", "pattoo-edge Prometheus import", edgeServer.Pid);
         double edgeRate = expected / edgeSeconds;
         long edgeStored = await EdgeSampleCount(http, edgePort) - before;
         output.WriteLine($"pattoo-edge       import {edgeRate,10:N0} samples/s, {edgeCpu * 1e6 / expected:F2} µs CPU/sample; stored {edgeStored:N0} of {expected:N0}");
         long vmStored = -1;
         if (vmServer is { } vm)
         {
-            var (vmSeconds, vmCpu) = await PostAll(http, $"http://127.0.0.1:{vm.Port}/api/v1/import/prometheus", streams, "text/plain", "VictoriaMetrics Prometheus import", vm.Pid);
+            var (vmSeconds, vmCpu) = await PostAll($"http://127.0.0.1:{vm.Port}/api/v1/import/prometheus", streams, "text/plain", "VictoriaMetrics Prometheus import", vm.Pid);
             double vmRate = expected / vmSeconds;
             vmStored = await VmSampleCount(http, vm.Port, "{__name__=~\"bench_prom_.*\"}", start, start + (Points - 1) * StepMs);
             output.WriteLine($"VictoriaMetrics   import {vmRate,10:N0} samples/s, {vmCpu * 1e6 / expected:F2} µs CPU/sample; stored {vmStored:N0} of {expected:N0}");
@@ -183,9 +183,8 @@ public static class IngestQueryBench
     /// pattoo's 112 bytes a sample (5x VictoriaMetrics' lines) took CPU from the server and held
     /// its rate to half what a plain client (Python's http.client) got.
     /// </summary>
-    private static async Task<(double Seconds, double Cpu)> PostAll(HttpClient http, string url, IEnumerable<IReadOnlyList<string>> streams, string? mediaType, string who, int serverPid)
+    private static async Task<(double Seconds, double Cpu)> PostAll(string url, IEnumerable<IReadOnlyList<string>> streams, string? mediaType, string who, int serverPid)
     {
-        _ = http;
         var uri = new Uri(url);
         var requests = streams.Select(st => st.Select(body => RawHttpClient.Request(uri, mediaType, Encoding.UTF8.GetBytes(body))).ToList()).ToList();
         double cpu0 = BenchProcess.CpuSeconds(serverPid);

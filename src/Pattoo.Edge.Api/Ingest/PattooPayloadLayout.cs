@@ -477,7 +477,7 @@ internal sealed class PattooPayloadLayout
 
     /// <summary>
     /// Reads <c>datapoint_pairs</c> from just after its opening bracket when it is written as
-    /// agents write it: arrays of pair ids in canonical decimal below 10^9, on one line (the
+    /// agents write it: arrays of pair ids as <see cref="CanonicalId"/> takes them, on one line (the
     /// restarted reader counts lines from the state it had).
     /// That is two thirds of a pattoo payload's tokens, and this is several times faster than
     /// the reader. Returns the index of the closing bracket, or -1 (nothing recorded) at the
@@ -496,14 +496,10 @@ internal sealed class PattooPayloadLayout
             {
                 while (true)
                 {
-                    int start = at, n = 0;
-                    uint digit;
-                    while (at < json.Length && (digit = (uint)(json[at] - '0')) <= 9)
-                    {
-                        n = n * 10 + (int)digit;
-                        at++;
-                    }
-                    if (at == start || at - start > 9 || (json[start] == '0' && at - start > 1)) goto Other;
+                    int start = at;
+                    while (at < json.Length && IsDigit(json[at])) at++;
+                    int n = CanonicalId(json[start..at]);
+                    if (n < 0) goto Other;
                     if (_idCount == _ids.Length) Array.Resize(ref _ids, _ids.Length * 2);
                     _ids[_idCount++] = n;
                     at = SkipWhitespace(json, at);

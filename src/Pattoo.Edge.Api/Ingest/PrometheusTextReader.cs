@@ -212,7 +212,6 @@ public ref struct PrometheusTextReader
 
     private void Sample(ReadOnlySpan<byte> line, int i)
     {
-        int start = i;
         bool hasLabels;
         if (Entry is { Series: { } previous } entry && _rawLength > 0 && line.Length - i > _rawLength
             && IsBlank(line[i + _rawLength]) && line.Slice(i, _rawLength).SequenceEqual(RawSeries))
@@ -228,7 +227,7 @@ public ref struct PrometheusTextReader
         }
         else i = NameAndLabels(line, i, out hasLabels);
         i = SkipBlanks(line, i);
-        start = i;
+        int start = i;
         i = TokenEnd(line, i);
         if (i == start) throw Error(hasLabels ? "expected a value after the labels" : "expected a value after the metric name");
         if (!TryParseFloat(line[start..i], out double value)) throw Error($"\"{Show(line[start..i])}\" is not a number");

@@ -296,22 +296,24 @@ public sealed partial class HeadLogFile : IDisposable
 
     private void Write(long start, int length)
     {
-        if (_direct is not null)
+        if (_direct is null)
         {
-            try
-            {
-                RandomAccess.Write(_direct, _buffer.Span(0, length), start);
-                return;
-            }
-            catch (IOException)
-            {
-                // Refused after all (EINVAL: the file moved to a file system without direct I/O?):
-                // the same bytes through the page cache from now on; they are whole sectors.
-                _direct.Dispose();
-                _direct = null;
-            }
+            RandomAccess.Write(_file, _buffer.Span(0, length), start);
+            return;
         }
-        RandomAccess.Write(_file, _buffer.Span(0, length), start);
+        try
+        {
+            RandomAccess.Write(_direct, _buffer.Span(0, length), start);
+        }
+        catch (IOException)
+        {
+            // The same bytes (whole sectors) through the page cache. If that works, direct I/O was
+            // refused (the file moved to a file system without it?) and is given up; if it fails
+            // too, the disk is failing, and direct I/O stays for when it recovers.
+            RandomAccess.Write(_file, _buffer.Span(0, length), start);
+            _direct.Dispose();
+            _direct = null;
+        }
     }
 
     public bool HasUnsynced => _dirty || _pendingCount > 0;
