@@ -88,12 +88,15 @@ public sealed partial class TimeSeriesStore
         {
             using var tx = _db.BeginTransaction();
             _sql.Bind(tx);
+            _chunkRows.Clear(); // none left by a step that failed
+            _chunkRowBytes = 0;
             foreach (long idx in ids)
             {
                 if (!_seriesByIdx.TryGetValue(idx, out var state) || state.Type == DataType.String) continue;
                 CompactChunks(idx, dayStart, dayEnd);
                 CompactRollups(idx, dayStart, dayEnd);
             }
+            FlushCompactedRows();
             if (lastStep) _sql.SetCompactedThrough(dayEnd);
             tx.Commit();
         }
@@ -184,10 +187,23 @@ public sealed partial class TimeSeriesStore
         var values = CollectionsMarshal.AsSpan(_compactValues);
         byte[] data = ChunkEncoder.Encode(ts, values);
         foreach (var block in _compactBlocks) _sql.DeleteChunk(block.Id);
-        _sql.InsertChunk(idx, ts[0], ts[^1], ts.Length, data);
+        // Appended with the step's other day blocks, packed (AppendChunkRows); sooner if they grow large.
+        _chunkRows.Add(new ChunkRow(idx, ts[0], ts[^1], ts.Length, data));
+        _chunkRowBytes += data.Length;
+        if (_chunkRowBytes > MaxPendingChunkBytes) FlushCompactedRows();
         _compactDayChunksBefore += _compactBlocks.Count;
         _compactDayChunksAfter++;
         Interlocked.Add(ref _chunksCompacted, _compactBlocks.Count);
+    }
+
+    /// <summary>Day blocks held for packing before they are appended: a step's usually (200 series of at most tens of KB).</summary>
+    private const long MaxPendingChunkBytes = 8 << 20;
+    private long _chunkRowBytes;
+
+    private void FlushCompactedRows()
+    {
+        AppendChunkRows();
+        _chunkRowBytes = 0;
     }
 
     /// <summary>The series' hourly rollup blocks of the day, merged into one (buckets a seal cut in two joined).</summary>

@@ -71,12 +71,13 @@ public sealed partial class TimeSeriesStore
         using (var tx = _db.BeginTransaction())
         {
             _sql.Bind(tx);
+            _chunkRows.Clear(); // none left by a seal that failed
             long oldestSealed = long.MaxValue;
             for (int i = 0; i < heads.Length; i++)
             {
                 ref readonly var head = ref heads[i];
                 var state = sealedSeries[i];
-                foreach (var chunk in head.Chunks) _sql.InsertChunk(state.Idx, chunk.First, chunk.Last, chunk.Count, chunk.Data);
+                foreach (var chunk in head.Chunks) _chunkRows.Add(new ChunkRow(state.Idx, chunk.First, chunk.Last, chunk.Count, chunk.Data));
                 oldestSealed = Math.Min(oldestSealed, head.Chunks[0].First);
                 if (head.Rollup is { } rollup) _sql.InsertRollup(state.Idx, HourLevel, rollup.Start, rollup.End, rollup.Count, rollup.Data);
                 state.SealedTimestamp = head.Last;
@@ -84,6 +85,7 @@ public sealed partial class TimeSeriesStore
                 state.SealedValue = head.LastValue;
                 points += head.Count;
             }
+            AppendChunkRows();
             foreach (var state in _seriesByIdx.Values)
                 if (state.LastTimestamp > state.PersistedTimestamp) _sql.UpdateLastTimestamp(state.Idx, state.LastTimestamp);
             if (oldestSealed != long.MaxValue) RewindCompaction(oldestSealed);

@@ -81,6 +81,13 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         public long SyncBy { get; init; }
     }
 
+    /// <summary>Orders the chunk rows a seal or compaction step appends so they fill the table's pages.</summary>
+    private readonly ChunkPagePacker _chunkPacker = null!;
+    private readonly List<ChunkRow> _chunkRows = new();
+
+    /// <summary>Appends <see cref="_chunkRows"/> (in the writer's transaction), packed into the chunk table's pages.</summary>
+    private void AppendChunkRows() => _chunkPacker.Append(_chunkRows, _sql.PagesInUse(), _sql.InsertChunk);
+
     /// <summary>The head log's size limit: past it the heads are sealed early (about 6 bytes a sample).</summary>
     private long HeadLogBytes => Math.Max(32L * 1024 * 1024, (long)_options.MaxHeadSamples * 12);
 
@@ -113,6 +120,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             Exec("PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -2048; PRAGMA journal_size_limit = 4194304;");
             Schema.Migrate(_db);
             _sql = new WriterStatements(_db);
+            _chunkPacker = new ChunkPagePacker(PageSize());
             Load();
             _headLog = OpenHeadLog();
         }
@@ -643,6 +651,13 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         try { await _queue.Writer.WriteAsync(new WriteRequest(new SampleBatch(4), done, action) { Cursor = cursor, BackupFile = backupFile, Events = events, Audit = audit }).ConfigureAwait(false); }
         catch (ChannelClosedException) { throw new StorageUnavailableException("storage is shutting down"); }
         await done.Task.ConfigureAwait(false);
+    }
+
+    private int PageSize()
+    {
+        using var cmd = _db.CreateCommand();
+        cmd.CommandText = "PRAGMA page_size";
+        return Convert.ToInt32(cmd.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private void Exec(string sql)

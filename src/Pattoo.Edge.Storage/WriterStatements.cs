@@ -8,7 +8,7 @@ internal sealed class WriterStatements : IDisposable
 {
     private readonly SqliteCommand _sealedGeneration, _insertString, _updateLast, _upsertAgent, _upsertPair,
         _insertDatapoint, _insertGlue, _insertChunk, _clearHead, _pruneChunks, _pruneStrings, _insertRollup, _pruneRollups,
-        _dayChunks, _dayRollups, _deleteChunk, _deleteRollup, _compactedThrough, _setCompactedThrough, _oldestChunkEnd;
+        _dayChunks, _dayRollups, _deleteChunk, _deleteRollup, _compactedThrough, _setCompactedThrough, _oldestChunkEnd, _pagesInUse;
     private readonly SqliteCommand[] _all;
 
     public WriterStatements(SqliteConnection db)
@@ -54,8 +54,10 @@ internal sealed class WriterStatements : IDisposable
         _compactedThrough = Make(db, "SELECT day_end FROM compaction WHERE id = 1");
         _setCompactedThrough = Make(db, "UPDATE compaction SET day_end = $e WHERE id = 1", "$e");
         _oldestChunkEnd = Make(db, "SELECT min(ts_end) FROM chunk WHERE ts_end >= $from", "$from");
+        // In the writer's transaction: pages the database holds (allocated, not free) and the last row's id.
+        _pagesInUse = Make(db, "SELECT page_count - freelist_count, last_insert_rowid() FROM pragma_page_count(), pragma_freelist_count()");
         _all = [_sealedGeneration, _insertString, _updateLast, _upsertAgent, _upsertPair, _insertDatapoint, _insertGlue, _insertChunk, _clearHead, _pruneChunks, _pruneStrings, _insertRollup, _pruneRollups,
-            _dayChunks, _dayRollups, _deleteChunk, _deleteRollup, _compactedThrough, _setCompactedThrough, _oldestChunkEnd];
+            _dayChunks, _dayRollups, _deleteChunk, _deleteRollup, _compactedThrough, _setCompactedThrough, _oldestChunkEnd, _pagesInUse];
     }
 
     private static SqliteCommand Make(SqliteConnection db, string sql, params string[] parameters)
@@ -120,11 +122,23 @@ internal sealed class WriterStatements : IDisposable
         _insertGlue.ExecuteNonQuery();
     }
 
-    public void InsertChunk(long idx, long start, long end, int count, byte[] data)
+    /// <summary>Inserts a chunk; then the pages in use and its id, for <see cref="ChunkPagePacker"/>.</summary>
+    public (long PagesInUse, long Rowid) InsertChunk(ChunkRow row)
     {
         var p = _insertChunk.Parameters;
-        p[0].Value = idx; p[1].Value = start; p[2].Value = end; p[3].Value = count; p[4].Value = data;
+        p[0].Value = row.Idx; p[1].Value = row.First; p[2].Value = row.Last; p[3].Value = row.Count; p[4].Value = row.Data;
         _insertChunk.ExecuteNonQuery();
+        using var r = _pagesInUse.ExecuteReader();
+        r.Read();
+        return (r.GetInt64(0), r.GetInt64(1));
+    }
+
+    /// <summary>Pages the database holds, free pages not counted (in the writer's transaction).</summary>
+    public long PagesInUse()
+    {
+        using var r = _pagesInUse.ExecuteReader();
+        r.Read();
+        return r.GetInt64(0);
     }
 
     public void InsertRollup(long idx, long level, long start, long end, int count, byte[] data)
