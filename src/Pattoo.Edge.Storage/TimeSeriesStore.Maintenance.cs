@@ -25,6 +25,7 @@ public sealed partial class TimeSeriesStore
                 SealChunks();
                 worked = true;
             }
+            else if (IdleRoomDue(now)) _headLog.GiveBackIdleRoom();
             if (now >= _nextPruneAt) { _pruning = true; _nextPruneAt = now + (long)PruneEvery.TotalMilliseconds; }
             if (_pruning)
             {
@@ -45,6 +46,9 @@ public sealed partial class TimeSeriesStore
             _maintenanceFailing = true;
         }
     }
+
+    /// <summary>Nothing came into the head for a chunk span since its last seal, and the head log still holds room for one.</summary>
+    private bool IdleRoomDue(long now) => _headSamples == 0 && _headLog.HoldsIdleRoom && now - _headSince >= (long)_options.ChunkSpan.TotalMilliseconds;
 
     /// <summary>Odd while a seal moves points from the heads into chunks and rollups, or a prune step from chunks into 5-minute rollups (readers of rollups retry across one).</summary>
     private long _sealSequence;

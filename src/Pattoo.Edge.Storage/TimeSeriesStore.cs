@@ -357,7 +357,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         long sync = _headLog.HasUnsynced ? _lastSyncAt + CommitIntervalMs : long.MaxValue;
         if (_awaitingSync.Count > 0) sync = Math.Min(sync, _durableSyncDueAt);
         long maintenance = _pruning ? now : Math.Min(_nextPruneAt, CompactionDueAt);
-        if (_headSamples > 0) maintenance = Math.Min(maintenance, _headSince + (long)_options.ChunkSpan.TotalMilliseconds);
+        if (_headSamples > 0 || _headLog.HoldsIdleRoom) maintenance = Math.Min(maintenance, _headSince + (long)_options.ChunkSpan.TotalMilliseconds);
         long due = Math.Min(sync, Math.Max(maintenance, _idleRetryAt));
         return Math.Max(0, due - now);
     }

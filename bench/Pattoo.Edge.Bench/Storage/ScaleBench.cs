@@ -32,6 +32,7 @@ public static class ScaleBench
     private const long StepMs = 10_000;
     private const int Connections = 2, PointsPerBody = 20; // 5,000 series x 20 points = 100,000 samples a body
     private const int DayPoints = 8_640, Requests = 300;
+    private static readonly TimeSpan ChunkSpan = TimeSpan.FromMinutes(1); // the config's chunk_span
     private const string VictoriaMetrics = "/usr/bin/victoria-metrics";
 
     public static async Task RunAsync(TextWriter output)
@@ -123,12 +124,20 @@ public static class ScaleBench
             // Size once settled: the heads sealed into chunks, VictoriaMetrics' parts flushed and merged.
             long stored = samples + DayPoints;
             var yearQuery = await YearChart(output, http, edge, vm, end);
+            var sinceLastWrite = Stopwatch.StartNew();
+            // Settled as a box whose data is at rest: its days compacted, and a chunk span (1 min
+            // here) without samples, after which the head log gives back the room of the last burst.
             long edgeDisk = await SettledDiskUsage(Path.Combine(edge.Dir, "data"));
+            if (sinceLastWrite.Elapsed < ChunkSpan + TimeSpan.FromSeconds(5))
+            {
+                await Task.Delay(ChunkSpan + TimeSpan.FromSeconds(5) - sinceLastWrite.Elapsed);
+                edgeDisk = await SettledDiskUsage(Path.Combine(edge.Dir, "data"));
+            }
             // Again once the year is in day blocks: what a box that lived through the year answers.
             var settledYear = await Latencies(yearQuery, 50);
             output.WriteLine($"pattoo-edge       the same once its days are compacted (du settled): p50 {P(settledYear, 50):F2} ms p99 {P(settledYear, 99):F2} ms");
             stored += YearPoints;
-            // The head log is reused from the front after every seal: its size is the largest head's, a constant, not a cost per sample.
+            // The head log is reused from the front after every seal: while samples come, its size is a recent head's, a constant, not a cost per sample.
             var files = Directory.GetFiles(Path.Combine(edge.Dir, "data")).ToDictionary(f => Path.GetFileName(f)!, BenchProcess.DiskUsage);
             long headLog = files.GetValueOrDefault("head.log");
             string sizeLine = $"bytes on disk per sample (du, settled): pattoo-edge {edgeDisk / (double)stored:F2} ({string.Join(", ", files.Where(f => f.Value > 0).Select(f => $"{f.Key} {f.Value / 1048576.0:F1} MiB"))}; without the head log {(edgeDisk - headLog) / (double)stored:F2})";
@@ -294,7 +303,7 @@ public static class ScaleBench
         // chunk_span 1 min: the heads are sealed soon after the import, so the size is measured
         // on chunks (the default seals every 2 h); everything else is the default.
         File.WriteAllText(Path.Combine(home, "edge.toml"),
-            $"[server]\nlisten = \"127.0.0.1:{port}\"\n[storage]\npath = \"{home}/data\"\nchunk_span = \"1m\"\n[api]\nmax_body = 268435456\n[log]\nlevel = \"warning\"\n[linux]\nenabled = false\n");
+            $"[server]\nlisten = \"127.0.0.1:{port}\"\n[storage]\npath = \"{home}/data\"\nchunk_span = \"{ChunkSpan.TotalMinutes:F0}m\"\n[api]\nmax_body = 268435456\n[log]\nlevel = \"warning\"\n[linux]\nenabled = false\n");
         var peer = new Peer("pattoo-edge", BenchProcess.Start(binary, ["run", "--config", Path.Combine(home, "edge.toml")], home), home, port);
         await BenchProcess.WaitHttp(http, $"http://127.0.0.1:{port}/api/v1/health");
         return peer;

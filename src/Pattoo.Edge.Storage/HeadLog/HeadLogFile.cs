@@ -17,7 +17,8 @@ namespace Pattoo.Edge.Storage.HeadLog;
 /// poll cycle costs. The file is zero-filled ahead in 1 MiB steps and reused from the front after
 /// each seal, so a sync changes no other metadata and fdatasync writes only the new pages; a seal
 /// cuts it back to the room the smaller of the last two generations used, and a start to the room
-/// of what it replays, so a burst's room is given back.
+/// of what it replays, so a burst's room is given back; a store that receives nothing for a
+/// chunk span keeps one step.
 /// What is gathered and not yet synced is lost if the process dies: the store syncs at once for
 /// what must survive (HTTP ingest) and every commit interval for the rest.
 /// </para>
@@ -200,6 +201,21 @@ public sealed partial class HeadLogFile : IDisposable
         // import, a backlog) is given back at its own seal rather than kept for a generation.
         KeepRoomFor(Math.Min(used, _previousUsed));
         _previousUsed = used;
+    }
+
+    /// <summary>The generation is empty and the file holds more than one step of room: what an idle store can give back.</summary>
+    public bool HoldsIdleRoom => Used == 0 && _zeroedTo > GrowStep;
+
+    /// <summary>
+    /// An empty generation gives back its room past one step: a store that has received nothing
+    /// for a while (an import is over, the pollers are off) keeps no megabytes for a head it may
+    /// not get; if samples come again, the log grows in steps as it did at first.
+    /// </summary>
+    public void GiveBackIdleRoom()
+    {
+        if (!HoldsIdleRoom) return;
+        KeepRoomFor(0);
+        _previousUsed = 0;
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Buffers;
+using Pattoo.Edge.Common;
 using Pattoo.Edge.Storage.HeadLog;
 
 namespace Pattoo.Edge.Tests.Storage;
@@ -397,11 +398,62 @@ public class HeadLogTests
                 log.Restart();
                 Assert.Equal(1L << 20, new FileInfo(path).Length);
             }
+            // Two steady generations keep their room; an idle store gives it back, but never
+            // while the generation holds records.
+            for (int g = 0; g < 2; g++)
+            {
+                while (log.Used < 3_500_000) { Append(log, 1, 10_000); log.Sync(); }
+                log.Restart();
+            }
+            Assert.True(log.HoldsIdleRoom);
+            Append(log, 1, 1000);
+            log.Sync();
+            Assert.False(log.HoldsIdleRoom);
+            log.GiveBackIdleRoom();
+            Assert.Equal(4L << 20, new FileInfo(path).Length);
+            log.Restart();
+            Assert.Equal(1L << 20, new FileInfo(path).Length); // the small generation gave it back already
+            for (int g = 0; g < 2; g++)
+            {
+                while (log.Used < 3_500_000) { Append(log, 1, 10_000); log.Sync(); }
+                log.Restart();
+            }
+            log.GiveBackIdleRoom();
+            Assert.Equal(1L << 20, new FileInfo(path).Length);
+            Assert.False(log.HoldsIdleRoom);
         }
         finally
         {
             Directory.Delete(dir, true);
         }
+    }
+
+    [Fact]
+    public async Task AStoreThatReceivesNothingForAChunkSpanGivesBackTheHeadLogsRoom()
+    {
+        await using var t = new TempStore(chunkSpan: TimeSpan.FromSeconds(2));
+        string path = Path.Combine(t.Directory, HeadLogFile.FileName);
+        var keys = Enumerable.Range(0, 100).Select(i => TempStore.Key($"k{i}")).ToArray();
+        var rng = new Random(3);
+        long t0 = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() / 1000 * 1000 - 3_600_000;
+        // Two generations of noise large enough to keep megabytes of room between seals.
+        for (int g = 0; g < 2; g++)
+        {
+            for (int b = 0; b < 40; b++)
+            {
+                var batch = new SampleBatch(keys.Length * 50);
+                for (int p = 0; p < 50; p++)
+                    foreach (var k in keys) batch.Add(k, t0 + (g * 40 + b) * 50_000L + p * 1000, rng.NextDouble());
+                await t.Store.WriteDurableAsync(batch, default); // synced: in the log, not only in memory
+            }
+            await t.Store.SealNowAsync();
+        }
+        Assert.True(new FileInfo(path).Length > 1 << 20, $"head.log is {new FileInfo(path).Length} bytes");
+        // Nothing comes: a chunk span after the seal the room goes back (the writer wakes for it).
+        var deadline = DateTime.UtcNow.AddSeconds(20);
+        while (new FileInfo(path).Length > 1 << 20 && DateTime.UtcNow < deadline) await Task.Delay(100);
+        Assert.Equal(1L << 20, new FileInfo(path).Length);
+        Assert.Equal(2 * 40 * 50 * keys.Length, t.Store.CountSamples());
     }
 
     [Fact]
