@@ -214,10 +214,17 @@ public sealed class QueryType : ObjectGraphType
         }
         // A counter's first rate needs the sample before the range.
         long readFrom = d.DataType.IsCounter() ? from - Math.Max(d.PollingInterval * 2, 1000) : from;
-        var values = ctx.Appliance.Store.ReadValues(idx, readFrom, to);
-        if (readFrom != from) Trim(values, from);
-        var points = Downsampler.Bucket(values, from, to, maxPoints, aggregate, out long bucket);
-        return new TimeseriesResult(series, from, to, aggregate, bucket, points, []);
+        var values = ctx.Appliance.Store.ReadValues(idx, readFrom, to, SeriesPoints.Rent());
+        try
+        {
+            if (readFrom != from) Trim(values, from);
+            var points = Downsampler.Bucket(values, from, to, maxPoints, aggregate, out long bucket);
+            return new TimeseriesResult(series, from, to, aggregate, bucket, points, []);
+        }
+        finally
+        {
+            SeriesPoints.Return(values); // Bucket copied what the answer needs
+        }
     }
 
     private static void Trim(SeriesPoints p, long from)
