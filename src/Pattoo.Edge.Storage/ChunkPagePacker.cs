@@ -4,7 +4,7 @@ namespace Pattoo.Edge.Storage;
 internal readonly record struct ChunkRow(long Idx, long First, long Last, int Count, byte[] Data);
 
 /// <summary>
-/// Chooses the order in which a batch of chunk rows (a seal's, a compaction step's) is appended to
+/// Chooses the order in which a compaction step's day blocks are appended to
 /// the <c>chunk</c> table so that they fill its pages.
 /// <para>
 /// Why: rows are appended at the table's end, and SQLite starts a new leaf page for a row that

@@ -75,13 +75,14 @@ public sealed partial class TimeSeriesStore
         using (var tx = _db.BeginTransaction())
         {
             _sql.Bind(tx);
-            _chunkRows.Clear(); // none left by a seal that failed
             long oldestSealed = long.MaxValue;
             for (int i = 0; i < heads.Length; i++)
             {
                 ref readonly var head = ref heads[i];
                 var state = sealedSeries[i];
-                foreach (var chunk in head.Chunks) _chunkRows.Add(new ChunkRow(state.Idx, chunk.First, chunk.Last, chunk.Count, chunk.Data));
+                // In series order, not packed: a seal's chunks last until their day is compacted,
+                // and the chunk index takes them in key order (packed, its pages were touched at random).
+                foreach (var chunk in head.Chunks) _sql.InsertChunk(new ChunkRow(state.Idx, chunk.First, chunk.Last, chunk.Count, chunk.Data));
                 oldestSealed = Math.Min(oldestSealed, head.Chunks[0].First);
                 if (head.Rollup is { } rollup) _sql.InsertRollup(state.Idx, HourLevel, rollup.Start, rollup.End, rollup.Count, rollup.Data);
                 state.SealedTimestamp = head.Last;
@@ -89,7 +90,6 @@ public sealed partial class TimeSeriesStore
                 state.SealedValue = head.LastValue;
                 points += head.Count;
             }
-            AppendChunkRows();
             foreach (var state in _seriesByIdx.Values)
                 if (state.LastTimestamp > state.PersistedTimestamp) _sql.UpdateLastTimestamp(state.Idx, state.LastTimestamp);
             if (oldestSealed != long.MaxValue) RewindCompaction(oldestSealed);

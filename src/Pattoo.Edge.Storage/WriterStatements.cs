@@ -122,12 +122,17 @@ internal sealed class WriterStatements : IDisposable
         _insertGlue.ExecuteNonQuery();
     }
 
-    /// <summary>Inserts a chunk; then the pages in use and its id, for <see cref="ChunkPagePacker"/>.</summary>
-    public (long PagesInUse, long Rowid) InsertChunk(ChunkRow row)
+    public void InsertChunk(ChunkRow row)
     {
         var p = _insertChunk.Parameters;
         p[0].Value = row.Idx; p[1].Value = row.First; p[2].Value = row.Last; p[3].Value = row.Count; p[4].Value = row.Data;
         _insertChunk.ExecuteNonQuery();
+    }
+
+    /// <summary>Inserts a chunk; then the pages in use and its id, for <see cref="ChunkPagePacker"/>.</summary>
+    public (long PagesInUse, long Rowid) InsertChunkProbed(ChunkRow row)
+    {
+        InsertChunk(row);
         using var r = _pagesInUse.ExecuteReader();
         r.Read();
         return (r.GetInt64(0), r.GetInt64(1));

@@ -195,7 +195,9 @@ internal sealed class SnmpSession : ISnmpResponseSink, IDisposable
     {
         int requestId = _transport.NextId();
         int routingId = _o.Version == SnmpVersion.V3 ? _transport.NextId() : requestId;
-        var waiting = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Completed on the transport's receive thread, outside any lock (TryAccept): the poll goes
+        // on there until it waits for its next answer, so an answer wakes one thread, not two.
+        var waiting = new TaskCompletionSource<bool>();
         lock (_acceptGate)
         {
             _waiting = waiting;
@@ -295,32 +297,43 @@ internal sealed class SnmpSession : ISnmpResponseSink, IDisposable
         return (int)Math.Min(int.MaxValue, _engineTime + elapsed);
     }
 
-    /// <summary>Runs on the transport's receive loop: checks the datagram belongs to the waiting request and takes it.</summary>
+    /// <summary>
+    /// Runs on the transport's receive loop: checks the datagram belongs to the waiting request
+    /// and takes it. The request is completed after the lock is released: its continuation (the
+    /// rest of the poll, up to its next request) runs right here.
+    /// </summary>
     public bool TryAccept(ReadOnlySpan<byte> datagram)
     {
+        TaskCompletionSource<bool>? waiting;
         lock (_acceptGate)
         {
-            var waiting = _waiting;
-            if (waiting is null || waiting.Task.IsCompleted) return false;
-            if (datagram.Length > _recv.Length) return false;
-            datagram.CopyTo(_recv);
-            var buffer = _recv.AsSpan(0, datagram.Length);
-            var m = SnmpDecoder.ReadMessage(buffer);
-            if (m.Version != _o.Version) return false;
-            if (m.Version != SnmpVersion.V3)
-            {
-                if (!m.Community.Of(buffer).SequenceEqual(_community)) return false;
-                var h = SnmpDecoder.ReadPduHeader(buffer, m.Pdu);
-                if (h.Type != PduType.Response || h.RequestId != _waitRequestId) return false;
-                _response = new SnmpResponse(_recv, h);
-                waiting.TrySetResult(true);
-                return true;
-            }
-            return AcceptV3(buffer, ref m, waiting);
+            waiting = _waiting;
+            if (waiting is null || waiting.Task.IsCompleted || !Take(datagram)) return false;
         }
+        waiting.TrySetResult(true);
+        return true;
     }
 
-    private bool AcceptV3(Span<byte> buffer, ref SnmpMessage m, TaskCompletionSource<bool> waiting)
+    /// <summary>Under the accept lock: the datagram is the waiting request's answer; <see cref="_response"/> is set.</summary>
+    private bool Take(ReadOnlySpan<byte> datagram)
+    {
+        if (datagram.Length > _recv.Length) return false;
+        datagram.CopyTo(_recv);
+        var buffer = _recv.AsSpan(0, datagram.Length);
+        var m = SnmpDecoder.ReadMessage(buffer);
+        if (m.Version != _o.Version) return false;
+        if (m.Version != SnmpVersion.V3)
+        {
+            if (!m.Community.Of(buffer).SequenceEqual(_community)) return false;
+            var h = SnmpDecoder.ReadPduHeader(buffer, m.Pdu);
+            if (h.Type != PduType.Response || h.RequestId != _waitRequestId) return false;
+            _response = new SnmpResponse(_recv, h);
+            return true;
+        }
+        return AcceptV3(buffer, ref m);
+    }
+
+    private bool AcceptV3(Span<byte> buffer, ref SnmpMessage m)
     {
         if (m.MessageId != _waitId || m.SecurityModel != 3) return false;
         bool authed = (m.Flags & SnmpV3Flags.Auth) != 0;
@@ -357,7 +370,6 @@ internal sealed class SnmpSession : ISnmpResponseSink, IDisposable
             }
             _responseIsReport = !_discovering;
             _response = new SnmpResponse(pduBuffer, h);
-            waiting.TrySetResult(true);
             return true;
         }
         if (_discovering) return false;
@@ -372,7 +384,6 @@ internal sealed class SnmpSession : ISnmpResponseSink, IDisposable
             _timeSyncedAt = Stopwatch.GetTimestamp();
         }
         _response = new SnmpResponse(pduBuffer, h);
-        waiting.TrySetResult(true);
         return true;
     }
 

@@ -65,7 +65,7 @@ public sealed class ChunkPagePackerTests : IDisposable
             using var tx = db.BeginTransaction();
             sql.Bind(tx);
             if (packer is null) { foreach (var row in batch) sql.InsertChunk(row); batch.Clear(); }
-            else packer.Append(batch, sql.PagesInUse(), sql.InsertChunk);
+            else packer.Append(batch, sql.PagesInUse(), sql.InsertChunkProbed);
             Assert.Empty(batch);
             tx.Commit();
         }
