@@ -42,6 +42,49 @@ public class TimeSeriesStoreTests
     }
 
     [Fact]
+    public async Task AReadIntoAReusedInstanceReadsAsAFreshOne()
+    {
+        await using var t = new TempStore();
+        var gauge = TempStore.Key("temperature");
+        var counter = TempStore.Key("packets", DataType.Counter64);
+        var batch = new SampleBatch();
+        for (int i = 0; i < 500; i++)
+        {
+            batch.Add(gauge, T0 + i * 10_000, 20 + i * 0.5);
+            // A reset at 300: that interval has no rate.
+            batch.Add(counter, T0 + i * 10_000, i < 300 ? 1_000 + i * 70 : i * 10);
+        }
+        await t.Store.WriteAsync(batch, default);
+        await t.Store.SealNowAsync(); // chunks and head both read
+        var more = new SampleBatch();
+        for (int i = 500; i < 520; i++) { more.Add(gauge, T0 + i * 10_000, 1); more.Add(counter, T0 + i * 10_000, 9_000 + i); }
+        await t.Store.WriteAsync(more, default);
+
+        long g = t.IdxOf(gauge), c = t.IdxOf(counter);
+        var reused = SeriesPoints.Rent();
+        try
+        {
+            foreach (var (idx, from, to) in new[] { (c, T0, T0 + 600_000_000L), (g, T0 + 1_000_000, T0 + 4_000_000), (c, T0 + 2_990_000, T0 + 5_200_000), (g, T0 + 9_000_000, T0 + 9_100_000) })
+            {
+                var fresh = t.Store.ReadValues(idx, from, to);
+                var again = t.Store.ReadValues(idx, from, to, reused);
+                Assert.Same(reused, again);
+                Assert.Equal(fresh.Timestamps, again.Timestamps);
+                Assert.Equal(fresh.Values, again.Values);
+            }
+            Assert.Equal(518, t.Store.ReadValues(c, T0, T0 + 600_000_000L, reused).Count); // 519 intervals, one of them the reset
+            Assert.Empty(t.Store.ReadValues(999_999, T0, T0 + 1, reused).Timestamps); // no such series: emptied, not left as it was
+        }
+        finally
+        {
+            SeriesPoints.Return(reused);
+        }
+        var rented = SeriesPoints.Rent();
+        Assert.Equal(0, rented.Count); // given back empty
+        SeriesPoints.Return(rented);
+    }
+
+    [Fact]
     public async Task ADurableWriteGivesTheBatchBackWhenAcceptedAndCompletesOnTheDisk()
     {
         await using var t = new TempStore();
