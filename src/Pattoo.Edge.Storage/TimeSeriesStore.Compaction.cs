@@ -88,15 +88,15 @@ public sealed partial class TimeSeriesStore
         {
             using var tx = _db.BeginTransaction();
             _sql.Bind(tx);
-            _chunkRows.Clear(); // none left by a step that failed
-            _chunkRowBytes = 0;
+            _dayBlocks.Clear(); // none left by a step that failed
+            _dayBlockBytes = 0;
             foreach (long idx in ids)
             {
                 if (!_seriesByIdx.TryGetValue(idx, out var state) || state.Type == DataType.String) continue;
                 CompactChunks(idx, dayStart, dayEnd);
                 CompactRollups(idx, dayStart, dayEnd);
             }
-            FlushCompactedRows();
+            AppendDayBlocks();
             if (lastStep) _sql.SetCompactedThrough(dayEnd);
             tx.Commit();
         }
@@ -187,23 +187,28 @@ public sealed partial class TimeSeriesStore
         var values = CollectionsMarshal.AsSpan(_compactValues);
         byte[] data = ChunkEncoder.Encode(ts, values);
         foreach (var block in _compactBlocks) _sql.DeleteChunk(block.Id);
-        // Appended with the step's other day blocks, packed (AppendChunkRows); sooner if they grow large.
-        _chunkRows.Add(new ChunkRow(idx, ts[0], ts[^1], ts.Length, data));
-        _chunkRowBytes += data.Length;
-        if (_chunkRowBytes > MaxPendingChunkBytes) FlushCompactedRows();
+        // Appended with the step's other day blocks, packed (AppendDayBlocks); sooner if they grow large.
+        _dayBlocks.Add(new ChunkRow(idx, ts[0], ts[^1], ts.Length, data));
+        _dayBlockBytes += data.Length;
+        if (_dayBlockBytes > MaxPendingDayBlockBytes) AppendDayBlocks();
         _compactDayChunksBefore += _compactBlocks.Count;
         _compactDayChunksAfter++;
         Interlocked.Add(ref _chunksCompacted, _compactBlocks.Count);
     }
 
-    /// <summary>Day blocks held for packing before they are appended: a step's usually (200 series of at most tens of KB).</summary>
-    private const long MaxPendingChunkBytes = 8 << 20;
-    private long _chunkRowBytes;
+    /// <summary>Orders the day blocks a compaction step appends so they fill the chunk table's pages.</summary>
+    private readonly ChunkPagePacker _chunkPacker = null!;
 
-    private void FlushCompactedRows()
+    /// <summary>Day blocks held for packing before they are appended: a step's usually (200 series of at most tens of KB).</summary>
+    private readonly List<ChunkRow> _dayBlocks = new();
+    private const long MaxPendingDayBlockBytes = 8 << 20;
+    private long _dayBlockBytes;
+
+    /// <summary>Appends the held day blocks (in the step's transaction), packed into the chunk table's pages.</summary>
+    private void AppendDayBlocks()
     {
-        AppendChunkRows();
-        _chunkRowBytes = 0;
+        _chunkPacker.Append(_dayBlocks, _sql.PagesInUse(), _sql.InsertChunkProbed);
+        _dayBlockBytes = 0;
     }
 
     /// <summary>The series' hourly rollup blocks of the day, merged into one (buckets a seal cut in two joined).</summary>

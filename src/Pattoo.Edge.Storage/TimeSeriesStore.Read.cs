@@ -168,7 +168,7 @@ public sealed partial class TimeSeriesStore
             if (state.Type.IsCounter() && sealedTs != long.MinValue && sealedTs < headTs[0]) { points.Timestamps.Add(sealedTs); points.Values.Add(sealedValue); }
             points.Timestamps.AddRange(headTs);
             points.Values.AddRange(headValues);
-            if (state.Type.IsCounter()) points = CounterRates.FromRaw(points, state.Type);
+            if (state.Type.IsCounter()) CounterRates.ToRates(points, state.Type); // a copy of the head already
             int skip = 0;
             while (skip < points.Count && points.Timestamps[skip] < fromMs) skip++;
             RollupBlock.Summarise(CollectionsMarshal.AsSpan(points.Timestamps)[skip..], CollectionsMarshal.AsSpan(points.Values)[skip..], level, head);

@@ -81,13 +81,6 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         public long SyncBy { get; init; }
     }
 
-    /// <summary>Orders the day blocks a compaction step appends so they fill the chunk table's pages.</summary>
-    private readonly ChunkPagePacker _chunkPacker = null!;
-    private readonly List<ChunkRow> _chunkRows = new();
-
-    /// <summary>Appends <see cref="_chunkRows"/> (in the writer's transaction), packed into the chunk table's pages.</summary>
-    private void AppendChunkRows() => _chunkPacker.Append(_chunkRows, _sql.PagesInUse(), _sql.InsertChunkProbed);
-
     /// <summary>The head log's size limit: past it the heads are sealed early (about 6 bytes a sample).</summary>
     private long HeadLogBytes => Math.Max(32L * 1024 * 1024, (long)_options.MaxHeadSamples * 12);
 

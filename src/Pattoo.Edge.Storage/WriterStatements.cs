@@ -133,17 +133,17 @@ internal sealed class WriterStatements : IDisposable
     public (long PagesInUse, long Rowid) InsertChunkProbed(ChunkRow row)
     {
         InsertChunk(row);
-        using var r = _pagesInUse.ExecuteReader();
-        r.Read();
-        return (r.GetInt64(0), r.GetInt64(1));
+        return Probe();
     }
 
     /// <summary>Pages the database holds, free pages not counted (in the writer's transaction).</summary>
-    public long PagesInUse()
+    public long PagesInUse() => Probe().PagesInUse;
+
+    private (long PagesInUse, long Rowid) Probe()
     {
         using var r = _pagesInUse.ExecuteReader();
         r.Read();
-        return r.GetInt64(0);
+        return (r.GetInt64(0), r.GetInt64(1));
     }
 
     public void InsertRollup(long idx, long level, long start, long end, int count, byte[] data)
