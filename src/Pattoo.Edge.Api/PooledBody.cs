@@ -1,4 +1,5 @@
 using System.Buffers;
+using Pattoo.Edge.Common;
 
 namespace Pattoo.Edge.Api;
 
@@ -8,7 +9,9 @@ namespace Pattoo.Edge.Api;
 /// 100,000 samples are megabytes each: a fresh array for every one costs a large-object
 /// allocation, its page faults and a collection to get rid of it. A body that grows past its
 /// first array (no Content-Length, gzip, a hostile client) gets arrays of its own, which the heap
-/// trim hands back to the kernel; a pool would keep every size it passed through.
+/// trim hands back to the kernel; a pool would keep every size it passed through. Bodies of a
+/// megabyte or more come from <see cref="LargeArrayPool{T}"/>, which reuses them whichever thread
+/// gives them back.
 /// </summary>
 internal sealed class PooledBody : IDisposable
 {
@@ -17,12 +20,16 @@ internal sealed class PooledBody : IDisposable
 
     private byte[] _array;
     private bool _rented;
+    private readonly bool _large;
 
     public PooledBody(int initialBytes)
     {
         initialBytes = Math.Max(256, initialBytes);
         _rented = initialBytes <= PoolLimit;
-        _array = _rented ? ArrayPool<byte>.Shared.Rent(initialBytes) : GC.AllocateUninitializedArray<byte>(initialBytes);
+        _large = initialBytes >= HeapTrim.LargeBytes;
+        _array = !_rented ? GC.AllocateUninitializedArray<byte>(initialBytes)
+            : _large ? LargeArrayPool<byte>.Shared.Rent(initialBytes)
+            : ArrayPool<byte>.Shared.Rent(initialBytes);
     }
 
     /// <summary>False once the body is in an array of its own: the caller should trim the heap after the request.</summary>
@@ -42,8 +49,7 @@ internal sealed class PooledBody : IDisposable
         {
             var bigger = GC.AllocateUninitializedArray<byte>((int)Math.Min(Array.MaxLength, Math.Max((long)_array.Length * 2, (long)Length + sizeHint)));
             _array.AsSpan(0, Length).CopyTo(bigger);
-            if (_rented) ArrayPool<byte>.Shared.Return(_array);
-            _rented = false;
+            GiveBack();
             _array = bigger;
         }
         return _array.AsMemory(Length);
@@ -53,9 +59,16 @@ internal sealed class PooledBody : IDisposable
 
     public void Dispose()
     {
-        if (_rented) ArrayPool<byte>.Shared.Return(_array);
-        _rented = false;
+        GiveBack();
         _array = [];
         Length = 0;
+    }
+
+    private void GiveBack()
+    {
+        if (!_rented) return;
+        _rented = false;
+        if (_large) LargeArrayPool<byte>.Shared.Return(_array, 0);
+        else ArrayPool<byte>.Shared.Return(_array);
     }
 }

@@ -34,6 +34,23 @@ public static class HeapTrim
         });
     }
 
-    /// <summary>A blocking, compacting, aggressive collection: a few ms on a heap this small.</summary>
-    public static void Now() => GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+    private static readonly List<Action> TrimCallbacks = [];
+
+    /// <summary><paramref name="drop"/> lets go of memory kept for reuse (a pool) at every trim.</summary>
+    public static void OnTrim(Action drop)
+    {
+        lock (TrimCallbacks) TrimCallbacks.Add(drop);
+    }
+
+    /// <summary>
+    /// Empties the pools, then a blocking, compacting, aggressive collection: a few ms on a heap this small.
+    /// </summary>
+    public static void Now()
+    {
+        lock (TrimCallbacks)
+        {
+            foreach (var drop in TrimCallbacks) drop();
+        }
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+    }
 }

@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace Pattoo.Edge.Common;
 
 /// <summary>One sample: a series, a time (Unix ms) and a numeric value or a string.</summary>
@@ -23,17 +21,17 @@ public sealed class SampleBatch
     }
 
     /// <summary>
-    /// A batch whose array is rented from the shared pool, for large one-off batches (an ingest
-    /// request of 100,000 samples is a 3 MB array): <see cref="Release"/> gives it back once the
-    /// store has taken the samples.
+    /// A batch whose array is rented from <see cref="LargeArrayPool{T}"/>, for large one-off
+    /// batches (an ingest request of 100,000 samples is a 3 MB array): <see cref="Release"/>
+    /// gives it back once the store has taken the samples.
     /// </summary>
-    public static SampleBatch Rent(int capacity) => new(ArrayPool<Sample>.Shared.Rent(Math.Max(4, capacity)));
+    public static SampleBatch Rent(int capacity) => new(LargeArrayPool<Sample>.Shared.Rent(Math.Max(4, capacity)));
 
-    /// <summary>Returns a rented array to the pool (cleared); the batch is empty and unusable afterwards.</summary>
+    /// <summary>Returns a rented array to the pool (its samples cleared); the batch is empty and unusable afterwards.</summary>
     public void Release()
     {
         if (!_pooled || _items.Length == 0) return;
-        ArrayPool<Sample>.Shared.Return(_items, clearArray: true);
+        LargeArrayPool<Sample>.Shared.Return(_items, Count);
         _items = [];
         Count = 0;
     }
@@ -84,9 +82,9 @@ public sealed class SampleBatch
             return;
         }
         if (_items.Length == 0) throw new InvalidOperationException("the batch was released");
-        var bigger = ArrayPool<Sample>.Shared.Rent(Math.Max(atLeast, _items.Length * 2));
+        var bigger = LargeArrayPool<Sample>.Shared.Rent(Math.Max(atLeast, _items.Length * 2));
         _items.AsSpan(0, Count).CopyTo(bigger);
-        ArrayPool<Sample>.Shared.Return(_items, clearArray: true);
+        LargeArrayPool<Sample>.Shared.Return(_items, Count);
         _items = bigger;
     }
 
