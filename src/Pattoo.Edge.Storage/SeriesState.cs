@@ -47,8 +47,19 @@ internal sealed class SeriesState(long idx, DataType type, long lastTimestamp)
     private double[]? _tailValues;
     private int _tailCount;
     private int _count;
+    // The head as it was when a seal began (see Freeze): readers still see it until the seal's
+    // chunks are committed, while new points go to the live head above.
+    private List<byte[]>? _frozenSegments;
+    private long[]? _frozenTailTs;
+    private double[]? _frozenTailValues;
+    private int _frozenTailCount;
+    private int _frozenCount;
 
-    public int HeadCount => Volatile.Read(ref _count);
+    /// <summary>Points in the head, a seal's frozen part included.</summary>
+    public int HeadCount => Volatile.Read(ref _count) + Volatile.Read(ref _frozenCount);
+
+    /// <summary>Points of the frozen part (0 when no seal holds one).</summary>
+    public int FrozenCount => Volatile.Read(ref _frozenCount);
 
     public void Append(long ts, double value)
     {
@@ -80,33 +91,61 @@ internal sealed class SeriesState(long idx, DataType type, long lastTimestamp)
     }
 
     /// <summary>
-    /// Writer only: the head's points into the buffers (grown when too small), oldest first;
-    /// returns how many. The writer is the only mutator, so no lock is needed.
+    /// Writer only: the head becomes the frozen part a seal encodes, and the live head starts
+    /// empty; returns the points frozen. A seal drops the frozen part (<see cref="DropFrozen"/>)
+    /// once its chunks are committed, so it is frozen at most once at a time.
     /// </summary>
-    public int HeadForSealing(ref long[] ts, ref double[] values)
+    public int Freeze()
     {
-        if (ts.Length < _count) { ts = new long[Math.Max(_count, ts.Length * 2)]; values = new double[ts.Length]; }
-        int n = 0;
-        if (_segments is not null)
+        lock (this)
         {
-            foreach (var segment in _segments) n += ChunkEncoder.Decode(segment, ts.AsSpan(n), values.AsSpan(n));
+            if (_frozenCount > 0) throw new InvalidOperationException($"series {Idx} is frozen already: a seal is still running");
+            _frozenSegments = _segments;
+            _frozenTailTs = _tailTs;
+            _frozenTailValues = _tailValues;
+            _frozenTailCount = _tailCount;
+            _frozenCount = _count;
+            _segments = null;
+            _tailTs = null;
+            _tailValues = null;
+            _tailCount = 0;
+            _count = 0;
+            return _frozenCount;
         }
-        if (_tailCount > 0)
+    }
+
+    /// <summary>
+    /// The frozen points into the buffers (grown when too small), oldest first; returns how
+    /// many. Nothing changes the frozen part until it is dropped, so no lock is needed.
+    /// </summary>
+    public int FrozenForSealing(ref long[] ts, ref double[] values)
+    {
+        int count = _frozenCount;
+        if (ts.Length < count) { ts = new long[Math.Max(count, ts.Length * 2)]; values = new double[ts.Length]; }
+        int n = 0;
+        if (_frozenSegments is not null)
         {
-            _tailTs.AsSpan(0, _tailCount).CopyTo(ts.AsSpan(n));
-            _tailValues.AsSpan(0, _tailCount).CopyTo(values.AsSpan(n));
-            n += _tailCount;
+            foreach (var segment in _frozenSegments) n += ChunkEncoder.Decode(segment, ts.AsSpan(n), values.AsSpan(n));
+        }
+        if (_frozenTailCount > 0)
+        {
+            _frozenTailTs.AsSpan(0, _frozenTailCount).CopyTo(ts.AsSpan(n));
+            _frozenTailValues.AsSpan(0, _frozenTailCount).CopyTo(values.AsSpan(n));
+            n += _frozenTailCount;
         }
         return n;
     }
 
-    public void ClearHead()
+    /// <summary>The seal's chunks are committed: the frozen points are no longer the head's.</summary>
+    public void DropFrozen()
     {
         lock (this)
         {
-            _count = 0;
-            _tailCount = 0;
-            _segments = null;
+            _frozenSegments = null;
+            _frozenTailTs = null;
+            _frozenTailValues = null;
+            _frozenTailCount = 0;
+            _frozenCount = 0;
         }
     }
 
@@ -118,11 +157,19 @@ internal sealed class SeriesState(long idx, DataType type, long lastTimestamp)
         lock (this)
         {
             // Room for the whole head at once: growing by doubling copied a long head ~9 times.
-            ts.EnsureCapacity(ts.Count + _count);
-            values.EnsureCapacity(values.Count + _count);
-            if (_segments is not null)
+            ts.EnsureCapacity(ts.Count + _frozenCount + _count);
+            values.EnsureCapacity(values.Count + _frozenCount + _count);
+            // The frozen part is older than every live point.
+            CopyPart(_frozenSegments, _frozenTailTs, _frozenTailValues, _frozenTailCount, from, to, ts, values, segmentTs, segmentValues);
+            CopyPart(_segments, _tailTs, _tailValues, _tailCount, from, to, ts, values, segmentTs, segmentValues);
+        }
+
+        static void CopyPart(List<byte[]>? segments, long[]? tailTs, double[]? tailValues, int tailCount, long from, long to,
+            List<long> ts, List<double> values, Span<long> segmentTs, Span<double> segmentValues)
+        {
+            if (segments is not null)
             {
-                foreach (var segment in _segments)
+                foreach (var segment in segments)
                 {
                     ChunkEncoder.PeekRange(segment, out long first, out long last);
                     if (last < from || first > to) continue;
@@ -130,7 +177,7 @@ internal sealed class SeriesState(long idx, DataType type, long lastTimestamp)
                     Add(segmentTs[..n], segmentValues[..n], from, to, ts, values);
                 }
             }
-            if (_tailCount > 0) Add(_tailTs.AsSpan(0, _tailCount), _tailValues.AsSpan(0, _tailCount), from, to, ts, values);
+            if (tailCount > 0) Add(tailTs.AsSpan(0, tailCount), tailValues.AsSpan(0, tailCount), from, to, ts, values);
         }
 
         static void Add(ReadOnlySpan<long> pointTs, ReadOnlySpan<double> pointValues, long from, long to, List<long> ts, List<double> values)

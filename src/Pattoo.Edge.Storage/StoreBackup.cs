@@ -72,7 +72,8 @@ public static class StoreBackup
         Directory.CreateDirectory(options.Path);
         string database = options.DatabaseFile, headLog = Path.Combine(options.Path, HeadLogFile.FileName);
         var keptAside = new List<string>();
-        foreach (var existing in new[] { database, database + "-wal", database + "-shm", headLog })
+        // The second head log file too: its generation belongs to the store being replaced.
+        foreach (var existing in new[] { database, database + "-wal", database + "-shm", headLog, Path.Combine(options.Path, HeadLogFile.AlternateFileName) })
         {
             if (!File.Exists(existing)) continue;
             File.Move(existing, existing + ".before-restore", overwrite: true);

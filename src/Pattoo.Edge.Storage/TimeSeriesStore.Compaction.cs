@@ -60,15 +60,19 @@ public sealed partial class TimeSeriesStore
     /// In the seal's transaction: chunks sealed into a day already compacted (a backlog, an
     /// import of old data) send compaction back to that day, so they are merged too.
     /// </summary>
-    private void RewindCompaction(long oldestSealed)
+    private static bool RewindCompactedThrough(WriterStatements sql, long oldestSealed)
     {
         long day = oldestSealed - Mod(oldestSealed, DayMs);
-        if (_compactDay >= 0 && day <= _compactDay) _compactDay = -1; // the day in progress starts over
-        if (day < _sql.CompactedThrough())
-        {
-            _sql.SetCompactedThrough(day);
-            _compactDay = -1;
-        }
+        if (day >= sql.CompactedThrough()) return false;
+        sql.SetCompactedThrough(day);
+        return true;
+    }
+
+    /// <summary>The writer's side of a seal's rewind (<see cref="RewindCompactedThrough"/>, in the seal's transaction).</summary>
+    private void RewindCompaction(long oldestSealed, bool rewound)
+    {
+        long day = oldestSealed - Mod(oldestSealed, DayMs);
+        if ((_compactDay >= 0 && day <= _compactDay) || rewound) _compactDay = -1; // the day in progress starts over
         _nextCompactionCheck = Math.Min(_nextCompactionCheck, Now);
     }
 

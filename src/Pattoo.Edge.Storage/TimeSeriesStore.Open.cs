@@ -51,38 +51,55 @@ public sealed partial class TimeSeriesStore
         if (replayed > 0) Log.Info($"storage: replayed {replayed} unsealed samples of {_seriesByIdx.Count} series from the head table of an earlier release");
     }
 
-    /// <summary>Opens the head log and replays the samples it holds that no chunk holds yet.</summary>
+    /// <summary>
+    /// Opens the head log and replays the samples it holds that no chunk holds yet. Of its two
+    /// files the one of the newer unsealed generation is the writer's; when both hold one (a
+    /// crash during a seal beside the writer), the older is replayed first.
+    /// </summary>
     private HeadLogFile OpenHeadLog()
     {
-        ulong sealedGeneration;
         using (var cmd = _db.CreateCommand())
         {
             cmd.CommandText = "SELECT sealed_generation FROM head_log WHERE id = 1";
-            sealedGeneration = (ulong)(long)(cmd.ExecuteScalar() ?? 0L);
+            _sealedGeneration = (ulong)(long)(cmd.ExecuteScalar() ?? 0L);
         }
-        HeadLogFile log;
-        int replayed;
         try
         {
-            log = HeadLogFile.Open(_options.Path, HeadLogBytes, sealedGeneration, samples =>
+            ulong main = HeadLogFile.PeekGeneration(_options.Path, HeadLogFile.FileName);
+            ulong other = HeadLogFile.PeekGeneration(_options.Path, HeadLogFile.AlternateFileName);
+            if (main > _sealedGeneration && other > _sealedGeneration)
             {
-                foreach (var s in samples)
-                {
-                    if (!_seriesByIdx.TryGetValue(s.Idx, out var state) || s.Timestamp <= state.LastTimestamp) continue;
-                    state.Append(s.Timestamp, s.Value);
-                    state.LastTimestamp = state.PendingTimestamp = s.Timestamp;
-                    _headSamples++;
-                }
-            }, out replayed);
+                var (older, newer) = main < other ? (HeadLogFile.FileName, HeadLogFile.AlternateFileName) : (HeadLogFile.AlternateFileName, HeadLogFile.FileName);
+                _otherLog = OpenLogFile(older, 0);
+                _otherLogUnsealed = true;
+                return OpenLogFile(newer, _otherLog.Generation);
+            }
+            // The newer unsealed one, or (none unsealed) head.log in a new generation; the other opens at the next seal.
+            return OpenLogFile(other > _sealedGeneration ? HeadLogFile.AlternateFileName : HeadLogFile.FileName, Math.Max(main, other));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
+            _otherLog?.Dispose();
             throw new StorageUnavailableException($"cannot open the head log in {_options.Path}: {SystemMessages.Describe(e)}", e);
         }
-        if (replayed > 0) Log.Info($"storage: replayed {replayed} unsealed samples from {HeadLogFile.FileName} (generation {log.Generation})");
+    }
+
+    private HeadLogFile OpenLogFile(string fileName, ulong startAfter)
+    {
+        var log = HeadLogFile.Open(_options.Path, HeadLogBytes, _sealedGeneration, samples =>
+        {
+            foreach (var s in samples)
+            {
+                if (!_seriesByIdx.TryGetValue(s.Idx, out var state) || s.Timestamp <= state.LastTimestamp) continue;
+                state.Append(s.Timestamp, s.Value);
+                state.LastTimestamp = state.PendingTimestamp = s.Timestamp;
+                _headSamples++;
+            }
+        }, out int replayed, fileName: fileName, startAfter: startAfter);
+        if (replayed > 0) Log.Info($"storage: replayed {replayed} unsealed samples from {fileName} (generation {log.Generation})");
         Log.Info(log.WriteUnit < 4096
-            ? $"storage: {HeadLogFile.FileName} syncs write only the {log.WriteUnit}-byte sectors they touch (direct I/O)"
-            : $"storage: {HeadLogFile.FileName} syncs write whole 4 KiB pages (no direct I/O on this file system)");
+            ? $"storage: {fileName} syncs write only the {log.WriteUnit}-byte sectors they touch (direct I/O)"
+            : $"storage: {fileName} syncs write whole 4 KiB pages (no direct I/O on this file system)");
         // The replay's read buffers are garbage now; a big head's would keep the heap large until the GC next needs room.
         if (replayed >= 100_000) HeapTrim.Soon();
         return log;

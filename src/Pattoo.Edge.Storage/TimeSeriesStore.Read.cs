@@ -432,7 +432,7 @@ public sealed partial class TimeSeriesStore
     public long CountSamples()
         // Kept by the writer: a count over the chunk table grew with the catalog and made the
         // cheapest API request (the appliance's facts) cost 28 ms at 10,000 series.
-        => Interlocked.Read(ref _storedSamples) + Volatile.Read(ref _headSamples);
+        => Interlocked.Read(ref _storedSamples) + Volatile.Read(ref _headSamples) + Volatile.Read(ref _frozenSamples);
 
     /// <summary>
     /// Bytes of the database's pages that hold data: the file less its free pages (pages the head
@@ -450,7 +450,7 @@ public sealed partial class TimeSeriesStore
     public long DatabaseBytes()
     {
         long size = 0;
-        foreach (var f in new[] { _options.DatabaseFile, _options.DatabaseFile + "-wal", Path.Combine(_options.Path, HeadLog.HeadLogFile.FileName) })
+        foreach (var f in new[] { _options.DatabaseFile, _options.DatabaseFile + "-wal", Path.Combine(_options.Path, HeadLog.HeadLogFile.FileName), Path.Combine(_options.Path, HeadLog.HeadLogFile.AlternateFileName) })
         {
             var info = new FileInfo(f);
             if (info.Exists) size += info.Length;

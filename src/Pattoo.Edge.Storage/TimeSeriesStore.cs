@@ -44,7 +44,15 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     private bool _pruning;
     private int _disposed;
     private readonly StorageLock _lock;
-    private readonly HeadLogFile _headLog;
+    /// <summary>The head log file the writer appends to; the other one holds a generation being sealed, or nothing needed.</summary>
+    private HeadLogFile _headLog;
+    private HeadLogFile? _otherLog;
+    /// <summary>The other file holds an older generation not yet sealed (found at open): the next seal runs on the writer's thread.</summary>
+    private bool _otherLogUnsealed;
+    /// <summary>The newest head log generation the database holds as chunks.</summary>
+    private ulong _sealedGeneration;
+    private SqliteConnection? _sealDb;
+    private WriterStatements? _sealSql;
     private readonly ArrayBufferWriter<byte> _record = new(64 * 1024);
     private readonly List<HeadSample> _recordSamples = new();
     private readonly List<WriteRequest> _awaitingSync = new();
@@ -262,7 +270,10 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         try { _headLog.Sync(); }
         catch (IOException e) { Log.Warning($"storage: the head log could not be synced at shutdown ({e.Message}); what the pollers stored since the last sync may be lost on a power cut before the kernel writes it"); }
         _headLog.Dispose();
+        _otherLog?.Dispose();
         _sql.Dispose();
+        _sealSql?.Dispose();
+        _sealDb?.Dispose();
         try
         {
             Exec("PRAGMA wal_checkpoint(TRUNCATE);");
@@ -297,7 +308,11 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
                 while (!next.IsCompleted)
                 {
                     long due = IdleWorkDueIn();
-                    if (due > 0) await Task.WhenAny(next, Task.Delay(TimeSpan.FromMilliseconds(due), _clock)).ConfigureAwait(false);
+                    if (due > 0)
+                    {
+                        var delay = Task.Delay(TimeSpan.FromMilliseconds(Math.Min(due, 60_000)), _clock);
+                        await (_pendingSeal?.Task is { } sealing ? Task.WhenAny(next, delay, sealing) : Task.WhenAny(next, delay)).ConfigureAwait(false);
+                    }
                     if (next.IsCompleted || IdleWorkDueIn() > 0) continue;
                     if (SyncDue) SyncHeadLog();
                     Maintain();
@@ -327,6 +342,9 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             if (SyncDue) SyncHeadLog();
             Maintain();
         }
+        // A seal still running is finished (both log files keep its samples if it fails: the next start seals them).
+        try { CompleteSeal(wait: true); }
+        catch (Exception e) { Log.Warning($"storage: the last seal did not finish ({SystemMessages.Describe(e)}); its samples stay in the head log for the next start"); }
         SyncHeadLog();
     }
 
@@ -350,7 +368,9 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         long sync = _headLog.HasUnsynced ? _lastSyncAt + CommitIntervalMs : long.MaxValue;
         if (_awaitingSync.Count > 0) sync = Math.Min(sync, _durableSyncDueAt);
         long maintenance = _pruning ? now : Math.Min(_nextPruneAt, CompactionDueAt);
-        if (_headSamples > 0 || _headLog.HoldsIdleRoom) maintenance = Math.Min(maintenance, _headSince + (long)_options.ChunkSpan.TotalMilliseconds);
+        if (_headSamples > 0 || _otherLog is not null || _headLog.HoldsIdleRoom) maintenance = Math.Min(maintenance, _headSince + (long)_options.ChunkSpan.TotalMilliseconds);
+        // A seal beside the writer: nothing else is due until it ends (its task wakes the writer); a failed one is retried.
+        if (_pendingSeal is not null) maintenance = _pendingSeal.Task is { IsCompleted: false } ? long.MaxValue : now;
         long due = Math.Min(sync, Math.Max(maintenance, _idleRetryAt));
         return Math.Max(0, due - now);
     }
@@ -385,7 +405,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         {
             if (req.Action == Control.Seal)
             {
-                if (_headSamples > 0) SealChunks();
+                SealChunks();
             }
             else if (req.Action == Control.Compact)
             {
@@ -420,6 +440,46 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             req.Done.TrySetException(new StorageUnavailableException($"storage {req.Action.ToString().ToLowerInvariant()} failed: {e.Message}", e));
         }
     }
+
+    /// <summary>
+    /// The connection seals beside the writer use (opened at the first): SQLite lets one of the
+    /// two write at a time, so a commit that adds a series during a seal waits for its commit.
+    /// </summary>
+    private (SqliteConnection Connection, WriterStatements Statements) SealConnection()
+    {
+        if (_sealDb is null)
+        {
+            var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = _options.DatabaseFile, Mode = SqliteOpenMode.ReadWrite, Pooling = false }.ToString());
+            db.Open();
+            using (var cmd = db.CreateCommand())
+            {
+                cmd.CommandText = "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -2048;";
+                cmd.ExecuteNonQuery();
+            }
+            _sealSql = new WriterStatements(db);
+            _sealDb = db;
+        }
+        return (_sealDb, _sealSql!);
+    }
+
+    /// <summary>The writer goes on in the other head log file, in the next generation; the current one keeps the frozen generation's records until its seal is committed.</summary>
+    private void SwitchHeadLog()
+    {
+        var previous = _headLog;
+        if (_otherLog is null)
+        {
+            _otherLog = HeadLogFile.Open(_options.Path, HeadLogBytes, _sealedGeneration,
+                _ => throw new InvalidOperationException($"{HeadLogFile.AlternateFileName} held samples of no seal"),
+                out _, fileName: OtherLogName(previous), startAfter: previous.Generation);
+        }
+        else _otherLog.Restart(previous.Generation + 1);
+        _headLog = _otherLog;
+        _otherLog = previous;
+        _lastSyncAt = Now;
+    }
+
+    private static string OtherLogName(HeadLogFile log)
+        => Path.GetFileName(log.Path) == HeadLogFile.FileName ? HeadLogFile.AlternateFileName : HeadLogFile.FileName;
 
     /// <summary>The catalog transaction of this commit, begun when a new series or a string change needs one.</summary>
     private void EnsureTransaction()
@@ -584,8 +644,9 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         if (_record.WrittenCount > _headLog.Free)
         {
             // The heads in memory are sealed (this commit's samples are not in them yet) and
-            // the log starts over; the record is written in the new generation.
-            SealChunks();
+            // the record is written in the next generation; a seal still running is waited for.
+            CompleteSeal(wait: true);
+            BeginSeal();
             _record.ResetWrittenCount();
             HeadRecord.Write(_record, _headLog.Generation, CollectionsMarshal.AsSpan(_recordSamples), _headLog.Context);
         }

@@ -40,6 +40,12 @@ namespace Pattoo.Edge.Storage.HeadLog;
 public sealed partial class HeadLogFile : IDisposable
 {
     public const string FileName = "head.log";
+    /// <summary>
+    /// The second log: a seal runs beside the writer, which meanwhile appends the next
+    /// generation to the other file, so the sealed generation's records stay intact until its
+    /// chunks are committed. Created at the first such seal; the two files take turns.
+    /// </summary>
+    public const string AlternateFileName = "head.2.log";
     private const int PageSize = 4096;
     private const long GrowStep = 1024 * 1024;
     private static ReadOnlySpan<byte> Magic => "PEHEAD02"u8;
@@ -90,15 +96,18 @@ public sealed partial class HeadLogFile : IDisposable
     /// </summary>
     /// <exception cref="IOException">the file cannot be read or written.</exception>
     /// <param name="sectorWrites">write only the sectors a sync touches (O_DIRECT) where the file system allows it.</param>
-    public static HeadLogFile Open(string directory, long maxBytes, ulong sealedGeneration, Action<List<HeadSample>> replay, out int replayed, bool sectorWrites = true)
+    /// <param name="fileName"><see cref="FileName"/> or <see cref="AlternateFileName"/>.</param>
+    /// <param name="startAfter">a new generation (the file holds none unsealed) is numbered after this one too: the other file's.</param>
+    public static HeadLogFile Open(string directory, long maxBytes, ulong sealedGeneration, Action<List<HeadSample>> replay, out int replayed, bool sectorWrites = true,
+        string fileName = FileName, ulong startAfter = 0)
     {
-        var path = System.IO.Path.Combine(directory, FileName);
+        var path = System.IO.Path.Combine(directory, fileName);
         var handle = File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
         var log = new HeadLogFile(path, handle, Math.Max(maxBytes, 4 * GrowStep));
         try
         {
             if (sectorWrites) (log._direct, log._align) = DirectIo.TryOpen(path);
-            replayed = log.Load(sealedGeneration, replay);
+            replayed = log.Load(sealedGeneration, replay, startAfter);
             log.LoadCarry();
         }
         catch
@@ -116,10 +125,21 @@ public sealed partial class HeadLogFile : IDisposable
         if (_carry == 0) return;
         var carry = _buffer.Span(0, _carry);
         if (RandomAccess.Read(_file, carry, _position - _carry) < _carry)
-            throw new IOException($"{FileName} ended before byte {_position}");
+            throw new IOException($"{System.IO.Path.GetFileName(Path)} ended before byte {_position}");
     }
 
-    private int Load(ulong sealedGeneration, Action<List<HeadSample>> replay)
+    /// <summary>The generation a log file holds (0: none, or no such file), read from its first page without opening it for writing.</summary>
+    public static ulong PeekGeneration(string directory, string fileName)
+    {
+        var path = System.IO.Path.Combine(directory, fileName);
+        if (!File.Exists(path)) return 0;
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        Span<byte> page = stackalloc byte[16];
+        if (RandomAccess.Read(handle, page, 0) < page.Length) return 0;
+        return page[..8].SequenceEqual(Magic) || page[..8].SequenceEqual(MagicVersion1) ? BinaryPrimitives.ReadUInt64LittleEndian(page[8..]) : 0;
+    }
+
+    private int Load(ulong sealedGeneration, Action<List<HeadSample>> replay, ulong startAfter)
     {
         long length = RandomAccess.GetLength(_file);
         _zeroedTo = length;
@@ -131,7 +151,7 @@ public sealed partial class HeadLogFile : IDisposable
         if (generation == 0 || generation <= sealedGeneration)
         {
             // New, or sealed already (the crash came after the chunks' commit): a new generation.
-            StartGeneration(Math.Max(generation, sealedGeneration) + 1);
+            StartGeneration(Math.Max(Math.Max(generation, sealedGeneration), startAfter) + 1);
             KeepRoomFor(_position);
             _previousUsed = 0;
             return 0;
@@ -186,17 +206,18 @@ public sealed partial class HeadLogFile : IDisposable
     }
 
     /// <summary>
-    /// Seals are committed in the database: the log starts over, empty, in the next generation.
-    /// Records not yet written are dropped: their samples are in the sealed chunks.
+    /// Seals are committed in the database: the log starts over, empty, in the next generation
+    /// (or in <paramref name="generation"/>: the one after the other file's). Records not yet
+    /// written are dropped: their samples are in the sealed chunks.
     /// </summary>
-    public void Restart()
+    public void Restart(ulong generation = 0)
     {
         // What this process appended, not what it replayed: a generation that began before a
         // restart (the tail of an import, say) says nothing of what the next one needs.
         long used = _position + _pendingCount - _replayedBytes;
         _replayedBytes = 0;
         _pendingCount = 0;
-        StartGeneration(Generation + 1);
+        StartGeneration(Math.Max(generation, Generation + 1));
         // The smaller of the last two generations: a steady box keeps its room, while a burst (an
         // import, a backlog) is given back at its own seal rather than kept for a generation.
         KeepRoomFor(Math.Min(used, _previousUsed));
@@ -275,7 +296,7 @@ public sealed partial class HeadLogFile : IDisposable
         while (read < bytes.Length)
         {
             int n = RandomAccess.Read(_file, bytes.AsSpan(read), read);
-            if (n == 0) throw new IOException($"{FileName} ended at byte {read} of {bytes.Length}");
+            if (n == 0) throw new IOException($"{System.IO.Path.GetFileName(Path)} ended at byte {read} of {bytes.Length}");
             read += n;
         }
         return bytes;

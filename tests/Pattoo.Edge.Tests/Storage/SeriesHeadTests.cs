@@ -40,16 +40,25 @@ public class SeriesHeadTests
         state.CopyHead(from, to, part.Ts, part.Values);
         Assert.Equal(ts.Where(x => x >= from && x <= to), part.Ts);
 
+        // A seal freezes the head: it encodes the frozen points while new ones go to the live
+        // head, and readers see both, frozen first, until the seal drops the frozen part.
+        Assert.Equal(count, state.Freeze());
+        Assert.Throws<InvalidOperationException>(() => state.Freeze());
+        state.Append(t + 10_000, 5);
+        Assert.Equal(count + 1, state.HeadCount);
+        Assert.Equal(count, state.FrozenCount);
         long[] sealTs = new long[4];
         double[] sealValues = new double[4];
-        int n = state.HeadForSealing(ref sealTs, ref sealValues);
+        int n = state.FrozenForSealing(ref sealTs, ref sealValues);
         Assert.Equal(count, n);
         Assert.Equal(ts, sealTs[..n]);
         Assert.Equal(values.Select(BitConverter.DoubleToInt64Bits), sealValues[..n].Select(BitConverter.DoubleToInt64Bits));
+        var during = (Ts: new List<long>(), Values: new List<double>());
+        state.CopyHead(long.MinValue, long.MaxValue, during.Ts, during.Values);
+        Assert.Equal(ts.Append(t + 10_000), during.Ts);
 
-        state.ClearHead();
-        Assert.Equal(0, state.HeadCount);
-        state.Append(t + 10_000, 5);
+        state.DropFrozen();
+        Assert.Equal(1, state.HeadCount);
         var after = (Ts: new List<long>(), Values: new List<double>());
         state.CopyHead(long.MinValue, long.MaxValue, after.Ts, after.Values);
         Assert.Equal([t + 10_000], after.Ts);
