@@ -58,8 +58,8 @@ public sealed partial class TimeSeriesStore
         }
     }
 
-    /// <summary>Nothing came for a chunk span: the other head log file (sealed) goes, with its room; the next seal beside the writer makes it again.</summary>
-    private bool OtherLogIdleDue(long now) => _otherLog is not null && !_otherLogUnsealed && _headSamples == 0 && now - _headSince >= (long)_options.ChunkSpan.TotalMilliseconds;
+    /// <summary>No sample came for a chunk span: the other head log file (sealed) goes, with its room; the next seal beside the writer makes it again.</summary>
+    private bool OtherLogIdleDue(long now) => _otherLog is not null && _pendingSeal is null && !_otherLogUnsealed && _headSamples == 0 && now - _lastSampleAt >= (long)_options.ChunkSpan.TotalMilliseconds;
 
     private void DeleteOtherLog()
     {
@@ -69,8 +69,8 @@ public sealed partial class TimeSeriesStore
         File.Delete(log.Path);
     }
 
-    /// <summary>Nothing came into the head for a chunk span since its last seal, and the head log still holds room for one.</summary>
-    private bool IdleRoomDue(long now) => _headSamples == 0 && _headLog.HoldsIdleRoom && now - _headSince >= (long)_options.ChunkSpan.TotalMilliseconds;
+    /// <summary>No sample came for a chunk span, the head is sealed, and the head log still holds room for one.</summary>
+    private bool IdleRoomDue(long now) => _headSamples == 0 && _headLog.HoldsIdleRoom && now - _lastSampleAt >= (long)_options.ChunkSpan.TotalMilliseconds;
 
     /// <summary>Odd while a seal moves points from the heads into chunks and rollups, or a prune step from chunks into 5-minute rollups (readers of rollups retry across one).</summary>
     private long _sealSequence;

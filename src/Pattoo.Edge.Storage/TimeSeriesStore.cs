@@ -40,6 +40,8 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     /// <summary>Samples in chunks and string rows: counted once at open, then kept by seals, string inserts and pruning.</summary>
     private long _storedSamples;
     private long _headSince;
+    /// <summary>When the writer last took a numeric sample (Unix ms).</summary>
+    private long _lastSampleAt;
     private long _nextPruneAt;
     private bool _pruning;
     private int _disposed;
@@ -368,7 +370,9 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         long sync = _headLog.HasUnsynced ? _lastSyncAt + CommitIntervalMs : long.MaxValue;
         if (_awaitingSync.Count > 0) sync = Math.Min(sync, _durableSyncDueAt);
         long maintenance = _pruning ? now : Math.Min(_nextPruneAt, CompactionDueAt);
-        if (_headSamples > 0 || _otherLog is not null || _headLog.HoldsIdleRoom) maintenance = Math.Min(maintenance, _headSince + (long)_options.ChunkSpan.TotalMilliseconds);
+        long span = (long)_options.ChunkSpan.TotalMilliseconds;
+        if (_headSamples > 0 || _otherLogUnsealed) maintenance = Math.Min(maintenance, _headSince + span);
+        else if (_pendingSeal is null && (_headLog.HoldsIdleRoom || _otherLog is not null)) maintenance = Math.Min(maintenance, _lastSampleAt + span);
         // A seal beside the writer: nothing else is due until it ends (its task wakes the writer); a failed one is retried.
         if (_pendingSeal is not null) maintenance = _pendingSeal.Task is { IsCompleted: false } ? long.MaxValue : now;
         long due = Math.Min(sync, Math.Max(maintenance, _idleRetryAt));
@@ -580,7 +584,11 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         {
             foreach (var (state, ts, value) in accepted) observer.Observe(state.Idx, state.Type, ts, value);
         }
-        if (_headSamples == 0 && accepted.Count > 0) _headSince = Now;
+        if (accepted.Count > 0)
+        {
+            if (_headSamples == 0) _headSince = Now;
+            _lastSampleAt = Now;
+        }
         _headSamples += accepted.Count;
         Interlocked.Add(ref _storedSamples, stringRows);
         Interlocked.Add(ref _samplesWritten, accepted.Count + (touched.Count > 0 ? CountStrings(requests) : 0));

@@ -106,4 +106,25 @@ public class BackgroundSealTests
         Assert.Equal(Enumerable.Range(0, 151).Select(i => (double)i), sealedOnce.Values);
         Assert.Equal(151, t.Store.CountSamples());
     }
+
+    [Fact]
+    public async Task TheIdleHeadLogFileGoesOnceNoSampleCameForAChunkSpan()
+    {
+        await using var t = new TempStore(maxHeadSamples: 500, chunkSpan: TimeSpan.FromSeconds(2));
+        var key = TempStore.Key("load");
+        var batch = new SampleBatch();
+        for (int i = 0; i < 600; i++) batch.Add(key, T0 + i * 1000L, i);
+        await t.Store.WriteDurableAsync(batch, default); // past max_head_samples: a seal beside the writer
+        string second = Path.Combine(t.Directory, HeadLogFile.AlternateFileName);
+        var deadline = DateTime.UtcNow.AddSeconds(2);
+        while (!File.Exists(second) && DateTime.UtcNow < deadline) await Task.Delay(20);
+        Assert.True(File.Exists(second), "no seal ran beside the writer");
+        // The files take turns: the one not written to (the sealed generation's) goes.
+        string[] files = [Path.Combine(t.Directory, HeadLogFile.FileName), second];
+        deadline = DateTime.UtcNow.AddSeconds(15);
+        while (files.Count(File.Exists) == 2 && DateTime.UtcNow < deadline) await Task.Delay(100);
+        Assert.True(files.Count(File.Exists) == 1, "an idle store kept both head log files");
+        await t.ReopenAsync();
+        Assert.Equal(Enumerable.Range(0, 600).Select(i => (double)i), t.Store.ReadRaw(t.IdxOf(key), long.MinValue, long.MaxValue).Values);
+    }
 }
