@@ -22,6 +22,8 @@ internal sealed class SeriesState(long idx, DataType type, long lastTimestamp)
     public string? LastText;
     public string? PendingText;
     public bool Touched;
+    /// <summary>Writer only: this series' place among the series of the commit being written (set with <see cref="Touched"/>).</summary>
+    public int CommitSlot;
     /// <summary>The store this state belongs to (a SeriesKey's slot is checked against it).</summary>
     public object? Owner;
     /// <summary>
@@ -66,12 +68,12 @@ internal sealed class SeriesState(long idx, DataType type, long lastTimestamp)
         lock (this) AppendLocked(ts, value);
     }
 
-    /// <summary>Appends a run of this series' samples (the state in each is this one) under one lock.</summary>
-    public void Append(ReadOnlySpan<(SeriesState State, long Ts, double Value)> run)
+    /// <summary>Appends a run of this series' points (in time order) under one lock.</summary>
+    public void Append(ReadOnlySpan<(long Ts, double Value)> run)
     {
         lock (this)
         {
-            foreach (ref readonly var sample in run) AppendLocked(sample.Ts, sample.Value);
+            foreach (ref readonly var point in run) AppendLocked(point.Ts, point.Value);
         }
     }
 
