@@ -193,7 +193,6 @@ public sealed partial class TimeSeriesStore
         _pendingSeal = null;
         if (seal.OldestSealed != long.MaxValue) RewindCompaction(seal.OldestSealed, seal.Rewound);
         _sealedGeneration = Math.Max(_sealedGeneration, seal.Generation);
-        Interlocked.Add(ref _chunksSealed, seal.Series.Count);
         TruncateWal();
     }
 
@@ -250,6 +249,7 @@ public sealed partial class TimeSeriesStore
         seal.Rewound = rewound;
         seal.Committed = true;
         Interlocked.Add(ref _storedSamples, points);
+        Interlocked.Add(ref _chunksSealed, seal.Series.Count);
         Volatile.Write(ref _frozenSamples, 0);
         Log.Info($"storage: sealed {points} samples of {seal.Series.Count} series into chunks in {sw.ElapsedMilliseconds} ms");
     }

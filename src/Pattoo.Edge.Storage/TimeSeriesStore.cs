@@ -263,7 +263,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     public StoreStatistics Statistics => new(
         Interlocked.Read(ref _samplesWritten), Interlocked.Read(ref _samplesRejected),
         Interlocked.Read(ref _transactions), Interlocked.Read(ref _chunksSealed),
-        Volatile.Read(ref _headSamples), _seriesByIdx.Count, Interlocked.Read(ref _chunksCompacted), Interlocked.Read(ref _syncs));
+        Volatile.Read(ref _headSamples) + Volatile.Read(ref _frozenSamples), _seriesByIdx.Count, Interlocked.Read(ref _chunksCompacted), Interlocked.Read(ref _syncs));
 
     /// <summary>Stops accepting writes, commits everything queued and closes the file.</summary>
     public async ValueTask DisposeAsync()
@@ -510,7 +510,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         newSeries.Clear();
         touched.Clear();
         accepted.Clear();
-        int rejected = 0, stringRows = 0;
+        int rejected = 0, mistyped = 0, stringRows = 0;
         bool catalogCommitted = false;
         _recordSamples.Clear();
         try
@@ -524,6 +524,11 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
                     if (s.TimestampMs <= state.PendingTimestamp)
                     {
                         rejected++; // duplicate or out of order: pattoo keeps the first value too
+                        continue;
+                    }
+                    if (state.Type == DataType.String && s.Text is null)
+                    {
+                        mistyped++; // a number for a string series (SampleBatch.Add does not check)
                         continue;
                     }
                     if (!state.Touched) { state.Touched = true; state.CommitSlot = touched.Count; touched.Add(state); }
@@ -609,6 +614,8 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         }
         WriteSucceeded();
         if (rejected > 0) Log.Debug($"storage: dropped {rejected} duplicate or out-of-order samples");
+        if (mistyped > 0) Log.Warning($"storage: dropped {mistyped} numeric samples given to string series");
+        Interlocked.Add(ref _samplesRejected, mistyped);
     }
 
     /// <summary>Commits of at least this many samples append to the heads on two threads.</summary>

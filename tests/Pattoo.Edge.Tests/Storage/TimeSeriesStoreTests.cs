@@ -145,7 +145,8 @@ public class TimeSeriesStoreTests
         await t.Store.WriteAsync(batch, default);
         Assert.Equal(1, t.Store.Statistics.HeadSamples);
         var until = DateTime.UtcNow.AddSeconds(10);
-        while (t.Store.Statistics.HeadSamples > 0 && DateTime.UtcNow < until) await Task.Delay(50);
+        // The seal runs beside the writer: the head is empty once frozen, the chunk counted once committed.
+        while (t.Store.Statistics.ChunksSealed == 0 && DateTime.UtcNow < until) await Task.Delay(50);
         Assert.Equal(0, t.Store.Statistics.HeadSamples);
         Assert.Equal(1, t.Store.Statistics.ChunksSealed);
         Assert.Equal(21.5, t.Store.ReadRaw(t.IdxOf(TempStore.Key("temperature")), T0, T0).Values.Single());
@@ -174,6 +175,20 @@ public class TimeSeriesStoreTests
         var part = t.Store.ReadRaw(t.IdxOf(key), T0 + 100_000, T0 + 109_000);
         Assert.Equal(10, part.Count);
         Assert.Equal(T0 + 100_000, part.Timestamps[0]);
+    }
+
+    [Fact]
+    public async Task ANumberGivenToAStringSeriesIsDroppedAndCounted()
+    {
+        await using var t = new TempStore();
+        var name = TempStore.Key("name", DataType.String);
+        var batch = new SampleBatch();
+        batch.AddText(name, T0, "alpha");
+        batch.Add(name, T0 + 1000, 42); // SampleBatch.Add does not load the key to check its type: the store does
+        batch.AddText(name, T0 + 2000, "beta");
+        await t.Store.WriteAsync(batch, default);
+        Assert.Equal(["alpha", "beta"], t.Store.ReadStrings(t.IdxOf(name), T0, T0 + 2000).Select(s => s.Value));
+        Assert.Equal(1, t.Store.Statistics.SamplesRejected);
     }
 
     [Fact]
