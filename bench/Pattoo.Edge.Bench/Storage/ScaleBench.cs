@@ -139,7 +139,7 @@ public static class ScaleBench
             stored += YearPoints;
             // The head log is reused from the front after every seal: while samples come, its size is a recent head's, a constant, not a cost per sample.
             var files = Directory.GetFiles(Path.Combine(edge.Dir, "data")).ToDictionary(f => Path.GetFileName(f)!, BenchProcess.DiskUsage);
-            long headLog = files.GetValueOrDefault("head.log");
+            long headLog = files.GetValueOrDefault("head.log") + files.GetValueOrDefault("head.2.log"); // the two take turns
             string sizeLine = $"bytes on disk per sample (du, settled): pattoo-edge {edgeDisk / (double)stored:F2} ({string.Join(", ", files.Where(f => f.Value > 0).Select(f => $"{f.Key} {f.Value / 1048576.0:F1} MiB"))}; without the head log {(edgeDisk - headLog) / (double)stored:F2})";
             if (vm is not null)
             {
