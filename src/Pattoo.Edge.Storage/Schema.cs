@@ -307,6 +307,12 @@ internal static class Schema
         CREATE INDEX IF NOT EXISTS audit_datapoint ON audit(idx_datapoint, id);
         CREATE INDEX IF NOT EXISTS audit_ts ON audit(ts);
         """,
+        // 13: no table changes. Seals run beside the writer, and the head log's unsealed samples
+        // may be in head.2.log, which releases before this one do not read: they must refuse the
+        // database rather than start over without those samples.
+        """
+        UPDATE head_log SET sealed_generation = sealed_generation WHERE id = 1;
+        """,
     };
 
     public static int LatestVersion => Migrations.Length;

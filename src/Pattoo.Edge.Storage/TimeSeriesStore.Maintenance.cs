@@ -139,9 +139,17 @@ public sealed partial class TimeSeriesStore
         {
             SwitchHeadLog();
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            // The other file cannot be written (a full disk?): seal here, as before seals ran
+            // beside the writer; no sample came since the freeze, so the generation is all sealed.
+            Log.Warning($"storage: {OtherLogName(_headLog)} cannot be written ({SystemMessages.Describe(e)}); sealing on the writer instead");
+            SealInPlace(seal);
+            return;
+        }
         catch
         {
-            seal.Generation = _sealedGeneration; // retried on the writer, in a generation that goes on (see SealChunks)
+            seal.Generation = _sealedGeneration; // retried on the writer, in a generation that goes on (see SealInPlace)
             throw;
         }
         seal.Task = Task.Run(() => SealFrozen(seal, db.Connection, db.Statements));
@@ -154,6 +162,12 @@ public sealed partial class TimeSeriesStore
         if (_headSamples == 0 && !_otherLogUnsealed) return;
         var seal = Freeze(_headLog.Generation);
         _pendingSeal = seal;
+        SealInPlace(seal);
+    }
+
+    /// <summary>Seals the frozen heads on the writer's thread, then starts the current log over in its next generation.</summary>
+    private void SealInPlace(FrozenSeal seal)
+    {
         try
         {
             SealFrozen(seal, _db, _sql);
@@ -460,6 +474,7 @@ public sealed partial class TimeSeriesStore
     private void WriteBackup(string file)
     {
         CompleteSeal(wait: true); // the other log file's generation is in the database then
+        if (_otherLogUnsealed) SealChunks(); // the backup holds one log: the other's samples go into chunks first
         SyncHeadLog(); // what was acknowledged is in the log, and its writers are answered
         byte[] head = _headLog.Snapshot();
         StoreBackup.Write(_db, head, file);

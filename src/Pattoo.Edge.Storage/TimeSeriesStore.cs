@@ -272,6 +272,12 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         _queue.Writer.TryComplete();
         try { await _writer.ConfigureAwait(false); }
         catch (Exception e) { Log.Error($"storage: writer stopped with an error: {e.Message}"); }
+        // A writer that stopped with an error left its seal running: its connection must outlive it.
+        if (_pendingSeal?.Task is { } sealing)
+        {
+            try { await sealing.ConfigureAwait(false); }
+            catch (Exception) { /* its samples stay in both log files: the next start seals them */ }
+        }
         try { _headLog.Sync(); }
         catch (IOException e) { Log.Warning($"storage: the head log could not be synced at shutdown ({e.Message}); what the pollers stored since the last sync may be lost on a power cut before the kernel writes it"); }
         _headLog.Dispose();
@@ -416,6 +422,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             }
             else if (req.Action == Control.Compact)
             {
+                CompleteSeal(wait: true); // one writer at a time, and one move of points at a time for readers of rollups
                 while (CompactStep(Now)) { }
             }
             else if (req.Action == Control.SaveCursor)
@@ -436,6 +443,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             }
             else
             {
+                CompleteSeal(wait: true);
                 long cutoff = PruneCutoff(Now);
                 while (PruneStep(cutoff)) { }
                 _pruning = false;
@@ -475,7 +483,9 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         var previous = _headLog;
         if (_otherLog is null)
         {
-            _otherLog = HeadLogFile.Open(_options.Path, HeadLogBytes, _sealedGeneration,
+            // Whatever the file holds up to the writer's generation is sealed or was never
+            // acknowledged (a header whose sync failed): it starts after the writer's generation.
+            _otherLog = HeadLogFile.Open(_options.Path, HeadLogBytes, Math.Max(_sealedGeneration, previous.Generation),
                 _ => throw new InvalidOperationException($"{HeadLogFile.AlternateFileName} held samples of no seal"),
                 out _, fileName: OtherLogName(previous), startAfter: previous.Generation);
         }
@@ -708,7 +718,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         int n = 0;
         foreach (var r in requests)
             foreach (ref readonly var s in r.Batch.Items)
-                if (s.Series.DataType == DataType.String) n++;
+                if (s.Series.DataType == DataType.String && s.Text is not null) n++; // a number given to one is dropped
         return n;
     }
 

@@ -95,6 +95,14 @@ public class BackgroundSealTests
         await t.ReopenAsync();
         var replayed = t.Store.ReadRaw(idx, long.MinValue, long.MaxValue);
         Assert.Equal(Enumerable.Range(0, 150).Select(i => T0 + i * 1000L), replayed.Timestamps);
+
+        // A backup holds one head log: the older file's samples must be in its chunks by then.
+        string backup = Path.Combine(t.Directory, "backup.db");
+        await t.Store.BackupAsync(backup);
+        var restoredOptions = t.Options with { Path = Path.Combine(t.Directory, "restored") };
+        StoreBackup.Restore(backup, restoredOptions);
+        await using (var restored = TimeSeriesStore.Open(restoredOptions))
+            Assert.Equal(Enumerable.Range(0, 150).Select(i => T0 + i * 1000L), restored.ReadRaw(idx, long.MinValue, long.MaxValue).Timestamps);
         // The other file is not free: this seal runs on the writer and covers both generations.
         batch.Clear();
         batch.Add(key, T0 + 150_000, 150);
