@@ -94,6 +94,9 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         public long SyncBy { get; init; }
     }
 
+    /// <summary>What each writing connection (the writer's, a seal's) sets: commits on the disk, waits for the other's lock, a small page cache.</summary>
+    private const string WriterPragmas = "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -2048;";
+
     /// <summary>The head log's size limit: past it the heads are sealed early (about 6 bytes a sample).</summary>
     private long HeadLogBytes => Math.Max(32L * 1024 * 1024, (long)_options.MaxHeadSamples * 12);
 
@@ -123,7 +126,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             Schema.RefuseNewer(_db);
             // auto_vacuum must be chosen before the first table exists; later it is a no-op.
             // journal_size_limit: a seal writes megabytes through the WAL; give them back after the checkpoint.
-            Exec("PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -2048; PRAGMA journal_size_limit = 4194304;");
+            Exec("PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA journal_size_limit = 4194304; " + WriterPragmas);
             Schema.Migrate(_db);
             _sql = new WriterStatements(_db);
             _chunkPacker = new ChunkPagePacker(PageSize());
@@ -468,7 +471,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             db.Open();
             using (var cmd = db.CreateCommand())
             {
-                cmd.CommandText = "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -2048;";
+                cmd.CommandText = WriterPragmas;
                 cmd.ExecuteNonQuery();
             }
             _sealSql = new WriterStatements(db);
@@ -520,7 +523,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         newSeries.Clear();
         touched.Clear();
         accepted.Clear();
-        int rejected = 0, mistyped = 0, stringRows = 0;
+        int rejected = 0, mistyped = 0, stringSamples = 0, stringRows = 0;
         bool catalogCommitted = false;
         _recordSamples.Clear();
         try
@@ -545,6 +548,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
                     state.PendingTimestamp = s.TimestampMs;
                     if (state.Type == DataType.String)
                     {
+                        stringSamples++;
                         string text = s.Text ?? "";
                         if (text != state.PendingText)
                         {
@@ -609,8 +613,8 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         }
         _headSamples += accepted.Count;
         Interlocked.Add(ref _storedSamples, stringRows);
-        Interlocked.Add(ref _samplesWritten, accepted.Count + (touched.Count > 0 ? CountStrings(requests) : 0));
-        Interlocked.Add(ref _samplesRejected, rejected);
+        Interlocked.Add(ref _samplesWritten, accepted.Count + stringSamples);
+        Interlocked.Add(ref _samplesRejected, rejected + mistyped);
         Interlocked.Increment(ref _transactions);
         foreach (var req in requests)
         {
@@ -625,7 +629,6 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         WriteSucceeded();
         if (rejected > 0) Log.Debug($"storage: dropped {rejected} duplicate or out-of-order samples");
         if (mistyped > 0) Log.Warning($"storage: dropped {mistyped} numeric samples given to string series");
-        Interlocked.Add(ref _samplesRejected, mistyped);
     }
 
     /// <summary>Commits of at least this many samples append to the heads on two threads.</summary>
@@ -711,15 +714,6 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         Log.Info($"storage: writes work again after {_failedWrites} failed writes ({_failedSamples} samples not acknowledged)");
         _failedWrites = 0;
         _failedSamples = 0;
-    }
-
-    private static int CountStrings(List<WriteRequest> requests)
-    {
-        int n = 0;
-        foreach (var r in requests)
-            foreach (ref readonly var s in r.Batch.Items)
-                if (s.Series.DataType == DataType.String && s.Text is not null) n++; // a number given to one is dropped
-        return n;
     }
 
     /// <summary>Prunes everything older than the retention now (CLI and tests); normally a step every turn.</summary>

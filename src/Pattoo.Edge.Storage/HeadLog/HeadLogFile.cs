@@ -135,8 +135,14 @@ public sealed partial class HeadLogFile : IDisposable
         if (!File.Exists(path)) return 0;
         using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
         Span<byte> page = stackalloc byte[16];
-        if (RandomAccess.Read(handle, page, 0) < page.Length) return 0;
-        return page[..8].SequenceEqual(Magic) || page[..8].SequenceEqual(MagicVersion1) ? BinaryPrimitives.ReadUInt64LittleEndian(page[8..]) : 0;
+        return RandomAccess.Read(handle, page, 0) < page.Length ? 0 : GenerationOf(page, out _);
+    }
+
+    /// <summary>The generation a first page opens (0: not a head log page), and whether its records are version 1.</summary>
+    private static ulong GenerationOf(ReadOnlySpan<byte> page, out bool version1)
+    {
+        version1 = page[..8].SequenceEqual(MagicVersion1);
+        return version1 || page[..8].SequenceEqual(Magic) ? BinaryPrimitives.ReadUInt64LittleEndian(page[8..]) : 0;
     }
 
     private int Load(ulong sealedGeneration, Action<List<HeadSample>> replay, ulong startAfter)
@@ -146,8 +152,7 @@ public sealed partial class HeadLogFile : IDisposable
         Span<byte> page = stackalloc byte[PageSize];
         ulong generation = 0;
         bool version1 = false;
-        if (length >= PageSize && RandomAccess.Read(_file, page, 0) == PageSize && (page[..8].SequenceEqual(Magic) || (version1 = page[..8].SequenceEqual(MagicVersion1))))
-            generation = BinaryPrimitives.ReadUInt64LittleEndian(page[8..]);
+        if (length >= PageSize && RandomAccess.Read(_file, page, 0) == PageSize) generation = GenerationOf(page, out version1);
         if (generation == 0 || generation <= sealedGeneration)
         {
             // New, or sealed already (the crash came after the chunks' commit): a new generation.
