@@ -18,7 +18,7 @@ namespace Pattoo.Edge.Storage.HeadLog;
 /// each seal, so a sync changes no other metadata and fdatasync writes only the new pages; a seal
 /// cuts it back to the room the smaller of the last two generations used, and a start to the room
 /// of what it replays, so a burst's room is given back; a store that receives nothing for a
-/// chunk span keeps one step.
+/// chunk span keeps only its header page.
 /// What is gathered and not yet synced is lost if the process dies: the store syncs at once for
 /// what must survive (HTTP ingest) and every commit interval for the rest.
 /// </para>
@@ -229,18 +229,20 @@ public sealed partial class HeadLogFile : IDisposable
         _previousUsed = used;
     }
 
-    /// <summary>The generation is empty and the file holds more than one step of room: what an idle store can give back.</summary>
-    public bool HoldsIdleRoom => Used == 0 && _zeroedTo > GrowStep;
+    /// <summary>The generation is empty and the file holds room past its header page: what an idle store can give back.</summary>
+    public bool HoldsIdleRoom => Used == 0 && _zeroedTo > PageSize;
 
     /// <summary>
-    /// An empty generation gives back its room past one step: a store that has received nothing
-    /// for a while (an import is over, the pollers are off) keeps no megabytes for a head it may
-    /// not get; if samples come again, the log grows in steps as it did at first.
+    /// An empty generation gives back all its room but the header page: a store that has
+    /// received nothing for a while (an import is over, the pollers are off) keeps no megabytes
+    /// for a head it may not get; if samples come again, the log grows in steps as it did at
+    /// first (one zero-filled step, once).
     /// </summary>
     public void GiveBackIdleRoom()
     {
         if (!HoldsIdleRoom) return;
-        KeepRoomFor(0);
+        RandomAccess.SetLength(_file, PageSize);
+        _zeroedTo = PageSize;
         _previousUsed = 0;
     }
 
