@@ -531,6 +531,72 @@ public class HeadLogTests
 /// <summary>A database written by the release before the head log (3a36005): chunks, plus samples in its head table.</summary>
 public class StorageUpgradeTests
 {
+    /// <summary>
+    /// A store written by release a176ca6 (schema 13): 100 imported series with 12,000 samples
+    /// sealed and 3,000 in head.2.log, one pattoo agent datapoint in head.log's next generation.
+    /// </summary>
+    [Fact]
+    public async Task AStoreOfSchema13OpensWithEverySampleAndWithoutTheIndexesNothingReads()
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "pattoo-upgrade13-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        foreach (var f in Directory.GetFiles(Path.Combine(Pattoo.Edge.Tests.Support.RepoPaths.Root, "tests", "Pattoo.Edge.Tests", "Storage", "data", "release-a176ca6")))
+            File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        var options = new Pattoo.Edge.Storage.StorageOptions { Path = dir, Retention = TimeSpan.FromDays(36500) };
+        try
+        {
+            var before = new Dictionary<long, string>();
+            using (var old = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={options.DatabaseFile};Pooling=False"))
+            {
+                old.Open();
+                using var q = old.CreateCommand();
+                q.CommandText = "SELECT idx_datapoint, CASE typeof(checksum) WHEN 'blob' THEN lower(hex(checksum)) ELSE checksum END FROM datapoint";
+                using var qr = q.ExecuteReader();
+                while (qr.Read()) before[qr.GetInt64(0)] = qr.GetString(1);
+            }
+            Assert.Equal(101, before.Count);
+            var store = Pattoo.Edge.Storage.TimeSeriesStore.Open(options);
+            Assert.Equal(15_001, store.CountSamples());
+            Assert.Equal(before.OrderBy(kv => kv.Key), store.ListDatapoints().Select(d => new KeyValuePair<long, string>(d.IdxDatapoint, d.Checksum)).OrderBy(kv => kv.Key));
+            var p7 = store.ListDatapoints().Single(d => d.Metadata.Any(m => m.Key == "point" && m.Value == "p7"));
+            Assert.Equal(150, store.ReadRaw(p7.IdxDatapoint, long.MinValue, long.MaxValue).Count);
+            // Series known before the upgrade are found again (no second row), new ones are added.
+            var batch = new SampleBatch();
+            var known = new SeriesKey(new AgentIdentity(p7.AgentId, p7.AgentProgram, p7.AgentHostname, p7.AgentPolledTarget),
+                p7.Key, p7.DataType, TimeSpan.FromMilliseconds(p7.PollingInterval), p7.Metadata);
+            Assert.Equal(p7.Checksum, known.Checksum);
+            batch.Add(known, 1_750_000_000_000 + 150 * 10_000, 1.5);
+            batch.Add(Pattoo.Edge.Tests.Storage.TempStore.Key("new_series"), 1_750_000_000_000 + 150 * 10_000, 2.5);
+            await store.WriteDurableAsync(batch, default);
+            await store.SealNowAsync();
+            await store.DisposeAsync();
+            store = Pattoo.Edge.Storage.TimeSeriesStore.Open(options);
+            Assert.Equal(102, store.ListDatapoints().Count);
+            Assert.Equal(15_003, store.CountSamples());
+            Assert.Equal(151, store.ReadRaw(p7.IdxDatapoint, long.MinValue, long.MaxValue).Count);
+            await store.DisposeAsync();
+            using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={options.DatabaseFile}");
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = """
+                SELECT (SELECT group_concat(name) FROM sqlite_schema WHERE name IN ('glue_pair', 'datapoint_agent') OR name LIKE 'sqlite_autoindex_datapoint%'),
+                       (SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'datapoint'),
+                       (SELECT integrity_check FROM pragma_integrity_check), (SELECT user_version FROM pragma_user_version)
+                """;
+            using var r = cmd.ExecuteReader();
+            Assert.True(r.Read());
+            Assert.True(r.IsDBNull(0), $"indexes left: {(r.IsDBNull(0) ? "" : r.GetString(0))}");
+            Assert.Equal(3, r.GetInt64(1));
+            Assert.Equal("ok", r.GetString(2));
+            Assert.Equal(Pattoo.Edge.Storage.Schema.LatestVersion, r.GetInt64(3));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(dir, true);
+        }
+    }
+
     [Fact]
     public async Task ADatabaseOfThePreviousReleaseOpensWithEverySample()
     {
