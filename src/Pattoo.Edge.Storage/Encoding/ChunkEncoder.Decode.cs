@@ -19,11 +19,13 @@ public static partial class ChunkEncoder
         public readonly int StreamStart;  // byte offset of the bit stream
         public readonly bool Tabled;      // version 2: the fields use the chunk's own bucket tables
         public readonly BucketTable TsTable;
-        public readonly BucketTable ValueTable;
+        public readonly BucketTable ValueTable; // split floats: the sign and exponent table
+        public readonly int Trailing;           // split floats: mantissa bits below the stored ones
 
         public Header(int flags, int scale, int count, long firstTs, long lastTs, long firstDelta,
-            long firstInt, ulong firstBits, int streamStart, bool tabled = false, BucketTable tsTable = default, BucketTable valueTable = default)
+            long firstInt, ulong firstBits, int streamStart, bool tabled = false, BucketTable tsTable = default, BucketTable valueTable = default, int trailing = 0)
         {
+            Trailing = trailing;
             Tabled = tabled;
             TsTable = tsTable;
             ValueTable = valueTable;
@@ -45,7 +47,10 @@ public static partial class ChunkEncoder
         int b0 = chunk[0];
         int version = b0 >> 4, flags = b0 & 0x0F;
         if (version != 1 && version != 2) ChunkFormatException.Throw($"unsupported chunk format version {version} (header byte 0x{b0:X2}); this build reads versions 1 and 2", 0);
-        if ((flags & FlagReserved) != 0) ChunkFormatException.Throw($"reserved flag bit set in header byte 0x{b0:X2}", 4);
+        if ((flags & FlagSplit) != 0 && (version == 1 || (flags & FlagXor) == 0))
+        {
+            ChunkFormatException.Throw(version == 1 ? $"reserved flag bit set in header byte 0x{b0:X2}" : $"header byte 0x{b0:X2} sets split floats without the XOR codec", 4);
+        }
         if ((flags & FlagXor) != 0 && (flags & (FlagDod | FlagScaled)) != 0)
         {
             ChunkFormatException.Throw($"header byte 0x{b0:X2} combines the XOR codec with integer-codec flags", 4);
@@ -106,8 +111,20 @@ public static partial class ChunkEncoder
         {
             if (count >= 3) tsTable = BucketTable.Read(chunk, ref pos, "timestamp");
             if ((flags & FlagXor) == 0 && count >= 2) valueTable = BucketTable.Read(chunk, ref pos, "value");
+            int trailing = 0;
+            bool split = (flags & FlagSplit) != 0;
+            if (split)
+            {
+                if (count < 2) ChunkFormatException.Throw("a chunk of one point has no split float stream", 4);
+                valueTable = BucketTable.Read(chunk, ref pos, "sign and exponent");
+                if (pos >= chunk.Length) ChunkFormatException.Throw("truncated: the mantissa's trailing-zero byte is missing", pos * 8L);
+                trailing = chunk[pos];
+                if (trailing > MantissaBits) ChunkFormatException.Throw($"split floats drop {trailing} trailing mantissa bits, more than {MantissaBits}", pos * 8L);
+                pos++;
+            }
             // Each field takes at least its table's narrowest code; fields that can take 0 bits bound the count instead.
-            long tsMin = count >= 3 ? tsTable.MinBits : 0, valueMin = (flags & FlagXor) != 0 ? 1 : count >= 2 ? valueTable.MinBits : 0;
+            long tsMin = count >= 3 ? tsTable.MinBits : 0;
+            long valueMin = split ? valueTable.MinBits + MantissaBits - trailing : (flags & FlagXor) != 0 ? 1 : count >= 2 ? valueTable.MinBits : 0;
             streamBits = (chunk.Length - (long)pos) * 8;
             long minBits2 = count >= 2 ? ((long)count - 1) * valueMin + ((long)count - 2) * tsMin : 0;
             if (minBits2 > streamBits)
@@ -118,7 +135,7 @@ public static partial class ChunkEncoder
             {
                 ChunkFormatException.Throw($"point count {count} is more than the {MaxPointsWithoutBits} a chunk of 0-bit fields may hold", countPos * 8L);
             }
-            return new Header(flags, scale, (int)count, firstTs, lastTs, firstDelta, firstInt, firstBits, pos, true, tsTable, valueTable);
+            return new Header(flags, scale, (int)count, firstTs, lastTs, firstDelta, firstInt, firstBits, pos, true, tsTable, valueTable, trailing);
         }
 
         // Every point after the first takes at least 2 bits (point 1 at least 1): bound the count by the size.
@@ -154,7 +171,8 @@ public static partial class ChunkEncoder
     private static void DecodeBody(ReadOnlySpan<byte> chunk, in Header h, Span<long> ts, Span<double> values)
     {
         var r = new BitReader(chunk, h.StreamStart);
-        if ((h.Flags & FlagXor) != 0) DecodeXor(ref r, in h, ts, values);
+        if ((h.Flags & FlagSplit) != 0) DecodeSplit(ref r, in h, ts, values);
+        else if ((h.Flags & FlagXor) != 0) DecodeXor(ref r, in h, ts, values);
         else DecodeInt(ref r, in h, ts, values);
         if (h.Count >= 2 && ts[^1] != h.LastTs)
         {
@@ -290,6 +308,30 @@ public static partial class ChunkEncoder
             ts[i] = NextTimestamp(ref r, ref t, ref tDelta, i, in h);
         }
     }
+
+    private static void DecodeSplit(ref BitReader r, in Header h, Span<long> ts, Span<double> values)
+    {
+        long t = h.FirstTs, tDelta = h.FirstDelta;
+        int trailing = h.Trailing, mantissa = MantissaBits - trailing;
+        ts[0] = t;
+        values[0] = BitConverter.UInt64BitsToDouble(h.FirstBits);
+        values = values[..ts.Length];
+        t = unchecked(t + tDelta);
+        ts[1] = t;
+        for (int i = 1; ; )
+        {
+            long head = -h.ValueTable.Read(ref r);
+            if ((ulong)head > 0xFFF) ThrowHead(i, head, r.Position);
+            ulong m = r.ReadBits(mantissa);
+            values[i] = BitConverter.UInt64BitsToDouble(((ulong)head << MantissaBits) | (m << trailing));
+            if (++i >= ts.Length) break;
+            ts[i] = NextTimestamp(ref r, ref t, ref tDelta, i, in h);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowHead(int i, long head, long bitPos) =>
+        ChunkFormatException.Throw($"sign and exponent of point {i} decode as {head}, outside 0..4095", bitPos);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static void ThrowNotIncreasing(int i, long prev, long next, long bitPos) =>

@@ -91,6 +91,8 @@ public static partial class ChunkEncoder
     {
         public bool Xor;
         public bool Dod;
+        /// <summary>Version 2 only, with Xor: split floats (FlagSplit).</summary>
+        public bool Split;
         public int Scale;
         public long FirstInt;
         public long Bits;

@@ -13,7 +13,7 @@
 //                   0x01 XOR      values use the Gorilla XOR codec; clear = integer codec
 //                   0x02 DOD      integer codec stores delta-of-delta; clear = delta   (0 with XOR)
 //                   0x04 SCALED   a scale byte follows; integer n stands for n / 10^scale (0 with XOR)
-//                   0x08          reserved, 0
+//                   0x08          reserved, 0 (version 2: split floats, with XOR; README.md)
 //   [byte]        scale, 1..15, only with SCALED
 //   varint        N, the point count (LEB128: 7 bits a byte, low group first, high bit = more)
 //   varint        zigzag(t0), the first timestamp
@@ -55,6 +55,7 @@
 // t0 + range, and the chunk must end exactly after the padding; any violation is a ChunkFormatException.
 
 using System.Buffers;
+using System.Numerics;
 using System.Runtime.InteropServices;
 
 namespace Pattoo.Edge.Storage.Encoding;
@@ -84,7 +85,9 @@ public static partial class ChunkEncoder
     private const int FlagXor = 0x01;
     private const int FlagDod = 0x02;
     private const int FlagScaled = 0x04;
-    private const int FlagReserved = 0x08;
+    /// <summary>Version 2 with XOR only: split floats (sign and exponent through a bucket table, then the mantissa's bits); reserved in version 1.</summary>
+    private const int FlagSplit = 0x08;
+    private const int MantissaBits = 52;
 
     private const double IntLimit = 9007199254740992.0; // 2^53
     private const long IntMax = (1L << 53) - 1;
@@ -178,6 +181,33 @@ public static partial class ChunkEncoder
                 }
             }
 
+            // Split floats: where XOR finds no shared bits to drop (noise, full-precision readings),
+            // sign and exponent cost ~2 bits through a table and the mantissa its own bits, ~4 bits a
+            // value less than XOR's prefixes and windows. Only when it makes the smaller chunk.
+            BucketTable headTable = default;
+            int trailing = 0;
+            if (v2.Xor && count >= 2 && fitTables)
+            {
+                Span<long> heads = dods; // free: the integer codec was not chosen
+                ulong any = 1UL << MantissaBits;
+                for (int i = 1; i < count; i++)
+                {
+                    ulong bits = (ulong)BitConverter.DoubleToInt64Bits(values[i]);
+                    heads[i - 1] = -(long)(bits >> MantissaBits); // offset form: the largest exponent costs least
+                    any |= bits & ((1UL << MantissaBits) - 1);
+                }
+                var table = BucketTable.Choose(heads, out long headBits);
+                int tz = BitOperations.TrailingZeroCount(any);
+                long splitBits = headBits + (long)(count - 1) * (MantissaBits - tz);
+                if (splitBits + 8L * (table.HeaderBytes + 1) < v2.Bits)
+                {
+                    headTable = table;
+                    trailing = tz;
+                    v2 = new ValuePlan { Xor = true, Split = true, Bits = splitBits };
+                    tables += table.HeaderBytes + 1;
+                }
+            }
+
             long t0 = timestampsMs[0];
             int commonBytes = 1 + VarintLength((ulong)count) + VarintLength(ZigZag(t0));
             if (count >= 2)
@@ -188,7 +218,7 @@ public static partial class ChunkEncoder
             long total1 = commonBytes + ValueHeaderBytes(plan) + ((TimestampBits(timestampsMs) + plan.Bits + 7) >> 3);
             long total2 = commonBytes + ValueHeaderBytes(v2) + tables + ((tsBits2 + v2.Bits + 7) >> 3);
             // A version 2 chunk whose fields can all take 0 bits is bounded in length (see MaxPointsWithoutBits).
-            int minBits2 = (count >= 3 ? tsTable.MinBits : 0) + (v2.Xor ? 1 : valueTable.MinBits);
+            int minBits2 = (count >= 3 ? tsTable.MinBits : 0) + (v2.Split ? headTable.MinBits + MantissaBits - trailing : v2.Xor ? 1 : valueTable.MinBits);
             bool useV2 = fitTables && total2 < total1 && (minBits2 > 0 || count <= MaxPointsWithoutBits);
             long total = useV2 ? total2 : total1;
             if (total > Array.MaxLength) throw new ArgumentException("The chunk would exceed the largest array.", nameof(values));
@@ -198,7 +228,7 @@ public static partial class ChunkEncoder
             var w = new BitWriter(output);
             try
             {
-                int flags = (plan.Xor ? FlagXor : 0) | (plan.Dod ? FlagDod : 0) | (plan.Scale > 0 ? FlagScaled : 0);
+                int flags = (plan.Xor ? FlagXor : 0) | (plan.Dod ? FlagDod : 0) | (plan.Scale > 0 ? FlagScaled : 0) | (plan.Split ? FlagSplit : 0);
                 w.WriteByte((byte)(((useV2 ? FormatVersion : 1) << 4) | flags));
                 if (plan.Scale > 0) w.WriteByte((byte)plan.Scale);
                 w.WriteVarint((ulong)count);
@@ -214,7 +244,13 @@ public static partial class ChunkEncoder
                 {
                     if (count >= 3) tsTable.WriteHeader(ref w);
                     if (!plan.Xor) valueTable.WriteHeader(ref w);
-                    if (plan.Xor) WriteXorStream(ref w, timestampsMs, values, true, tsTable, tsDods);
+                    if (plan.Split)
+                    {
+                        headTable.WriteHeader(ref w);
+                        w.WriteByte((byte)trailing);
+                        WriteSplitStream(ref w, tsTable, tsDods, headTable, values, trailing);
+                    }
+                    else if (plan.Xor) WriteXorStream(ref w, timestampsMs, values, true, tsTable, tsDods);
                     else WriteTabled(ref w, tsTable, tsDods, valueTable, plan.Dod ? dods : deltas);
                 }
                 else if (plan.Xor)
@@ -241,6 +277,23 @@ public static partial class ChunkEncoder
         finally
         {
             if (rented is not null) ArrayPool<long>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>Version 2's split floats: each point's timestamp field (from point 2), its sign and exponent through the table, then its mantissa without the chunk's common trailing zeros.</summary>
+    private static void WriteSplitStream(ref BitWriter w, in BucketTable tsTable, ReadOnlySpan<long> tsDods, in BucketTable headTable, ReadOnlySpan<double> values, int trailing)
+    {
+        Span<BucketCode> tsCodes = stackalloc BucketCode[65];
+        Span<BucketCode> headCodes = stackalloc BucketCode[65];
+        if (tsDods.Length > 0) tsTable.FillCodes(tsCodes);
+        headTable.FillCodes(headCodes);
+        int mantissa = MantissaBits - trailing;
+        for (int i = 1; i < values.Length; i++)
+        {
+            if (i >= 2) WriteBucketed(ref w, tsCodes, tsTable.Transform(tsDods[i - 2]));
+            ulong bits = (ulong)BitConverter.DoubleToInt64Bits(values[i]);
+            WriteBucketed(ref w, headCodes, headTable.Transform(-(long)(bits >> MantissaBits)));
+            w.WriteBits((bits & ((1UL << MantissaBits) - 1)) >> trailing, mantissa);
         }
     }
 

@@ -529,6 +529,61 @@ public sealed class ChunkEncoderTests
         Assert.InRange(statusBytes / (50.0 * 720), 1.0, 1.7);
     }
 
+    [Fact]
+    public void NoisyFloatsAreSplitIntoSignExponentAndMantissa()
+    {
+        // Full-precision noise (as rng.NextDouble() * 1000): XOR finds no shared bits and spends its
+        // prefixes and windows, ~58.6 bits a value; split floats ~2 bits of exponent and 52 of mantissa.
+        var rng = new Random(11);
+        long[] ts = Enumerable.Range(0, 2000).Select(i => 1_700_000_000_000 + i * 10_000L).ToArray();
+        double[] noise = ts.Select(_ => rng.NextDouble() * 1000).ToArray();
+        byte[] chunk = RoundTrip(ts, noise);
+        Assert.Equal(0x29, chunk[0]); // version 2, XOR | split
+        Assert.InRange(chunk.Length / 2000.0, 6.5, 7.0);
+        // Negative and positive noise, a few exponents: still split, still bit-exact.
+        double[] signed = ts.Select(_ => (rng.NextDouble() - 0.5) * Math.Pow(10, rng.Next(-3, 4))).ToArray();
+        Assert.Equal(0x29, RoundTrip(ts, signed)[0]);
+        // float32 readings share trailing zeros: only the mantissa's top 23 bits are stored.
+        double[] single = ts.Select(_ => (double)(float)(rng.NextDouble() * 100)).ToArray();
+        byte[] singles = RoundTrip(ts, single);
+        Assert.Equal(0x29, singles[0]);
+        Assert.InRange(singles.Length / 2000.0, 2.9, 3.5);
+        // A smooth random walk keeps XOR (its values share leading bits): split is chosen only when smaller.
+        double x = 20;
+        double[] walk = ts.Select(_ => x += (rng.NextDouble() - 0.5) * 1e-6).ToArray();
+        Assert.Equal(0x21, RoundTrip(ts, walk)[0]);
+    }
+
+    [Fact]
+    public void MutatedSplitFloatChunksThrowChunkFormatExceptionOrDecode()
+    {
+        var rng = new Random(778);
+        var ts = new List<long>();
+        var vs = new List<double>();
+        int decoded = 0, split = 0;
+        for (int round = 0; round < 3_000; round++)
+        {
+            int n = rng.Next(2, 40);
+            long[] stamps = RandomTimestamps(rng, n);
+            byte[] chunk = ChunkEncoder.Encode(stamps, stamps.Select(_ => (rng.NextDouble() - 0.3) * 1e3).ToArray());
+            if ((chunk[0] & 0x08) == 0) continue; // a few points: XOR was smaller
+            split++;
+            int edits = rng.Next(1, 3);
+            for (int e = 0; e < edits && chunk.Length > 0; e++)
+            {
+                switch (rng.Next(3))
+                {
+                    case 0: chunk[rng.Next(chunk.Length)] ^= (byte)(1 << rng.Next(8)); break;
+                    case 1: chunk = chunk[..rng.Next(chunk.Length + 1)]; break;
+                    default: chunk = [.. chunk, (byte)rng.Next(256)]; break;
+                }
+            }
+            if (chunk.Length > 0 && TryDecodeEverywhere(chunk, ts, vs)) decoded++;
+        }
+        Assert.True(split > 1_500, $"only {split} of 3,000 chunks were split floats");
+        Assert.InRange(decoded, 1, split - 1);
+    }
+
     // ------------------------------------------------------------------ API contract
 
     [Fact]
@@ -631,6 +686,12 @@ public sealed class ChunkEncoderTests
             { "F0", "version 15" },
             { "00" + "04D00FABEA01904E0A40A8907608", "version 0" },
             { "18" + "01" + "00" + "00", "reserved" },
+            { "28" + "02" + "00" + "05" + "05" + "00" + "00", "split floats without the XOR codec" },
+            { "29" + "01" + "00" + "0000000000000000", "one point has no split" },
+            { "29" + "02" + "00" + "05" + "05" + "0000000000000000" + "000C", "trailing-zero byte is missing" },
+            { "29" + "02" + "00" + "05" + "05" + "0000000000000000" + "000C" + "35", "more than 52" },
+            { "29" + "02" + "00" + "05" + "05" + "0000000000000000" + "0002" + "34" + "80", "outside 0..4095" }, // zigzag 2 = +1: sign and exponent -1
+            { "29" + "03" + "00" + "0A" + "05" + "0000000000000000" + "0000" + "000C" + "00" + "00", "needs at least" }, // 2 fields of 12 + 52 bits, no stream
             { "13" + "01" + "00" + "0000000000000000", "XOR" },
             { "15" + "01" + "01" + "00" + "0000000000000000", "XOR" },
             { "14", "scale" },
