@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.InteropServices;
 using Pattoo.Edge.Common;
 using Pattoo.Edge.Storage.Encoding;
@@ -220,21 +221,42 @@ public sealed partial class TimeSeriesStore
         }
     }
 
-    /// <summary>Buckets sorted by start, those of equal start (a bucket a seal cut in two) merged.</summary>
+    /// <summary>
+    /// Buckets sorted by start, those of equal start (a bucket a seal cut in two) merged. The
+    /// parts' sums were rounded to the values' decimals when they were written; the float sum of
+    /// two drifts off them (2012.3000000000002), which would cost a compacted block's sum column
+    /// the XOR codec (42 bytes where 15 do, in 70% of the scale bench's day blocks): a merged sum is
+    /// rounded again to the decimals every sum has, which makes it their exact decimal sum.
+    /// </summary>
     private static List<RollupBucket> MergeByStart(List<RollupBucket> buckets)
     {
         var merged = new List<RollupBucket>(buckets.Count);
+        int decimals = int.MinValue; // found at the first merge
         // Stable: of equal starts the later part comes later (its last is the bucket's last).
         foreach (var b in buckets.OrderBy(static b => b.Start))
         {
             if (merged.Count > 0 && merged[^1].Start == b.Start)
             {
                 var m = merged[^1];
-                merged[^1] = new RollupBucket(m.Start, Math.Min(m.Min, b.Min), Math.Max(m.Max, b.Max), m.Sum + b.Sum, m.Count + b.Count, b.Last);
+                if (decimals == int.MinValue) decimals = SumDecimals(buckets);
+                double sum = decimals >= 0 ? Math.Round(m.Sum + b.Sum, decimals) : m.Sum + b.Sum;
+                merged[^1] = new RollupBucket(m.Start, Math.Min(m.Min, b.Min), Math.Max(m.Max, b.Max), sum, m.Count + b.Count, b.Last);
             }
             else merged.Add(b);
         }
         return merged;
+    }
+
+    /// <summary>The fewest decimals every bucket's sum has (<see cref="ChunkEncoder.DecimalScale"/>), or -1.</summary>
+    private static int SumDecimals(List<RollupBucket> buckets)
+    {
+        var sums = ArrayPool<double>.Shared.Rent(buckets.Count);
+        try
+        {
+            for (int i = 0; i < buckets.Count; i++) sums[i] = buckets[i].Sum;
+            return ChunkEncoder.DecimalScale(sums.AsSpan(0, buckets.Count));
+        }
+        finally { ArrayPool<double>.Shared.Return(sums); }
     }
 
     /// <summary>Decodes a chunk into the (cleared) lists; a corrupt one is skipped, and logged when read for a datapoint's data.</summary>
