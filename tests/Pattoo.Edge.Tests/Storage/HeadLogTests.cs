@@ -531,6 +531,30 @@ public class HeadLogTests
 /// <summary>A database written by the release before the head log (3a36005): chunks, plus samples in its head table.</summary>
 public class StorageUpgradeTests
 {
+    /// <summary>A fresh directory holding a copy of Storage/data/<paramref name="name"/>: a database file, or a directory's files.</summary>
+    private static string FromFixture(string name)
+    {
+        var dir = Path.Combine(Path.GetTempPath(), "pattoo-upgrade-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(dir);
+        string source = Path.Combine(Pattoo.Edge.Tests.Support.RepoPaths.Root, "tests", "Pattoo.Edge.Tests", "Storage", "data", name);
+        if (File.Exists(source)) File.Copy(source, Path.Combine(dir, "pattoo-edge.db"));
+        else foreach (var f in Directory.GetFiles(source)) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        return dir;
+    }
+
+    /// <summary>Each datapoint's checksum as the database holds it, read with <paramref name="column"/>, before any upgrade.</summary>
+    private static Dictionary<long, string> Checksums(string file, string column)
+    {
+        var checksums = new Dictionary<long, string>();
+        using var old = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={file};Pooling=False");
+        old.Open();
+        using var q = old.CreateCommand();
+        q.CommandText = $"SELECT idx_datapoint, {column} FROM datapoint";
+        using var qr = q.ExecuteReader();
+        while (qr.Read()) checksums[qr.GetInt64(0)] = qr.GetString(1);
+        return checksums;
+    }
+
     /// <summary>
     /// A store written by release a176ca6 (schema 13): 100 imported series with 12,000 samples
     /// sealed and 3,000 in head.2.log, one pattoo agent datapoint in head.log's next generation.
@@ -538,22 +562,11 @@ public class StorageUpgradeTests
     [Fact]
     public async Task AStoreOfSchema13OpensWithEverySampleAndWithoutTheIndexesNothingReads()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "pattoo-upgrade13-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        foreach (var f in Directory.GetFiles(Path.Combine(Pattoo.Edge.Tests.Support.RepoPaths.Root, "tests", "Pattoo.Edge.Tests", "Storage", "data", "release-a176ca6")))
-            File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+        var dir = FromFixture("release-a176ca6");
         var options = new Pattoo.Edge.Storage.StorageOptions { Path = dir, Retention = TimeSpan.FromDays(36500) };
         try
         {
-            var before = new Dictionary<long, string>();
-            using (var old = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={options.DatabaseFile};Pooling=False"))
-            {
-                old.Open();
-                using var q = old.CreateCommand();
-                q.CommandText = "SELECT idx_datapoint, CASE typeof(checksum) WHEN 'blob' THEN lower(hex(checksum)) ELSE checksum END FROM datapoint";
-                using var qr = q.ExecuteReader();
-                while (qr.Read()) before[qr.GetInt64(0)] = qr.GetString(1);
-            }
+            var before = Checksums(options.DatabaseFile, "CASE typeof(checksum) WHEN 'blob' THEN lower(hex(checksum)) ELSE checksum END");
             Assert.Equal(101, before.Count);
             var store = Pattoo.Edge.Storage.TimeSeriesStore.Open(options);
             Assert.Equal(15_001, store.CountSamples());
@@ -600,22 +613,12 @@ public class StorageUpgradeTests
     [Fact]
     public async Task ADatabaseOfThePreviousReleaseOpensWithEverySample()
     {
-        var dir = Path.Combine(Path.GetTempPath(), "pattoo-upgrade-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(dir);
-        File.Copy(Path.Combine(Pattoo.Edge.Tests.Support.RepoPaths.Root, "tests", "Pattoo.Edge.Tests", "Storage", "data", "release-3a36005.db"), Path.Combine(dir, "pattoo-edge.db"));
+        var dir = FromFixture("release-3a36005.db");
         var options = new Pattoo.Edge.Storage.StorageOptions { Path = dir, Retention = TimeSpan.FromDays(36500) };
         try
         {
             // The checksums as the old release stored them (text), to compare after the upgrade.
-            var oldChecksums = new Dictionary<long, string>();
-            using (var old = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={options.DatabaseFile};Pooling=False"))
-            {
-                old.Open();
-                using var q = old.CreateCommand();
-                q.CommandText = "SELECT idx_datapoint, checksum FROM datapoint";
-                using var qr = q.ExecuteReader();
-                while (qr.Read()) oldChecksums[qr.GetInt64(0)] = qr.GetString(1);
-            }
+            var oldChecksums = Checksums(options.DatabaseFile, "checksum");
             Assert.Equal(100, oldChecksums.Count);
             // 100 series x 110 samples (10 s apart): 10,000 sealed in chunks, 1,000 in the old head table.
             var store = Pattoo.Edge.Storage.TimeSeriesStore.Open(options);
