@@ -15,7 +15,10 @@ public sealed partial class TimeSeriesStore
             while (r.Read())
             {
                 var state = new SeriesState(r.GetInt64(0), (DataType)r.GetInt32(2), r.GetInt64(3)) { Owner = this };
-                _seriesByChecksum[DatapointChecksum.FromDb(r, 1)] = state;
+                string checksum = DatapointChecksum.FromDb(r, 1);
+                // Schema 14 leaves uniqueness to the writer's catalog; a second row would be a bug: say so, keep the first.
+                if (!_seriesByChecksum.TryAdd(checksum, state))
+                    Log.Error($"storage: datapoint {state.Idx} has the checksum of datapoint {_seriesByChecksum[checksum].Idx}; new samples of that series go to datapoint {_seriesByChecksum[checksum].Idx}");
                 _seriesByIdx[state.Idx] = state;
             }
         }

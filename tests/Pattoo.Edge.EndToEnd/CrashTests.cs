@@ -57,9 +57,12 @@ public class CrashTests
                         using var response = await http.PostAsync("/api/v1/import/prometheus", new StringContent(body.ToString(), Encoding.UTF8, "text/plain"));
                         if (response.IsSuccessStatusCode) acknowledged[c].AddRange(stamps);
                     }
-                    catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
+                    // Killed mid-request: not acknowledged. A kill between the client's connect
+                    // and its reading of the peer's address surfaces as a bare SocketException
+                    // (ENOTCONN from getpeername), not wrapped in an HttpRequestException.
+                    catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Net.Sockets.SocketException)
                     {
-                        return; // killed mid-request: not acknowledged
+                        return;
                     }
                 }
             })).ToArray();

@@ -22,12 +22,12 @@ public class OpcUaEndToEndTests
         var root = EndToEndSupport.RepoRoot;
         if (!Directory.Exists(Path.Combine(root, "tests", "peers", "node_modules", "node-opcua")))
             throw new InvalidOperationException("tests/peers/node_modules has no node-opcua: run npm ci --prefix tests/peers (./build.sh test does)");
-        int opcPort = EdgeProcess.FreePort(), port = EdgeProcess.FreePort();
+        int port = EdgeProcess.FreePort();
         string serverPki = Path.Combine(dir, "server-pki");
-        using var server = StartServer(root, dir, opcPort, serverPki);
+        var (server, opcPort) = await StartReadyServer(root, dir, serverPki);
+        using var serverProcess = server; // the finally below ends it
         try
         {
-            await WaitForReady(server);
 
             // Trust the server's certificate the way the README tells an operator: put it in
             // <storage.path>/opcua/pki/trusted before the first connection.
@@ -259,6 +259,35 @@ public class OpcUaEndToEndTests
         => string.Join("\n", output.Split('\n').Where(l => l.Contains($"opcua/{name}:", StringComparison.Ordinal)));
 
     private static string Tail(string output) => output.Length > 6000 ? output[^6000..] : output;
+
+    /// <summary>
+    /// The OPC UA peer on a free port, READY. A port FreePort saw free can be taken before node
+    /// listens on it (tests run side by side): the server then ends with EADDRINUSE and is
+    /// started again on another, up to three times.
+    /// </summary>
+    internal static async Task<(Process Server, int Port)> StartReadyServer(string root, string dir, string pki)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            int port = EdgeProcess.FreePort();
+            var server = StartServer(root, dir, port, pki);
+            try
+            {
+                await WaitForReady(server);
+                return (server, port);
+            }
+            catch (InvalidOperationException e) when (attempt < 3 && e.Message.Contains("EADDRINUSE", StringComparison.Ordinal))
+            {
+                server.Dispose();
+            }
+            catch
+            {
+                if (!server.HasExited) server.Kill(entireProcessTree: true);
+                server.Dispose();
+                throw;
+            }
+        }
+    }
 
     internal static Process StartServer(string root, string dir, int port, string pki)
     {

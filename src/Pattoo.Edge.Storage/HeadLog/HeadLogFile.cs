@@ -14,7 +14,7 @@ namespace Pattoo.Edge.Storage.HeadLog;
 /// (about 2 bytes a sample) are gathered in memory and written with one write() and one
 /// fdatasync per <see cref="Sync"/>: every write() changes the file's mtime, which costs an ext4
 /// journal commit of its own, so one write per sync instead of one per commit halves what a
-/// poll cycle costs. The file is zero-filled ahead in 1 MiB steps and reused from the front after
+/// poll cycle costs. The file is zero-filled ahead in steps (64 KiB doubling to 1 MiB) and reused from the front after
 /// each seal, so a sync changes no other metadata and fdatasync writes only the new pages; a seal
 /// cuts it back to the room the smaller of the last two generations used, and a start to the room
 /// of what it replays, so a burst's room is given back; a store that receives nothing for a
@@ -47,7 +47,7 @@ public sealed partial class HeadLogFile : IDisposable
     /// </summary>
     public const string AlternateFileName = "head.2.log";
     private const int PageSize = 4096;
-    private const long GrowStep = 1024 * 1024;
+    private const long GrowStep = 1024 * 1024, MinGrowStep = 64 * 1024;
     private static ReadOnlySpan<byte> Magic => "PEHEAD02"u8;
     /// <summary>A generation of version 1 records (releases before version 2): still replayed, and continued in version 1.</summary>
     private static ReadOnlySpan<byte> MagicVersion1 => "PEHEAD01"u8;
@@ -236,7 +236,7 @@ public sealed partial class HeadLogFile : IDisposable
     /// An empty generation gives back all its room but the header page: a store that has
     /// received nothing for a while (an import is over, the pollers are off) keeps no megabytes
     /// for a head it may not get; if samples come again, the log grows in steps as it did at
-    /// first (one zero-filled step, once).
+    /// first (a 64 KiB zero-filled step, then doubling).
     /// </summary>
     public void GiveBackIdleRoom()
     {
@@ -282,10 +282,16 @@ public sealed partial class HeadLogFile : IDisposable
         _pendingCount += record.Length;
     }
 
-    /// <summary>Writes zeros ahead of the records in 1 MiB steps, synced, so later syncs of these bytes change no file metadata.</summary>
+    /// <summary>
+    /// Writes zeros ahead of the records, synced, so later syncs of these bytes change no file
+    /// metadata: in steps as large as the file (64 KiB at least, 1 MiB at most), so that a log
+    /// that starts from its header page (new, or idle and given back) and then gets a sample an
+    /// hour writes 64 KiB of zeros, not a megabyte, while a busy one soon grows a megabyte a step.
+    /// </summary>
     private void ZeroFillTo(long end)
     {
-        long target = Math.Max(end, Math.Min(_maxBytes, (end + GrowStep - 1) / GrowStep * GrowStep));
+        long step = Math.Clamp(_zeroedTo, MinGrowStep, GrowStep);
+        long target = Math.Max(end, Math.Min(_maxBytes, (end + step - 1) / step * step));
         var zeros = new byte[64 * 1024];
         for (long at = _zeroedTo; at < target; at += zeros.Length)
             RandomAccess.Write(_file, zeros.AsSpan(0, (int)Math.Min(zeros.Length, target - at)), at);

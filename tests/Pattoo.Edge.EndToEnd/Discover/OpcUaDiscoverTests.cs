@@ -12,11 +12,10 @@ public sealed class OpcUaDiscoverTests
     public async Task AServerDiscoveredOverASecuredSessionPollsWhatItServes()
     {
         string dir = DiscoverSupport.NewDir("opcua");
-        int uaPort = EdgeProcess.FreePort();
-        using var server = OpcUaEndToEndTests.StartServer(EndToEndSupport.RepoRoot, dir, uaPort, Path.Combine(dir, "server-pki"));
+        var (server, uaPort) = await OpcUaEndToEndTests.StartReadyServer(EndToEndSupport.RepoRoot, dir, Path.Combine(dir, "server-pki"));
+        using var serverProcess = server; // the finally below ends it
         try
         {
-            await OpcUaEndToEndTests.WaitForReady(server);
             string endpoint = $"opc.tcp://127.0.0.1:{uaPort}";
 
             // anonymous, unsecured: what the server offers, and the recommendation

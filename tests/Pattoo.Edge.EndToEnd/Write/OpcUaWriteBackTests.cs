@@ -16,12 +16,12 @@ public sealed class OpcUaWriteBackTests
         var dir = Path.Combine(Path.GetTempPath(), "pattoo-edge-write-opcua-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(dir);
         var root = EndToEndSupport.RepoRoot;
-        int opcPort = EdgeProcess.FreePort(), port = EdgeProcess.FreePort();
+        int port = EdgeProcess.FreePort();
         string serverPki = Path.Combine(dir, "server-pki");
-        using var server = OpcUaEndToEndTests.StartServer(root, dir, opcPort, serverPki);
+        var (server, opcPort) = await OpcUaEndToEndTests.StartReadyServer(root, dir, serverPki);
+        using var serverProcess = server; // the finally below ends it
         try
         {
-            await OpcUaEndToEndTests.WaitForReady(server);
             string trusted = Path.Combine(dir, "data", "opcua", "pki", "trusted");
             Directory.CreateDirectory(trusted);
             string pem = await File.ReadAllTextAsync(Path.Combine(serverPki, "server", "own", "certs", "certificate.pem"));

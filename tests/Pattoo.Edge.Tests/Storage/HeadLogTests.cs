@@ -421,11 +421,20 @@ public class HeadLogTests
             log.GiveBackIdleRoom();
             Assert.Equal(4096, new FileInfo(path).Length); // only the header page: an idle store keeps no room
             Assert.False(log.HoldsIdleRoom);
-            // Samples come again: the log grows one step and takes them.
+            // Samples come again: the log grows a small step (a sample an hour costs 64 KiB of
+            // zeros, not a megabyte), then steps double up to a megabyte while it keeps growing.
             Append(log, 1, 1000);
             log.Sync();
-            Assert.Equal(1L << 20, new FileInfo(path).Length);
+            Assert.Equal(64L << 10, new FileInfo(path).Length);
             Assert.False(log.HoldsIdleRoom);
+            var lengths = new List<long>();
+            while (log.Used < 2_500_000)
+            {
+                Append(log, 1, 10_000);
+                log.Sync();
+                if (lengths.Count == 0 || lengths[^1] != new FileInfo(path).Length) lengths.Add(new FileInfo(path).Length);
+            }
+            Assert.Equal([64L << 10, 128L << 10, 256L << 10, 512L << 10, 1L << 20, 2L << 20, 3L << 20], lengths);
         }
         finally
         {
