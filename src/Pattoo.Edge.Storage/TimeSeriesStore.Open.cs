@@ -18,7 +18,10 @@ public sealed partial class TimeSeriesStore
                 string checksum = DatapointChecksum.FromDb(r, 1);
                 // Schema 14 leaves uniqueness to the writer's catalog; a second row would be a bug: say so, keep the first.
                 if (!_seriesByChecksum.TryAdd(checksum, state))
-                    Log.Error($"storage: datapoint {state.Idx} has the checksum of datapoint {_seriesByChecksum[checksum].Idx}; new samples of that series go to datapoint {_seriesByChecksum[checksum].Idx}");
+                {
+                    long first = _seriesByChecksum[checksum].Idx;
+                    Log.Error($"storage: datapoint {state.Idx} has the checksum of datapoint {first}; new samples of that series go to datapoint {first}");
+                }
                 _seriesByIdx[state.Idx] = state;
             }
         }

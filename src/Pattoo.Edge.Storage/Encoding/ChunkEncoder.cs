@@ -248,7 +248,7 @@ public static partial class ChunkEncoder
                     {
                         headTable.WriteHeader(ref w);
                         w.WriteByte((byte)trailing);
-                        WriteSplitStream(ref w, tsTable, tsDods, headTable, values, trailing);
+                        WriteSplitStream(ref w, tsTable, tsDods, headTable, dods, values, trailing);
                     }
                     else if (plan.Xor) WriteXorStream(ref w, timestampsMs, values, true, tsTable, tsDods);
                     else WriteTabled(ref w, tsTable, tsDods, valueTable, plan.Dod ? dods : deltas);
@@ -280,8 +280,8 @@ public static partial class ChunkEncoder
         }
     }
 
-    /// <summary>Version 2's split floats: each point's timestamp field (from point 2), its sign and exponent through the table, then its mantissa without the chunk's common trailing zeros.</summary>
-    private static void WriteSplitStream(ref BitWriter w, in BucketTable tsTable, ReadOnlySpan<long> tsDods, in BucketTable headTable, ReadOnlySpan<double> values, int trailing)
+    /// <summary>Version 2's split floats: each point's timestamp field (from point 2), its sign and exponent field (<paramref name="heads"/>, as sized) through the table, then its mantissa without the chunk's common trailing zeros.</summary>
+    private static void WriteSplitStream(ref BitWriter w, in BucketTable tsTable, ReadOnlySpan<long> tsDods, in BucketTable headTable, ReadOnlySpan<long> heads, ReadOnlySpan<double> values, int trailing)
     {
         Span<BucketCode> tsCodes = stackalloc BucketCode[65];
         Span<BucketCode> headCodes = stackalloc BucketCode[65];
@@ -291,8 +291,8 @@ public static partial class ChunkEncoder
         for (int i = 1; i < values.Length; i++)
         {
             if (i >= 2) WriteBucketed(ref w, tsCodes, tsTable.Transform(tsDods[i - 2]));
+            WriteBucketed(ref w, headCodes, headTable.Transform(heads[i - 1]));
             ulong bits = (ulong)BitConverter.DoubleToInt64Bits(values[i]);
-            WriteBucketed(ref w, headCodes, headTable.Transform(-(long)(bits >> MantissaBits)));
             w.WriteBits((bits & ((1UL << MantissaBits) - 1)) >> trailing, mantissa);
         }
     }

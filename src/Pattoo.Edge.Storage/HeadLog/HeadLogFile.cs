@@ -241,8 +241,7 @@ public sealed partial class HeadLogFile : IDisposable
     public void GiveBackIdleRoom()
     {
         if (!HoldsIdleRoom) return;
-        RandomAccess.SetLength(_file, PageSize);
-        _zeroedTo = PageSize;
+        CutTo(PageSize);
         _previousUsed = 0;
     }
 
@@ -265,7 +264,12 @@ public sealed partial class HeadLogFile : IDisposable
     /// </summary>
     private void KeepRoomFor(long used)
     {
-        long keep = Math.Max(GrowStep, (used + GrowStep - 1) / GrowStep * GrowStep);
+        CutTo(Math.Max(GrowStep, (used + GrowStep - 1) / GrowStep * GrowStep));
+    }
+
+    /// <summary>Shortens the file to <paramref name="keep"/> bytes of room if it holds more.</summary>
+    private void CutTo(long keep)
+    {
         if (_zeroedTo <= keep) return;
         RandomAccess.SetLength(_file, keep);
         _zeroedTo = keep;
