@@ -49,6 +49,16 @@ public sealed partial class TimeSeriesStore
     /// </summary>
     private const long CompactPauseMs = 200;
 
+    /// <summary>
+    /// Rows the current step wrote. A step that merged nothing (series without chunks that day,
+    /// or already in day blocks) takes no pause: a day of 10,000 series then costs milliseconds,
+    /// not 50 pauses, and a year of backlog sent back by an import is walked in seconds.
+    /// </summary>
+    private int _compactStepWrites;
+
+    /// <summary>Steps that were followed by a pause (wrote something): for tests.</summary>
+    internal long CompactionPauses { get; private set; }
+
     private long _nextCompactionStep;
 
     /// <summary>When compaction has work next (Unix ms).</summary>
@@ -94,6 +104,7 @@ public sealed partial class TimeSeriesStore
             _sql.Bind(tx);
             _dayBlocks.Clear(); // none left by a step that failed
             _dayBlockBytes = 0;
+            _compactStepWrites = 0;
             foreach (long idx in ids)
             {
                 if (!_seriesByIdx.TryGetValue(idx, out var state) || state.Type == DataType.String) continue;
@@ -110,7 +121,12 @@ public sealed partial class TimeSeriesStore
             _compactionTime.Stop();
         }
         Interlocked.Increment(ref _compactionSteps);
-        _nextCompactionStep = Now + CompactPauseMs;
+        _nextCompactionStep = Now;
+        if (_compactStepWrites > 0)
+        {
+            _nextCompactionStep += CompactPauseMs;
+            CompactionPauses++;
+        }
         _compactDone += ids.Length;
         if (lastStep)
         {
@@ -119,6 +135,8 @@ public sealed partial class TimeSeriesStore
                 // The merged rows' old pages go back to the file system, as after pruning, and the
                 // blocks decoded on the way back to the system (a day of 10,000 series is megabytes).
                 Exec("PRAGMA incremental_vacuum;");
+                // The day's rewritten pages would sit in the WAL until the next seal.
+                TruncateWal();
                 HeapTrim.Soon();
             }
             if (_compactDayChunksBefore > 0)
@@ -193,6 +211,7 @@ public sealed partial class TimeSeriesStore
         foreach (var block in _compactBlocks) _sql.DeleteChunk(block.Id);
         // Appended with the step's other day blocks, packed (AppendDayBlocks); sooner if they grow large.
         _dayBlocks.Add(new ChunkRow(idx, ts[0], ts[^1], ts.Length, data));
+        _compactStepWrites++;
         _dayBlockBytes += data.Length;
         if (_dayBlockBytes > MaxPendingDayBlockBytes) AppendDayBlocks();
         _compactDayChunksBefore += _compactBlocks.Count;
@@ -235,6 +254,7 @@ public sealed partial class TimeSeriesStore
         var buckets = CollectionsMarshal.AsSpan(merged);
         foreach (var b in _compactBlocks) _sql.DeleteRollup(b.Id);
         _sql.InsertRollup(idx, HourLevel, buckets[0].Start, buckets[^1].Start, buckets.Length, RollupBlock.Encode(buckets));
+        _compactStepWrites++;
     }
 
     /// <summary>Points of overlapping chunks (a backfill sealed after newer points) in time order; of equal times the first sealed stays, as at ingest.</summary>

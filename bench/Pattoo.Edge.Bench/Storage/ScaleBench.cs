@@ -127,6 +127,8 @@ public static class ScaleBench
             var sinceLastWrite = Stopwatch.StartNew();
             // Settled as a box whose data is at rest: its days compacted, and a chunk span (1 min
             // here) without samples, after which the head log gives back the room of the last burst.
+            // du alone does not say compaction is over: a day of the year series changes it little.
+            await WaitCompacted(Path.Combine(edge.Dir, "data", "pattoo-edge.db"), end + StepMs);
             long edgeDisk = await SettledDiskUsage(Path.Combine(edge.Dir, "data"));
             if (sinceLastWrite.Elapsed < ChunkSpan + TimeSpan.FromSeconds(5))
             {
@@ -437,6 +439,27 @@ public static class ScaleBench
         using var cmd = db.CreateCommand();
         cmd.CommandText = "SELECT sum(length(data)) FROM chunk";
         return (long)cmd.ExecuteScalar()!;
+    }
+
+    /// <summary>
+    /// Waits until every day before <paramref name="dayEnd"/> is compacted, at most 10 min: the
+    /// year's import and the restart's seal send compaction back to the days they wrote.
+    /// </summary>
+    private static async Task WaitCompacted(string database, long dayEnd)
+    {
+        var until = DateTime.UtcNow.AddMinutes(10);
+        while (true)
+        {
+            using (var db = new SqliteConnection($"Data Source={database};Mode=ReadOnly;Pooling=False"))
+            {
+                db.Open();
+                using var cmd = db.CreateCommand();
+                cmd.CommandText = "SELECT day_end FROM compaction WHERE id = 1";
+                if (cmd.ExecuteScalar() is long through && through >= dayEnd) return;
+            }
+            if (DateTime.UtcNow > until) throw new TimeoutException("pattoo-edge did not compact the bench's days within 10 minutes");
+            await Task.Delay(2000);
+        }
     }
 
     /// <summary>Waits until the heads are sealed (chunk_span 1 min after the restart).</summary>

@@ -141,6 +141,28 @@ public class CompactionTests
     }
 
     [Fact]
+    public async Task OnlyCompactionStepsThatMergeSomethingPauseForIngest()
+    {
+        await using var t = new TempStore();
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        long day = (now - (long)t.Store.Options.ChunkSpan.TotalMilliseconds - 2 * Minute) / Day * Day - 2 * Day;
+        // 1,000 series (5 steps of 200) in the day, one sealed twice: four steps have nothing to merge.
+        var keys = Enumerable.Range(0, 1_000).Select(i => TempStore.Key($"s{i}")).ToArray();
+        var batch = new SampleBatch(keys.Length);
+        foreach (var key in keys) batch.Add(key, day + Hour, 1);
+        await t.Store.WriteAsync(batch, default);
+        await t.Store.SealNowAsync();
+        batch = new SampleBatch(1);
+        batch.Add(keys[^1], day + 5 * Hour, 2);
+        await t.Store.WriteAsync(batch, default);
+        await t.Store.SealNowAsync();
+        await t.Store.CompactNowAsync(); // the writer may have begun the day in the background
+        Assert.Equal(1_000, Count(t, "SELECT count(*) FROM chunk"));
+        Assert.Equal(2, Count(t, $"SELECT count FROM chunk WHERE idx_datapoint = {t.IdxOf(keys[^1])}"));
+        Assert.Equal(1, t.Store.CompactionPauses);
+    }
+
+    [Fact]
     public void OverlappingChunksMergeInTimeOrderKeepingTheFirstSealedOfEqualTimes()
     {
         var ts = new List<long> { 10, 20, 30, 15, 20, 40 };
