@@ -5,19 +5,24 @@ namespace Pattoo.Edge.Storage.Encoding;
 public readonly record struct RollupBucket(long Start, double Min, double Max, double Sum, long Count, double Last);
 
 /// <summary>
-/// A block of rollup buckets of one series: pure codec, bytes in, buckets out. Format (version 1):
-/// byte 0x11 (version 1, five columns), varint N (buckets, >= 1), then five chunks of the chunk
-/// codec (<see cref="ChunkEncoder"/>), each prefixed by its varint length: the first with the
-/// bucket starts as timestamps and the minimums as values, the others with the bucket's index
-/// (0, 1, 2 ...) as timestamps and the maximums, sums, counts and lasts. Indexes cost a bit a
-/// bucket and a header of a few bytes where a millisecond start would take seven in each: a seal
-/// writes a block of a few buckets per series and level, so headers matter. The values get the
-/// codec's integer and decimal handling. Corrupt blocks raise <see cref="ChunkFormatException"/>, nothing else.
+/// A block of rollup buckets of one series: pure codec, bytes in, buckets out. Format (version 2):
+/// byte 0x12 (version 2, five columns), varint N (buckets, >= 1), then five columns, each
+/// prefixed by its varint length. The first is a chunk of the chunk codec (<see cref="ChunkEncoder"/>)
+/// with the bucket starts as timestamps and the minimums as values. The others are chunks of the
+/// maximums, sums, counts and lasts with the bucket's index (0, 1, 2 ...) as timestamps, written
+/// without the fields those indexes make known: the point count, first timestamp, range and first
+/// delta, and (chunk version 2, N >= 3) the timestamp bucket table, 4-6 bytes a column. A reader puts
+/// them back (<see cref="WithIndexFields"/>) and decodes the chunk, which checks everything else.
+/// Version 1 (byte 0x11, still read) wrote those four as whole chunks: in a block of six hourly
+/// buckets they were a fifth of its ~100 bytes.
+/// Indexes cost nothing a bucket where a millisecond start would take seven in each; the values
+/// get the codec's integer and decimal handling. Corrupt blocks raise <see cref="ChunkFormatException"/>, nothing else.
 /// </summary>
 public static class RollupBlock
 {
-    private const byte Version = 0x11;
+    private const byte Version1 = 0x11, Version2 = 0x12;
     private const int Columns = 5;
+    private const int FlagXor = 0x01, FlagScaled = 0x04;
 
     public static byte[] Encode(ReadOnlySpan<RollupBucket> buckets)
     {
@@ -36,13 +41,22 @@ public static class RollupBlock
             }
             chunks[c] = ChunkEncoder.Encode(c == 0 ? starts : indexes, column);
         }
+        byte version = Version2;
+        var columns = new byte[Columns][];
+        columns[0] = chunks[0];
+        for (int c = 1; c < Columns && version == Version2; c++)
+        {
+            columns[c] = WithoutIndexFields(chunks[c], buckets.Length)!;
+            if (columns[c] is null) version = Version1; // not the form expected of index stamps: whole chunks, as version 1
+        }
+        if (version == Version1) columns = chunks;
         int size = 1 + ChunkEncoder.VarintLength((ulong)buckets.Length);
-        foreach (var chunk in chunks) size += ChunkEncoder.VarintLength((ulong)chunk.Length) + chunk.Length;
+        foreach (var chunk in columns) size += ChunkEncoder.VarintLength((ulong)chunk.Length) + chunk.Length;
         var result = new byte[size];
         int at = 0;
-        result[at++] = Version;
+        result[at++] = version;
         at += Varint.Write(result.AsSpan(at), (ulong)buckets.Length);
-        foreach (var chunk in chunks)
+        foreach (var chunk in columns)
         {
             at += Varint.Write(result.AsSpan(at), (ulong)chunk.Length);
             chunk.CopyTo(result, at);
@@ -56,7 +70,8 @@ public static class RollupBlock
     public static int Decode(ReadOnlySpan<byte> block, List<RollupBucket> buckets)
     {
         if (block.IsEmpty) Fail("the rollup block is empty", 0);
-        if (block[0] != Version) Fail($"unknown rollup block version byte 0x{block[0]:x2}", 0);
+        if (block[0] is not (Version1 or Version2)) Fail($"unknown rollup block version byte 0x{block[0]:x2}", 0);
+        bool indexFieldsLeftOut = block[0] == Version2;
         int at = 1;
         ulong n = ChunkEncoder.ReadVarint(block, ref at, "bucket count");
         // Each column chunk holds at least a byte per bucket after the first: a corrupt count cannot drive a big allocation.
@@ -70,7 +85,8 @@ public static class RollupBlock
             int lengthAt = at;
             ulong length = ChunkEncoder.ReadVarint(block, ref at, "column length");
             if (length > (ulong)(block.Length - at)) Fail($"column {c} claims {length} bytes, {block.Length - at} are left", lengthAt);
-            var chunk = block.Slice(at, (int)length);
+            ReadOnlySpan<byte> chunk = block.Slice(at, (int)length);
+            if (c > 0 && indexFieldsLeftOut) chunk = WithIndexFields(chunk, count, c, at);
             if (ChunkEncoder.PeekCount(chunk) != count) Fail($"column {c} holds {ChunkEncoder.PeekCount(chunk)} buckets, the block {count}", at);
             columns[c] = new double[count];
             ChunkEncoder.Decode(chunk, c == 0 ? starts : ts, columns[c]);
@@ -123,6 +139,69 @@ public static class RollupBlock
         }
 
         static long Mod(long t, long m) => ((t % m) + m) % m;
+    }
+
+    /// <summary>
+    /// The fields a chunk of <paramref name="n"/> points stamped 0, 1, ... n - 1 has after its header
+    /// byte (and scale byte): varint n, zigzag(0), then for n >= 2 the range n - 1 and the first delta 1.
+    /// </summary>
+    private static int IndexFields(int n, Span<byte> fields)
+    {
+        int length = Varint.Write(fields, (ulong)n);
+        fields[length++] = 0;
+        if (n >= 2)
+        {
+            length += Varint.Write(fields[length..], (ulong)(n - 1));
+            fields[length++] = 1;
+        }
+        return length;
+    }
+
+    /// <summary>The length of the header byte and the scale byte that may follow it.</summary>
+    private static int PrefixLength(byte header) => (header & FlagScaled) != 0 ? 2 : 1;
+
+    /// <summary>
+    /// <paramref name="chunk"/> (of index stamps) without its index fields and its timestamp table,
+    /// which is a single bucket of width 0 (two zero bytes) in chunk version 2 from 3 points on;
+    /// null if the chunk does not have that form.
+    /// </summary>
+    private static byte[]? WithoutIndexFields(byte[] chunk, int n)
+    {
+        Span<byte> fields = stackalloc byte[24];
+        int fieldsLength = IndexFields(n, fields);
+        int prefix = PrefixLength(chunk[0]);
+        if (chunk.Length < prefix + fieldsLength || !chunk.AsSpan(prefix, fieldsLength).SequenceEqual(fields[..fieldsLength])) return null;
+        int at = prefix + fieldsLength;
+        if ((chunk[0] & FlagXor) != 0) at += 8;
+        else if (!Varint.TryRead(chunk, ref at, out _)) return null;
+        int table = chunk[0] >> 4 == 2 && n >= 3 ? 2 : 0;
+        if (chunk.Length < at + table || (table == 2 && (chunk[at] != 0 || chunk[at + 1] != 0))) return null;
+        var result = new byte[chunk.Length - fieldsLength - table];
+        chunk.AsSpan(0, prefix).CopyTo(result);
+        chunk.AsSpan(prefix + fieldsLength, at - prefix - fieldsLength).CopyTo(result.AsSpan(prefix));
+        chunk.AsSpan(at + table).CopyTo(result.AsSpan(at - fieldsLength));
+        return result;
+    }
+
+    /// <summary>A version 2 column as the chunk it stands for: the index fields and the timestamp table put back.</summary>
+    private static byte[] WithIndexFields(ReadOnlySpan<byte> column, int n, int c, int offset)
+    {
+        if (column.IsEmpty) Fail($"column {c} is empty", offset);
+        int prefix = PrefixLength(column[0]);
+        int at = prefix;
+        if ((column[0] & FlagXor) != 0) at += 8;
+        else if (!Varint.TryRead(column, ref at, out _)) Fail($"column {c}: the first value is cut off or too long", offset + prefix);
+        if (at > column.Length) Fail($"column {c} ends inside its first value", offset + prefix);
+        Span<byte> fields = stackalloc byte[24];
+        int fieldsLength = IndexFields(n, fields);
+        int table = column[0] >> 4 == 2 && n >= 3 ? 2 : 0;
+        var chunk = new byte[column.Length + fieldsLength + table];
+        column[..prefix].CopyTo(chunk);
+        fields[..fieldsLength].CopyTo(chunk.AsSpan(prefix));
+        column[prefix..at].CopyTo(chunk.AsSpan(prefix + fieldsLength));
+        // The table's two bytes stay zero: one bucket of width 0.
+        column[at..].CopyTo(chunk.AsSpan(at + fieldsLength + table));
+        return chunk;
     }
 
     /// <summary>A corrupt block: what, and at which byte.</summary>

@@ -31,6 +31,94 @@ public class RollupTests
         }
     }
 
+    /// <summary>Buckets of every codec the columns can take: decimals, integers, full floats, -0.0, one to many buckets, gaps.</summary>
+    private static List<RollupBucket> MixedBuckets(int seed, int n)
+    {
+        var rng = new Random(seed);
+        var buckets = new List<RollupBucket>();
+        long start = 1_700_000_000_000 / Hour * Hour;
+        for (int i = 0; i < n; i++)
+        {
+            start += (rng.Next(10) == 0 ? 3 : 1) * Hour;
+            double min = seed % 3 == 0 ? rng.NextDouble() * 1000 : Math.Round(rng.NextDouble() * 100, 1);
+            double last = seed % 4 == 0 ? -0.0 : min + 1;
+            buckets.Add(new(start, min, min + rng.Next(0, 50), Math.Round(min * 360 + rng.Next(100), 1), 360 - rng.Next(2), last));
+        }
+        return buckets;
+    }
+
+    /// <summary>Version 1's layout: every column a whole chunk.</summary>
+    private static byte[] VersionOneBlock(List<RollupBucket> buckets)
+    {
+        var block = new List<byte> { 0x11 };
+        Span<byte> varint = stackalloc byte[10];
+        block.AddRange(varint[..Varint.Write(varint, (ulong)buckets.Count)].ToArray());
+        long[] indexes = [.. Enumerable.Range(0, buckets.Count).Select(i => (long)i)];
+        var columns = new[]
+        {
+            ChunkEncoder.Encode(buckets.Select(b => b.Start).ToArray(), buckets.Select(b => b.Min).ToArray()),
+            ChunkEncoder.Encode(indexes, buckets.Select(b => b.Max).ToArray()),
+            ChunkEncoder.Encode(indexes, buckets.Select(b => b.Sum).ToArray()),
+            ChunkEncoder.Encode(indexes, buckets.Select(b => (double)b.Count).ToArray()),
+            ChunkEncoder.Encode(indexes, buckets.Select(b => b.Last).ToArray()),
+        };
+        foreach (var column in columns)
+        {
+            block.AddRange(varint[..Varint.Write(varint, (ulong)column.Length)].ToArray());
+            block.AddRange(column);
+        }
+        return [.. block];
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(6)]
+    [InlineData(24)]
+    [InlineData(200)]
+    public void VersionTwoLeavesOutWhatIndexStampsMakeKnownAndVersionOneBlocksStillRead(int n)
+    {
+        for (int seed = 0; seed < 12; seed++)
+        {
+            var buckets = MixedBuckets(seed, n);
+            byte[] v2 = RollupBlock.Encode(buckets.ToArray()), v1 = VersionOneBlock(buckets);
+            Assert.Equal(0x12, v2[0]);
+            var back = new List<RollupBucket>();
+            Assert.Equal(n, RollupBlock.Decode(v2, back));
+            Assert.Equal(buckets, back);
+            back.Clear();
+            Assert.Equal(n, RollupBlock.Decode(v1, back));
+            Assert.Equal(buckets, back);
+            // Four columns without their point count and first stamp (2 bytes), from 2 buckets on
+            // range and first delta (2), in chunk version 2 from 3 on the timestamp table (2).
+            int least = 4 * (n >= 2 ? 4 : 2);
+            Assert.True(v1.Length - v2.Length >= least, $"{n} buckets, seed {seed}: version 1 {v1.Length} bytes, version 2 {v2.Length}");
+        }
+    }
+
+    [Fact]
+    public void CorruptVersionTwoBlocksOfEveryShapeAreNamedNeverACrash()
+    {
+        var rng = new Random(11);
+        foreach (int n in new[] { 1, 2, 3, 6, 24 })
+        {
+            for (int seed = 0; seed < 4; seed++)
+            {
+                byte[] block = RollupBlock.Encode(MixedBuckets(seed, n).ToArray());
+                for (int i = 0; i < 1500; i++)
+                {
+                    var bad = (byte[])block.Clone();
+                    if (i % 3 == 0) bad = bad[..rng.Next(bad.Length)];
+                    else bad[rng.Next(bad.Length)] ^= (byte)(1 << rng.Next(8));
+                    var into = new List<RollupBucket>();
+                    try { RollupBlock.Decode(bad, into); }
+                    catch (ChunkFormatException) { Assert.Empty(into); }
+                }
+            }
+        }
+    }
+
     [Fact]
     public void SummariseAlignsBucketsToTheLevel()
     {
