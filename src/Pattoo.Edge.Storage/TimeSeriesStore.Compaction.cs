@@ -97,7 +97,6 @@ public sealed partial class TimeSeriesStore
         var ids = _compactIds.AsSpan(_compactDone, Math.Min(CompactStepSeries, _compactIds.Length - _compactDone));
         bool lastStep = _compactDone + ids.Length == _compactIds.Length;
         _compactionTime.Start();
-        Interlocked.Increment(ref _sealSequence); // readers of rollups retry across the commit
         try
         {
             using var tx = _db.BeginTransaction();
@@ -113,11 +112,16 @@ public sealed partial class TimeSeriesStore
             }
             AppendDayBlocks();
             if (lastStep) _sql.SetCompactedThrough(dayEnd);
-            tx.Commit();
+            // Readers of rollups retry a read that spans the commit (its statements would see the
+            // rows before and after it). Only a commit that moves points counts: readers never see
+            // what is not committed, and steps that merge nothing follow each other without pause.
+            bool movesPoints = _compactStepWrites > 0;
+            if (movesPoints) Interlocked.Increment(ref _sealSequence);
+            try { tx.Commit(); }
+            finally { if (movesPoints) Interlocked.Increment(ref _sealSequence); }
         }
         finally
         {
-            Interlocked.Increment(ref _sealSequence);
             _compactionTime.Stop();
         }
         Interlocked.Increment(ref _compactionSteps);
