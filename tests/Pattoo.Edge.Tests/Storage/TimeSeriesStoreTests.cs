@@ -249,8 +249,6 @@ public class TimeSeriesStoreTests
             Assert.Equal("agent,agent_xlate,audit,catalog_version,chart,chart_datapoint,chunk,compaction,datapoint,event,favorite,forward_cursor,glue,head,head_log,language,pair,pair_xlate,pair_xlate_group,rollup,string_sample", cmd.ExecuteScalar());
             cmd.CommandText = "PRAGMA journal_mode";
             Assert.Equal("wal", cmd.ExecuteScalar());
-            cmd.CommandText = "PRAGMA page_size";
-            Assert.Equal((long)TimeSeriesStore.NewDatabasePageSize, cmd.ExecuteScalar());
             cmd.CommandText = "PRAGMA user_version = 999";
             cmd.ExecuteNonQuery();
         }
