@@ -8,7 +8,7 @@ internal sealed class WriterStatements : IDisposable
 {
     private readonly SqliteCommand _sealedGeneration, _insertString, _updateLast, _upsertAgent, _upsertPair,
         _insertDatapoint, _insertGlue, _insertChunk, _clearHead, _pruneChunks, _pruneStrings, _insertRollup, _pruneRollups,
-        _dayChunks, _dayRollups, _deleteChunk, _deleteRollup, _compactedThrough, _setCompactedThrough, _oldestChunkEnd, _pagesInUse;
+        _dayChunks, _dayRollups, _deleteChunk, _deleteRollup, _compactedThrough, _setCompactedThrough, _oldestChunkEnd, _daySeries, _pagesInUse;
     private readonly SqliteCommand[] _all;
 
     public WriterStatements(SqliteConnection db)
@@ -54,10 +54,12 @@ internal sealed class WriterStatements : IDisposable
         _compactedThrough = Make(db, "SELECT day_end FROM compaction WHERE id = 1");
         _setCompactedThrough = Make(db, "UPDATE compaction SET day_end = $e WHERE id = 1", "$e");
         _oldestChunkEnd = Make(db, "SELECT min(ts_end) FROM chunk WHERE ts_end >= $from", "$from");
+        // The day's chunks through the ts_end index (without INDEXED BY the planner may walk chunk_series whole for the GROUP BY).
+        _daySeries = Make(db, "SELECT idx_datapoint FROM chunk INDEXED BY chunk_end WHERE ts_end >= $from AND ts_end < $to AND ts_start >= $from GROUP BY idx_datapoint HAVING count(*) > 1", "$from", "$to");
         // In the writer's transaction: pages the database holds (allocated, not free) and the last row's id.
         _pagesInUse = Make(db, "SELECT page_count - freelist_count, last_insert_rowid() FROM pragma_page_count(), pragma_freelist_count()");
         _all = [_sealedGeneration, _insertString, _updateLast, _upsertAgent, _upsertPair, _insertDatapoint, _insertGlue, _insertChunk, _clearHead, _pruneChunks, _pruneStrings, _insertRollup, _pruneRollups,
-            _dayChunks, _dayRollups, _deleteChunk, _deleteRollup, _compactedThrough, _setCompactedThrough, _oldestChunkEnd, _pagesInUse];
+            _dayChunks, _dayRollups, _deleteChunk, _deleteRollup, _compactedThrough, _setCompactedThrough, _oldestChunkEnd, _daySeries, _pagesInUse];
     }
 
     private static SqliteCommand Make(SqliteConnection db, string sql, params string[] parameters)
@@ -227,6 +229,17 @@ internal sealed class WriterStatements : IDisposable
     {
         _oldestChunkEnd.Parameters[0].Value = from;
         return _oldestChunkEnd.ExecuteScalar() is long end ? end : null;
+    }
+
+    /// <summary>The series with more than one chunk that lies wholly in [from, to): those a compaction of the day merges.</summary>
+    public long[] DaySeries(long from, long to)
+    {
+        _daySeries.Parameters[0].Value = from;
+        _daySeries.Parameters[1].Value = to;
+        var ids = new List<long>();
+        using var r = _daySeries.ExecuteReader();
+        while (r.Read()) ids.Add(r.GetInt64(0));
+        return [.. ids];
     }
 
     public int PruneStrings(long cutoff, int rows)
