@@ -49,15 +49,8 @@ public sealed partial class TimeSeriesStore
     /// </summary>
     private const long CompactPauseMs = 200;
 
-    /// <summary>
-    /// Rows the current step wrote. A step that merged nothing (series without chunks that day,
-    /// or already in day blocks) takes no pause: a day of 10,000 series then costs milliseconds,
-    /// not 50 pauses, and a year of backlog sent back by an import is walked in seconds.
-    /// </summary>
+    /// <summary>Rows the current step wrote (a commit that writes none changes nothing readers see).</summary>
     private int _compactStepWrites;
-
-    /// <summary>Steps that were followed by a pause (wrote something): for tests.</summary>
-    internal long CompactionPauses { get; private set; }
 
     /// <summary>Compaction steps taken (a transaction each): for tests.</summary>
     internal long CompactionSteps => Interlocked.Read(ref _compactionSteps);
@@ -117,7 +110,7 @@ public sealed partial class TimeSeriesStore
             if (lastStep) _sql.SetCompactedThrough(dayEnd);
             // Readers of rollups retry a read that spans the commit (its statements would see the
             // rows before and after it). Only a commit that moves points counts: readers never see
-            // what is not committed, and steps that merge nothing follow each other without pause.
+            // what is not committed, so the step's own work does not make them retry.
             bool movesPoints = _compactStepWrites > 0;
             if (movesPoints) Interlocked.Increment(ref _sealSequence);
             try { tx.Commit(); }
@@ -128,12 +121,7 @@ public sealed partial class TimeSeriesStore
             _compactionTime.Stop();
         }
         Interlocked.Increment(ref _compactionSteps);
-        _nextCompactionStep = Now;
-        if (_compactStepWrites > 0)
-        {
-            _nextCompactionStep += CompactPauseMs;
-            CompactionPauses++;
-        }
+        _nextCompactionStep = Now + CompactPauseMs;
         _compactDone += ids.Length;
         if (lastStep)
         {
