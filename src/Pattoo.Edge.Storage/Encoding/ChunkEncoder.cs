@@ -82,9 +82,9 @@ public static partial class ChunkEncoder
     /// <summary>Largest decimal scale the integer codec uses (values n / 10^15).</summary>
     public const int MaxScale = 15;
 
-    private const int FlagXor = 0x01;
+    internal const int FlagXor = 0x01;
     private const int FlagDod = 0x02;
-    private const int FlagScaled = 0x04;
+    internal const int FlagScaled = 0x04;
     /// <summary>Version 2 with XOR only: split floats (sign and exponent through a bucket table, then the mantissa's bits); reserved in version 1.</summary>
     private const int FlagSplit = 0x08;
     private const int MantissaBits = 52;

@@ -22,7 +22,6 @@ public static class RollupBlock
 {
     private const byte Version1 = 0x11, Version2 = 0x12;
     private const int Columns = 5;
-    private const int FlagXor = 0x01, FlagScaled = 0x04;
 
     public static byte[] Encode(ReadOnlySpan<RollupBucket> buckets)
     {
@@ -157,25 +156,34 @@ public static class RollupBlock
         return length;
     }
 
-    /// <summary>The length of the header byte and the scale byte that may follow it.</summary>
-    private static int PrefixLength(byte header) => (header & FlagScaled) != 0 ? 2 : 1;
+    /// <summary>
+    /// Where a column's first value ends, and the length of its header byte and scale byte, with
+    /// the index fields left out (as stored) or in (<paramref name="fieldsLength"/>); -1 if cut off.
+    /// </summary>
+    private static int FirstValueEnd(ReadOnlySpan<byte> column, int fieldsLength, out int prefix)
+    {
+        prefix = (column[0] & ChunkEncoder.FlagScaled) != 0 ? 2 : 1;
+        int at = prefix + fieldsLength;
+        if ((column[0] & ChunkEncoder.FlagXor) != 0) at += 8;
+        else if (!Varint.TryRead(column, ref at, out _)) return -1;
+        return at <= column.Length ? at : -1;
+    }
+
+    /// <summary>Bytes of the timestamp table index stamps get: one bucket of width 0 in chunk version 2 from 3 points on.</summary>
+    private static int IndexTableLength(byte header, int n) => header >> 4 == 2 && n >= 3 ? 2 : 0;
 
     /// <summary>
-    /// <paramref name="chunk"/> (of index stamps) without its index fields and its timestamp table,
-    /// which is a single bucket of width 0 (two zero bytes) in chunk version 2 from 3 points on;
-    /// null if the chunk does not have that form.
+    /// <paramref name="chunk"/> (of index stamps) without its index fields and its timestamp table
+    /// (two zero bytes); null if the chunk does not have that form.
     /// </summary>
     private static byte[]? WithoutIndexFields(byte[] chunk, int n)
     {
         Span<byte> fields = stackalloc byte[24];
         int fieldsLength = IndexFields(n, fields);
-        int prefix = PrefixLength(chunk[0]);
-        if (chunk.Length < prefix + fieldsLength || !chunk.AsSpan(prefix, fieldsLength).SequenceEqual(fields[..fieldsLength])) return null;
-        int at = prefix + fieldsLength;
-        if ((chunk[0] & FlagXor) != 0) at += 8;
-        else if (!Varint.TryRead(chunk, ref at, out _)) return null;
-        int table = chunk[0] >> 4 == 2 && n >= 3 ? 2 : 0;
-        if (chunk.Length < at + table || (table == 2 && (chunk[at] != 0 || chunk[at + 1] != 0))) return null;
+        int at = FirstValueEnd(chunk, fieldsLength, out int prefix);
+        if (at < 0 || !chunk.AsSpan(prefix, fieldsLength).SequenceEqual(fields[..fieldsLength])) return null;
+        int table = IndexTableLength(chunk[0], n);
+        if (chunk.Length < at + table || chunk.AsSpan(at, table).ContainsAnyExcept((byte)0)) return null;
         var result = new byte[chunk.Length - fieldsLength - table];
         chunk.AsSpan(0, prefix).CopyTo(result);
         chunk.AsSpan(prefix + fieldsLength, at - prefix - fieldsLength).CopyTo(result.AsSpan(prefix));
@@ -187,19 +195,16 @@ public static class RollupBlock
     private static byte[] WithIndexFields(ReadOnlySpan<byte> column, int n, int c, int offset)
     {
         if (column.IsEmpty) Fail($"column {c} is empty", offset);
-        int prefix = PrefixLength(column[0]);
-        int at = prefix;
-        if ((column[0] & FlagXor) != 0) at += 8;
-        else if (!Varint.TryRead(column, ref at, out _)) Fail($"column {c}: the first value is cut off or too long", offset + prefix);
-        if (at > column.Length) Fail($"column {c} ends inside its first value", offset + prefix);
+        int at = FirstValueEnd(column, 0, out int prefix);
+        if (at < 0) Fail($"column {c} ends inside its first value", offset + prefix);
         Span<byte> fields = stackalloc byte[24];
         int fieldsLength = IndexFields(n, fields);
-        int table = column[0] >> 4 == 2 && n >= 3 ? 2 : 0;
+        int table = IndexTableLength(column[0], n);
         var chunk = new byte[column.Length + fieldsLength + table];
         column[..prefix].CopyTo(chunk);
         fields[..fieldsLength].CopyTo(chunk.AsSpan(prefix));
         column[prefix..at].CopyTo(chunk.AsSpan(prefix + fieldsLength));
-        // The table's two bytes stay zero: one bucket of width 0.
+        // The table's bytes stay zero: one bucket of width 0.
         column[at..].CopyTo(chunk.AsSpan(at + fieldsLength + table));
         return chunk;
     }
