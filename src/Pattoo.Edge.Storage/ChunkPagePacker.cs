@@ -11,7 +11,9 @@ internal readonly record struct ChunkRow(long Idx, long First, long Last, int Co
 /// does not fit the last one, leaving the rest of that page empty. Day blocks of 1-4 KB on
 /// 4 KiB pages mostly go one to a page: at 10,000 series x 2,000 points, 6.2 of the table's 36.8
 /// MiB were empty. Taking, each time, the largest row that still fits the last page (a small
-/// one after a large one) brings that to 2.3 MiB.
+/// one after a large one) brings that to 2.3 MiB. New databases have 1 KiB pages, where most
+/// blocks overflow and only their remainders are packed: 0.35 MiB
+/// (<see cref="TimeSeriesStore.NewDatabasePageSize"/>).
 /// </para>
 /// <para>
 /// The free room of the last page is a model of SQLite's table leaf format (cell sizes, overflow

@@ -43,6 +43,7 @@ public sealed partial class TimeSeriesStore
                     worked = true;
                 }
                 else if (_pendingSeal is null && CompactionDue(now) && CompactStep(now)) worked = true;
+                else if (_pendingSeal is null && now >= _walTruncateDueAt) TruncateWal();
             }
             if (worked && _maintenanceFailing)
             {
@@ -398,22 +399,39 @@ public sealed partial class TimeSeriesStore
     /// <summary>
     /// After a seal the WAL holds its megabytes until the next seal's first write: they are
     /// copied into the database now and the WAL emptied. A reader in the way (waited for at most
-    /// 100 ms) leaves it to the next seal; the checkpoint would copy the same pages anyway.
+    /// 100 ms) leaves it to a retry when the writer is idle (<see cref="WalRetryMs"/>), or to the
+    /// next seal, which would copy the same pages anyway.
     /// </summary>
     private void TruncateWal()
     {
+        _walTruncateDueAt = long.MaxValue;
         try
         {
             Exec("PRAGMA busy_timeout = 100; PRAGMA wal_checkpoint(TRUNCATE);");
+            // A reader can make the checkpoint stop short without an error: a WAL left with frames is tried again.
+            if (WalFileBytes() > 0) _walTruncateDueAt = Now + WalRetryMs;
         }
         catch (SqliteException e)
         {
-            Log.Debug($"storage: the WAL was not emptied after the seal ({e.Message}); the next seal tries again");
+            Log.Debug($"storage: the WAL was not emptied ({e.Message}); tried again in {WalRetryMs / 1000} s");
+            _walTruncateDueAt = Now + WalRetryMs;
         }
         finally
         {
             Exec("PRAGMA busy_timeout = 5000;");
         }
+    }
+
+    /// <summary>When an emptying of the WAL that a reader stopped is tried again (Unix ms; MaxValue: none is due).</summary>
+    private long _walTruncateDueAt = long.MaxValue;
+
+    /// <summary>The wait before an emptying of the WAL that a reader stopped is tried again.</summary>
+    private const long WalRetryMs = 5_000;
+
+    private long WalFileBytes()
+    {
+        try { return new FileInfo(_options.DatabaseFile + "-wal").Length; }
+        catch (IOException) { return 0; }
     }
 
     private readonly List<PrunedChunk> _prunedChunks = new();

@@ -97,6 +97,18 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
     /// <summary>What each writing connection (the writer's, a seal's) sets: commits on the disk, waits for the other's lock, a small page cache.</summary>
     private const string WriterPragmas = "PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000; PRAGMA cache_size = -2048;";
 
+    /// <summary>
+    /// The page size of a new database: 1 KiB, not SQLite's 4 KiB. A block too large for a page goes
+    /// to overflow pages, which SQLite fills completely, so only its remainder (at most a page) is
+    /// packed among the other rows (<see cref="ChunkPagePacker"/>). Day blocks of 1-4 KB on 4 KiB
+    /// pages mostly kept a page each: at 10,000 series x 2,000 points 2.5 of the chunk table's
+    /// 32.3 MiB were empty, and 0.35 of 30.2 with 1 KiB; the whole file went from 36.1 to 34.4 MiB.
+    /// 2 KiB pages were worse (38.7: blocks of 1-1.5 KB then go one to a page), and so were 8 KiB
+    /// (35.6: a block of 4-8 KB, such as a day at 10 s of a slow gauge, keeps a page to itself
+    /// when no small one is compacted with it). Databases made before keep 4 KiB.
+    /// </summary>
+    internal const int NewDatabasePageSize = 1024;
+
     /// <summary>The head log's size limit: past it the heads are sealed early (about 6 bytes a sample).</summary>
     private long HeadLogBytes => Math.Max(32L * 1024 * 1024, (long)_options.MaxHeadSamples * 12);
 
@@ -124,9 +136,10 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
             _db.Open();
             // Before anything writes: a database of a newer release is refused untouched.
             Schema.RefuseNewer(_db);
-            // auto_vacuum must be chosen before the first table exists; later it is a no-op.
+            // page_size and auto_vacuum must be chosen before the first table exists; later they are
+            // no-ops (a database keeps the page size it was made with).
             // journal_size_limit: a seal writes megabytes through the WAL; give them back after the checkpoint.
-            Exec("PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA journal_size_limit = 4194304; " + WriterPragmas);
+            Exec($"PRAGMA page_size = {NewDatabasePageSize}; PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA journal_size_limit = 4194304; " + WriterPragmas);
             Schema.Migrate(_db);
             _sql = new WriterStatements(_db);
             _chunkPacker = new ChunkPagePacker(PageSize());
@@ -381,7 +394,7 @@ public sealed partial class TimeSeriesStore : ISampleSink, IAsyncDisposable
         long now = Now;
         long sync = _headLog.HasUnsynced ? _lastSyncAt + CommitIntervalMs : long.MaxValue;
         if (_awaitingSync.Count > 0) sync = Math.Min(sync, _durableSyncDueAt);
-        long maintenance = _pruning ? now : Math.Min(_nextPruneAt, CompactionDueAt);
+        long maintenance = _pruning ? now : Math.Min(Math.Min(_nextPruneAt, CompactionDueAt), _walTruncateDueAt);
         long span = (long)_options.ChunkSpan.TotalMilliseconds;
         if (_headSamples > 0 || _otherLogUnsealed) maintenance = Math.Min(maintenance, _headSince + span);
         else if (_pendingSeal is null && (_headLog.HoldsIdleRoom || _otherLog is not null)) maintenance = Math.Min(maintenance, _lastSampleAt + span);

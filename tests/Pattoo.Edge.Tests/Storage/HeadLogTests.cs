@@ -603,7 +603,8 @@ public class StorageUpgradeTests
             cmd.CommandText = """
                 SELECT (SELECT group_concat(name) FROM sqlite_schema WHERE name IN ('glue_pair', 'datapoint_agent') OR name LIKE 'sqlite_autoindex_datapoint%'),
                        (SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND tbl_name = 'datapoint'),
-                       (SELECT integrity_check FROM pragma_integrity_check), (SELECT user_version FROM pragma_user_version)
+                       (SELECT integrity_check FROM pragma_integrity_check), (SELECT user_version FROM pragma_user_version),
+                       (SELECT page_size FROM pragma_page_size)
                 """;
             using var r = cmd.ExecuteReader();
             Assert.True(r.Read());
@@ -611,6 +612,7 @@ public class StorageUpgradeTests
             Assert.Equal(3, r.GetInt64(1));
             Assert.Equal("ok", r.GetString(2));
             Assert.Equal(Pattoo.Edge.Storage.Schema.LatestVersion, r.GetInt64(3));
+            Assert.Equal(4096, r.GetInt64(4)); // a database keeps the page size it was made with
         }
         finally
         {

@@ -9,6 +9,49 @@ public class TimeSeriesStoreTests
     private const long T0 = 1_764_000_000_000; // 2025-11-24, ms
 
     [Fact]
+    public async Task AWalThatAReaderKeptFromBeingEmptiedIsEmptiedOnceTheReaderIsGone()
+    {
+        // Samples of today: no day is over, so no compaction empties the WAL on the way.
+        await using var t = new TempStore();
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var keys = Enumerable.Range(0, 50).Select(i => TempStore.Key("load", DataType.Float, ("point", $"p{i}"))).ToArray();
+        async Task WriteAndSeal(long from)
+        {
+            var batch = new SampleBatch();
+            foreach (var key in keys)
+                for (int i = 0; i < 20; i++) batch.Add(key, from + i * 1000L, i * 0.5);
+            await t.Store.WriteDurableAsync(batch, default);
+            await t.Store.SealNowAsync();
+        }
+        string wal = t.Options.DatabaseFile + "-wal";
+        long WalBytes() => File.Exists(wal) ? new FileInfo(wal).Length : 0;
+
+        await WriteAndSeal(now - 120_000);
+        Assert.Equal(0, WalBytes());
+
+        // A reader in a transaction from before the next seal: the checkpoint cannot empty the WAL under it.
+        using (var reader = new SqliteConnection($"Data Source={t.Options.DatabaseFile};Mode=ReadOnly;Pooling=False"))
+        {
+            reader.Open();
+            using var tx = reader.BeginTransaction(deferred: true);
+            using (var cmd = reader.CreateCommand())
+            {
+                cmd.Transaction = tx;
+                cmd.CommandText = "SELECT count(*) FROM chunk";
+                Assert.Equal(50L, cmd.ExecuteScalar());
+            }
+            await WriteAndSeal(now - 60_000);
+            Assert.True(WalBytes() > 0, "the reader did not keep the seal's pages in the WAL");
+        }
+
+        // Nothing else is written (the next seal is 2 h away): the writer tries again by itself.
+        var until = DateTime.UtcNow.AddSeconds(30);
+        while (WalBytes() > 0 && DateTime.UtcNow < until) await Task.Delay(200);
+        Assert.Equal(0, WalBytes());
+        Assert.Equal(2_000, t.Store.CountSamples());
+    }
+
+    [Fact]
     public async Task NumericAndStringSamplesRoundTrip()
     {
         await using var t = new TempStore();
@@ -249,6 +292,8 @@ public class TimeSeriesStoreTests
             Assert.Equal("agent,agent_xlate,audit,catalog_version,chart,chart_datapoint,chunk,compaction,datapoint,event,favorite,forward_cursor,glue,head,head_log,language,pair,pair_xlate,pair_xlate_group,rollup,string_sample", cmd.ExecuteScalar());
             cmd.CommandText = "PRAGMA journal_mode";
             Assert.Equal("wal", cmd.ExecuteScalar());
+            cmd.CommandText = "PRAGMA page_size";
+            Assert.Equal((long)TimeSeriesStore.NewDatabasePageSize, cmd.ExecuteScalar());
             cmd.CommandText = "PRAGMA user_version = 999";
             cmd.ExecuteNonQuery();
         }
