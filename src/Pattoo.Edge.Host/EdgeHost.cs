@@ -133,9 +133,11 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
     /// once things settle and every two minutes hands those pages back to the kernel (about 3 MB
     /// on an idle box); it takes a few milliseconds of a heap this small.
     /// </summary>
+    private static readonly TimeSpan FirstTrim = TimeSpan.FromSeconds(20);
+
     private static async Task TrimMemoryLoop(CancellationToken stop)
     {
-        var wait = TimeSpan.FromSeconds(20);
+        var wait = FirstTrim;
         try
         {
             while (true)
@@ -143,8 +145,11 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
                 await Task.Delay(wait, stop).ConfigureAwait(false);
                 long before = Environment.WorkingSet;
                 HeapTrim.Now();
+                // Once settled: the executable's pages only the start used go too.
+                long released = wait == FirstTrim ? ExecutablePages.Release() : 0;
                 if (Log.IsEnabled(LogLevel.Debug))
-                    Log.Debug($"memory: working set {before / 1024} KiB -> {Environment.WorkingSet / 1024} KiB after trimming the heap");
+                    Log.Debug($"memory: working set {before / 1024} KiB -> {Environment.WorkingSet / 1024} KiB after trimming the heap" +
+                        (released > 0 ? $" and paging out the executable's {released / 1024} KiB of read-only mappings" : ""));
                 wait = TimeSpan.FromMinutes(2);
             }
         }
