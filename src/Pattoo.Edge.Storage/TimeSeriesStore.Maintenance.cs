@@ -43,7 +43,7 @@ public sealed partial class TimeSeriesStore
                     worked = true;
                 }
                 else if (_pendingSeal is null && CompactionDue(now) && CompactStep(now)) worked = true;
-                else if (_pendingSeal is null && now >= _walTruncateDueAt) TruncateWal();
+                else if (_pendingSeal is null && now >= _walTruncateDueAt) TruncateWal(busyMs: 0);
             }
             if (worked && _maintenanceFailing)
             {
@@ -402,12 +402,13 @@ public sealed partial class TimeSeriesStore
     /// 100 ms) leaves it to a retry when the writer is idle (<see cref="WalRetryMs"/>), or to the
     /// next seal, which would copy the same pages anyway.
     /// </summary>
-    private void TruncateWal()
+    /// <param name="busyMs">How long to wait for readers: a retry does not wait (it would hold up the writer every 5 s while a backup reads).</param>
+    private void TruncateWal(int busyMs = 100)
     {
         _walTruncateDueAt = long.MaxValue;
         try
         {
-            Exec("PRAGMA busy_timeout = 100; PRAGMA wal_checkpoint(TRUNCATE);");
+            Exec($"PRAGMA busy_timeout = {busyMs}; PRAGMA wal_checkpoint(TRUNCATE);");
             // A reader can make the checkpoint stop short without an error: a WAL left with frames is tried again.
             if (WalFileBytes() > 0) _walTruncateDueAt = Now + WalRetryMs;
         }
