@@ -133,11 +133,10 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
     /// once things settle and every two minutes hands those pages back to the kernel (about 3 MB
     /// on an idle box); it takes a few milliseconds of a heap this small.
     /// </summary>
-    private static readonly TimeSpan FirstTrim = TimeSpan.FromSeconds(20);
-
     private static async Task TrimMemoryLoop(CancellationToken stop)
     {
-        var wait = FirstTrim;
+        var wait = TimeSpan.FromSeconds(20);
+        bool first = true;
         try
         {
             while (true)
@@ -146,7 +145,8 @@ public sealed class EdgeHost : IAsyncDisposable, IApplianceState
                 long before = Environment.WorkingSet;
                 HeapTrim.Now();
                 // Once settled: the executable's pages only the start used go too.
-                long released = wait == FirstTrim ? ExecutablePages.Release() : 0;
+                long released = first ? ExecutablePages.Release() : 0;
+                first = false;
                 if (Log.IsEnabled(LogLevel.Debug))
                     Log.Debug($"memory: working set {before / 1024} KiB -> {Environment.WorkingSet / 1024} KiB after trimming the heap" +
                         (released > 0 ? $" and paging out the executable's {released / 1024} KiB of read-only mappings" : ""));
